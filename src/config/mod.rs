@@ -1,0 +1,361 @@
+//! Schedule files: `schedules/*.toml`, one environment per file, read into typed [`Environment`]s.
+//!
+//! Loading never stops at the first problem: [`load`] reads every file and returns every problem
+//! it finds as a [`Diagnostic`] that names the file, line and column, what is wrong and the fix.
+//! What comes out of a successful load is valid by construction, so the schedule engine and the
+//! planner never check it again.
+
+mod diag;
+mod duration;
+mod ics;
+mod parse;
+mod window;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono::{NaiveDate, TimeDelta};
+use chrono_tz::Tz;
+
+pub use diag::{Diagnostic, Diagnostics};
+pub use duration::{format_duration, parse_duration};
+pub use ics::{IcsError, parse_ics};
+pub use window::{DAY_NAMES, Window, WindowError};
+
+/// Every environment of a configuration directory.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// The environments, in file-name order.
+    pub environments: Vec<Environment>,
+}
+
+impl Config {
+    /// The environment called `name`.
+    pub fn environment(&self, name: &str) -> Option<&Environment> {
+        self.environments.iter().find(|e| e.name == name)
+    }
+}
+
+/// One environment: when it is awake, and what it is made of.
+#[derive(Debug, Clone)]
+pub struct Environment {
+    /// Its name, unique across the configuration (defaults to the file name).
+    pub name: String,
+    /// The schedule file it was read from.
+    pub source: PathBuf,
+    /// AWS region of its resources.
+    pub region: String,
+    /// IANA time zone its windows and holidays are in.
+    pub timezone: Tz,
+    /// Weekly awake windows; outside them it sleeps. May be empty (awake only when woken).
+    pub windows: Vec<Window>,
+    /// Inclusive date ranges, in local time, when it sleeps all day.
+    pub holidays: Vec<(NaiveDate, NaiveDate)>,
+    /// The longest a wake request may keep it awake.
+    pub max_wake: TimeDelta,
+    /// Monthly budget in USD, for the digest.
+    pub monthly_budget: Option<f64>,
+    /// The ECS services it is made of.
+    pub ecs: EcsSelection,
+    /// The RDS instances and Aurora clusters it is made of.
+    pub rds: RdsSelection,
+    /// The production guard.
+    pub guard: Guard,
+    /// How many resources are acted on at once.
+    pub concurrency: usize,
+}
+
+/// An ECS service by cluster and service name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ServiceName {
+    /// Cluster name.
+    pub cluster: String,
+    /// Service name.
+    pub service: String,
+}
+
+impl ServiceName {
+    /// Parses `cluster/service`.
+    pub fn parse(s: &str) -> Result<ServiceName, String> {
+        let valid = |p: &str| {
+            !p.is_empty()
+                && p.len() <= 255
+                && p.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        };
+        match s.split_once('/') {
+            Some((c, n)) if valid(c) && valid(n) => Ok(ServiceName {
+                cluster: c.to_string(),
+                service: n.to_string(),
+            }),
+            _ => Err(format!(
+                "\"{s}\" is not a service name: write \"cluster/service\", like \"app-staging-cluster/backend\" (letters, digits, - and _)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for ServiceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.cluster, self.service)
+    }
+}
+
+/// Tags that must all be present, with these exact values.
+pub type TagSelector = BTreeMap<String, String>;
+
+/// Which ECS services belong to the environment.
+#[derive(Debug, Clone, Default)]
+pub struct EcsSelection {
+    /// Services named one by one.
+    pub services: Vec<ServiceName>,
+    /// Services selected by tags in the given clusters.
+    pub select: Vec<EcsTagSelector>,
+    /// Desired count for a service that is woken with no recorded count, unless its own
+    /// settings say otherwise. `None`: such a service is left as it is, with a reason.
+    pub default_count: Option<i32>,
+    /// Per-service settings.
+    pub settings: BTreeMap<ServiceName, ServiceSettings>,
+}
+
+/// ECS services selected by tag over some clusters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EcsTagSelector {
+    /// Clusters to look in.
+    pub clusters: Vec<String>,
+    /// Tags a service must carry.
+    pub tags: TagSelector,
+}
+
+/// Settings for one ECS service.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceSettings {
+    /// Desired count when it is woken with no recorded count.
+    pub default_count: Option<i32>,
+    /// Databases (RDS instance or Aurora cluster identifiers) that must be available before it
+    /// is scaled up. `None`: every database of the environment.
+    pub depends_on: Option<Vec<String>>,
+}
+
+/// Which databases belong to the environment.
+#[derive(Debug, Clone, Default)]
+pub struct RdsSelection {
+    /// RDS DB instance identifiers.
+    pub instances: Vec<String>,
+    /// Aurora DB cluster identifiers.
+    pub clusters: Vec<String>,
+    /// Instances and clusters selected by tags.
+    pub select: Vec<TagSelector>,
+}
+
+impl Environment {
+    /// The settings of a service, with the environment's defaults applied.
+    pub fn service_settings(&self, name: &ServiceName) -> ServiceSettings {
+        let own = self.ecs.settings.get(name).cloned().unwrap_or_default();
+        ServiceSettings {
+            default_count: own.default_count.or(self.ecs.default_count),
+            depends_on: own.depends_on,
+        }
+    }
+}
+
+/// A tag that marks a resource as production: its key (compared without regard to case) and
+/// the values that count (likewise).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductionTag {
+    /// Tag key.
+    pub key: String,
+    /// Values that mark production.
+    pub values: Vec<String>,
+}
+
+/// The production guard: resources it matches are never acted on.
+///
+/// The built-in rule (`Environment` or `env` equal to `production` or `prod`) is always in force;
+/// configuration can only add to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guard {
+    /// Tags that mark production: the built-in ones and any the configuration adds.
+    pub production_tags: Vec<ProductionTag>,
+    /// Tags every resource must carry to be acted on (empty: no such requirement).
+    pub require_tags: TagSelector,
+}
+
+impl Default for Guard {
+    fn default() -> Self {
+        let values = vec!["production".to_string(), "prod".to_string()];
+        Guard {
+            production_tags: vec![
+                ProductionTag {
+                    key: "Environment".into(),
+                    values: values.clone(),
+                },
+                ProductionTag {
+                    key: "env".into(),
+                    values,
+                },
+            ],
+            require_tags: TagSelector::new(),
+        }
+    }
+}
+
+impl Guard {
+    /// Why the guard refuses a resource with these tags, if it does.
+    pub fn refusal(&self, tags: &BTreeMap<String, String>) -> Option<String> {
+        for rule in &self.production_tags {
+            for (k, v) in tags {
+                if k.eq_ignore_ascii_case(&rule.key)
+                    && rule.values.iter().any(|p| p.eq_ignore_ascii_case(v.trim()))
+                {
+                    return Some(format!("tagged {k}={v}: production is never touched"));
+                }
+            }
+        }
+        for (k, v) in &self.require_tags {
+            if tags.get(k) != Some(v) {
+                return Some(format!(
+                    "lacks the required tag {k}={v} (guard.require_tags)"
+                ));
+            }
+        }
+        None
+    }
+}
+
+/// Parses one environment from TOML text, as if read from `file` (which only names it in
+/// diagnostics, and anchors a relative `holiday_calendar`).
+pub fn parse_str(file: &Path, src: &str) -> Result<Environment, Diagnostics> {
+    let mut diags = Vec::new();
+    match parse::parse_environment(file, src, &mut diags) {
+        Some(p) if diags.is_empty() => Ok(p.env),
+        _ => {
+            let mut d = Diagnostics(diags);
+            d.sort();
+            Err(d)
+        }
+    }
+}
+
+/// Reads every `*.toml` file of a directory (or one file) and checks them together.
+pub fn load(path: &Path) -> Result<Config, Diagnostics> {
+    let mut diags = Vec::new();
+    let files = match schedule_files(path) {
+        Ok(f) => f,
+        Err(d) => return Err(Diagnostics(vec![d])),
+    };
+    let mut parsed = Vec::new();
+    for file in files {
+        match std::fs::read_to_string(&file) {
+            Ok(src) => {
+                if let Some(env) = parse::parse_environment(&file, &src, &mut diags) {
+                    parsed.push((env, src));
+                }
+            }
+            Err(e) => diags.push(Diagnostic {
+                file: file.clone(),
+                line: 0,
+                column: 0,
+                message: format!("cannot read the file: {e}"),
+                help: None,
+            }),
+        }
+    }
+    cross_check(&parsed, &mut diags);
+    let mut diags = Diagnostics(diags);
+    if diags.is_empty() {
+        Ok(Config {
+            environments: parsed.into_iter().map(|(p, _)| p.env).collect(),
+        })
+    } else {
+        diags.sort();
+        Err(diags)
+    }
+}
+
+fn schedule_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
+    let whole = |message: String, help: Option<String>| Diagnostic {
+        file: path.to_path_buf(),
+        line: 0,
+        column: 0,
+        message,
+        help,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| {
+        whole(
+            format!("cannot read: {e}"),
+            Some("pass the schedules directory or a schedule file, like `lightsout check schedules/`".into()),
+        )
+    })?;
+    if meta.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| whole(format!("cannot list the directory: {e}"), None))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(whole(
+            "no schedule files (*.toml) here".into(),
+            Some("add one environment per file, like schedules/staging.toml".into()),
+        ));
+    }
+    Ok(files)
+}
+
+/// Checks across files: unique names, no resource in two environments.
+fn cross_check(parsed: &[(parse::Parsed, String)], diags: &mut Vec<Diagnostic>) {
+    let mut names: HashMap<&str, &Path> = HashMap::new();
+    let mut owners: HashMap<&str, (&str, &Path)> = HashMap::new();
+    let mut selectors: HashMap<String, (&str, &Path)> = HashMap::new();
+    for (p, src) in parsed {
+        let mut rep = diag::Reporter::new(&p.env.source, src, diags);
+        if let Some(first) = names.get(p.env.name.as_str()) {
+            rep.error(
+                p.spans.name.clone(),
+                format!(
+                    "environment name \"{}\" is already used by {}",
+                    p.env.name,
+                    first.display()
+                ),
+                Some("give each environment its own `name`".into()),
+            );
+        } else {
+            names.insert(&p.env.name, &p.env.source);
+        }
+        for (key, span) in &p.spans.resources {
+            match owners.get(key.as_str()) {
+                Some((owner, file)) if *owner != p.env.name => rep.error(
+                    span.clone(),
+                    format!(
+                        "{key} is also selected by environment \"{owner}\" ({})",
+                        file.display()
+                    ),
+                    Some("a resource belongs to one environment: remove it from one of them".into()),
+                ),
+                Some(_) => {}
+                None => {
+                    owners.insert(key, (&p.env.name, &p.env.source));
+                }
+            }
+        }
+        for (key, span) in &p.spans.selectors {
+            match selectors.get(key) {
+                Some((owner, file)) if *owner != p.env.name => rep.error(
+                    span.clone(),
+                    format!(
+                        "the same tag selector is used by environment \"{owner}\" ({})",
+                        file.display()
+                    ),
+                    Some("a resource belongs to one environment: make the selectors differ".into()),
+                ),
+                Some(_) => {}
+                None => {
+                    selectors.insert(key.clone(), (&p.env.name, &p.env.source));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,658 @@
+//! Walks one schedule file's TOML tree, with spans, into an [`Environment`], reporting every
+//! problem instead of stopping at the first.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::path::Path;
+
+use chrono::{NaiveDate, TimeDelta};
+use chrono_tz::Tz;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::diag::{Reporter, suggest};
+use super::window::{Window, week_minute_label};
+use super::{
+    Diagnostic, EcsSelection, EcsTagSelector, Environment, Guard, ProductionTag, RdsSelection,
+    ServiceName, ServiceSettings, TagSelector, parse_duration, parse_ics,
+};
+
+type Val<'i> = Spanned<DeValue<'i>>;
+
+/// An environment and where its parts were written, for checks across files.
+pub(crate) struct Parsed {
+    pub(crate) env: Environment,
+    pub(crate) spans: EnvSpans,
+}
+
+/// Where the parts of an environment were written.
+pub(crate) struct EnvSpans {
+    /// The `name` value (or the file's start when the name comes from the file name).
+    pub(crate) name: Range<usize>,
+    /// Resources named one by one, as `ecs:cluster/service`, `rds:id`, `aurora:id`.
+    pub(crate) resources: Vec<(String, Range<usize>)>,
+    /// Tag selectors, in a canonical text form.
+    pub(crate) selectors: Vec<(String, Range<usize>)>,
+}
+
+const TOP_KEYS: &[&str] = &[
+    "name",
+    "region",
+    "timezone",
+    "awake",
+    "holidays",
+    "holiday_calendar",
+    "max_wake",
+    "monthly_budget",
+    "concurrency",
+    "ecs",
+    "rds",
+    "guard",
+];
+const ECS_KEYS: &[&str] = &["services", "select", "default_count", "service"];
+const ECS_SELECT_KEYS: &[&str] = &["clusters", "tags"];
+const SERVICE_KEYS: &[&str] = &["default_count", "depends_on"];
+const RDS_KEYS: &[&str] = &["instances", "clusters", "select"];
+const RDS_SELECT_KEYS: &[&str] = &["tags"];
+const GUARD_KEYS: &[&str] = &["production_tags", "require_tags"];
+
+/// The longest `max_wake` we accept.
+const MAX_WAKE_LIMIT: TimeDelta = TimeDelta::days(7);
+
+/// Parses one schedule file. Problems go to `out`; `None` when there were any.
+pub(crate) fn parse_environment(
+    file: &Path,
+    src: &str,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Parsed> {
+    let before = out.len();
+    let mut r = Reporter::new(file, src, out);
+    let (root, errors) = DeTable::parse_recoverable(src);
+    if !errors.is_empty() {
+        for e in errors {
+            let span = e.span().unwrap_or(0..0);
+            r.error(
+                span,
+                format!("invalid TOML: {}", e.message().trim()),
+                Some("see https://toml.io for the syntax".into()),
+            );
+        }
+        return None;
+    }
+    let root = root.get_ref();
+    let mut w = Walker { r: &mut r };
+    let parsed = w.environment(root);
+    if out.len() > before { None } else { parsed }
+}
+
+struct Walker<'r, 'a> {
+    r: &'r mut Reporter<'a>,
+}
+
+impl<'r, 'a> Walker<'r, 'a> {
+    fn err(&mut self, span: Range<usize>, msg: impl Into<String>, help: impl Into<Option<String>>) {
+        self.r.error(span, msg, help.into());
+    }
+
+    /// Reports keys of `table` that are not in `allowed`.
+    fn check_keys(&mut self, table: &DeTable<'_>, allowed: &[&str], place: &str) {
+        for (k, _) in table.iter() {
+            let key = k.get_ref().as_ref();
+            if !allowed.contains(&key) {
+                let help = match suggest(key, allowed.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("known keys here: {}", allowed.join(", ")),
+                };
+                self.err(k.span(), format!("unknown key `{key}` in {place}"), help);
+            }
+        }
+    }
+
+    fn string<'v>(&mut self, v: &'v Val<'_>, what: &str) -> Option<&'v str> {
+        match v.get_ref() {
+            DeValue::String(s) => Some(s.as_ref()),
+            other => {
+                self.err(
+                    v.span(),
+                    format!("`{what}` must be a string, not {}", other.type_str()),
+                    Some(format!("quote it: {what} = \"...\"")),
+                );
+                None
+            }
+        }
+    }
+
+    fn array<'v, 'i>(&mut self, v: &'v Val<'i>, what: &str) -> Option<&'v [Val<'i>]> {
+        match v.get_ref() {
+            DeValue::Array(a) => Some(a),
+            other => {
+                self.err(
+                    v.span(),
+                    format!("`{what}` must be a list, not {}", other.type_str()),
+                    Some(format!("write {what} = [\"...\", \"...\"]")),
+                );
+                None
+            }
+        }
+    }
+
+    /// A list of strings, each with its span.
+    fn strings<'v>(&mut self, v: &'v Val<'_>, what: &str) -> Vec<(&'v str, Range<usize>)> {
+        let Some(items) = self.array(v, what) else {
+            return Vec::new();
+        };
+        items
+            .iter()
+            .filter_map(|item| self.string(item, what).map(|s| (s, item.span())))
+            .collect()
+    }
+
+    fn table<'v, 'i>(&mut self, v: &'v Val<'i>, what: &str) -> Option<&'v DeTable<'i>> {
+        match v.get_ref() {
+            DeValue::Table(t) => Some(t),
+            other => {
+                self.err(
+                    v.span(),
+                    format!("`{what}` must be a table, not {}", other.type_str()),
+                    Some(format!("write it as [{what}] or {what} = {{ ... }}")),
+                );
+                None
+            }
+        }
+    }
+
+    fn integer(&mut self, v: &Val<'_>, what: &str, range: Range<i64>) -> Option<i64> {
+        let n = match v.get_ref() {
+            DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok(),
+            _ => None,
+        };
+        match n {
+            Some(n) if range.contains(&n) => Some(n),
+            _ => {
+                self.err(
+                    v.span(),
+                    format!("`{what}` must be a whole number from {} to {}", range.start, range.end - 1),
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    /// A `{ Key = "value" }` table of tags.
+    fn tags(&mut self, v: &Val<'_>, what: &str) -> Option<TagSelector> {
+        let t = self.table(v, what)?;
+        let mut tags = TagSelector::new();
+        for (k, val) in t.iter() {
+            if let Some(s) = self.string(val, &format!("{what}.{}", k.get_ref())) {
+                tags.insert(k.get_ref().to_string(), s.to_string());
+            }
+        }
+        if tags.is_empty() && t.is_empty() {
+            self.err(
+                v.span(),
+                format!("`{what}` is empty: it would select everything"),
+                Some(format!("name at least one tag, like {what} = {{ Environment = \"staging\" }}")),
+            );
+            return None;
+        }
+        Some(tags)
+    }
+
+    /// `Key=Value` strings.
+    fn tag_pairs(&mut self, v: &Val<'_>, what: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (s, span) in self.strings(v, what) {
+            match s.split_once('=') {
+                Some((k, val)) if !k.trim().is_empty() && !val.trim().is_empty() => {
+                    out.push((k.trim().to_string(), val.trim().to_string()))
+                }
+                _ => self.err(
+                    span,
+                    format!("\"{s}\" is not a tag"),
+                    Some("write tags as \"Key=Value\", like \"Stage=live\"".to_string()),
+                ),
+            }
+        }
+        out
+    }
+
+    fn environment(&mut self, root: &DeTable<'_>) -> Option<Parsed> {
+        self.check_keys(root, TOP_KEYS, "the environment");
+        let get = |k: &str| lookup(root, k);
+        let file = self.r.file().to_path_buf();
+        let start = 0..0;
+
+        let (name, name_span) = match get("name") {
+            Some(v) => {
+                let s = self.string(v, "name").unwrap_or_default().to_string();
+                if self.string_ok(&s) {
+                    (s, v.span())
+                } else {
+                    self.err(
+                        v.span(),
+                        format!("environment name \"{s}\" is not usable"),
+                        Some("use letters, digits, - and _, like \"staging\"".to_string()),
+                    );
+                    (s, v.span())
+                }
+            }
+            None => {
+                let stem = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+                if !self.string_ok(&stem) {
+                    self.err(
+                        start.clone(),
+                        format!("the file name \"{stem}\" is not a usable environment name"),
+                        Some("add name = \"staging\" (letters, digits, - and _)".to_string()),
+                    );
+                }
+                (stem, start.clone())
+            }
+        };
+
+        let region = match get("region") {
+            Some(v) => self.string(v, "region").and_then(|s| {
+                if is_region(s) {
+                    Some(s.to_string())
+                } else {
+                    self.err(
+                        v.span(),
+                        format!("\"{s}\" is not an AWS region"),
+                        Some("write a region code, like \"eu-west-1\" or \"us-east-1\"".to_string()),
+                    );
+                    None
+                }
+            }),
+            None => {
+                self.err(start.clone(), "missing `region`", Some("add region = \"eu-west-1\" (the AWS region of the resources)".to_string()));
+                None
+            }
+        };
+
+        let timezone = match get("timezone") {
+            Some(v) => self.string(v, "timezone").and_then(|s| self.timezone(s, v.span())),
+            None => {
+                self.err(start.clone(), "missing `timezone`", Some("add timezone = \"Europe/Berlin\" (an IANA time zone the windows are in)".to_string()));
+                None
+            }
+        };
+
+        let windows = match get("awake") {
+            Some(v) => self.windows(v),
+            None => {
+                self.err(start.clone(), "missing `awake`", Some("add awake = [\"Mon-Fri 07:00-20:00\"] (or awake = [] to wake only on request)".to_string()));
+                Vec::new()
+            }
+        };
+
+        let mut holidays = match get("holidays") {
+            Some(v) => self.holidays(v),
+            None => Vec::new(),
+        };
+        if let Some(v) = get("holiday_calendar") {
+            if let Some(path) = self.string(v, "holiday_calendar") {
+                holidays.extend(self.calendar(path, v.span()));
+            }
+        }
+
+        let max_wake = match get("max_wake") {
+            Some(v) => self.string(v, "max_wake").and_then(|s| match parse_duration(s) {
+                Ok(d) if d <= MAX_WAKE_LIMIT => Some(d),
+                Ok(_) => {
+                    self.err(v.span(), format!("max_wake \"{s}\" is longer than 7 days"), Some("a wake is for hours; change the schedule for longer".to_string()));
+                    None
+                }
+                Err(e) => {
+                    self.err(v.span(), format!("max_wake: {e}"), None);
+                    None
+                }
+            }),
+            None => Some(TimeDelta::hours(4)),
+        };
+
+        let monthly_budget = get("monthly_budget").and_then(|v| {
+            let n = match v.get_ref() {
+                DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok().map(|n| n as f64),
+                DeValue::Float(f) => f.as_str().parse::<f64>().ok(),
+                _ => None,
+            };
+            match n {
+                Some(n) if n.is_finite() && n > 0.0 => Some(n),
+                _ => {
+                    self.err(v.span(), "`monthly_budget` must be a positive number of US dollars", Some("write monthly_budget = 750".to_string()));
+                    None
+                }
+            }
+        });
+
+        let concurrency = match get("concurrency") {
+            Some(v) => self.integer(v, "concurrency", 1..65).map(|n| n as usize),
+            None => Some(8),
+        };
+
+        let mut spans = EnvSpans {
+            name: name_span,
+            resources: Vec::new(),
+            selectors: Vec::new(),
+        };
+        let rds = match get("rds") {
+            Some(v) => self.table(v, "rds").map(|t| self.rds(t, &mut spans)).unwrap_or_default(),
+            None => RdsSelection::default(),
+        };
+        let ecs = match get("ecs") {
+            Some(v) => self.table(v, "ecs").map(|t| self.ecs(t, &rds, &mut spans)).unwrap_or_default(),
+            None => EcsSelection::default(),
+        };
+        let guard = match get("guard") {
+            Some(v) => self.table(v, "guard").map(|t| self.guard(t)).unwrap_or_default(),
+            None => Guard::default(),
+        };
+        if get("ecs").is_none() && get("rds").is_none() {
+            self.err(start, "the environment selects no resources", Some("add an [ecs] or [rds] table naming its services and databases".to_string()));
+        }
+
+        Some(Parsed {
+            env: Environment {
+                name,
+                source: file,
+                region: region?,
+                timezone: timezone?,
+                windows,
+                holidays,
+                max_wake: max_wake?,
+                monthly_budget,
+                ecs,
+                rds,
+                guard,
+                concurrency: concurrency?,
+            },
+            spans,
+        })
+    }
+
+    fn string_ok(&self, s: &str) -> bool {
+        !s.is_empty() && s.len() <= 64 && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+    }
+
+    fn timezone(&mut self, s: &str, span: Range<usize>) -> Option<Tz> {
+        if let Ok(tz) = s.parse::<Tz>() {
+            return Some(tz);
+        }
+        let names = chrono_tz::TZ_VARIANTS.iter().map(|t| t.name());
+        let help = match names.clone().find(|n| n.eq_ignore_ascii_case(s)).or_else(|| suggest(s, names)) {
+            Some(n) => format!("did you mean \"{n}\"?"),
+            None => "use an IANA time zone name, like \"Europe/Berlin\" or \"America/New_York\"".to_string(),
+        };
+        self.err(span, format!("unknown time zone \"{s}\""), help);
+        None
+    }
+
+    fn windows(&mut self, v: &Val<'_>) -> Vec<Window> {
+        let mut out: Vec<(Window, Range<usize>)> = Vec::new();
+        for (text, span) in self.strings(v, "awake") {
+            match Window::parse(text) {
+                Ok(w) => {
+                    let minutes = w.week_minutes();
+                    let clash = out.iter().find_map(|(other, _)| {
+                        minutes.first_common(&other.week_minutes()).map(|m| (other.text.clone(), m))
+                    });
+                    if let Some((other, minute)) = clash {
+                        self.err(
+                            span.clone(),
+                            format!("window \"{}\" overlaps \"{other}\" (both cover {})", w.text, week_minute_label(minute)),
+                            Some("make the windows meet without overlapping, or merge them into one".to_string()),
+                        );
+                    }
+                    out.push((w, span));
+                }
+                Err(e) => {
+                    let at = self.r.inner_span(span, text, e.span);
+                    self.err(at, format!("{} in window \"{}\"", e.message, text.trim()), e.help);
+                }
+            }
+        }
+        out.into_iter().map(|(w, _)| w).collect()
+    }
+
+    fn holidays(&mut self, v: &Val<'_>) -> Vec<(NaiveDate, NaiveDate)> {
+        let Some(items) = self.array(v, "holidays") else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items {
+            match item.get_ref() {
+                DeValue::String(s) => {
+                    let s = s.as_ref();
+                    let parts: Vec<&str> = s.split("..").collect();
+                    let dates: Vec<Option<NaiveDate>> = parts.iter().map(|p| self.date(p.trim(), item.span())).collect();
+                    match dates.as_slice() {
+                        [Some(d)] => out.push((*d, *d)),
+                        [Some(a), Some(b)] if a <= b => out.push((*a, *b)),
+                        [Some(a), Some(b)] => self.err(item.span(), format!("holiday range \"{s}\" ends ({b}) before it starts ({a})"), Some("write the earlier date first".to_string())),
+                        [_] | [_, _] => {}
+                        _ => self.err(item.span(), format!("\"{s}\" is not a date or a date range"), Some("write \"2026-12-25\" or \"2026-12-24..2026-12-26\"".to_string())),
+                    }
+                }
+                DeValue::Datetime(dt) => match (dt.date, dt.time) {
+                    (Some(d), None) => {
+                        if let Some(d) = self.date(&d.to_string(), item.span()) {
+                            out.push((d, d));
+                        }
+                    }
+                    _ => self.err(item.span(), "a holiday is a whole day, not a time", Some("write just the date, like 2026-12-25".to_string())),
+                },
+                other => self.err(item.span(), format!("a holiday must be a date, not {}", other.type_str()), Some("write \"2026-12-25\" or \"2026-12-24..2026-12-26\"".to_string())),
+            }
+        }
+        out
+    }
+
+    fn date(&mut self, s: &str, span: Range<usize>) -> Option<NaiveDate> {
+        if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            return Some(d);
+        }
+        // Say why a well-formed date does not exist.
+        let nums: Vec<u32> = s.split('-').filter_map(|p| p.parse().ok()).collect();
+        let msg = match nums.as_slice() {
+            [y, m, d] if s.len() == 10 && (1..=12).contains(m) => {
+                let first = NaiveDate::from_ymd_opt(*y as i32, *m, 1);
+                let days = first
+                    .and_then(|f| f.checked_add_months(chrono::Months::new(1)))
+                    .zip(first)
+                    .map(|(next, f)| (next - f).num_days())
+                    .unwrap_or(31);
+                let month = first.map(|f| f.format("%B %Y").to_string()).unwrap_or_default();
+                format!("{s} is not a date: {month} has {days} days (day {d})")
+            }
+            [_, m, _] if s.len() == 10 => format!("{s} is not a date: there is no month {m}"),
+            _ => format!("\"{s}\" is not a date"),
+        };
+        self.err(span, msg, Some("write dates as YYYY-MM-DD, like 2026-12-25".to_string()));
+        None
+    }
+
+    fn calendar(&mut self, path: &str, span: Range<usize>) -> Vec<(NaiveDate, NaiveDate)> {
+        let base = self.r.file().parent().unwrap_or(Path::new("."));
+        let full = base.join(path);
+        let text = match std::fs::read_to_string(&full) {
+            Ok(t) => t,
+            Err(e) => {
+                self.err(span, format!("cannot read holiday calendar {}: {e}", full.display()), Some("the path is relative to this schedule file".to_string()));
+                return Vec::new();
+            }
+        };
+        match parse_ics(&text) {
+            Ok(days) => days,
+            Err(e) => {
+                self.r.out.push(Diagnostic {
+                    file: full,
+                    line: e.line,
+                    column: 1,
+                    message: e.message,
+                    help: None,
+                });
+                Vec::new()
+            }
+        }
+    }
+
+    fn rds(&mut self, t: &DeTable<'_>, spans: &mut EnvSpans) -> RdsSelection {
+        self.check_keys(t, RDS_KEYS, "[rds]");
+        let mut sel = RdsSelection::default();
+        for (key, kind, list) in [("instances", "rds", &mut sel.instances), ("clusters", "aurora", &mut sel.clusters)] {
+            if let Some(v) = lookup(t, key) {
+                for (id, span) in self.strings(v, &format!("rds.{key}")) {
+                    if !is_db_identifier(id) {
+                        self.err(span, format!("\"{id}\" is not an RDS identifier"), Some("identifiers are 1 to 63 letters, digits and hyphens, starting with a letter".to_string()));
+                    } else if list.iter().any(|x| x == id) {
+                        self.err(span, format!("\"{id}\" is listed twice"), Some("remove one of them".to_string()));
+                    } else {
+                        list.push(id.to_string());
+                        spans.resources.push((format!("{kind}:{id}"), span));
+                    }
+                }
+            }
+        }
+        if let Some(v) = lookup(t, "select") {
+            for item in self.array(v, "rds.select").unwrap_or_default() {
+                let Some(st) = self.table(item, "rds.select") else { continue };
+                self.check_keys(st, RDS_SELECT_KEYS, "[[rds.select]]");
+                match lookup(st, "tags") {
+                    Some(tv) => {
+                        if let Some(tags) = self.tags(tv, "tags") {
+                            spans.selectors.push((format!("rds {tags:?}"), item.span()));
+                            sel.select.push(tags);
+                        }
+                    }
+                    None => self.err(item.span(), "[[rds.select]] needs `tags`", Some("add tags = { Environment = \"staging\" }".to_string())),
+                }
+            }
+        }
+        sel
+    }
+
+    fn ecs(&mut self, t: &DeTable<'_>, rds: &RdsSelection, spans: &mut EnvSpans) -> EcsSelection {
+        self.check_keys(t, ECS_KEYS, "[ecs]");
+        let mut sel = EcsSelection::default();
+        if let Some(v) = lookup(t, "services") {
+            for (s, span) in self.strings(v, "ecs.services") {
+                match ServiceName::parse(s) {
+                    Ok(n) if sel.services.contains(&n) => self.err(span, format!("\"{s}\" is listed twice"), Some("remove one of them".to_string())),
+                    Ok(n) => {
+                        spans.resources.push((format!("ecs:{n}"), span));
+                        sel.services.push(n);
+                    }
+                    Err(e) => self.err(span, e, None),
+                }
+            }
+        }
+        if let Some(v) = lookup(t, "select") {
+            for item in self.array(v, "ecs.select").unwrap_or_default() {
+                let Some(st) = self.table(item, "ecs.select") else { continue };
+                self.check_keys(st, ECS_SELECT_KEYS, "[[ecs.select]]");
+                let clusters: Vec<String> = match lookup(st, "clusters") {
+                    Some(cv) => self.strings(cv, "clusters").into_iter().map(|(c, _)| c.to_string()).collect(),
+                    None => {
+                        self.err(item.span(), "[[ecs.select]] needs `clusters`", Some("add clusters = [\"app-staging-cluster\"]".to_string()));
+                        continue;
+                    }
+                };
+                if clusters.is_empty() {
+                    self.err(item.span(), "`clusters` is empty", Some("name the clusters to look in".to_string()));
+                    continue;
+                }
+                match lookup(st, "tags") {
+                    Some(tv) => {
+                        if let Some(tags) = self.tags(tv, "tags") {
+                            let set: BTreeSet<&String> = clusters.iter().collect();
+                            spans.selectors.push((format!("ecs {set:?} {tags:?}"), item.span()));
+                            sel.select.push(EcsTagSelector { clusters, tags });
+                        }
+                    }
+                    None => self.err(item.span(), "[[ecs.select]] needs `tags`", Some("add tags = { Environment = \"staging\" }".to_string())),
+                }
+            }
+        }
+        if let Some(v) = lookup(t, "default_count") {
+            sel.default_count = self.integer(v, "default_count", 0..10_001).map(|n| n as i32);
+        }
+        let databases: BTreeSet<&str> = rds.instances.iter().chain(&rds.clusters).map(String::as_str).collect();
+        if let Some(v) = lookup(t, "service") {
+            let Some(st) = self.table(v, "ecs.service") else { return sel };
+            for (k, sv) in st.iter() {
+                let name = match ServiceName::parse(k.get_ref()) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        self.err(k.span(), e, None);
+                        continue;
+                    }
+                };
+                let selected = sel.services.contains(&name) || sel.select.iter().any(|s| s.clusters.contains(&name.cluster));
+                if !selected {
+                    self.err(k.span(), format!("settings for \"{name}\", which this environment does not select"), Some("add it to ecs.services, or fix the name".to_string()));
+                }
+                let Some(svt) = self.table(sv, &format!("ecs.service.\"{name}\"")) else { continue };
+                self.check_keys(svt, SERVICE_KEYS, &format!("[ecs.service.\"{name}\"]"));
+                let mut settings = ServiceSettings::default();
+                if let Some(dv) = lookup(svt, "default_count") {
+                    settings.default_count = self.integer(dv, "default_count", 0..10_001).map(|n| n as i32);
+                }
+                if let Some(dv) = lookup(svt, "depends_on") {
+                    let mut deps = Vec::new();
+                    for (d, span) in self.strings(dv, "depends_on") {
+                        if databases.contains(d) {
+                            deps.push(d.to_string());
+                        } else {
+                            let help = match suggest(d, databases.iter().copied()) {
+                                Some(s) => format!("did you mean \"{s}\"?"),
+                                None if databases.is_empty() => "name the database under [rds] instances or clusters first".to_string(),
+                                None => format!("databases of this environment: {}", databases.iter().copied().collect::<Vec<_>>().join(", ")),
+                            };
+                            self.err(span, format!("\"{name}\" depends on unknown database \"{d}\""), help);
+                        }
+                    }
+                    settings.depends_on = Some(deps);
+                }
+                sel.settings.insert(name, settings);
+            }
+        }
+        sel
+    }
+
+    fn guard(&mut self, t: &DeTable<'_>) -> Guard {
+        self.check_keys(t, GUARD_KEYS, "[guard]");
+        let mut guard = Guard::default();
+        if let Some(v) = lookup(t, "production_tags") {
+            let mut extra: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for (k, val) in self.tag_pairs(v, "production_tags") {
+                extra.entry(k).or_default().push(val);
+            }
+            guard.production_tags.extend(extra.into_iter().map(|(key, values)| ProductionTag { key, values }));
+        }
+        if let Some(v) = lookup(t, "require_tags") {
+            guard.require_tags = self.tag_pairs(v, "require_tags").into_iter().collect();
+        }
+        guard
+    }
+}
+
+fn lookup<'t, 'i>(t: &'t DeTable<'i>, key: &str) -> Option<&'t Val<'i>> {
+    t.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v)
+}
+
+fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+        && parts[0].len() == 2
+        && parts.last().is_some_and(|p| p.bytes().all(|c| c.is_ascii_digit()))
+}
+
+fn is_db_identifier(s: &str) -> bool {
+    (1..=63).contains(&s.len())
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
+        && !s.ends_with('-')
+        && !s.contains("--")
+}
+

@@ -1,0 +1,13 @@
+//! lightsout puts AWS staging environments to sleep on a schedule and wakes them exactly as
+//! they were.
+//!
+//! The layout, in the order a tick flows through it:
+//!
+//! - [`config`]: schedule files (`schedules/*.toml`) read into typed environments; every error
+//!   names the file, line and fix.
+//! - [`clock`]: the one place that reads the wall clock.
+//! - [`schedule`]: pure — is an environment meant to be awake at instant T, why, and when does
+//!   that next change. Exact across daylight-saving changes.
+pub mod config;
+pub mod clock;
+pub mod schedule;

@@ -1,0 +1,76 @@
+"""Start moto_server with AWS's paging limits made strict.
+
+moto is kinder than AWS about paging, which hides paging bugs. This wrapper patches moto in its own
+process so that, as on AWS:
+
+- ECS ListServices pages at 10 by default and at 100 at most (moto returns everything in one page);
+- ECS DescribeServices refuses more than 10 services in one call (moto accepts any number);
+- Application Auto Scaling DescribeScalableTargets returns a NextToken that moves forward (moto's
+  token repeats past 100 targets, so a paginator loops forever) and caps MaxResults at 50.
+
+Usage: python3 moto_strict.py PORT
+"""
+
+import json
+import sys
+
+from moto.applicationautoscaling import responses as aas_responses
+from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+from moto.core.responses import ActionResult
+from moto.ecs.exceptions import InvalidParameterException
+from moto.ecs.responses import EC2ContainerServiceResponse
+
+_original_describe_services = EC2ContainerServiceResponse.describe_services
+
+
+def list_services(self):
+    cluster = self._get_param("cluster", "default")
+    arns = self.ecs_backend.list_services(
+        cluster, self._get_param("schedulingStrategy"), launch_type=self._get_param("launchType")
+    )
+    max_results = self._get_param("maxResults") or 10
+    if not 1 <= int(max_results) <= 100:
+        raise InvalidParameterException("maxResults must be between 1 and 100.")
+    start = int(self._get_param("nextToken") or 0)
+    page = arns[start : start + int(max_results)]
+    result = {"serviceArns": page}
+    if start + len(page) < len(arns):
+        result["nextToken"] = str(start + len(page))
+    return ActionResult(result)
+
+
+def describe_services(self):
+    services = self._get_param("services", [])
+    if len(services) > 10:
+        raise InvalidParameterException(
+            "Service names can not be more than 10 in a single DescribeServices request."
+        )
+    return _original_describe_services(self)
+
+
+def describe_scalable_targets(self):
+    self._validate_params()
+    max_results = self._get_int_param("MaxResults") or 50
+    if max_results > 50:
+        max_results = 50
+    targets = self.applicationautoscaling_backend.describe_scalable_targets(
+        self._get_param("ServiceNamespace"),
+        self._get_param("ResourceIds"),
+        self._get_param("ScalableDimension"),
+    )
+    start = int(self._get_param("NextToken") or 0)
+    page = targets[start : start + max_results]
+    body = {"ScalableTargets": [aas_responses._build_target(t) for t in page]}
+    if start + len(page) < len(targets):
+        body["NextToken"] = str(start + len(page))
+    return json.dumps(body)
+
+
+EC2ContainerServiceResponse.list_services = list_services
+EC2ContainerServiceResponse.describe_services = describe_services
+ApplicationAutoScalingResponse.describe_scalable_targets = describe_scalable_targets
+
+if __name__ == "__main__":
+    from moto.server import main
+
+    main(["--host", "127.0.0.1", "--port", sys.argv[1]])
