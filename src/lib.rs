@@ -11,3 +11,5 @@
 pub mod config;
 pub mod clock;
 pub mod schedule;
+pub mod model;
+pub mod plan;
