@@ -13,3 +13,6 @@ pub mod clock;
 pub mod schedule;
 pub mod model;
 pub mod plan;
+pub mod aws;
+pub mod cloud;
+pub mod engine;

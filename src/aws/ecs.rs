@@ -1,0 +1,259 @@
+//! ECS services and their Application Auto Scaling targets.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
+use aws_sdk_ecs::types::{ServiceField, Tag};
+
+use super::{Clients, Pages, cloud_error};
+use crate::cloud::CloudError;
+use crate::config::{Environment, ServiceName, TagSelector};
+use crate::model::{Bounds, Observation, ObservedService, ResourceId, Step};
+
+/// ECS `DescribeServices` takes at most 10 services a call.
+const DESCRIBE_BATCH: usize = 10;
+/// ECS `ListServices` pages at most 100 a call.
+const LIST_PAGE: i32 = 100;
+/// `DescribeScalableTargets` takes at most 50 resource ids a call and pages at 50.
+const TARGETS_BATCH: usize = 50;
+
+/// Observes the selected services of `env` into `obs`.
+pub(crate) async fn observe(c: &Clients, env: &Environment, obs: &mut Observation) {
+    // Per cluster: the services named one by one, and the tag selectors that look in it.
+    let mut clusters: BTreeMap<&str, (BTreeSet<&str>, Vec<&TagSelector>)> = BTreeMap::new();
+    for n in &env.ecs.services {
+        clusters.entry(&n.cluster).or_default().0.insert(&n.service);
+    }
+    for sel in &env.ecs.select {
+        for cluster in &sel.clusters {
+            clusters.entry(cluster).or_default().1.push(&sel.tags);
+        }
+    }
+    let first_new = obs.services.len();
+    for (cluster, (named, selectors)) in clusters {
+        let mut wanted: Vec<String> = named.iter().map(|s| s.to_string()).collect();
+        if !selectors.is_empty() {
+            match list_services(c, cluster).await {
+                Ok(arns) => {
+                    for arn in arns {
+                        let name = arn.rsplit('/').next().unwrap_or(&arn);
+                        if !named.contains(name) {
+                            wanted.push(arn);
+                        }
+                    }
+                }
+                Err(e) if e.code.as_deref() == Some("ClusterNotFoundException") => {
+                    obs.errors.push(format!("ecs cluster {cluster}: not found (named in a tag selector)"));
+                }
+                Err(e) => obs.errors.push(format!("ecs cluster {cluster}: {e}")),
+            }
+        }
+        for batch in wanted.chunks(DESCRIBE_BATCH) {
+            match describe(c, cluster, batch).await {
+                Ok((services, missing)) => {
+                    for s in services {
+                        let explicit = named.contains(s.name.service.as_str());
+                        if explicit || selectors.iter().any(|sel| matches(&s.tags, sel)) {
+                            obs.services.push(s);
+                        }
+                    }
+                    for m in missing {
+                        let name = m.rsplit('/').next().unwrap_or(&m).to_string();
+                        if named.contains(name.as_str()) {
+                            obs.missing.push(ResourceId::EcsService(ServiceName {
+                                cluster: cluster.to_string(),
+                                service: name,
+                            }));
+                        }
+                    }
+                }
+                Err(e) if e.code.as_deref() == Some("ClusterNotFoundException") => {
+                    for name in batch.iter().filter(|n| named.contains(n.as_str())) {
+                        obs.missing.push(ResourceId::EcsService(ServiceName {
+                            cluster: cluster.to_string(),
+                            service: name.clone(),
+                        }));
+                    }
+                }
+                Err(e) => obs.errors.push(format!("ecs cluster {cluster}: {e}")),
+            }
+        }
+    }
+    let ids: Vec<String> = obs.services[first_new..]
+        .iter()
+        .map(|s| scalable_id(&s.name))
+        .collect();
+    match scalable_targets(c, &ids).await {
+        Ok(bounds) => {
+            for s in &mut obs.services[first_new..] {
+                s.scalable = bounds.get(&scalable_id(&s.name)).copied();
+            }
+        }
+        Err(e) => obs.errors.push(format!("ecs autoscaling: {e}")),
+    }
+}
+
+fn matches(tags: &BTreeMap<String, String>, sel: &TagSelector) -> bool {
+    sel.iter().all(|(k, v)| tags.get(k) == Some(v))
+}
+
+/// The Application Auto Scaling resource id of a service.
+fn scalable_id(n: &ServiceName) -> String {
+    format!("service/{}/{}", n.cluster, n.service)
+}
+
+async fn list_services(c: &Clients, cluster: &str) -> Result<Vec<String>, CloudError> {
+    let mut arns = Vec::new();
+    let mut pages = Pages::new();
+    let mut token = None;
+    loop {
+        let out = c
+            .ecs
+            .list_services()
+            .cluster(cluster)
+            .max_results(LIST_PAGE)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| cloud_error("ListServices", e))?;
+        arns.extend(out.service_arns().iter().cloned());
+        match pages.next("ListServices", out.next_token())? {
+            Some(t) => token = Some(t),
+            None => return Ok(arns),
+        }
+    }
+}
+
+/// Describes up to 10 services; returns them and the names or ARNs ECS reported missing.
+async fn describe(c: &Clients, cluster: &str, batch: &[String]) -> Result<(Vec<ObservedService>, Vec<String>), CloudError> {
+    let out = c
+        .ecs
+        .describe_services()
+        .cluster(cluster)
+        .set_services(Some(batch.to_vec()))
+        .include(ServiceField::Tags)
+        .send()
+        .await
+        .map_err(|e| cloud_error("DescribeServices", e))?;
+    let services = out
+        .services()
+        .iter()
+        .filter_map(|s| {
+            let service = s.service_name()?.to_string();
+            Some(ObservedService {
+                name: ServiceName {
+                    cluster: cluster.to_string(),
+                    service,
+                },
+                arn: s.service_arn()?.to_string(),
+                status: s.status().unwrap_or("ACTIVE").to_string(),
+                desired: s.desired_count(),
+                running: s.running_count(),
+                tags: s
+                    .tags()
+                    .iter()
+                    .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+                    .collect(),
+                scalable: None,
+            })
+        })
+        .collect();
+    let missing = out
+        .failures()
+        .iter()
+        .filter(|f| f.reason() == Some("MISSING"))
+        .filter_map(|f| f.arn().map(String::from))
+        .collect();
+    Ok((services, missing))
+}
+
+async fn scalable_targets(c: &Clients, ids: &[String]) -> Result<BTreeMap<String, Bounds>, CloudError> {
+    let mut out = BTreeMap::new();
+    for batch in ids.chunks(TARGETS_BATCH) {
+        let mut pages = Pages::new();
+        let mut token = None;
+        loop {
+            let page = c
+                .aas
+                .describe_scalable_targets()
+                .service_namespace(ServiceNamespace::Ecs)
+                .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                .set_resource_ids(Some(batch.to_vec()))
+                .max_results(TARGETS_BATCH as i32)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| cloud_error("DescribeScalableTargets", e))?;
+            for t in page.scalable_targets() {
+                out.insert(
+                    t.resource_id().to_string(),
+                    Bounds {
+                        min: t.min_capacity(),
+                        max: t.max_capacity(),
+                    },
+                );
+            }
+            match pages.next("DescribeScalableTargets", page.next_token())? {
+                Some(t) => token = Some(t),
+                None => break,
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Makes one ECS or Application Auto Scaling write call.
+pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> {
+    match step {
+        Step::TagService { arn, tags } => {
+            let tags: Vec<Tag> = tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+            c.ecs
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(|e| cloud_error("TagResource", e))?;
+        }
+        Step::UntagService { arn, keys } => {
+            c.ecs
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(keys.clone()))
+                .send()
+                .await
+                .map_err(|e| cloud_error("UntagResource", e))?;
+        }
+        Step::SetBounds { service, bounds } => {
+            c.aas
+                .register_scalable_target()
+                .service_namespace(ServiceNamespace::Ecs)
+                .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+                .resource_id(scalable_id(service))
+                .min_capacity(bounds.min)
+                .max_capacity(bounds.max)
+                .send()
+                .await
+                .map_err(|e| cloud_error("RegisterScalableTarget", e))?;
+        }
+        Step::SetDesiredCount { service, count } => {
+            c.ecs
+                .update_service()
+                .cluster(&service.cluster)
+                .service(&service.service)
+                .desired_count(*count)
+                .send()
+                .await
+                .map_err(|e| cloud_error("UpdateService", e))?;
+        }
+        other => {
+            return Err(CloudError {
+                operation: "ecs",
+                code: None,
+                message: format!("not an ECS step: {other}"),
+            });
+        }
+    }
+    Ok(())
+}
+

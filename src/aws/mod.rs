@@ -1,0 +1,144 @@
+//! The AWS adapter: the only module that talks to AWS (ECS, Application Auto Scaling, RDS).
+//!
+//! Clients are built once per region from one shared configuration, with the SDK's adaptive
+//! retry (client-side rate limiting on throttling). The standard AWS configuration applies:
+//! profiles, `AWS_REGION`, `AWS_ENDPOINT_URL`.
+
+mod ecs;
+mod rds;
+
+use std::collections::HashMap;
+use std::error::Error as StdError;
+use std::sync::{Arc, Mutex};
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+use crate::cloud::{Cloud, CloudError};
+use crate::config::Environment;
+use crate::model::{Observation, Step};
+
+/// Clients for one region.
+#[derive(Clone)]
+pub(crate) struct Clients {
+    pub(crate) ecs: aws_sdk_ecs::Client,
+    pub(crate) aas: aws_sdk_applicationautoscaling::Client,
+    pub(crate) rds: aws_sdk_rds::Client,
+}
+
+/// The real cloud, through the AWS SDK.
+pub struct AwsCloud {
+    base: SdkConfig,
+    regions: Mutex<HashMap<String, Arc<Clients>>>,
+}
+
+impl AwsCloud {
+    /// Loads the standard AWS configuration with adaptive retry of at most `max_attempts`
+    /// attempts per call.
+    pub async fn from_env(max_attempts: u32) -> AwsCloud {
+        let base = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::adaptive().with_max_attempts(max_attempts.max(1)))
+            .load()
+            .await;
+        AwsCloud::new(base)
+    }
+
+    /// Uses a ready configuration.
+    pub fn new(base: SdkConfig) -> AwsCloud {
+        AwsCloud {
+            base,
+            regions: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn clients(&self, region: &str) -> Arc<Clients> {
+        // A poisoned lock only means another thread panicked while inserting a client; the map
+        // itself is still usable.
+        let mut map = self.regions.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(region.to_string())
+            .or_insert_with(|| {
+                let region = Region::new(region.to_string());
+                Arc::new(Clients {
+                    ecs: aws_sdk_ecs::Client::from_conf(
+                        aws_sdk_ecs::config::Builder::from(&self.base).region(region.clone()).build(),
+                    ),
+                    aas: aws_sdk_applicationautoscaling::Client::from_conf(
+                        aws_sdk_applicationautoscaling::config::Builder::from(&self.base)
+                            .region(region.clone())
+                            .build(),
+                    ),
+                    rds: aws_sdk_rds::Client::from_conf(
+                        aws_sdk_rds::config::Builder::from(&self.base).region(region).build(),
+                    ),
+                })
+            })
+            .clone()
+    }
+}
+
+impl Cloud for AwsCloud {
+    async fn observe(&self, env: &Environment) -> Observation {
+        let clients = self.clients(&env.region);
+        let mut obs = Observation::default();
+        ecs::observe(&clients, env, &mut obs).await;
+        rds::observe(&clients, env, &mut obs).await;
+        obs
+    }
+
+    async fn execute(&self, env: &Environment, step: &Step) -> Result<(), CloudError> {
+        let clients = self.clients(&env.region);
+        match step {
+            Step::TagService { .. } | Step::UntagService { .. } | Step::SetBounds { .. } | Step::SetDesiredCount { .. } => {
+                ecs::execute(&clients, step).await
+            }
+            Step::StopDb { .. } | Step::StartDb { .. } | Step::TagDb { .. } | Step::UntagDb { .. } => {
+                rds::execute(&clients, step).await
+            }
+        }
+    }
+}
+
+/// Turns an SDK error into a [`CloudError`] with the AWS error code when there is one.
+pub(crate) fn cloud_error<E, R>(operation: &'static str, err: SdkError<E, R>) -> CloudError
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let code = err.code().map(String::from);
+    let message = match err.message() {
+        Some(m) => m.to_string(),
+        None => DisplayErrorContext(&err).to_string(),
+    };
+    CloudError {
+        operation,
+        code,
+        message,
+    }
+}
+
+/// Follows `next` page tokens, refusing a token that repeats (a paginator that would loop).
+pub(crate) struct Pages {
+    seen: std::collections::HashSet<String>,
+}
+
+impl Pages {
+    pub(crate) fn new() -> Pages {
+        Pages {
+            seen: std::collections::HashSet::new(),
+        }
+    }
+
+    /// `Ok(Some(token))` to fetch another page, `Ok(None)` when done, `Err` on a repeated token.
+    pub(crate) fn next(&mut self, operation: &'static str, token: Option<&str>) -> Result<Option<String>, CloudError> {
+        match token.filter(|t| !t.is_empty()) {
+            None => Ok(None),
+            Some(t) if !self.seen.insert(t.to_string()) => Err(CloudError {
+                operation,
+                code: None,
+                message: format!("the API returned page token {t:?} twice; stopping rather than looping"),
+            }),
+            Some(t) => Ok(Some(t.to_string())),
+        }
+    }
+}

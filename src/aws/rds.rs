@@ -1,0 +1,198 @@
+//! RDS DB instances and Aurora DB clusters.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_rds::types::{Filter, Tag};
+
+use super::{Clients, Pages, cloud_error};
+use crate::cloud::CloudError;
+use crate::config::{Environment, TagSelector};
+use crate::model::{DbKind, Observation, ObservedDb, ResourceId, Step};
+
+/// RDS describe calls page at most 100 records, and a filter takes at most 100 values.
+const PAGE: i32 = 100;
+
+/// Observes the selected instances and clusters of `env` into `obs`.
+pub(crate) async fn observe(c: &Clients, env: &Environment, obs: &mut Observation) {
+    let sel = &env.rds;
+    if !sel.clusters.is_empty() || !sel.select.is_empty() {
+        let named: BTreeSet<&str> = sel.clusters.iter().map(String::as_str).collect();
+        match describe_clusters(c, &sel.clusters, !sel.select.is_empty()).await {
+            Ok(all) => keep(all, &named, &sel.select, DbKind::Cluster, obs),
+            Err(e) => obs.errors.push(format!("rds clusters: {e}")),
+        }
+    }
+    if !sel.instances.is_empty() || !sel.select.is_empty() {
+        let named: BTreeSet<&str> = sel.instances.iter().map(String::as_str).collect();
+        match describe_instances(c, &sel.instances, !sel.select.is_empty()).await {
+            Ok(all) => keep(all, &named, &sel.select, DbKind::Instance, obs),
+            Err(e) => obs.errors.push(format!("rds instances: {e}")),
+        }
+    }
+}
+
+/// Keeps the named databases and those a selector matches; records named ones that are missing.
+fn keep(all: Vec<ObservedDb>, named: &BTreeSet<&str>, selectors: &[TagSelector], kind: DbKind, obs: &mut Observation) {
+    let mut found = BTreeSet::new();
+    for db in all {
+        let selected = named.contains(db.id.as_str())
+            || selectors.iter().any(|s| s.iter().all(|(k, v)| db.tags.get(k) == Some(v)));
+        if selected && !obs.databases.iter().any(|d| d.kind == db.kind && d.id == db.id) {
+            found.insert(db.id.clone());
+            obs.databases.push(db);
+        }
+    }
+    for id in named.iter().filter(|id| !found.contains(**id)) {
+        obs.missing.push(match kind {
+            DbKind::Instance => ResourceId::DbInstance(id.to_string()),
+            DbKind::Cluster => ResourceId::DbCluster(id.to_string()),
+        });
+    }
+}
+
+fn tags(list: &[Tag]) -> BTreeMap<String, String> {
+    list.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+        .collect()
+}
+
+/// Describes the named instances (one filtered call per 100), or every instance when `all`.
+async fn describe_instances(c: &Clients, ids: &[String], all: bool) -> Result<Vec<ObservedDb>, CloudError> {
+    let batches: Vec<Option<Vec<String>>> = if all {
+        vec![None]
+    } else {
+        ids.chunks(PAGE as usize).map(|b| Some(b.to_vec())).collect()
+    };
+    let mut out = Vec::new();
+    for batch in batches {
+        let mut pages = Pages::new();
+        let mut marker = None;
+        loop {
+            let filter = batch
+                .clone()
+                .map(|ids| vec![Filter::builder().name("db-instance-id").set_values(Some(ids)).build()]);
+            let page = c
+                .rds
+                .describe_db_instances()
+                .set_filters(filter)
+                .max_records(PAGE)
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| cloud_error("DescribeDBInstances", e))?;
+            for i in page.db_instances() {
+                let Some(id) = i.db_instance_identifier() else { continue };
+                out.push(ObservedDb {
+                    kind: DbKind::Instance,
+                    id: id.to_string(),
+                    arn: i.db_instance_arn().unwrap_or_default().to_string(),
+                    status: i.db_instance_status().unwrap_or("unknown").to_string(),
+                    engine: i.engine().unwrap_or_default().to_string(),
+                    engine_mode: None,
+                    member_of: i.db_cluster_identifier().map(String::from),
+                    replica_of: i.read_replica_source_db_instance_identifier().map(String::from),
+                    replicas: i.read_replica_db_instance_identifiers().to_vec(),
+                    tags: tags(i.tag_list()),
+                });
+            }
+            match pages.next("DescribeDBInstances", page.marker())? {
+                Some(m) => marker = Some(m),
+                None => break,
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Describes the named clusters (one filtered call per 100), or every cluster when `all`.
+async fn describe_clusters(c: &Clients, ids: &[String], all: bool) -> Result<Vec<ObservedDb>, CloudError> {
+    let batches: Vec<Option<Vec<String>>> = if all {
+        vec![None]
+    } else {
+        ids.chunks(PAGE as usize).map(|b| Some(b.to_vec())).collect()
+    };
+    let mut out = Vec::new();
+    for batch in batches {
+        let mut pages = Pages::new();
+        let mut marker = None;
+        loop {
+            let filter = batch
+                .clone()
+                .map(|ids| vec![Filter::builder().name("db-cluster-id").set_values(Some(ids)).build()]);
+            let page = c
+                .rds
+                .describe_db_clusters()
+                .set_filters(filter)
+                .max_records(PAGE)
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| cloud_error("DescribeDBClusters", e))?;
+            for cl in page.db_clusters() {
+                let Some(id) = cl.db_cluster_identifier() else { continue };
+                out.push(ObservedDb {
+                    kind: DbKind::Cluster,
+                    id: id.to_string(),
+                    arn: cl.db_cluster_arn().unwrap_or_default().to_string(),
+                    status: cl.status().unwrap_or("unknown").to_string(),
+                    engine: cl.engine().unwrap_or_default().to_string(),
+                    engine_mode: cl.engine_mode().map(String::from),
+                    member_of: None,
+                    replica_of: cl.replication_source_identifier().map(String::from),
+                    replicas: cl.read_replica_identifiers().to_vec(),
+                    tags: tags(cl.tag_list()),
+                });
+            }
+            match pages.next("DescribeDBClusters", page.marker())? {
+                Some(m) => marker = Some(m),
+                None => break,
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Makes one RDS write call.
+pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> {
+    match step {
+        Step::StopDb { kind: DbKind::Instance, id } => {
+            c.rds.stop_db_instance().db_instance_identifier(id).send().await.map_err(|e| cloud_error("StopDBInstance", e))?;
+        }
+        Step::StopDb { kind: DbKind::Cluster, id } => {
+            c.rds.stop_db_cluster().db_cluster_identifier(id).send().await.map_err(|e| cloud_error("StopDBCluster", e))?;
+        }
+        Step::StartDb { kind: DbKind::Instance, id } => {
+            c.rds.start_db_instance().db_instance_identifier(id).send().await.map_err(|e| cloud_error("StartDBInstance", e))?;
+        }
+        Step::StartDb { kind: DbKind::Cluster, id } => {
+            c.rds.start_db_cluster().db_cluster_identifier(id).send().await.map_err(|e| cloud_error("StartDBCluster", e))?;
+        }
+        Step::TagDb { arn, tags } => {
+            let tags: Vec<Tag> = tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+            c.rds
+                .add_tags_to_resource()
+                .resource_name(arn)
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(|e| cloud_error("AddTagsToResource", e))?;
+        }
+        Step::UntagDb { arn, keys } => {
+            c.rds
+                .remove_tags_from_resource()
+                .resource_name(arn)
+                .set_tag_keys(Some(keys.clone()))
+                .send()
+                .await
+                .map_err(|e| cloud_error("RemoveTagsFromResource", e))?;
+        }
+        other => {
+            return Err(CloudError {
+                operation: "rds",
+                code: None,
+                message: format!("not an RDS step: {other}"),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! The engine's logic over an in-memory cloud: isolation of failures and ordering.
+
+use super::*;
+use crate::cloud::CloudError;
+use crate::config::{ServiceName, parse_str};
+use crate::model::{Bounds, DbKind, Observation, ObservedDb, ObservedService, Step};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+/// A cloud that records calls and fails the ones it is told to.
+struct FakeCloud {
+    obs: Observation,
+    fail: Vec<(&'static str, String)>,
+    calls: Mutex<Vec<String>>,
+}
+
+impl Cloud for FakeCloud {
+    async fn observe(&self, _env: &Environment) -> Observation {
+        self.obs.clone()
+    }
+
+    async fn execute(&self, _env: &Environment, step: &Step) -> Result<(), CloudError> {
+        let (op, target) = match step {
+            Step::SetDesiredCount { service, .. } => ("UpdateService", service.to_string()),
+            Step::TagService { arn, .. } => ("TagResource", arn.clone()),
+            Step::SetBounds { service, .. } => ("RegisterScalableTarget", service.to_string()),
+            Step::StopDb { id, .. } => ("StopDBInstance", id.clone()),
+            other => ("Other", other.to_string()),
+        };
+        self.calls.lock().unwrap().push(format!("{op} {target}"));
+        if self.fail.iter().any(|(o, t)| *o == op && *t == target) {
+            return Err(CloudError { operation: op, code: Some("InvalidParameterException".into()), message: "boom".into() });
+        }
+        Ok(())
+    }
+}
+
+fn env() -> Environment {
+    parse_str(
+        Path::new("e.toml"),
+        "region = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = []\n[ecs]\nservices = [\"c/a\", \"c/b\"]\n[rds]\ninstances = [\"db\", \"db2\"]\n[ecs.service.\"c/b\"]\ndepends_on = [\"db2\"]\n",
+    )
+    .unwrap()
+}
+
+fn svc(name: &str) -> ObservedService {
+    ObservedService {
+        name: ServiceName::parse(name).unwrap(),
+        arn: name.to_string(),
+        status: "ACTIVE".into(),
+        desired: 1,
+        running: 1,
+        tags: BTreeMap::new(),
+        scalable: Some(Bounds { min: 1, max: 2 }),
+    }
+}
+
+fn db(id: &str) -> ObservedDb {
+    ObservedDb {
+        kind: DbKind::Instance,
+        id: id.into(),
+        arn: id.into(),
+        status: "available".into(),
+        engine: "postgres".into(),
+        engine_mode: None,
+        member_of: None,
+        replica_of: None,
+        replicas: vec![],
+        tags: BTreeMap::new(),
+    }
+}
+
+fn cloud(fail: Vec<(&'static str, String)>) -> FakeCloud {
+    FakeCloud {
+        obs: Observation { services: vec![svc("c/a"), svc("c/b")], databases: vec![db("db"), db("db2")], ..Default::default() },
+        fail,
+        calls: Mutex::new(Vec::new()),
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    "2026-12-02T22:00:00Z".parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_failing_service_does_not_stop_the_others_and_its_database_waits() {
+    let c = cloud(vec![("UpdateService", "c/a".into())]);
+    let r = reconcile(&c, &env(), None, now(), false).await;
+    let by = |id: &str| r.items.iter().find(|i| i.item.resource.to_string() == id).unwrap();
+    assert!(matches!(&by("ecs:c/a").outcome, Some(Outcome::Failed(m)) if m.contains("UpdateService failed: InvalidParameterException: boom (after 2 successful calls)")));
+    assert_eq!(by("ecs:c/b").outcome, Some(Outcome::Done));
+    // db is needed by c/a (no depends_on: every database), so it is not stopped.
+    assert!(matches!(&by("rds:db").outcome, Some(Outcome::NotRun(m)) if m.contains("ecs:c/a")));
+    // db2 is needed by both (c/a needs every database), so it waits as well.
+    assert!(matches!(&by("rds:db2").outcome, Some(Outcome::NotRun(_))));
+    assert!(r.failed());
+    let calls = c.calls.lock().unwrap();
+    assert!(!calls.iter().any(|c| c.starts_with("StopDBInstance")), "{calls:?}");
+}
+
+#[tokio::test]
+async fn a_failed_tag_write_means_no_scale_down() {
+    let c = cloud(vec![("TagResource", "c/a".into())]);
+    let r = reconcile(&c, &env(), None, now(), false).await;
+    let calls = c.calls.lock().unwrap();
+    assert!(!calls.iter().any(|c| c == "UpdateService c/a" || c == "RegisterScalableTarget c/a"), "{calls:?}");
+    assert!(r.failed());
+}
+
+#[tokio::test]
+async fn a_failing_database_does_not_abort_the_rest() {
+    let c = cloud(vec![("StopDBInstance", "db".into())]);
+    let r = reconcile(&c, &env(), None, now(), false).await;
+    let by = |id: &str| r.items.iter().find(|i| i.item.resource.to_string() == id).unwrap();
+    assert!(matches!(by("rds:db").outcome, Some(Outcome::Failed(_))));
+    assert_eq!(by("rds:db2").outcome, Some(Outcome::Done));
+}
+
+#[tokio::test]
+async fn dry_run_calls_nothing() {
+    let c = cloud(vec![]);
+    let r = reconcile(&c, &env(), None, now(), true).await;
+    assert!(c.calls.lock().unwrap().is_empty());
+    assert_eq!(r.calls_made(), 0);
+    assert!(r.items.iter().filter(|i| i.outcome.is_some()).all(|i| i.outcome == Some(Outcome::DryRun)));
+}
