@@ -16,3 +16,5 @@ pub mod plan;
 pub mod aws;
 pub mod cloud;
 pub mod engine;
+pub mod cli;
+pub mod report;

@@ -211,7 +211,7 @@ impl Ctx<'_> {
     fn sleep_service(&self, s: &ObservedService, item: impl Fn(Verdict, String) -> Item) -> Item {
         let bounds_up = s.scalable.is_some_and(|b| b.min > 0 || b.max > 0);
         if s.desired == 0 && !bounds_up {
-            return item(Verdict::InSync, format!("{}; 0 tasks", self.state_reason));
+            return item(Verdict::InSync, format!("{}; {}", self.state_reason, tasks(0)));
         }
         let mut record = BTreeMap::new();
         let recorded = s.tags.get(tags::DESIRED_COUNT);
@@ -236,8 +236,8 @@ impl Ctx<'_> {
         }
         let what = match (recorded, s.scalable) {
             (Some(r), _) => format!("scaled to {} while asleep: back to 0, keeping the recorded {r}", s.desired),
-            (None, Some(b)) if bounds_up => format!("recording {} tasks and autoscaling {b}, then scaling to 0", s.desired),
-            (None, _) => format!("recording {} tasks, then scaling to 0", s.desired),
+            (None, Some(b)) if bounds_up => format!("recording {} and autoscaling {b}, then scaling to 0", tasks(s.desired)),
+            (None, _) => format!("recording {}, then scaling to 0", tasks(s.desired)),
         };
         item(Verdict::Act { steps, after: Vec::new() }, format!("{}; {what}", self.state_reason))
     }
@@ -268,7 +268,7 @@ impl Ctx<'_> {
             if s.desired == 0 && recorded.is_none() {
                 return item(Verdict::Skip, format!("{}; left at 0 tasks: no recorded count and no default_count in the schedule file", self.state_reason));
             }
-            return item(Verdict::InSync, format!("{}; {} tasks", self.state_reason, s.desired));
+            return item(Verdict::InSync, format!("{}; {}", self.state_reason, tasks(s.desired)));
         };
         // Databases first: every database the service needs must be available.
         let deps: Vec<&ObservedDb> = match &settings.depends_on {
@@ -303,7 +303,7 @@ impl Ctx<'_> {
         }
         if s.desired != count {
             steps.push(Step::SetDesiredCount { service: s.name.clone(), count });
-            what.push(format!("{count} tasks ({source})"));
+            what.push(format!("{} ({source})", tasks(count)));
         }
         let ours: Vec<String> = [tags::DESIRED_COUNT, tags::AUTOSCALING, tags::SLEPT_AT]
             .into_iter()
@@ -314,7 +314,7 @@ impl Ctx<'_> {
             steps.push(Step::UntagService { arn: s.arn.clone(), keys: ours });
         }
         if steps.is_empty() {
-            return item(Verdict::InSync, format!("{}; {} tasks", self.state_reason, s.desired));
+            return item(Verdict::InSync, format!("{}; {}", self.state_reason, tasks(s.desired)));
         }
         let what = if what.is_empty() { "clearing lightsout tags".to_string() } else { format!("restoring {}", what.join(", ")) };
         item(Verdict::Act { steps, after: Vec::new() }, format!("{}; {what}", self.state_reason))
@@ -379,6 +379,11 @@ impl Ctx<'_> {
             (_, status) => item(Verdict::Wait, format!("{}; {status}: acting once it settles", self.state_reason)),
         }
     }
+}
+
+/// `1 task`, `2 tasks`.
+fn tasks(n: i32) -> String {
+    format!("{n} task{}", if n == 1 { "" } else { "s" })
 }
 
 #[cfg(test)]

@@ -1,0 +1,223 @@
+//! The command line: `check`, `plan`, `apply`, `status`. `main` only calls [`run`].
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use futures_util::StreamExt;
+
+use crate::aws::AwsCloud;
+use crate::clock::{Clock, SystemClock};
+use crate::cloud::Cloud;
+use crate::config::{self, Config, Environment};
+use crate::engine;
+use crate::plan::plan;
+use crate::report;
+use crate::schedule::decide;
+
+/// Puts AWS staging environments to sleep on a schedule and wakes them exactly as they were.
+#[derive(Debug, Parser)]
+#[command(name = "lightsout", version, about)]
+pub struct Cli {
+    /// The schedules directory (or one schedule file).
+    #[arg(long, short = 's', global = true, env = "LIGHTSOUT_SCHEDULES", default_value = "schedules")]
+    schedules: PathBuf,
+    /// Log format on stderr.
+    #[arg(long, global = true, env = "LIGHTSOUT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
+    log_format: LogFormat,
+    /// Attempts per AWS call, with adaptive retry on throttling.
+    #[arg(long, global = true, env = "LIGHTSOUT_MAX_ATTEMPTS", default_value_t = 5)]
+    max_attempts: u32,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Log formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// Readable lines.
+    Human,
+    /// One JSON object a line.
+    Json,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// A readable table.
+    Table,
+    /// JSON.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check schedule files: report every problem with its file, line and fix.
+    Check {
+        /// Directory or file to check (default: --schedules).
+        path: Option<PathBuf>,
+    },
+    /// Show what would change now (or at --at), and why. Calls only describe APIs.
+    Plan {
+        #[command(flatten)]
+        target: Target,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+    },
+    /// Converge the environments on their schedule.
+    Apply {
+        #[command(flatten)]
+        target: Target,
+        /// Plan and report, but make no write call.
+        #[arg(long)]
+        dry_run: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+    },
+    /// Show each resource's observed state, desired state and the next transition.
+    Status {
+        #[command(flatten)]
+        target: Target,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct Target {
+    /// Only this environment.
+    #[arg(long)]
+    env: Option<String>,
+    /// Evaluate the schedule as if it were this instant (RFC 3339, like 2026-12-02T22:00:00Z).
+    #[arg(long, value_parser = parse_instant)]
+    at: Option<DateTime<Utc>>,
+}
+
+fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{e}: write an RFC 3339 instant, like 2026-12-02T22:00:00Z or 2026-12-02T23:00:00+01:00"))
+}
+
+/// Runs the command line; returns the process exit code (0 ok, 1 something failed, 2 bad input).
+pub async fn run(cli: Cli) -> ExitCode {
+    init_logs(cli.log_format);
+    match cli.command {
+        Command::Check { ref path } => {
+            let path = path.clone().unwrap_or_else(|| cli.schedules.clone());
+            match config::load(&path) {
+                Ok(cfg) => {
+                    for e in &cfg.environments {
+                        println!("{}: ok ({}, {}, {} window{})", e.source.display(), e.name, e.timezone, e.windows.len(), if e.windows.len() == 1 { "" } else { "s" });
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(diags) => {
+                    eprintln!("{diags}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::Plan { ref target, output } => {
+            let Some((envs, now)) = targets(&cli, target) else { return ExitCode::from(2) };
+            let cloud = AwsCloud::from_env(cli.max_attempts).await;
+            let plans: Vec<_> = stream::iter(envs.iter().map(|e| engine::plan_env(&cloud, e, None, now))).buffered(4).collect().await;
+            if output == Output::Json {
+                println!("{}", serde_json::to_string_pretty(&plans).unwrap_or_default());
+            } else {
+                for p in &plans {
+                    println!("{}", report::plan(p));
+                }
+            }
+            if plans.iter().any(|p| !p.problems.is_empty()) { ExitCode::from(1) } else { ExitCode::SUCCESS }
+        }
+        Command::Apply { ref target, dry_run, output } => {
+            let Some((envs, now)) = targets(&cli, target) else { return ExitCode::from(2) };
+            let cloud = AwsCloud::from_env(cli.max_attempts).await;
+            let reports: Vec<_> = stream::iter(envs.iter().map(|e| engine::reconcile(&cloud, e, None, now, dry_run))).buffered(4).collect().await;
+            if output == Output::Json {
+                println!("{}", serde_json::to_string_pretty(&reports).unwrap_or_default());
+            } else {
+                for r in &reports {
+                    println!("{}", report::pass(r));
+                }
+            }
+            if reports.iter().any(|r| r.failed()) { ExitCode::from(1) } else { ExitCode::SUCCESS }
+        }
+        Command::Status { ref target, output } => {
+            let Some((envs, now)) = targets(&cli, target) else { return ExitCode::from(2) };
+            let cloud = AwsCloud::from_env(cli.max_attempts).await;
+            let mut rows = Vec::new();
+            for e in &envs {
+                let obs = cloud.observe(e).await;
+                let p = plan(e, &decide(e, None, now), &obs, now);
+                rows.push((p, obs));
+            }
+            if output == Output::Json {
+                let json: Vec<_> = rows
+                    .iter()
+                    .map(|(p, obs)| {
+                        serde_json::json!({
+                            "env": p.env,
+                            "awake": p.awake,
+                            "summary": p.summary,
+                            "resources": p.items.iter().map(|i| serde_json::json!({
+                                "resource": i.resource.to_string(),
+                                "observed": report::observed(obs, &i.resource),
+                                "plan": i,
+                            })).collect::<Vec<_>>(),
+                            "problems": p.problems,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+            } else {
+                for (p, obs) in &rows {
+                    println!("{}", report::status(p, obs));
+                }
+            }
+            if rows.iter().any(|(p, _)| !p.problems.is_empty()) { ExitCode::from(1) } else { ExitCode::SUCCESS }
+        }
+    }
+}
+
+use futures_util::stream;
+
+/// Loads the configuration and picks the environments and instant; prints why not on failure.
+fn targets(cli: &Cli, target: &Target) -> Option<(Vec<Environment>, DateTime<Utc>)> {
+    let cfg: Config = match config::load(&cli.schedules) {
+        Ok(c) => c,
+        Err(diags) => {
+            eprintln!("{diags}");
+            eprintln!("fix the schedule files (see `lightsout check`) and run again");
+            return None;
+        }
+    };
+    let envs = match &target.env {
+        None => cfg.environments,
+        Some(name) => match cfg.environment(name) {
+            Some(e) => vec![e.clone()],
+            None => {
+                let names: Vec<&str> = cfg.environments.iter().map(|e| e.name.as_str()).collect();
+                eprintln!("error: no environment \"{name}\" in {}; environments: {}", cli.schedules.display(), names.join(", "));
+                return None;
+            }
+        },
+    };
+    Some((envs, target.at.unwrap_or_else(|| SystemClock.now())))
+}
+
+fn init_logs(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("LIGHTSOUT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // A second initialisation (tests calling run twice) is harmless: keep the first.
+    let _ = match format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}

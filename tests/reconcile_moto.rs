@@ -1,0 +1,237 @@
+//! The reconcile loop against a real AWS API (moto_server), through the real SDK clients.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use aws_sdk_applicationautoscaling::types::ServiceNamespace;
+use aws_sdk_ecs::types::ServiceField;
+use chrono::{DateTime, Utc};
+use lightsout::aws::AwsCloud;
+use lightsout::config::{self, Environment};
+use lightsout::engine::{EnvReport, Outcome, reconcile};
+use support::{Moto, STAGING, is_write, schedules};
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// Wednesday 23:00 CET: asleep.
+fn night() -> DateTime<Utc> {
+    at("2026-12-02T22:00:00Z")
+}
+
+/// Thursday 07:05 CET: awake.
+fn morning() -> DateTime<Utc> {
+    at("2026-12-03T06:05:00Z")
+}
+
+fn env() -> Environment {
+    config::parse_str(std::path::Path::new("staging.toml"), STAGING).unwrap()
+}
+
+struct World {
+    moto: Moto,
+    cloud: AwsCloud,
+    ecs: aws_sdk_ecs::Client,
+    aas: aws_sdk_applicationautoscaling::Client,
+    rds: aws_sdk_rds::Client,
+}
+
+async fn world() -> World {
+    let moto = Moto::start();
+    moto.seed();
+    let cfg = moto.sdk_config().await;
+    World {
+        cloud: AwsCloud::new(cfg.clone()),
+        ecs: aws_sdk_ecs::Client::new(&cfg),
+        aas: aws_sdk_applicationautoscaling::Client::new(&cfg),
+        rds: aws_sdk_rds::Client::new(&cfg),
+        moto,
+    }
+}
+
+impl World {
+    async fn pass(&self, now: DateTime<Utc>) -> EnvReport {
+        reconcile(&self.cloud, &env(), None, now, false).await
+    }
+
+    /// Desired count and tags of a service.
+    async fn service(&self, cluster: &str, name: &str) -> (i32, BTreeMap<String, String>) {
+        let out = self.ecs.describe_services().cluster(cluster).services(name).include(ServiceField::Tags).send().await.unwrap();
+        let s = &out.services()[0];
+        let tags = s.tags().iter().map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string())).collect();
+        (s.desired_count(), tags)
+    }
+
+    async fn bounds(&self, resource_id: &str) -> (i32, i32) {
+        let out = self.aas.describe_scalable_targets().service_namespace(ServiceNamespace::Ecs).resource_ids(resource_id).send().await.unwrap();
+        let t = &out.scalable_targets()[0];
+        (t.min_capacity(), t.max_capacity())
+    }
+
+    async fn db(&self, id: &str) -> String {
+        let out = self.rds.describe_db_instances().db_instance_identifier(id).send().await.unwrap();
+        out.db_instances()[0].db_instance_status().unwrap().to_string()
+    }
+
+    async fn aurora(&self, id: &str) -> String {
+        let out = self.rds.describe_db_clusters().db_cluster_identifier(id).send().await.unwrap();
+        out.db_clusters()[0].status().unwrap().to_string()
+    }
+}
+
+fn writes(ops: &[String]) -> Vec<String> {
+    ops.iter().filter(|o| is_write(o)).cloned().collect()
+}
+
+/// A night pass records each service's count and bounds on it, scales it to zero, then stops the
+/// databases; production is selected by the tag selector but never touched.
+#[tokio::test]
+async fn night_pass_sleeps_everything_in_order_with_originals_on_tags_and_production_untouched() {
+    let w = world().await;
+    w.moto.start_recording();
+    let report = w.pass(night()).await;
+    assert!(!report.failed(), "{report:#?}");
+
+    let (desired, tags) = w.service("app-staging-cluster", "backend").await;
+    assert_eq!(desired, 0);
+    assert_eq!(tags["lightsout:desired-count"], "2");
+    assert_eq!(tags["lightsout:autoscaling"], "min=1/max=4");
+    assert_eq!(tags["lightsout:slept-at"], "2026-12-02T22:00:00Z");
+    assert_eq!(w.bounds("service/app-staging-cluster/backend").await, (0, 0));
+    let (desired, tags) = w.service("app-staging-cluster", "frontend").await;
+    assert_eq!((desired, tags["lightsout:desired-count"].as_str()), (0, "1"));
+    assert_eq!(w.db("app-staging-db").await, "stopped");
+    assert_eq!(w.aurora("app-staging-aurora").await, "stopped");
+
+    // Production, replicas and Aurora members untouched.
+    assert_eq!(w.service("app-production-cluster", "api").await.0, 3);
+    assert_eq!(w.db("app-production-db").await, "available");
+    assert_eq!(w.db("app-staging-analytics").await, "available");
+    assert_eq!(w.db("app-staging-analytics-replica").await, "available");
+
+    // Tags before scaling, services before databases.
+    let ops = writes(&w.moto.recorded_operations());
+    let pos = |op: &str| ops.iter().position(|o| o == op).unwrap_or_else(|| panic!("no {op} in {ops:?}"));
+    let last = |op: &str| ops.iter().rposition(|o| o == op).unwrap();
+    assert!(pos("TagResource") < pos("RegisterScalableTarget"));
+    assert!(last("UpdateService") < pos("StopDBInstance"), "{ops:?}");
+    assert!(last("UpdateService") < pos("StopDBCluster"), "{ops:?}");
+}
+
+/// Morning: the first pass starts the databases only; the next restores the services exactly;
+/// the one after makes no write call.
+#[tokio::test]
+async fn morning_pass_starts_databases_only_then_the_next_restores_services_exactly() {
+    let w = world().await;
+    assert!(!w.pass(night()).await.failed());
+
+    let first = w.pass(morning()).await;
+    assert!(!first.failed(), "{first:#?}");
+    assert_eq!(w.db("app-staging-db").await, "available");
+    assert_eq!(w.aurora("app-staging-aurora").await, "available");
+    assert_eq!(w.service("app-staging-cluster", "backend").await.0, 0, "services wait for the databases");
+
+    let second = w.pass(morning()).await;
+    assert!(!second.failed(), "{second:#?}");
+    let (desired, tags) = w.service("app-staging-cluster", "backend").await;
+    assert_eq!(desired, 2);
+    assert!(!tags.keys().any(|k| k.starts_with("lightsout:")), "{tags:?}");
+    assert_eq!(w.bounds("service/app-staging-cluster/backend").await, (1, 4));
+    assert_eq!(w.service("app-staging-cluster", "frontend").await.0, 1);
+    assert_eq!(w.service("app-production-cluster", "api").await.0, 3);
+
+    w.moto.start_recording();
+    let third = w.pass(morning()).await;
+    assert_eq!(third.calls_made(), 0);
+    assert_eq!(writes(&w.moto.recorded_operations()), Vec::<String>::new());
+}
+
+/// A pass right after a successful one makes zero write calls, and the sleep pass makes exactly
+/// the calls the plan needs.
+#[tokio::test]
+async fn repeated_pass_makes_no_write_call() {
+    let w = world().await;
+    w.moto.start_recording();
+    assert!(!w.pass(night()).await.failed());
+    let sleep = w.moto.recorded_counts();
+    println!("sleep pass: {sleep:?}");
+    assert_eq!(sleep.get("TagResource"), Some(&2));
+    assert_eq!(sleep.get("UpdateService"), Some(&2));
+    assert_eq!(sleep.get("RegisterScalableTarget"), Some(&1));
+    assert_eq!(sleep.get("AddTagsToResource"), Some(&2));
+    assert_eq!(sleep.get("DescribeServices"), Some(&2), "one describe per cluster (3 services in 2 clusters): {sleep:?}");
+    assert_eq!(sleep.values().sum::<usize>(), 16, "{sleep:?}");
+
+    w.moto.start_recording();
+    assert!(!w.pass(night()).await.failed());
+    let again = w.moto.recorded_counts();
+    println!("repeated pass: {again:?}");
+    assert!(again.keys().all(|op| !is_write(op)), "{again:?}");
+}
+
+/// An instance AWS started by itself after 7 days stopped is stopped again, and says so.
+#[tokio::test]
+async fn auto_started_database_is_stopped_again() {
+    let w = world().await;
+    assert!(!w.pass(night()).await.failed());
+    assert_eq!(w.db("app-staging-db").await, "stopped");
+    // Eight days later AWS has started it again (the tag says when lightsout stopped it).
+    w.moto.python("rds.start_db_instance(DBInstanceIdentifier='app-staging-db')");
+    let week_later = at("2026-12-10T22:00:00Z");
+    let report = w.pass(week_later).await;
+    let item = report.items.iter().find(|i| i.item.resource.to_string() == "rds:app-staging-db").unwrap();
+    assert!(item.item.reason.contains("AWS started it again after 7 days stopped"), "{}", item.item.reason);
+    assert_eq!(item.outcome, Some(Outcome::Done));
+    assert_eq!(w.db("app-staging-db").await, "stopped");
+}
+
+/// A service tagged lightsout:skip-until is left alone until then, and acted on after.
+#[tokio::test]
+async fn skip_until_tag_is_honoured() {
+    let w = world().await;
+    w.moto.python(
+        "arn = ecs.describe_services(cluster='app-staging-cluster', services=['frontend'])['services'][0]['serviceArn']\n\
+         ecs.tag_resource(resourceArn=arn, tags=[{'key': 'lightsout:skip-until', 'value': '2026-12-03T00:00:00Z'}])",
+    );
+    assert!(!w.pass(night()).await.failed());
+    assert_eq!(w.service("app-staging-cluster", "frontend").await.0, 1);
+    assert_eq!(w.service("app-staging-cluster", "backend").await.0, 0);
+    assert!(!w.pass(at("2026-12-03T01:00:00Z")).await.failed());
+    assert_eq!(w.service("app-staging-cluster", "frontend").await.0, 0);
+}
+
+/// A database AWS refuses to stop fails alone: everything else is done, and `lightsout apply`
+/// exits non-zero.
+#[tokio::test]
+async fn failure_on_one_resource_leaves_the_others_done_and_exit_code_non_zero() {
+    let w = world().await;
+    // RDS cannot stop a Multi-AZ SQL Server instance.
+    w.moto.python(
+        "rds.create_db_instance(DBInstanceIdentifier='app-staging-mssql', DBInstanceClass='db.m5.large', Engine='sqlserver-se', \
+         MultiAZ=True, MasterUsername='app', MasterUserPassword='not-a-secret-1', AllocatedStorage=20, \
+         Tags=[{'Key': 'Team', 'Value': 'app'}])",
+    );
+    let dir = schedules(STAGING);
+    let out = Command::new(env!("CARGO_BIN_EXE_lightsout"))
+        .args(["--schedules"])
+        .arg(dir.path())
+        .args(["apply", "--at", "2026-12-02T22:00:00Z"])
+        .env("AWS_ENDPOINT_URL", &w.moto.endpoint)
+        .env("AWS_REGION", support::REGION)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("LIGHTSOUT_MAX_ATTEMPTS", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let line = stdout.lines().find(|l| l.starts_with("rds:app-staging-mssql")).unwrap();
+    assert!(line.contains("FAILED: StopDBInstance failed"), "{line}");
+    assert!(stdout.contains("1 resource failed"), "{stdout}");
+    assert_eq!(w.db("app-staging-db").await, "stopped");
+    assert_eq!(w.aurora("app-staging-aurora").await, "stopped");
+    assert_eq!(w.service("app-staging-cluster", "backend").await.0, 0);
+}

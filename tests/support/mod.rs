@@ -1,0 +1,191 @@
+//! Test support: a real `moto_server` per test on a free loopback port, with AWS's paging limits
+//! made strict (`moto_strict.py`), seeded with the reference environment (`seed.py`), and the
+//! request recorder to count API calls by operation.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ecs::config::Credentials;
+
+/// The region the reference environment lives in.
+pub const REGION: &str = "eu-west-1";
+
+/// A running moto server, killed when dropped.
+pub struct Moto {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    _dir: tempfile::TempDir,
+}
+
+fn support_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support")
+}
+
+impl Moto {
+    /// Starts moto on a free port and waits until it answers.
+    pub fn start() -> Moto {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for _attempt in 0..3 {
+            let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+            let child = Command::new("python3")
+                .arg(support_dir().join("moto_strict.py"))
+                .arg(port.to_string())
+                .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording.jsonl"))
+                .current_dir(dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("python3 with moto[server] installed (see .ci/run)");
+            let mut moto = Moto { child, endpoint: format!("http://127.0.0.1:{port}"), _dir: tempfile::tempdir().expect("temp dir") };
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while Instant::now() < deadline {
+                if ureq::get(format!("{}/moto-api/", moto.endpoint)).call().is_ok() {
+                    moto._dir = dir;
+                    return moto;
+                }
+                if let Ok(Some(_)) = moto.child.try_wait() {
+                    break; // port taken or moto missing: try another port
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        panic!("moto_server did not start: is `moto[server]` installed for python3?");
+    }
+
+    /// Seeds the reference environment (see `seed.py`).
+    pub fn seed(&self) {
+        let status = Command::new("python3")
+            .arg(support_dir().join("seed.py"))
+            .arg(&self.endpoint)
+            .arg(REGION)
+            .stdout(Stdio::null())
+            .status()
+            .expect("run seed.py");
+        assert!(status.success(), "seeding failed");
+    }
+
+    /// Runs a Python snippet with `boto3` clients `ecs`, `aas`, `rds` bound to this moto.
+    pub fn python(&self, code: &str) {
+        let script = format!(
+            "import boto3\nkw = dict(endpoint_url='{}', region_name='{REGION}', aws_access_key_id='t', aws_secret_access_key='t')\necs = boto3.client('ecs', **kw)\naas = boto3.client('application-autoscaling', **kw)\nrds = boto3.client('rds', **kw)\n{code}\n",
+            self.endpoint
+        );
+        let status = Command::new("python3").arg("-c").arg(script).status().expect("python3");
+        assert!(status.success(), "python snippet failed: {code}");
+    }
+
+    /// An SDK configuration pointing at this moto, retrying at most twice.
+    pub async fn sdk_config(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(Region::new(REGION))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+            .retry_config(RetryConfig::standard().with_max_attempts(2))
+            .load()
+            .await
+    }
+
+    /// Starts recording requests (after seeding, so only lightsout's calls count).
+    pub fn start_recording(&self) {
+        ureq::post(format!("{}/moto-api/recorder/reset-recording", self.endpoint)).send_empty().expect("reset recording");
+        ureq::post(format!("{}/moto-api/recorder/start-recording", self.endpoint)).send_empty().expect("start recording");
+    }
+
+    /// The operations recorded since [`Moto::start_recording`], in order.
+    pub fn recorded_operations(&self) -> Vec<String> {
+        let mut body = String::new();
+        ureq::get(format!("{}/moto-api/recorder/download-recording", self.endpoint))
+            .call()
+            .expect("download recording")
+            .into_body()
+            .into_reader()
+            .read_to_string(&mut body)
+            .expect("recording text");
+        body.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).expect("recording line");
+                let target = v["headers"].as_object().and_then(|h| {
+                    h.iter().find(|(k, _)| k.eq_ignore_ascii_case("x-amz-target")).and_then(|(_, v)| v.as_str())
+                });
+                match target {
+                    Some(t) => t.rsplit('.').next().unwrap_or(t).to_string(),
+                    None => request_body(&v)
+                        .split('&')
+                        .find_map(|kv| kv.strip_prefix("Action="))
+                        .unwrap_or("?")
+                        .to_string(),
+                }
+            })
+            .collect()
+    }
+
+    /// Recorded operations counted by name.
+    pub fn recorded_counts(&self) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for op in self.recorded_operations() {
+            *counts.entry(op).or_default() += 1;
+        }
+        counts
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A recorded request's body as text (moto stores it base64-encoded when `body_encoded`).
+fn request_body(v: &serde_json::Value) -> String {
+    use base64::Engine as _;
+    let raw = v["body"].as_str().unwrap_or("");
+    if v["body_encoded"].as_bool() == Some(true) {
+        let bytes = base64::engine::general_purpose::STANDARD.decode(raw).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    } else {
+        raw.to_string()
+    }
+}
+
+/// Operations that change something.
+pub fn is_write(op: &str) -> bool {
+    !(op.starts_with("Describe") || op.starts_with("List") || op.starts_with("Get"))
+}
+
+/// The schedule used against the reference environment: every Team=app resource, so the
+/// production ones are selected too and must be refused by the guard.
+pub const STAGING: &str = r#"
+name = "staging"
+region = "eu-west-1"
+timezone = "Europe/Berlin"
+awake = ["Mon-Fri 07:00-20:00"]
+
+[ecs]
+services = ["app-staging-cluster/backend"]
+[[ecs.select]]
+clusters = ["app-staging-cluster", "app-production-cluster"]
+tags = { Team = "app" }
+
+[rds]
+clusters = ["app-staging-aurora"]
+[[rds.select]]
+tags = { Team = "app" }
+"#;
+
+/// Writes `src` as `schedules/staging.toml` in a new temp dir.
+pub fn schedules(src: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("staging.toml"), src).expect("write schedule");
+    dir
+}
