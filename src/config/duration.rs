@@ -23,7 +23,8 @@ pub fn parse_duration(text: &str) -> Result<TimeDelta, String> {
         let n: i64 = rest[..digits]
             .parse()
             .map_err(|_| format!("\"{t}\" is too long a duration"))?;
-        let unit = rest[digits..].chars().next().ok_or_else(|| {
+        let after = &rest[digits..];
+        let unit = after.chars().next().ok_or_else(|| {
             format!("\"{t}\" has a number without a unit: add d, h, m or s (like \"{t}h\")")
         })?;
         let (rank, seconds) = match unit {
@@ -31,9 +32,15 @@ pub fn parse_duration(text: &str) -> Result<TimeDelta, String> {
             'h' => (1, 3_600),
             'm' => (2, 60),
             's' => (3, 1),
-            other => {
+            _ => {
+                let word: String = after
+                    .trim_start()
+                    .chars()
+                    .take_while(|c| !c.is_ascii_digit() && !c.is_whitespace())
+                    .take(20)
+                    .collect();
                 return Err(format!(
-                    "\"{t}\" has an unknown unit '{other}': use d, h, m or s"
+                    "\"{t}\" has an unknown unit \"{word}\": write it like \"2h\", \"90m\" or \"1h30m\" (units d, h, m, s)"
                 ));
             }
         };

@@ -15,6 +15,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use parse::Parsed;
+
 use chrono::{NaiveDate, TimeDelta};
 use chrono_tz::Tz;
 
@@ -228,7 +230,7 @@ impl Guard {
 pub fn parse_str(file: &Path, src: &str) -> Result<Environment, Diagnostics> {
     let mut diags = Vec::new();
     match parse::parse_environment(file, src, &mut diags) {
-        Some(p) if diags.is_empty() => Ok(p.env),
+        Some(Parsed { env: Some(env), .. }) if diags.is_empty() => Ok(env),
         _ => {
             let mut d = Diagnostics(diags);
             d.sort();
@@ -248,8 +250,8 @@ pub fn load(path: &Path) -> Result<Config, Diagnostics> {
     for file in files {
         match std::fs::read_to_string(&file) {
             Ok(src) => {
-                if let Some(env) = parse::parse_environment(&file, &src, &mut diags) {
-                    parsed.push((env, src));
+                if let Some(p) = parse::parse_environment(&file, &src, &mut diags) {
+                    parsed.push((file.clone(), p, src));
                 }
             }
             Err(e) => diags.push(Diagnostic {
@@ -265,7 +267,7 @@ pub fn load(path: &Path) -> Result<Config, Diagnostics> {
     let mut diags = Diagnostics(diags);
     if diags.is_empty() {
         Ok(Config {
-            environments: parsed.into_iter().map(|(p, _)| p.env).collect(),
+            environments: parsed.into_iter().filter_map(|(_, p, _)| p.env).collect(),
         })
     } else {
         diags.sort();
@@ -306,54 +308,54 @@ fn schedule_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
 }
 
 /// Checks across files: unique names, no resource in two environments.
-fn cross_check(parsed: &[(parse::Parsed, String)], diags: &mut Vec<Diagnostic>) {
+fn cross_check(parsed: &[(PathBuf, Parsed, String)], diags: &mut Vec<Diagnostic>) {
     let mut names: HashMap<&str, &Path> = HashMap::new();
     let mut owners: HashMap<&str, (&str, &Path)> = HashMap::new();
     let mut selectors: HashMap<String, (&str, &Path)> = HashMap::new();
-    for (p, src) in parsed {
-        let mut rep = diag::Reporter::new(&p.env.source, src, diags);
-        if let Some(first) = names.get(p.env.name.as_str()) {
+    for (file, p, src) in parsed {
+        let mut rep = diag::Reporter::new(file, src, diags);
+        if let Some(first) = names.get(p.name.as_str()) {
             rep.error(
                 p.spans.name.clone(),
                 format!(
                     "environment name \"{}\" is already used by {}",
-                    p.env.name,
+                    p.name,
                     first.display()
                 ),
                 Some("give each environment its own `name`".into()),
             );
         } else {
-            names.insert(&p.env.name, &p.env.source);
+            names.insert(&p.name, file);
         }
         for (key, span) in &p.spans.resources {
             match owners.get(key.as_str()) {
-                Some((owner, file)) if *owner != p.env.name => rep.error(
+                Some((owner, other)) if *other != file.as_path() => rep.error(
                     span.clone(),
                     format!(
                         "{key} is also selected by environment \"{owner}\" ({})",
-                        file.display()
+                        other.display()
                     ),
                     Some("a resource belongs to one environment: remove it from one of them".into()),
                 ),
                 Some(_) => {}
                 None => {
-                    owners.insert(key, (&p.env.name, &p.env.source));
+                    owners.insert(key, (&p.name, file));
                 }
             }
         }
         for (key, span) in &p.spans.selectors {
             match selectors.get(key) {
-                Some((owner, file)) if *owner != p.env.name => rep.error(
+                Some((owner, other)) if *other != file.as_path() => rep.error(
                     span.clone(),
                     format!(
                         "the same tag selector is used by environment \"{owner}\" ({})",
-                        file.display()
+                        other.display()
                     ),
                     Some("a resource belongs to one environment: make the selectors differ".into()),
                 ),
                 Some(_) => {}
                 None => {
-                    selectors.insert(key.clone(), (&p.env.name, &p.env.source));
+                    selectors.insert(key.clone(), (&p.name, file));
                 }
             }
         }

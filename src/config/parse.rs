@@ -21,7 +21,11 @@ type Val<'i> = Spanned<DeValue<'i>>;
 
 /// An environment and where its parts were written, for checks across files.
 pub(crate) struct Parsed {
-    pub(crate) env: Environment,
+    /// The environment, when the file had no problems of its own.
+    pub(crate) env: Option<Environment>,
+    /// Its name, even when the file had problems.
+    pub(crate) name: String,
+    /// Where its parts were written.
     pub(crate) spans: EnvSpans,
 }
 
@@ -59,7 +63,9 @@ const GUARD_KEYS: &[&str] = &["production_tags", "require_tags"];
 /// The longest `max_wake` we accept.
 const MAX_WAKE_LIMIT: TimeDelta = TimeDelta::days(7);
 
-/// Parses one schedule file. Problems go to `out`; `None` when there were any.
+/// Parses one schedule file. Problems go to `out`; the environment is `None` when there were
+/// any, but its name and spans are kept for the checks across files. `None` when the file is not
+/// even TOML.
 pub(crate) fn parse_environment(
     file: &Path,
     src: &str,
@@ -81,8 +87,11 @@ pub(crate) fn parse_environment(
     }
     let root = root.get_ref();
     let mut w = Walker { r: &mut r };
-    let parsed = w.environment(root);
-    if out.len() > before { None } else { parsed }
+    let mut parsed = w.environment(root);
+    if out.len() > before {
+        parsed.env = None;
+    }
+    Some(parsed)
 }
 
 struct Walker<'r, 'a> {
@@ -217,7 +226,7 @@ impl<'r, 'a> Walker<'r, 'a> {
         out
     }
 
-    fn environment(&mut self, root: &DeTable<'_>) -> Option<Parsed> {
+    fn environment(&mut self, root: &DeTable<'_>) -> Parsed {
         self.check_keys(root, TOP_KEYS, "the environment");
         let get = |k: &str| lookup(root, k);
         let file = self.r.file().to_path_buf();
@@ -351,9 +360,9 @@ impl<'r, 'a> Walker<'r, 'a> {
             self.err(start, "the environment selects no resources", Some("add an [ecs] or [rds] table naming its services and databases".to_string()));
         }
 
-        Some(Parsed {
-            env: Environment {
-                name,
+        let env = (|| {
+            Some(Environment {
+                name: name.clone(),
                 source: file,
                 region: region?,
                 timezone: timezone?,
@@ -365,9 +374,9 @@ impl<'r, 'a> Walker<'r, 'a> {
                 rds,
                 guard,
                 concurrency: concurrency?,
-            },
-            spans,
-        })
+            })
+        })();
+        Parsed { env, name, spans }
     }
 
     fn string_ok(&self, s: &str) -> bool {
