@@ -21,13 +21,24 @@ use crate::schedule::decide;
 #[command(name = "lightsout", version, about)]
 pub struct Cli {
     /// The schedules directory (or one schedule file).
-    #[arg(long, short = 's', global = true, env = "LIGHTSOUT_SCHEDULES", default_value = "schedules")]
+    #[arg(
+        long,
+        short = 's',
+        global = true,
+        env = "LIGHTSOUT_SCHEDULES",
+        default_value = "schedules"
+    )]
     schedules: PathBuf,
     /// Log format on stderr.
     #[arg(long, global = true, env = "LIGHTSOUT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
     log_format: LogFormat,
     /// Attempts per AWS call, with adaptive retry on throttling.
-    #[arg(long, global = true, env = "LIGHTSOUT_MAX_ATTEMPTS", default_value_t = 5)]
+    #[arg(
+        long,
+        global = true,
+        env = "LIGHTSOUT_MAX_ATTEMPTS",
+        default_value_t = 5
+    )]
     max_attempts: u32,
     #[command(subcommand)]
     command: Command,
@@ -112,7 +123,14 @@ pub async fn run(cli: Cli) -> ExitCode {
             match config::load(&path) {
                 Ok(cfg) => {
                     for e in &cfg.environments {
-                        println!("{}: ok ({}, {}, {} window{})", e.source.display(), e.name, e.timezone, e.windows.len(), if e.windows.len() == 1 { "" } else { "s" });
+                        println!(
+                            "{}: ok ({}, {}, {} window{})",
+                            e.source.display(),
+                            e.name,
+                            e.timezone,
+                            e.windows.len(),
+                            if e.windows.len() == 1 { "" } else { "s" }
+                        );
                     }
                     ExitCode::SUCCESS
                 }
@@ -123,33 +141,67 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
         }
         Command::Plan { ref target, output } => {
-            let Some((envs, now)) = targets(&cli, target) else { return ExitCode::from(2) };
+            let Some((envs, now)) = targets(&cli, target) else {
+                return ExitCode::from(2);
+            };
             let cloud = AwsCloud::from_env(cli.max_attempts).await;
-            let plans: Vec<_> = stream::iter(envs.iter().map(|e| engine::plan_env(&cloud, e, None, now))).buffered(4).collect().await;
+            let plans: Vec<_> =
+                stream::iter(envs.iter().map(|e| engine::plan_env(&cloud, e, None, now)))
+                    .buffered(4)
+                    .collect()
+                    .await;
             if output == Output::Json {
-                println!("{}", serde_json::to_string_pretty(&plans).unwrap_or_default());
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&plans).unwrap_or_default()
+                );
             } else {
                 for p in &plans {
                     println!("{}", report::plan(p));
                 }
             }
-            if plans.iter().any(|p| !p.problems.is_empty()) { ExitCode::from(1) } else { ExitCode::SUCCESS }
+            if plans.iter().any(|p| !p.problems.is_empty()) {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
         }
-        Command::Apply { ref target, dry_run, output } => {
-            let Some((envs, now)) = targets(&cli, target) else { return ExitCode::from(2) };
+        Command::Apply {
+            ref target,
+            dry_run,
+            output,
+        } => {
+            let Some((envs, now)) = targets(&cli, target) else {
+                return ExitCode::from(2);
+            };
             let cloud = AwsCloud::from_env(cli.max_attempts).await;
-            let reports: Vec<_> = stream::iter(envs.iter().map(|e| engine::reconcile(&cloud, e, None, now, dry_run))).buffered(4).collect().await;
+            let reports: Vec<_> = stream::iter(
+                envs.iter()
+                    .map(|e| engine::reconcile(&cloud, e, None, now, dry_run)),
+            )
+            .buffered(4)
+            .collect()
+            .await;
             if output == Output::Json {
-                println!("{}", serde_json::to_string_pretty(&reports).unwrap_or_default());
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&reports).unwrap_or_default()
+                );
             } else {
                 for r in &reports {
                     println!("{}", report::pass(r));
                 }
             }
-            if reports.iter().any(|r| r.failed()) { ExitCode::from(1) } else { ExitCode::SUCCESS }
+            if reports.iter().any(|r| r.failed()) {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         Command::Status { ref target, output } => {
-            let Some((envs, now)) = targets(&cli, target) else { return ExitCode::from(2) };
+            let Some((envs, now)) = targets(&cli, target) else {
+                return ExitCode::from(2);
+            };
             let cloud = AwsCloud::from_env(cli.max_attempts).await;
             let mut rows = Vec::new();
             for e in &envs {
@@ -174,13 +226,20 @@ pub async fn run(cli: Cli) -> ExitCode {
                         })
                     })
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json).unwrap_or_default()
+                );
             } else {
                 for (p, obs) in &rows {
                     println!("{}", report::status(p, obs));
                 }
             }
-            if rows.iter().any(|(p, _)| !p.problems.is_empty()) { ExitCode::from(1) } else { ExitCode::SUCCESS }
+            if rows.iter().any(|(p, _)| !p.problems.is_empty()) {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
         }
     }
 }
@@ -203,7 +262,11 @@ fn targets(cli: &Cli, target: &Target) -> Option<(Vec<Environment>, DateTime<Utc
             Some(e) => vec![e.clone()],
             None => {
                 let names: Vec<&str> = cfg.environments.iter().map(|e| e.name.as_str()).collect();
-                eprintln!("error: no environment \"{name}\" in {}; environments: {}", cli.schedules.display(), names.join(", "));
+                eprintln!(
+                    "error: no environment \"{name}\" in {}; environments: {}",
+                    cli.schedules.display(),
+                    names.join(", ")
+                );
                 return None;
             }
         },
@@ -213,8 +276,11 @@ fn targets(cli: &Cli, target: &Target) -> Option<(Vec<Environment>, DateTime<Utc
 
 fn init_logs(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("LIGHTSOUT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_from_env("LIGHTSOUT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     // A second initialisation (tests calling run twice) is harmless: keep the first.
     let _ = match format {
         LogFormat::Human => builder.try_init(),

@@ -38,5 +38,9 @@ pub trait Cloud: Send + Sync {
     fn observe(&self, env: &Environment) -> impl Future<Output = Observation> + Send;
 
     /// Makes one write call in the environment's account and region.
-    fn execute(&self, env: &Environment, step: &Step) -> impl Future<Output = Result<(), CloudError>> + Send;
+    fn execute(
+        &self,
+        env: &Environment,
+        step: &Step,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
 }

@@ -78,7 +78,12 @@ impl EnvReport {
 }
 
 /// Observes and plans one environment at `now`.
-pub async fn plan_env<C: Cloud>(cloud: &C, env: &Environment, ov: Option<&Override>, now: DateTime<Utc>) -> Plan {
+pub async fn plan_env<C: Cloud>(
+    cloud: &C,
+    env: &Environment,
+    ov: Option<&Override>,
+    now: DateTime<Utc>,
+) -> Plan {
     let decision = decide(env, ov, now);
     let observed = cloud.observe(env).await;
     plan(env, &decision, &observed, now)
@@ -100,9 +105,14 @@ pub async fn reconcile<C: Cloud>(
 /// the actions that wait for them (databases after the services that use them).
 pub async fn apply<C: Cloud>(cloud: &C, env: &Environment, p: Plan, dry_run: bool) -> EnvReport {
     let mut results: HashMap<ResourceId, (Outcome, usize)> = HashMap::new();
-    let acting: Vec<&Item> = p.items.iter().filter(|i| matches!(i.verdict, Verdict::Act { .. })).collect();
-    let (first, second): (Vec<&Item>, Vec<&Item>) =
-        acting.into_iter().partition(|i| matches!(&i.verdict, Verdict::Act { after, .. } if after.is_empty()));
+    let acting: Vec<&Item> = p
+        .items
+        .iter()
+        .filter(|i| matches!(i.verdict, Verdict::Act { .. }))
+        .collect();
+    let (first, second): (Vec<&Item>, Vec<&Item>) = acting
+        .into_iter()
+        .partition(|i| matches!(&i.verdict, Verdict::Act { after, .. } if after.is_empty()));
 
     let run = |item: &Item| {
         let item = item.clone();
@@ -115,13 +125,20 @@ pub async fn apply<C: Cloud>(cloud: &C, env: &Environment, p: Plan, dry_run: boo
             (item.resource, outcome)
         }
     };
-    let done: Vec<_> = stream::iter(first.iter().copied().map(run)).buffer_unordered(env.concurrency.max(1)).collect().await;
+    let done: Vec<_> = stream::iter(first.iter().copied().map(run))
+        .buffer_unordered(env.concurrency.max(1))
+        .collect()
+        .await;
     results.extend(done);
 
     let mut ready = Vec::new();
     for item in second {
-        let Verdict::Act { after, .. } = &item.verdict else { continue };
-        let blocker = after.iter().find(|r| !matches!(results.get(*r), Some((Outcome::Done | Outcome::DryRun, _))));
+        let Verdict::Act { after, .. } = &item.verdict else {
+            continue;
+        };
+        let blocker = after
+            .iter()
+            .find(|r| !matches!(results.get(*r), Some((Outcome::Done | Outcome::DryRun, _))));
         match blocker {
             Some(b) => {
                 let why = format!("not attempted: {b} did not finish going to sleep");
@@ -131,7 +148,10 @@ pub async fn apply<C: Cloud>(cloud: &C, env: &Environment, p: Plan, dry_run: boo
             None => ready.push(item),
         }
     }
-    let done: Vec<_> = stream::iter(ready.into_iter().map(run)).buffer_unordered(env.concurrency.max(1)).collect().await;
+    let done: Vec<_> = stream::iter(ready.into_iter().map(run))
+        .buffer_unordered(env.concurrency.max(1))
+        .collect()
+        .await;
     results.extend(done);
 
     let items = p
@@ -142,7 +162,11 @@ pub async fn apply<C: Cloud>(cloud: &C, env: &Environment, p: Plan, dry_run: boo
                 Some((o, n)) => (Some(o), n),
                 None => (None, 0),
             };
-            ItemReport { item, outcome, calls_made }
+            ItemReport {
+                item,
+                outcome,
+                calls_made,
+            }
         })
         .collect();
     EnvReport {
@@ -161,7 +185,14 @@ async fn run_steps<C: Cloud>(cloud: &C, env: &Environment, item: &Item) -> (Outc
         match cloud.execute(env, step).await {
             Ok(()) => made += 1,
             Err(e) => {
-                let done = if made == 0 { String::new() } else { format!(" (after {made} successful call{})", if made == 1 { "" } else { "s" }) };
+                let done = if made == 0 {
+                    String::new()
+                } else {
+                    format!(
+                        " (after {made} successful call{})",
+                        if made == 1 { "" } else { "s" }
+                    )
+                };
                 let msg = format!("{e}{done}");
                 tracing::error!(env = %env.name, resource = %item.resource, step = %step, error = %e, "action failed");
                 return (Outcome::Failed(msg), made);

@@ -30,7 +30,11 @@ impl Cloud for FakeCloud {
         };
         self.calls.lock().unwrap().push(format!("{op} {target}"));
         if self.fail.iter().any(|(o, t)| *o == op && *t == target) {
-            return Err(CloudError { operation: op, code: Some("InvalidParameterException".into()), message: "boom".into() });
+            return Err(CloudError {
+                operation: op,
+                code: Some("InvalidParameterException".into()),
+                message: "boom".into(),
+            });
         }
         Ok(())
     }
@@ -73,7 +77,11 @@ fn db(id: &str) -> ObservedDb {
 
 fn cloud(fail: Vec<(&'static str, String)>) -> FakeCloud {
     FakeCloud {
-        obs: Observation { services: vec![svc("c/a"), svc("c/b")], databases: vec![db("db"), db("db2")], ..Default::default() },
+        obs: Observation {
+            services: vec![svc("c/a"), svc("c/b")],
+            databases: vec![db("db"), db("db2")],
+            ..Default::default()
+        },
         fail,
         calls: Mutex::new(Vec::new()),
     }
@@ -87,8 +95,15 @@ fn now() -> DateTime<Utc> {
 async fn a_failing_service_does_not_stop_the_others_and_its_database_waits() {
     let c = cloud(vec![("UpdateService", "c/a".into())]);
     let r = reconcile(&c, &env(), None, now(), false).await;
-    let by = |id: &str| r.items.iter().find(|i| i.item.resource.to_string() == id).unwrap();
-    assert!(matches!(&by("ecs:c/a").outcome, Some(Outcome::Failed(m)) if m.contains("UpdateService failed: InvalidParameterException: boom (after 2 successful calls)")));
+    let by = |id: &str| {
+        r.items
+            .iter()
+            .find(|i| i.item.resource.to_string() == id)
+            .unwrap()
+    };
+    assert!(
+        matches!(&by("ecs:c/a").outcome, Some(Outcome::Failed(m)) if m.contains("UpdateService failed: InvalidParameterException: boom (after 2 successful calls)"))
+    );
     assert_eq!(by("ecs:c/b").outcome, Some(Outcome::Done));
     // db is needed by c/a (no depends_on: every database), so it is not stopped.
     assert!(matches!(&by("rds:db").outcome, Some(Outcome::NotRun(m)) if m.contains("ecs:c/a")));
@@ -96,7 +111,10 @@ async fn a_failing_service_does_not_stop_the_others_and_its_database_waits() {
     assert!(matches!(&by("rds:db2").outcome, Some(Outcome::NotRun(_))));
     assert!(r.failed());
     let calls = c.calls.lock().unwrap();
-    assert!(!calls.iter().any(|c| c.starts_with("StopDBInstance")), "{calls:?}");
+    assert!(
+        !calls.iter().any(|c| c.starts_with("StopDBInstance")),
+        "{calls:?}"
+    );
 }
 
 #[tokio::test]
@@ -104,7 +122,12 @@ async fn a_failed_tag_write_means_no_scale_down() {
     let c = cloud(vec![("TagResource", "c/a".into())]);
     let r = reconcile(&c, &env(), None, now(), false).await;
     let calls = c.calls.lock().unwrap();
-    assert!(!calls.iter().any(|c| c == "UpdateService c/a" || c == "RegisterScalableTarget c/a"), "{calls:?}");
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c == "UpdateService c/a" || c == "RegisterScalableTarget c/a"),
+        "{calls:?}"
+    );
     assert!(r.failed());
 }
 
@@ -112,7 +135,12 @@ async fn a_failed_tag_write_means_no_scale_down() {
 async fn a_failing_database_does_not_abort_the_rest() {
     let c = cloud(vec![("StopDBInstance", "db".into())]);
     let r = reconcile(&c, &env(), None, now(), false).await;
-    let by = |id: &str| r.items.iter().find(|i| i.item.resource.to_string() == id).unwrap();
+    let by = |id: &str| {
+        r.items
+            .iter()
+            .find(|i| i.item.resource.to_string() == id)
+            .unwrap()
+    };
     assert!(matches!(by("rds:db").outcome, Some(Outcome::Failed(_))));
     assert_eq!(by("rds:db2").outcome, Some(Outcome::Done));
 }
@@ -123,5 +151,10 @@ async fn dry_run_calls_nothing() {
     let r = reconcile(&c, &env(), None, now(), true).await;
     assert!(c.calls.lock().unwrap().is_empty());
     assert_eq!(r.calls_made(), 0);
-    assert!(r.items.iter().filter(|i| i.outcome.is_some()).all(|i| i.outcome == Some(Outcome::DryRun)));
+    assert!(
+        r.items
+            .iter()
+            .filter(|i| i.outcome.is_some())
+            .all(|i| i.outcome == Some(Outcome::DryRun))
+    );
 }

@@ -8,13 +8,13 @@
 //! - [`clock`]: the one place that reads the wall clock.
 //! - [`schedule`]: pure — is an environment meant to be awake at instant T, why, and when does
 //!   that next change. Exact across daylight-saving changes.
-pub mod config;
+pub mod aws;
+pub mod cli;
 pub mod clock;
-pub mod schedule;
+pub mod cloud;
+pub mod config;
+pub mod engine;
 pub mod model;
 pub mod plan;
-pub mod aws;
-pub mod cloud;
-pub mod engine;
-pub mod cli;
 pub mod report;
+pub mod schedule;

@@ -13,7 +13,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
 use crate::config::Environment;
-use crate::model::{Bounds, DbKind, Observation, ObservedDb, ObservedService, ResourceId, Step, tags};
+use crate::model::{
+    Bounds, DbKind, Observation, ObservedDb, ObservedService, ResourceId, Step, tags,
+};
 use crate::schedule::{Decision, local_label};
 
 /// How long RDS keeps a stopped database stopped before starting it by itself.
@@ -111,8 +113,16 @@ pub fn plan(env: &Environment, decision: &Decision, obs: &Observation, now: Date
         selected_clusters: &selected_clusters,
     };
 
-    let mut services: Vec<Item> = obs.services.iter().map(|s| ctx.service(s, decision.awake, obs)).collect();
-    let mut databases: Vec<Item> = obs.databases.iter().map(|d| ctx.database(d, decision.awake)).collect();
+    let mut services: Vec<Item> = obs
+        .services
+        .iter()
+        .map(|s| ctx.service(s, decision.awake, obs))
+        .collect();
+    let mut databases: Vec<Item> = obs
+        .databases
+        .iter()
+        .map(|d| ctx.database(d, decision.awake))
+        .collect();
 
     // Going to sleep, a database stops only after the services that need it have slept.
     if !decision.awake {
@@ -124,11 +134,15 @@ pub fn plan(env: &Environment, decision: &Decision, obs: &Observation, now: Date
             if let Verdict::Act { after, .. } = &mut item.verdict {
                 if ecs_unknown {
                     item.verdict = Verdict::Wait;
-                    item.reason = "waiting: the services could not be observed, so they may still use it".into();
+                    item.reason =
+                        "waiting: the services could not be observed, so they may still use it"
+                            .into();
                     continue;
                 }
                 for s in &services {
-                    let ResourceId::EcsService(name) = &s.resource else { continue };
+                    let ResourceId::EcsService(name) = &s.resource else {
+                        continue;
+                    };
                     let needs = match &env.service_settings(name).depends_on {
                         Some(deps) => deps.iter().any(|d| d == id),
                         None => true,
@@ -182,24 +196,38 @@ impl Ctx<'_> {
         match DateTime::parse_from_rfc3339(raw.trim()) {
             Ok(t) if self.now < t => Some((
                 Verdict::Skip,
-                format!("skipped until {} ({} tag)", local_label(t.with_timezone(&Utc), self.env.timezone, self.now), tags::SKIP_UNTIL),
+                format!(
+                    "skipped until {} ({} tag)",
+                    local_label(t.with_timezone(&Utc), self.env.timezone, self.now),
+                    tags::SKIP_UNTIL
+                ),
             )),
             Ok(_) => None,
             Err(_) => Some((
                 Verdict::Skip,
-                format!("skipped: {} tag \"{raw}\" is not an RFC 3339 instant (like 2026-12-01T07:00:00Z); left alone until it is fixed or removed", tags::SKIP_UNTIL),
+                format!(
+                    "skipped: {} tag \"{raw}\" is not an RFC 3339 instant (like 2026-12-01T07:00:00Z); left alone until it is fixed or removed",
+                    tags::SKIP_UNTIL
+                ),
             )),
         }
     }
 
     fn service(&self, s: &ObservedService, awake: bool, obs: &Observation) -> Item {
         let resource = ResourceId::EcsService(s.name.clone());
-        let item = |verdict, reason: String| Item { resource: resource.clone(), verdict, reason };
+        let item = |verdict, reason: String| Item {
+            resource: resource.clone(),
+            verdict,
+            reason,
+        };
         if let Some((verdict, reason)) = self.excluded(&s.tags) {
             return item(verdict, reason);
         }
         if s.status != "ACTIVE" {
-            return item(Verdict::Skip, format!("service is {}, not ACTIVE", s.status));
+            return item(
+                Verdict::Skip,
+                format!("service is {}, not ACTIVE", s.status),
+            );
         }
         if awake {
             self.wake_service(s, obs, item)
@@ -211,64 +239,123 @@ impl Ctx<'_> {
     fn sleep_service(&self, s: &ObservedService, item: impl Fn(Verdict, String) -> Item) -> Item {
         let bounds_up = s.scalable.is_some_and(|b| b.min > 0 || b.max > 0);
         if s.desired == 0 && !bounds_up {
-            return item(Verdict::InSync, format!("{}; {}", self.state_reason, tasks(0)));
+            return item(
+                Verdict::InSync,
+                format!("{}; {}", self.state_reason, tasks(0)),
+            );
         }
         let mut record = BTreeMap::new();
         let recorded = s.tags.get(tags::DESIRED_COUNT);
         if recorded.is_none() {
             record.insert(tags::DESIRED_COUNT.to_string(), s.desired.to_string());
         }
-        if let Some(b) = s.scalable.filter(|_| bounds_up && !s.tags.contains_key(tags::AUTOSCALING)) {
+        if let Some(b) = s
+            .scalable
+            .filter(|_| bounds_up && !s.tags.contains_key(tags::AUTOSCALING))
+        {
             record.insert(tags::AUTOSCALING.to_string(), b.to_tag());
         }
         if !s.tags.contains_key(tags::SLEPT_AT) {
-            record.insert(tags::SLEPT_AT.to_string(), self.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            record.insert(
+                tags::SLEPT_AT.to_string(),
+                self.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            );
         }
         let mut steps = Vec::new();
         if !record.is_empty() {
-            steps.push(Step::TagService { arn: s.arn.clone(), tags: record });
+            steps.push(Step::TagService {
+                arn: s.arn.clone(),
+                tags: record,
+            });
         }
         if bounds_up {
-            steps.push(Step::SetBounds { service: s.name.clone(), bounds: Bounds { min: 0, max: 0 } });
+            steps.push(Step::SetBounds {
+                service: s.name.clone(),
+                bounds: Bounds { min: 0, max: 0 },
+            });
         }
         if s.desired != 0 {
-            steps.push(Step::SetDesiredCount { service: s.name.clone(), count: 0 });
+            steps.push(Step::SetDesiredCount {
+                service: s.name.clone(),
+                count: 0,
+            });
         }
         let what = match (recorded, s.scalable) {
-            (Some(r), _) => format!("scaled to {} while asleep: back to 0, keeping the recorded {r}", s.desired),
-            (None, Some(b)) if bounds_up => format!("recording {} and autoscaling {b}, then scaling to 0", tasks(s.desired)),
+            (Some(r), _) => format!(
+                "scaled to {} while asleep: back to 0, keeping the recorded {r}",
+                s.desired
+            ),
+            (None, Some(b)) if bounds_up => format!(
+                "recording {} and autoscaling {b}, then scaling to 0",
+                tasks(s.desired)
+            ),
             (None, _) => format!("recording {}, then scaling to 0", tasks(s.desired)),
         };
-        item(Verdict::Act { steps, after: Vec::new() }, format!("{}; {what}", self.state_reason))
+        item(
+            Verdict::Act {
+                steps,
+                after: Vec::new(),
+            },
+            format!("{}; {what}", self.state_reason),
+        )
     }
 
-    fn wake_service(&self, s: &ObservedService, obs: &Observation, item: impl Fn(Verdict, String) -> Item) -> Item {
+    fn wake_service(
+        &self,
+        s: &ObservedService,
+        obs: &Observation,
+        item: impl Fn(Verdict, String) -> Item,
+    ) -> Item {
         let recorded = s.tags.get(tags::DESIRED_COUNT);
         let settings = self.env.service_settings(&s.name);
         let target = match recorded {
             Some(raw) => match raw.trim().parse::<i32>() {
                 Ok(n) if n >= 0 => Some((n, "recorded")),
                 _ => {
-                    return item(Verdict::Blocked, format!("tag {}=\"{raw}\" is not a task count; set it to the count to restore, or remove it", tags::DESIRED_COUNT));
+                    return item(
+                        Verdict::Blocked,
+                        format!(
+                            "tag {}=\"{raw}\" is not a task count; set it to the count to restore, or remove it",
+                            tags::DESIRED_COUNT
+                        ),
+                    );
                 }
             },
-            None if s.desired == 0 => settings.default_count.filter(|n| *n > 0).map(|n| (n, "default_count")),
+            None if s.desired == 0 => settings
+                .default_count
+                .filter(|n| *n > 0)
+                .map(|n| (n, "default_count")),
             None => None,
         };
         let bounds = match s.tags.get(tags::AUTOSCALING) {
             Some(raw) => match Bounds::from_tag(raw) {
                 Some(b) => Some(b),
                 None => {
-                    return item(Verdict::Blocked, format!("tag {}=\"{raw}\" is not readable (expected min=N/max=M); fix or remove it", tags::AUTOSCALING));
+                    return item(
+                        Verdict::Blocked,
+                        format!(
+                            "tag {}=\"{raw}\" is not readable (expected min=N/max=M); fix or remove it",
+                            tags::AUTOSCALING
+                        ),
+                    );
                 }
             },
             None => None,
         };
         let Some((count, source)) = target else {
             if s.desired == 0 && recorded.is_none() {
-                return item(Verdict::Skip, format!("{}; left at 0 tasks: no recorded count and no default_count in the schedule file", self.state_reason));
+                return item(
+                    Verdict::Skip,
+                    format!(
+                        "{}; left at 0 tasks: no recorded count and no default_count in the schedule file",
+                        self.state_reason
+                    ),
+                );
             }
-            return item(Verdict::InSync, format!("{}; {}", self.state_reason, tasks(s.desired)));
+            return item(
+                Verdict::InSync,
+                format!("{}; {}", self.state_reason, tasks(s.desired)),
+            );
         };
         // Databases first: every database the service needs must be available.
         let deps: Vec<&ObservedDb> = match &settings.depends_on {
@@ -277,32 +364,65 @@ impl Ctx<'_> {
                 for id in ids {
                     match obs.databases.iter().find(|d| &d.id == id) {
                         Some(d) => found.push(d),
-                        None => return item(Verdict::Wait, format!("waiting for database {id}, which was not found")),
+                        None => {
+                            return item(
+                                Verdict::Wait,
+                                format!("waiting for database {id}, which was not found"),
+                            );
+                        }
                     }
                 }
                 found
             }
-            None => obs.databases.iter().filter(|d| d.member_of.is_none()).collect(),
+            None => obs
+                .databases
+                .iter()
+                .filter(|d| d.member_of.is_none())
+                .collect(),
         };
-        if obs.errors.iter().any(|e| e.starts_with("rds")) && settings.depends_on.as_ref().is_none_or(|d| !d.is_empty()) {
-            return item(Verdict::Wait, "waiting: the databases could not be observed".into());
+        if obs.errors.iter().any(|e| e.starts_with("rds"))
+            && settings.depends_on.as_ref().is_none_or(|d| !d.is_empty())
+        {
+            return item(
+                Verdict::Wait,
+                "waiting: the databases could not be observed".into(),
+            );
         }
-        let pending: Vec<String> = deps.iter().filter(|d| d.status != "available").map(|d| format!("{} ({})", d.resource_id(), d.status)).collect();
+        let pending: Vec<String> = deps
+            .iter()
+            .filter(|d| d.status != "available")
+            .map(|d| format!("{} ({})", d.resource_id(), d.status))
+            .collect();
         if !pending.is_empty() {
-            return item(Verdict::Wait, format!("{}; waiting for {} to be available", self.state_reason, pending.join(", ")));
+            return item(
+                Verdict::Wait,
+                format!(
+                    "{}; waiting for {} to be available",
+                    self.state_reason,
+                    pending.join(", ")
+                ),
+            );
         }
         let mut steps = Vec::new();
         let mut what = Vec::new();
         match (bounds, s.scalable) {
             (Some(b), Some(now)) if b != now => {
-                steps.push(Step::SetBounds { service: s.name.clone(), bounds: b });
+                steps.push(Step::SetBounds {
+                    service: s.name.clone(),
+                    bounds: b,
+                });
                 what.push(format!("autoscaling {b}"));
             }
-            (Some(b), None) => what.push(format!("recorded autoscaling {b} not restored: the scalable target is gone")),
+            (Some(b), None) => what.push(format!(
+                "recorded autoscaling {b} not restored: the scalable target is gone"
+            )),
             _ => {}
         }
         if s.desired != count {
-            steps.push(Step::SetDesiredCount { service: s.name.clone(), count });
+            steps.push(Step::SetDesiredCount {
+                service: s.name.clone(),
+                count,
+            });
             what.push(format!("{} ({source})", tasks(count)));
         }
         let ours: Vec<String> = [tags::DESIRED_COUNT, tags::AUTOSCALING, tags::SLEPT_AT]
@@ -311,45 +431,101 @@ impl Ctx<'_> {
             .map(String::from)
             .collect();
         if !ours.is_empty() {
-            steps.push(Step::UntagService { arn: s.arn.clone(), keys: ours });
+            steps.push(Step::UntagService {
+                arn: s.arn.clone(),
+                keys: ours,
+            });
         }
         if steps.is_empty() {
-            return item(Verdict::InSync, format!("{}; {}", self.state_reason, tasks(s.desired)));
+            return item(
+                Verdict::InSync,
+                format!("{}; {}", self.state_reason, tasks(s.desired)),
+            );
         }
-        let what = if what.is_empty() { "clearing lightsout tags".to_string() } else { format!("restoring {}", what.join(", ")) };
-        item(Verdict::Act { steps, after: Vec::new() }, format!("{}; {what}", self.state_reason))
+        let what = if what.is_empty() {
+            "clearing lightsout tags".to_string()
+        } else {
+            format!("restoring {}", what.join(", "))
+        };
+        item(
+            Verdict::Act {
+                steps,
+                after: Vec::new(),
+            },
+            format!("{}; {what}", self.state_reason),
+        )
     }
 
     fn database(&self, d: &ObservedDb, awake: bool) -> Item {
         let resource = d.resource_id();
-        let item = |verdict, reason: String| Item { resource: resource.clone(), verdict, reason };
+        let item = |verdict, reason: String| Item {
+            resource: resource.clone(),
+            verdict,
+            reason,
+        };
         if let Some((verdict, reason)) = self.excluded(&d.tags) {
             return item(verdict, reason);
         }
         if let Some(cluster) = &d.member_of {
-            let how = if self.selected_clusters.contains(cluster.as_str()) { "it is acted on at cluster level" } else { "select the cluster, not its instances" };
-            return item(Verdict::Skip, format!("member of Aurora cluster {cluster}: {how}"));
+            let how = if self.selected_clusters.contains(cluster.as_str()) {
+                "it is acted on at cluster level"
+            } else {
+                "select the cluster, not its instances"
+            };
+            return item(
+                Verdict::Skip,
+                format!("member of Aurora cluster {cluster}: {how}"),
+            );
         }
         if let Some(source) = &d.replica_of {
-            return item(Verdict::Skip, format!("read replica of {source}: RDS cannot stop read replicas"));
+            return item(
+                Verdict::Skip,
+                format!("read replica of {source}: RDS cannot stop read replicas"),
+            );
         }
         if !d.replicas.is_empty() {
-            return item(Verdict::Skip, format!("source of read replica {}: RDS cannot stop a database that has read replicas", d.replicas.join(", ")));
+            return item(
+                Verdict::Skip,
+                format!(
+                    "source of read replica {}: RDS cannot stop a database that has read replicas",
+                    d.replicas.join(", ")
+                ),
+            );
         }
         if d.engine_mode.as_deref() == Some("serverless") {
-            return item(Verdict::Skip, "Aurora Serverless v1 cannot be stopped".into());
+            return item(
+                Verdict::Skip,
+                "Aurora Serverless v1 cannot be stopped".into(),
+            );
         }
-        let slept_at = d.tags.get(tags::SLEPT_AT).and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc));
+        let slept_at = d
+            .tags
+            .get(tags::SLEPT_AT)
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc));
         let has_slept_at = d.tags.contains_key(tags::SLEPT_AT);
         match (awake, d.status.as_str()) {
             (false, "stopped") => item(Verdict::InSync, format!("{}; stopped", self.state_reason)),
-            (true, "available") if !has_slept_at => item(Verdict::InSync, format!("{}; available", self.state_reason)),
+            (true, "available") if !has_slept_at => {
+                item(Verdict::InSync, format!("{}; available", self.state_reason))
+            }
             (true, "available") => item(
-                Verdict::Act { steps: vec![Step::UntagDb { arn: d.arn.clone(), keys: vec![tags::SLEPT_AT.into()] }], after: Vec::new() },
-                format!("{}; available, clearing {}", self.state_reason, tags::SLEPT_AT),
+                Verdict::Act {
+                    steps: vec![Step::UntagDb {
+                        arn: d.arn.clone(),
+                        keys: vec![tags::SLEPT_AT.into()],
+                    }],
+                    after: Vec::new(),
+                },
+                format!(
+                    "{}; available, clearing {}",
+                    self.state_reason,
+                    tags::SLEPT_AT
+                ),
             ),
             (false, "available") => {
-                let restarted = slept_at.is_some_and(|t| self.now - t >= RDS_AUTO_START - TimeDelta::hours(12));
+                let restarted =
+                    slept_at.is_some_and(|t| self.now - t >= RDS_AUTO_START - TimeDelta::hours(12));
                 let why = match slept_at {
                     Some(t) if restarted => format!(
                         "AWS started it again after 7 days stopped (asleep since {}); stopping again",
@@ -363,20 +539,50 @@ impl Ctx<'_> {
                 // refreshed after such a restart so it is recognised again next week.
                 if slept_at.is_none() || restarted {
                     let mut t = BTreeMap::new();
-                    t.insert(tags::SLEPT_AT.to_string(), self.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-                    steps.push(Step::TagDb { arn: d.arn.clone(), tags: t });
+                    t.insert(
+                        tags::SLEPT_AT.to_string(),
+                        self.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    );
+                    steps.push(Step::TagDb {
+                        arn: d.arn.clone(),
+                        tags: t,
+                    });
                 }
-                steps.push(Step::StopDb { kind: d.kind, id: d.id.clone() });
-                item(Verdict::Act { steps, after: Vec::new() }, format!("{}; {why}", self.state_reason))
+                steps.push(Step::StopDb {
+                    kind: d.kind,
+                    id: d.id.clone(),
+                });
+                item(
+                    Verdict::Act {
+                        steps,
+                        after: Vec::new(),
+                    },
+                    format!("{}; {why}", self.state_reason),
+                )
             }
             (true, "stopped") => {
-                let mut steps = vec![Step::StartDb { kind: d.kind, id: d.id.clone() }];
+                let mut steps = vec![Step::StartDb {
+                    kind: d.kind,
+                    id: d.id.clone(),
+                }];
                 if d.tags.contains_key(tags::SLEPT_AT) {
-                    steps.push(Step::UntagDb { arn: d.arn.clone(), keys: vec![tags::SLEPT_AT.into()] });
+                    steps.push(Step::UntagDb {
+                        arn: d.arn.clone(),
+                        keys: vec![tags::SLEPT_AT.into()],
+                    });
                 }
-                item(Verdict::Act { steps, after: Vec::new() }, format!("{}; starting", self.state_reason))
+                item(
+                    Verdict::Act {
+                        steps,
+                        after: Vec::new(),
+                    },
+                    format!("{}; starting", self.state_reason),
+                )
             }
-            (_, status) => item(Verdict::Wait, format!("{}; {status}: acting once it settles", self.state_reason)),
+            (_, status) => item(
+                Verdict::Wait,
+                format!("{}; {status}: acting once it settles", self.state_reason),
+            ),
         }
     }
 }

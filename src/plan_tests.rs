@@ -34,7 +34,10 @@ fn morning() -> DateTime<Utc> {
 fn svc(name: &str, desired: i32) -> ObservedService {
     let name = ServiceName::parse(name).unwrap();
     ObservedService {
-        arn: format!("arn:aws:ecs:eu-west-1:123456789012:service/{}/{}", name.cluster, name.service),
+        arn: format!(
+            "arn:aws:ecs:eu-west-1:123456789012:service/{}/{}",
+            name.cluster, name.service
+        ),
         name,
         status: "ACTIVE".into(),
         desired,
@@ -71,7 +74,12 @@ fn daytime() -> Observation {
     member.member_of = Some("aurora".into());
     Observation {
         services: vec![backend, svc("app/frontend", 1), svc("app/worker", 0)],
-        databases: vec![primary, replica, member, db("aurora", DbKind::Cluster, "available")],
+        databases: vec![
+            primary,
+            replica,
+            member,
+            db("aurora", DbKind::Cluster, "available"),
+        ],
         ..Default::default()
     }
 }
@@ -82,7 +90,10 @@ fn plan_at(obs: &Observation, now: DateTime<Utc>) -> Plan {
 }
 
 fn item<'p>(p: &'p Plan, id: &str) -> &'p Item {
-    p.items.iter().find(|i| i.resource.to_string() == id).unwrap_or_else(|| panic!("no item {id} in {p:#?}"))
+    p.items
+        .iter()
+        .find(|i| i.resource.to_string() == id)
+        .unwrap_or_else(|| panic!("no item {id} in {p:#?}"))
 }
 
 /// What AWS would look like after the plan's steps ran (as moto does: at once).
@@ -90,14 +101,54 @@ fn simulate(obs: &Observation, p: &Plan) -> Observation {
     let mut o = obs.clone();
     for step in p.items.iter().flat_map(|i| i.steps()) {
         match step {
-            Step::TagService { arn, tags } => o.services.iter_mut().filter(|s| &s.arn == arn).for_each(|s| s.tags.extend(tags.clone())),
-            Step::UntagService { arn, keys } => o.services.iter_mut().filter(|s| &s.arn == arn).for_each(|s| keys.iter().for_each(|k| { s.tags.remove(k); })),
-            Step::SetBounds { service, bounds } => o.services.iter_mut().filter(|s| &s.name == service).for_each(|s| s.scalable = Some(*bounds)),
-            Step::SetDesiredCount { service, count } => o.services.iter_mut().filter(|s| &s.name == service).for_each(|s| s.desired = *count),
-            Step::StopDb { id, .. } => o.databases.iter_mut().filter(|d| &d.id == id).for_each(|d| d.status = "stopped".into()),
-            Step::StartDb { id, .. } => o.databases.iter_mut().filter(|d| &d.id == id).for_each(|d| d.status = "available".into()),
-            Step::TagDb { arn, tags } => o.databases.iter_mut().filter(|d| &d.arn == arn).for_each(|d| d.tags.extend(tags.clone())),
-            Step::UntagDb { arn, keys } => o.databases.iter_mut().filter(|d| &d.arn == arn).for_each(|d| keys.iter().for_each(|k| { d.tags.remove(k); })),
+            Step::TagService { arn, tags } => o
+                .services
+                .iter_mut()
+                .filter(|s| &s.arn == arn)
+                .for_each(|s| s.tags.extend(tags.clone())),
+            Step::UntagService { arn, keys } => o
+                .services
+                .iter_mut()
+                .filter(|s| &s.arn == arn)
+                .for_each(|s| {
+                    keys.iter().for_each(|k| {
+                        s.tags.remove(k);
+                    })
+                }),
+            Step::SetBounds { service, bounds } => o
+                .services
+                .iter_mut()
+                .filter(|s| &s.name == service)
+                .for_each(|s| s.scalable = Some(*bounds)),
+            Step::SetDesiredCount { service, count } => o
+                .services
+                .iter_mut()
+                .filter(|s| &s.name == service)
+                .for_each(|s| s.desired = *count),
+            Step::StopDb { id, .. } => o
+                .databases
+                .iter_mut()
+                .filter(|d| &d.id == id)
+                .for_each(|d| d.status = "stopped".into()),
+            Step::StartDb { id, .. } => o
+                .databases
+                .iter_mut()
+                .filter(|d| &d.id == id)
+                .for_each(|d| d.status = "available".into()),
+            Step::TagDb { arn, tags } => o
+                .databases
+                .iter_mut()
+                .filter(|d| &d.arn == arn)
+                .for_each(|d| d.tags.extend(tags.clone())),
+            Step::UntagDb { arn, keys } => o
+                .databases
+                .iter_mut()
+                .filter(|d| &d.arn == arn)
+                .for_each(|d| {
+                    keys.iter().for_each(|k| {
+                        d.tags.remove(k);
+                    })
+                }),
         }
     }
     o
@@ -108,33 +159,87 @@ fn sleep_records_count_and_bounds_on_the_service_before_scaling_to_zero() {
     let p = plan_at(&daytime(), night());
     let backend = item(&p, "ecs:app/backend");
     let steps = backend.steps();
-    let Step::TagService { tags: t, .. } = &steps[0] else { panic!("tags first: {steps:?}") };
+    let Step::TagService { tags: t, .. } = &steps[0] else {
+        panic!("tags first: {steps:?}")
+    };
     assert_eq!(t[tags::DESIRED_COUNT], "2");
     assert_eq!(t[tags::AUTOSCALING], "min=1/max=4");
-    assert_eq!(steps[1], Step::SetBounds { service: ServiceName::parse("app/backend").unwrap(), bounds: Bounds { min: 0, max: 0 } });
-    assert_eq!(steps[2], Step::SetDesiredCount { service: ServiceName::parse("app/backend").unwrap(), count: 0 });
-    assert!(backend.reason.starts_with("asleep until Thu 07:00 UTC"), "{}", backend.reason);
+    assert_eq!(
+        steps[1],
+        Step::SetBounds {
+            service: ServiceName::parse("app/backend").unwrap(),
+            bounds: Bounds { min: 0, max: 0 }
+        }
+    );
+    assert_eq!(
+        steps[2],
+        Step::SetDesiredCount {
+            service: ServiceName::parse("app/backend").unwrap(),
+            count: 0
+        }
+    );
+    assert!(
+        backend.reason.starts_with("asleep until Thu 07:00 UTC"),
+        "{}",
+        backend.reason
+    );
 }
 
 #[test]
 fn sleep_puts_services_first_and_databases_after_the_services_that_need_them() {
     let p = plan_at(&daytime(), night());
     let order: Vec<String> = p.items.iter().map(|i| i.resource.to_string()).collect();
-    assert_eq!(order, ["ecs:app/backend", "ecs:app/frontend", "ecs:app/worker", "rds:db", "rds:replica", "rds:aurora-1", "aurora:aurora"]);
-    let Verdict::Act { after, steps } = &item(&p, "rds:db").verdict else { panic!() };
+    assert_eq!(
+        order,
+        [
+            "ecs:app/backend",
+            "ecs:app/frontend",
+            "ecs:app/worker",
+            "rds:db",
+            "rds:replica",
+            "rds:aurora-1",
+            "aurora:aurora"
+        ]
+    );
+    let Verdict::Act { after, steps } = &item(&p, "rds:db").verdict else {
+        panic!()
+    };
     // The worker depends on nothing and has 0 tasks; backend and frontend use every database.
-    assert_eq!(after.iter().map(ToString::to_string).collect::<Vec<_>>(), ["ecs:app/backend", "ecs:app/frontend"]);
-    assert!(matches!(steps.last(), Some(Step::StopDb { kind: DbKind::Instance, .. })));
-    assert!(matches!(item(&p, "aurora:aurora").steps().last(), Some(Step::StopDb { kind: DbKind::Cluster, .. })));
+    assert_eq!(
+        after.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        ["ecs:app/backend", "ecs:app/frontend"]
+    );
+    assert!(matches!(
+        steps.last(),
+        Some(Step::StopDb {
+            kind: DbKind::Instance,
+            ..
+        })
+    ));
+    assert!(matches!(
+        item(&p, "aurora:aurora").steps().last(),
+        Some(Step::StopDb {
+            kind: DbKind::Cluster,
+            ..
+        })
+    ));
 }
 
 #[test]
 fn replicas_and_cluster_members_are_skipped_with_a_reason() {
     let p = plan_at(&daytime(), night());
     assert_eq!(item(&p, "rds:replica").verdict, Verdict::Skip);
-    assert!(item(&p, "rds:replica").reason.contains("read replica of other"));
+    assert!(
+        item(&p, "rds:replica")
+            .reason
+            .contains("read replica of other")
+    );
     assert_eq!(item(&p, "rds:aurora-1").verdict, Verdict::Skip);
-    assert!(item(&p, "rds:aurora-1").reason.contains("acted on at cluster level"));
+    assert!(
+        item(&p, "rds:aurora-1")
+            .reason
+            .contains("acted on at cluster level")
+    );
 }
 
 #[test]
@@ -149,20 +254,38 @@ fn a_pass_after_a_successful_pass_writes_nothing() {
     assert!(item(&first, "ecs:app/worker").steps().len() == 1);
     let started = simulate(&slept, &first);
     let second = plan_at(&started, morning());
-    assert!(item(&second, "ecs:app/backend").reason.contains("restoring autoscaling min 1 / max 4, 2 tasks (recorded)"), "{}", item(&second, "ecs:app/backend").reason);
+    assert!(
+        item(&second, "ecs:app/backend")
+            .reason
+            .contains("restoring autoscaling min 1 / max 4, 2 tasks (recorded)"),
+        "{}",
+        item(&second, "ecs:app/backend").reason
+    );
     let awake = simulate(&started, &second);
     assert_eq!(plan_at(&awake, morning()).write_count(), 0);
-    assert_eq!(awake.services[..2], daytime().services[..2], "restored exactly as it was");
+    assert_eq!(
+        awake.services[..2],
+        daytime().services[..2],
+        "restored exactly as it was"
+    );
 }
 
 #[test]
 fn wake_restores_autoscaling_bounds_before_desired_count_then_untags() {
     let slept = simulate(&daytime(), &plan_at(&daytime(), night()));
     let mut up = slept.clone();
-    up.databases.iter_mut().for_each(|d| d.status = "available".into());
+    up.databases
+        .iter_mut()
+        .for_each(|d| d.status = "available".into());
     let p = plan_at(&up, morning());
     let steps = item(&p, "ecs:app/backend").steps();
-    assert!(matches!(steps[0], Step::SetBounds { bounds: Bounds { min: 1, max: 4 }, .. }));
+    assert!(matches!(
+        steps[0],
+        Step::SetBounds {
+            bounds: Bounds { min: 1, max: 4 },
+            ..
+        }
+    ));
     assert!(matches!(steps[1], Step::SetDesiredCount { count: 2, .. }));
     assert!(matches!(&steps[2], Step::UntagService { keys, .. } if keys.len() == 3));
 }
@@ -173,55 +296,103 @@ fn service_scaled_up_by_hand_at_night_goes_back_to_zero_keeping_the_original() {
     slept.services[0].desired = 5;
     let p = plan_at(&slept, night());
     let backend = item(&p, "ecs:app/backend");
-    assert_eq!(backend.steps(), [Step::SetDesiredCount { service: ServiceName::parse("app/backend").unwrap(), count: 0 }]);
-    assert!(backend.reason.contains("keeping the recorded 2"), "{}", backend.reason);
+    assert_eq!(
+        backend.steps(),
+        [Step::SetDesiredCount {
+            service: ServiceName::parse("app/backend").unwrap(),
+            count: 0
+        }]
+    );
+    assert!(
+        backend.reason.contains("keeping the recorded 2"),
+        "{}",
+        backend.reason
+    );
 }
 
 #[test]
 fn service_without_a_recorded_count_wakes_to_its_default_or_is_left_alone() {
     let p = plan_at(&daytime(), morning());
     let worker = item(&p, "ecs:app/worker");
-    assert!(matches!(worker.steps(), [Step::SetDesiredCount { count: 3, .. }]));
-    assert!(worker.reason.contains("3 tasks (default_count)"), "{}", worker.reason);
+    assert!(matches!(
+        worker.steps(),
+        [Step::SetDesiredCount { count: 3, .. }]
+    ));
+    assert!(
+        worker.reason.contains("3 tasks (default_count)"),
+        "{}",
+        worker.reason
+    );
     let mut obs = daytime();
     obs.services[1].desired = 0;
     let p = plan_at(&obs, morning());
     assert_eq!(item(&p, "ecs:app/frontend").verdict, Verdict::Skip);
-    assert!(item(&p, "ecs:app/frontend").reason.contains("no recorded count and no default_count"));
+    assert!(
+        item(&p, "ecs:app/frontend")
+            .reason
+            .contains("no recorded count and no default_count")
+    );
 }
 
 #[test]
 fn production_guard_refuses_a_selected_resource() {
     let mut obs = daytime();
-    obs.services[0].tags.insert("environment".into(), "Production".into());
+    obs.services[0]
+        .tags
+        .insert("environment".into(), "Production".into());
     obs.databases[0].tags.insert("env".into(), "prod".into());
     let p = plan_at(&obs, night());
     assert_eq!(item(&p, "ecs:app/backend").verdict, Verdict::Refuse);
     assert_eq!(item(&p, "rds:db").verdict, Verdict::Refuse);
-    assert!(item(&p, "rds:db").reason.contains("production is never touched"));
+    assert!(
+        item(&p, "rds:db")
+            .reason
+            .contains("production is never touched")
+    );
 }
 
 #[test]
 fn skip_until_tag_is_honoured_until_it_passes() {
     let mut obs = daytime();
-    obs.services[0].tags.insert(tags::SKIP_UNTIL.into(), "2026-12-03T00:00:00Z".into());
-    obs.services[1].tags.insert(tags::SKIP_UNTIL.into(), "next tuesday".into());
+    obs.services[0]
+        .tags
+        .insert(tags::SKIP_UNTIL.into(), "2026-12-03T00:00:00Z".into());
+    obs.services[1]
+        .tags
+        .insert(tags::SKIP_UNTIL.into(), "next tuesday".into());
     let p = plan_at(&obs, night());
     assert_eq!(item(&p, "ecs:app/backend").verdict, Verdict::Skip);
     assert_eq!(item(&p, "ecs:app/frontend").verdict, Verdict::Skip);
-    assert!(item(&p, "ecs:app/frontend").reason.contains("not an RFC 3339 instant"));
+    assert!(
+        item(&p, "ecs:app/frontend")
+            .reason
+            .contains("not an RFC 3339 instant")
+    );
     let later = plan_at(&obs, "2026-12-03T01:00:00Z".parse().unwrap());
-    assert!(matches!(item(&later, "ecs:app/backend").verdict, Verdict::Act { .. }));
+    assert!(matches!(
+        item(&later, "ecs:app/backend").verdict,
+        Verdict::Act { .. }
+    ));
 }
 
 #[test]
 fn database_started_by_aws_after_seven_days_is_stopped_again_with_that_reason() {
     let mut obs = daytime();
-    obs.databases[0].tags.insert(tags::SLEPT_AT.into(), "2026-11-25T20:00:00Z".into());
+    obs.databases[0]
+        .tags
+        .insert(tags::SLEPT_AT.into(), "2026-11-25T20:00:00Z".into());
     let p = plan_at(&obs, night());
     let it = item(&p, "rds:db");
-    assert!(it.reason.contains("AWS started it again after 7 days stopped"), "{}", it.reason);
-    assert!(matches!(it.steps(), [Step::TagDb { .. }, Step::StopDb { .. }]));
+    assert!(
+        it.reason
+            .contains("AWS started it again after 7 days stopped"),
+        "{}",
+        it.reason
+    );
+    assert!(matches!(
+        it.steps(),
+        [Step::TagDb { .. }, Step::StopDb { .. }]
+    ));
 }
 
 #[test]
@@ -238,7 +409,9 @@ fn transitional_states_wait() {
 fn unreadable_recorded_count_blocks_instead_of_guessing() {
     let mut obs = daytime();
     obs.services[0].desired = 0;
-    obs.services[0].tags.insert(tags::DESIRED_COUNT.into(), "two".into());
+    obs.services[0]
+        .tags
+        .insert(tags::DESIRED_COUNT.into(), "two".into());
     let p = plan_at(&obs, morning());
     assert_eq!(item(&p, "ecs:app/backend").verdict, Verdict::Blocked);
 }
@@ -250,7 +423,11 @@ fn missing_resources_and_unobservable_services_are_reported_not_guessed() {
     obs.errors.push("ecs app: throttled".into());
     let p = plan_at(&obs, night());
     assert_eq!(item(&p, "rds:gone").verdict, Verdict::Blocked);
-    assert_eq!(item(&p, "rds:db").verdict, Verdict::Wait, "no database stops while services are unknown");
+    assert_eq!(
+        item(&p, "rds:db").verdict,
+        Verdict::Wait,
+        "no database stops while services are unknown"
+    );
 }
 
 #[test]
@@ -262,11 +439,16 @@ fn summary_names_the_schedule() {
 }
 
 fn arb_service(name: &'static str) -> impl Strategy<Value = ObservedService> {
-    (0i32..5, prop::option::of((0i32..3, 0i32..6)), any::<bool>()).prop_map(move |(desired, b, _)| {
-        let mut s = svc(name, desired);
-        s.scalable = b.map(|(min, extra)| Bounds { min, max: min + extra });
-        s
-    })
+    (0i32..5, prop::option::of((0i32..3, 0i32..6)), any::<bool>()).prop_map(
+        move |(desired, b, _)| {
+            let mut s = svc(name, desired);
+            s.scalable = b.map(|(min, extra)| Bounds {
+                min,
+                max: min + extra,
+            });
+            s
+        },
+    )
 }
 
 proptest! {

@@ -10,7 +10,9 @@ use crate::plan::{Plan, Verdict};
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let cols = header.len();
     let mut width = vec![0; cols];
-    for row in std::iter::once(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>()).chain(rows) {
+    for row in
+        std::iter::once(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>()).chain(rows)
+    {
         for (i, cell) in row.iter().enumerate().take(cols) {
             width[i] = width[i].max(cell.chars().count());
         }
@@ -26,7 +28,10 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
         }
         out.push('\n');
     };
-    line(&mut out, &header.iter().map(|h| h.to_string()).collect::<Vec<_>>());
+    line(
+        &mut out,
+        &header.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+    );
     for row in rows {
         line(&mut out, row);
     }
@@ -63,13 +68,24 @@ pub fn plan(p: &Plan) -> String {
     let rows: Vec<Vec<String>> = p
         .items
         .iter()
-        .map(|i| vec![i.resource.to_string(), verdict_label(&i.verdict), i.reason.clone()])
+        .map(|i| {
+            vec![
+                i.resource.to_string(),
+                verdict_label(&i.verdict),
+                i.reason.clone(),
+            ]
+        })
         .collect();
     out.push_str(&table(&["RESOURCE", "ACTION", "REASON"], &rows));
     for problem in &p.problems {
         let _ = writeln!(out, "problem: {problem}");
     }
-    let _ = writeln!(out, "{} write call{} planned", p.write_count(), if p.write_count() == 1 { "" } else { "s" });
+    let _ = writeln!(
+        out,
+        "{} write call{} planned",
+        p.write_count(),
+        if p.write_count() == 1 { "" } else { "s" }
+    );
     out
 }
 
@@ -90,15 +106,33 @@ pub fn pass(r: &EnvReport) -> String {
                 Some(Outcome::Failed(e)) => format!("FAILED: {e}"),
                 Some(Outcome::NotRun(e)) => format!("NOT RUN: {e}"),
             };
-            vec![i.item.resource.to_string(), verdict_label(&i.item.verdict), result, i.item.reason.clone()]
+            vec![
+                i.item.resource.to_string(),
+                verdict_label(&i.item.verdict),
+                result,
+                i.item.reason.clone(),
+            ]
         })
         .collect();
     out.push_str(&table(&["RESOURCE", "ACTION", "RESULT", "REASON"], &rows));
     for problem in &r.problems {
         let _ = writeln!(out, "problem: {problem}");
     }
-    let failed = r.items.iter().filter(|i| matches!(i.outcome, Some(Outcome::Failed(_) | Outcome::NotRun(_))) || i.item.verdict == Verdict::Blocked).count();
-    let _ = writeln!(out, "{} write call{} made, {failed} resource{} failed", r.calls_made(), if r.calls_made() == 1 { "" } else { "s" }, if failed == 1 { "" } else { "s" });
+    let failed = r
+        .items
+        .iter()
+        .filter(|i| {
+            matches!(i.outcome, Some(Outcome::Failed(_) | Outcome::NotRun(_)))
+                || i.item.verdict == Verdict::Blocked
+        })
+        .count();
+    let _ = writeln!(
+        out,
+        "{} write call{} made, {failed} resource{} failed",
+        r.calls_made(),
+        if r.calls_made() == 1 { "" } else { "s" },
+        if failed == 1 { "" } else { "s" }
+    );
     out
 }
 
@@ -144,10 +178,18 @@ pub fn status(p: &Plan, obs: &Observation) -> String {
                 Verdict::Refuse => "refused".into(),
                 Verdict::Blocked => "BLOCKED".into(),
             };
-            vec![i.resource.to_string(), observed(obs, &i.resource), desired, i.reason.clone()]
+            vec![
+                i.resource.to_string(),
+                observed(obs, &i.resource),
+                desired,
+                i.reason.clone(),
+            ]
         })
         .collect();
-    out.push_str(&table(&["RESOURCE", "OBSERVED", "DESIRED", "REASON"], &rows));
+    out.push_str(&table(
+        &["RESOURCE", "OBSERVED", "DESIRED", "REASON"],
+        &rows,
+    ));
     for problem in &p.problems {
         let _ = writeln!(out, "problem: {problem}");
     }

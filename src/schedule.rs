@@ -13,7 +13,9 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc,
+};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -212,13 +214,21 @@ impl<'e> Calendar<'e> {
                         continue;
                     }
                     let start = resolve(tz, day, w.start);
-                    let end_day = if w.crosses_midnight() { day + Days::new(1) } else { day };
+                    let end_day = if w.crosses_midnight() {
+                        day + Days::new(1)
+                    } else {
+                        day
+                    };
                     let mut end = resolve(tz, end_day, w.end);
                     if end_day != day && self.is_holiday(end_day) {
                         end = resolve(tz, end_day, 0);
                     }
                     if start < end {
-                        out.push(Occurrence { start, end, window: w });
+                        out.push(Occurrence {
+                            start,
+                            end,
+                            window: w,
+                        });
                     }
                 }
             }

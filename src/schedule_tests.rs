@@ -65,7 +65,11 @@ fn touching_windows_merge_into_one_awake_stretch() {
 
 #[test]
 fn holiday_sleeps_all_day_and_cuts_a_window_crossing_into_it() {
-    let e = env("UTC", &["daily 07:00-20:00", "Thu 22:00-02:00"], &["2026-12-25"]);
+    let e = env(
+        "UTC",
+        &["daily 07:00-20:00", "Thu 22:00-02:00"],
+        &["2026-12-25"],
+    );
     // Christmas (a Friday) at noon: asleep, because of the holiday.
     let d = scheduled(&e, utc("2026-12-25T12:00:00Z"));
     assert!(!d.awake);
@@ -125,7 +129,11 @@ fn new_york_fall_back_window_inside_the_repeated_hour_starts_once() {
     assert!(!d.awake);
     assert_eq!(d.next_change, Some(utc("2026-11-01T05:30:00Z")));
     // Awake through the repeated hour, one stretch until 05:00 EST (10:00 UTC).
-    for t in ["2026-11-01T05:30:00Z", "2026-11-01T06:00:00Z", "2026-11-01T06:30:00Z"] {
+    for t in [
+        "2026-11-01T05:30:00Z",
+        "2026-11-01T06:00:00Z",
+        "2026-11-01T06:30:00Z",
+    ] {
         let d = scheduled(&e, utc(t));
         assert!(d.awake, "{t}");
         assert_eq!(d.next_change, Some(utc("2026-11-01T10:00:00Z")));
@@ -183,7 +191,10 @@ fn override_holds_until_it_ends_then_the_schedule_takes_over() {
         "awake until Wed 23:30 UTC (override by alice: hotfix)"
     );
     // An override that ends inside a window: the change is at the window's end.
-    let early = Override { until: utc("2026-12-03T08:00:00Z"), ..ov.clone() };
+    let early = Override {
+        until: utc("2026-12-03T08:00:00Z"),
+        ..ov.clone()
+    };
     let d = decide(&e, Some(&early), utc("2026-12-02T22:00:00Z"));
     assert_eq!(d.next_change, Some(utc("2026-12-03T20:00:00Z")));
     // Expired: the schedule alone.
@@ -208,7 +219,15 @@ fn window() -> impl Strategy<Value = String> {
             let days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
             let (s, e) = (h1 * 60 + q1 * 15, h2 * 60 + q2 * 15);
             (s != e % 1440).then(|| {
-                format!("{}-{} {:02}:{:02}-{:02}:{:02}", days[a], days[b], h1, q1 * 15, h2, q2 * 15)
+                format!(
+                    "{}-{} {:02}:{:02}-{:02}:{:02}",
+                    days[a],
+                    days[b],
+                    h1,
+                    q1 * 15,
+                    h2,
+                    q2 * 15
+                )
             })
         },
     )

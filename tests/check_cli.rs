@@ -7,8 +7,15 @@ use lightsout::config;
 use proptest::prelude::*;
 
 fn check(dir: &Path) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_lightsout")).arg("check").arg(dir).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout))
+    let out = Command::new(env!("CARGO_BIN_EXE_lightsout"))
+        .arg("check")
+        .arg(dir)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout),
+    )
 }
 
 const BROKEN: &str = r#"name = "staging"
@@ -49,23 +56,48 @@ fn check_reports_every_error_with_file_line_column_and_fix() {
     let a = dir.path().join("a.toml").display().to_string();
     let b = dir.path().join("b.toml").display().to_string();
     let expect = [
-        format!("{a}:3:12: unknown time zone \"Australia/Sidney\" — did you mean \"Australia/Sydney\"?"),
-        format!("{a}:4:15: unknown day \"Fry\" in window \"Mon-Fry 07:00-20:00\" — did you mean \"Fri\"?"),
-        format!("{a}:4:38: hour 25 in \"25:00\" is out of range in window \"Tue 25:00-26:00\" — hours go from 00 to 23"),
-        format!("{a}:4:57: window 09:00-09:00 is empty in window \"Wed 09:00-09:00\" — the end must differ from the start"),
-        format!("{a}:4:90: window \"Sat 12:00-16:00\" overlaps \"Sat 10:00-14:00\" (both cover Sat 12:00)"),
+        format!(
+            "{a}:3:12: unknown time zone \"Australia/Sidney\" — did you mean \"Australia/Sydney\"?"
+        ),
+        format!(
+            "{a}:4:15: unknown day \"Fry\" in window \"Mon-Fry 07:00-20:00\" — did you mean \"Fri\"?"
+        ),
+        format!(
+            "{a}:4:38: hour 25 in \"25:00\" is out of range in window \"Tue 25:00-26:00\" — hours go from 00 to 23"
+        ),
+        format!(
+            "{a}:4:57: window 09:00-09:00 is empty in window \"Wed 09:00-09:00\" — the end must differ from the start"
+        ),
+        format!(
+            "{a}:4:90: window \"Sat 12:00-16:00\" overlaps \"Sat 10:00-14:00\" (both cover Sat 12:00)"
+        ),
         format!("{a}:5:13: 2026-02-30 is not a date: February 2026 has 28 days (day 30)"),
-        format!("{a}:5:27: holiday range \"2026-12-27..2026-12-24\" ends (2026-12-24) before it starts (2026-12-27)"),
-        format!("{a}:6:12: max_wake: \"2 hours\" has an unknown unit \"hours\": write it like \"2h\", \"90m\" or \"1h30m\""),
+        format!(
+            "{a}:5:27: holiday range \"2026-12-27..2026-12-24\" ends (2026-12-24) before it starts (2026-12-27)"
+        ),
+        format!(
+            "{a}:6:12: max_wake: \"2 hours\" has an unknown unit \"hours\": write it like \"2h\", \"90m\" or \"1h30m\""
+        ),
         format!("{a}:7:1: unknown key `colour` in the environment"),
-        format!("{a}:13:15: \"app-staging-cluster/backend\" depends on unknown database \"app-staging-dbb\" — did you mean \"app-staging-db\"?"),
+        format!(
+            "{a}:13:15: \"app-staging-cluster/backend\" depends on unknown database \"app-staging-dbb\" — did you mean \"app-staging-db\"?"
+        ),
         format!("{b}:1:8: environment name \"staging\" is already used by {a}"),
-        format!("{b}:7:13: ecs:app-staging-cluster/backend is also selected by environment \"staging\""),
+        format!(
+            "{b}:7:13: ecs:app-staging-cluster/backend is also selected by environment \"staging\""
+        ),
     ];
     for e in &expect {
-        assert!(out.lines().any(|l| l.starts_with(e.as_str())), "missing line starting with\n  {e}\nin\n{out}");
+        assert!(
+            out.lines().any(|l| l.starts_with(e.as_str())),
+            "missing line starting with\n  {e}\nin\n{out}"
+        );
     }
-    assert!(out.trim_end().ends_with(&format!("{} errors", expect.len())), "{out}");
+    assert!(
+        out.trim_end()
+            .ends_with(&format!("{} errors", expect.len())),
+        "{out}"
+    );
 }
 
 /// The shipped example schedules pass `check`.
@@ -85,8 +117,14 @@ fn unreadable_inputs_are_reported() {
     std::fs::write(dir.path().join("x.toml"), "region = \"eu-west-1\nawake = [").unwrap();
     let (code, out) = check(dir.path());
     assert_eq!(code, 1);
-    assert!(out.contains("x.toml:1:20: invalid TOML: invalid basic string"), "{out}");
-    assert!(out.contains("x.toml:2:10: invalid TOML: unclosed array"), "{out}");
+    assert!(
+        out.contains("x.toml:1:20: invalid TOML: invalid basic string"),
+        "{out}"
+    );
+    assert!(
+        out.contains("x.toml:2:10: invalid TOML: unclosed array"),
+        "{out}"
+    );
 }
 
 proptest! {

@@ -59,25 +59,59 @@ impl World {
 
     /// Desired count and tags of a service.
     async fn service(&self, cluster: &str, name: &str) -> (i32, BTreeMap<String, String>) {
-        let out = self.ecs.describe_services().cluster(cluster).services(name).include(ServiceField::Tags).send().await.unwrap();
+        let out = self
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(name)
+            .include(ServiceField::Tags)
+            .send()
+            .await
+            .unwrap();
         let s = &out.services()[0];
-        let tags = s.tags().iter().map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string())).collect();
+        let tags = s
+            .tags()
+            .iter()
+            .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
+            .collect();
         (s.desired_count(), tags)
     }
 
     async fn bounds(&self, resource_id: &str) -> (i32, i32) {
-        let out = self.aas.describe_scalable_targets().service_namespace(ServiceNamespace::Ecs).resource_ids(resource_id).send().await.unwrap();
+        let out = self
+            .aas
+            .describe_scalable_targets()
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_ids(resource_id)
+            .send()
+            .await
+            .unwrap();
         let t = &out.scalable_targets()[0];
         (t.min_capacity(), t.max_capacity())
     }
 
     async fn db(&self, id: &str) -> String {
-        let out = self.rds.describe_db_instances().db_instance_identifier(id).send().await.unwrap();
-        out.db_instances()[0].db_instance_status().unwrap().to_string()
+        let out = self
+            .rds
+            .describe_db_instances()
+            .db_instance_identifier(id)
+            .send()
+            .await
+            .unwrap();
+        out.db_instances()[0]
+            .db_instance_status()
+            .unwrap()
+            .to_string()
     }
 
     async fn aurora(&self, id: &str) -> String {
-        let out = self.rds.describe_db_clusters().db_cluster_identifier(id).send().await.unwrap();
+        let out = self
+            .rds
+            .describe_db_clusters()
+            .db_cluster_identifier(id)
+            .send()
+            .await
+            .unwrap();
         out.db_clusters()[0].status().unwrap().to_string()
     }
 }
@@ -100,9 +134,15 @@ async fn night_pass_sleeps_everything_in_order_with_originals_on_tags_and_produc
     assert_eq!(tags["lightsout:desired-count"], "2");
     assert_eq!(tags["lightsout:autoscaling"], "min=1/max=4");
     assert_eq!(tags["lightsout:slept-at"], "2026-12-02T22:00:00Z");
-    assert_eq!(w.bounds("service/app-staging-cluster/backend").await, (0, 0));
+    assert_eq!(
+        w.bounds("service/app-staging-cluster/backend").await,
+        (0, 0)
+    );
     let (desired, tags) = w.service("app-staging-cluster", "frontend").await;
-    assert_eq!((desired, tags["lightsout:desired-count"].as_str()), (0, "1"));
+    assert_eq!(
+        (desired, tags["lightsout:desired-count"].as_str()),
+        (0, "1")
+    );
     assert_eq!(w.db("app-staging-db").await, "stopped");
     assert_eq!(w.aurora("app-staging-aurora").await, "stopped");
 
@@ -114,7 +154,11 @@ async fn night_pass_sleeps_everything_in_order_with_originals_on_tags_and_produc
 
     // Tags before scaling, services before databases.
     let ops = writes(&w.moto.recorded_operations());
-    let pos = |op: &str| ops.iter().position(|o| o == op).unwrap_or_else(|| panic!("no {op} in {ops:?}"));
+    let pos = |op: &str| {
+        ops.iter()
+            .position(|o| o == op)
+            .unwrap_or_else(|| panic!("no {op} in {ops:?}"))
+    };
     let last = |op: &str| ops.iter().rposition(|o| o == op).unwrap();
     assert!(pos("TagResource") < pos("RegisterScalableTarget"));
     assert!(last("UpdateService") < pos("StopDBInstance"), "{ops:?}");
@@ -132,14 +176,24 @@ async fn morning_pass_starts_databases_only_then_the_next_restores_services_exac
     assert!(!first.failed(), "{first:#?}");
     assert_eq!(w.db("app-staging-db").await, "available");
     assert_eq!(w.aurora("app-staging-aurora").await, "available");
-    assert_eq!(w.service("app-staging-cluster", "backend").await.0, 0, "services wait for the databases");
+    assert_eq!(
+        w.service("app-staging-cluster", "backend").await.0,
+        0,
+        "services wait for the databases"
+    );
 
     let second = w.pass(morning()).await;
     assert!(!second.failed(), "{second:#?}");
     let (desired, tags) = w.service("app-staging-cluster", "backend").await;
     assert_eq!(desired, 2);
-    assert!(!tags.keys().any(|k| k.starts_with("lightsout:")), "{tags:?}");
-    assert_eq!(w.bounds("service/app-staging-cluster/backend").await, (1, 4));
+    assert!(
+        !tags.keys().any(|k| k.starts_with("lightsout:")),
+        "{tags:?}"
+    );
+    assert_eq!(
+        w.bounds("service/app-staging-cluster/backend").await,
+        (1, 4)
+    );
     assert_eq!(w.service("app-staging-cluster", "frontend").await.0, 1);
     assert_eq!(w.service("app-production-cluster", "api").await.0, 3);
 
@@ -162,7 +216,11 @@ async fn repeated_pass_makes_no_write_call() {
     assert_eq!(sleep.get("UpdateService"), Some(&2));
     assert_eq!(sleep.get("RegisterScalableTarget"), Some(&1));
     assert_eq!(sleep.get("AddTagsToResource"), Some(&2));
-    assert_eq!(sleep.get("DescribeServices"), Some(&2), "one describe per cluster (3 services in 2 clusters): {sleep:?}");
+    assert_eq!(
+        sleep.get("DescribeServices"),
+        Some(&2),
+        "one describe per cluster (3 services in 2 clusters): {sleep:?}"
+    );
     assert_eq!(sleep.values().sum::<usize>(), 16, "{sleep:?}");
 
     w.moto.start_recording();
@@ -179,11 +237,22 @@ async fn auto_started_database_is_stopped_again() {
     assert!(!w.pass(night()).await.failed());
     assert_eq!(w.db("app-staging-db").await, "stopped");
     // Eight days later AWS has started it again (the tag says when lightsout stopped it).
-    w.moto.python("rds.start_db_instance(DBInstanceIdentifier='app-staging-db')");
+    w.moto
+        .python("rds.start_db_instance(DBInstanceIdentifier='app-staging-db')");
     let week_later = at("2026-12-10T22:00:00Z");
     let report = w.pass(week_later).await;
-    let item = report.items.iter().find(|i| i.item.resource.to_string() == "rds:app-staging-db").unwrap();
-    assert!(item.item.reason.contains("AWS started it again after 7 days stopped"), "{}", item.item.reason);
+    let item = report
+        .items
+        .iter()
+        .find(|i| i.item.resource.to_string() == "rds:app-staging-db")
+        .unwrap();
+    assert!(
+        item.item
+            .reason
+            .contains("AWS started it again after 7 days stopped"),
+        "{}",
+        item.item.reason
+    );
     assert_eq!(item.outcome, Some(Outcome::Done));
     assert_eq!(w.db("app-staging-db").await, "stopped");
 }
@@ -227,8 +296,16 @@ async fn failure_on_one_resource_leaves_the_others_done_and_exit_code_non_zero()
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    let line = stdout.lines().find(|l| l.starts_with("rds:app-staging-mssql")).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("rds:app-staging-mssql"))
+        .unwrap();
     assert!(line.contains("FAILED: StopDBInstance failed"), "{line}");
     assert!(stdout.contains("1 resource failed"), "{stdout}");
     assert_eq!(w.db("app-staging-db").await, "stopped");

@@ -43,7 +43,9 @@ pub(crate) async fn observe(c: &Clients, env: &Environment, obs: &mut Observatio
                     }
                 }
                 Err(e) if e.code.as_deref() == Some("ClusterNotFoundException") => {
-                    obs.errors.push(format!("ecs cluster {cluster}: not found (named in a tag selector)"));
+                    obs.errors.push(format!(
+                        "ecs cluster {cluster}: not found (named in a tag selector)"
+                    ));
                 }
                 Err(e) => obs.errors.push(format!("ecs cluster {cluster}: {e}")),
             }
@@ -125,7 +127,11 @@ async fn list_services(c: &Clients, cluster: &str) -> Result<Vec<String>, CloudE
 }
 
 /// Describes up to 10 services; returns them and the names or ARNs ECS reported missing.
-async fn describe(c: &Clients, cluster: &str, batch: &[String]) -> Result<(Vec<ObservedService>, Vec<String>), CloudError> {
+async fn describe(
+    c: &Clients,
+    cluster: &str,
+    batch: &[String],
+) -> Result<(Vec<ObservedService>, Vec<String>), CloudError> {
     let out = c
         .ecs
         .describe_services()
@@ -152,7 +158,9 @@ async fn describe(c: &Clients, cluster: &str, batch: &[String]) -> Result<(Vec<O
                 tags: s
                     .tags()
                     .iter()
-                    .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+                    .filter_map(|t| {
+                        Some((t.key()?.to_string(), t.value().unwrap_or("").to_string()))
+                    })
                     .collect(),
                 scalable: None,
             })
@@ -167,7 +175,10 @@ async fn describe(c: &Clients, cluster: &str, batch: &[String]) -> Result<(Vec<O
     Ok((services, missing))
 }
 
-async fn scalable_targets(c: &Clients, ids: &[String]) -> Result<BTreeMap<String, Bounds>, CloudError> {
+async fn scalable_targets(
+    c: &Clients,
+    ids: &[String],
+) -> Result<BTreeMap<String, Bounds>, CloudError> {
     let mut out = BTreeMap::new();
     for batch in ids.chunks(TARGETS_BATCH) {
         let mut pages = Pages::new();
@@ -206,7 +217,10 @@ async fn scalable_targets(c: &Clients, ids: &[String]) -> Result<BTreeMap<String
 pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> {
     match step {
         Step::TagService { arn, tags } => {
-            let tags: Vec<Tag> = tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+            let tags: Vec<Tag> = tags
+                .iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect();
             c.ecs
                 .tag_resource()
                 .resource_arn(arn)
@@ -256,4 +270,3 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
     }
     Ok(())
 }
-

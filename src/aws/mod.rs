@@ -61,7 +61,9 @@ impl AwsCloud {
                 let region = Region::new(region.to_string());
                 Arc::new(Clients {
                     ecs: aws_sdk_ecs::Client::from_conf(
-                        aws_sdk_ecs::config::Builder::from(&self.base).region(region.clone()).build(),
+                        aws_sdk_ecs::config::Builder::from(&self.base)
+                            .region(region.clone())
+                            .build(),
                     ),
                     aas: aws_sdk_applicationautoscaling::Client::from_conf(
                         aws_sdk_applicationautoscaling::config::Builder::from(&self.base)
@@ -69,7 +71,9 @@ impl AwsCloud {
                             .build(),
                     ),
                     rds: aws_sdk_rds::Client::from_conf(
-                        aws_sdk_rds::config::Builder::from(&self.base).region(region).build(),
+                        aws_sdk_rds::config::Builder::from(&self.base)
+                            .region(region)
+                            .build(),
                     ),
                 })
             })
@@ -89,12 +93,14 @@ impl Cloud for AwsCloud {
     async fn execute(&self, env: &Environment, step: &Step) -> Result<(), CloudError> {
         let clients = self.clients(&env.region);
         match step {
-            Step::TagService { .. } | Step::UntagService { .. } | Step::SetBounds { .. } | Step::SetDesiredCount { .. } => {
-                ecs::execute(&clients, step).await
-            }
-            Step::StopDb { .. } | Step::StartDb { .. } | Step::TagDb { .. } | Step::UntagDb { .. } => {
-                rds::execute(&clients, step).await
-            }
+            Step::TagService { .. }
+            | Step::UntagService { .. }
+            | Step::SetBounds { .. }
+            | Step::SetDesiredCount { .. } => ecs::execute(&clients, step).await,
+            Step::StopDb { .. }
+            | Step::StartDb { .. }
+            | Step::TagDb { .. }
+            | Step::UntagDb { .. } => rds::execute(&clients, step).await,
         }
     }
 }
@@ -130,13 +136,19 @@ impl Pages {
     }
 
     /// `Ok(Some(token))` to fetch another page, `Ok(None)` when done, `Err` on a repeated token.
-    pub(crate) fn next(&mut self, operation: &'static str, token: Option<&str>) -> Result<Option<String>, CloudError> {
+    pub(crate) fn next(
+        &mut self,
+        operation: &'static str,
+        token: Option<&str>,
+    ) -> Result<Option<String>, CloudError> {
         match token.filter(|t| !t.is_empty()) {
             None => Ok(None),
             Some(t) if !self.seen.insert(t.to_string()) => Err(CloudError {
                 operation,
                 code: None,
-                message: format!("the API returned page token {t:?} twice; stopping rather than looping"),
+                message: format!(
+                    "the API returned page token {t:?} twice; stopping rather than looping"
+                ),
             }),
             Some(t) => Ok(Some(t.to_string())),
         }

@@ -32,12 +32,25 @@ pub(crate) async fn observe(c: &Clients, env: &Environment, obs: &mut Observatio
 }
 
 /// Keeps the named databases and those a selector matches; records named ones that are missing.
-fn keep(all: Vec<ObservedDb>, named: &BTreeSet<&str>, selectors: &[TagSelector], kind: DbKind, obs: &mut Observation) {
+fn keep(
+    all: Vec<ObservedDb>,
+    named: &BTreeSet<&str>,
+    selectors: &[TagSelector],
+    kind: DbKind,
+    obs: &mut Observation,
+) {
     let mut found = BTreeSet::new();
     for db in all {
         let selected = named.contains(db.id.as_str())
-            || selectors.iter().any(|s| s.iter().all(|(k, v)| db.tags.get(k) == Some(v)));
-        if selected && !obs.databases.iter().any(|d| d.kind == db.kind && d.id == db.id) {
+            || selectors
+                .iter()
+                .any(|s| s.iter().all(|(k, v)| db.tags.get(k) == Some(v)));
+        if selected
+            && !obs
+                .databases
+                .iter()
+                .any(|d| d.kind == db.kind && d.id == db.id)
+        {
             found.insert(db.id.clone());
             obs.databases.push(db);
         }
@@ -57,20 +70,31 @@ fn tags(list: &[Tag]) -> BTreeMap<String, String> {
 }
 
 /// Describes the named instances (one filtered call per 100), or every instance when `all`.
-async fn describe_instances(c: &Clients, ids: &[String], all: bool) -> Result<Vec<ObservedDb>, CloudError> {
+async fn describe_instances(
+    c: &Clients,
+    ids: &[String],
+    all: bool,
+) -> Result<Vec<ObservedDb>, CloudError> {
     let batches: Vec<Option<Vec<String>>> = if all {
         vec![None]
     } else {
-        ids.chunks(PAGE as usize).map(|b| Some(b.to_vec())).collect()
+        ids.chunks(PAGE as usize)
+            .map(|b| Some(b.to_vec()))
+            .collect()
     };
     let mut out = Vec::new();
     for batch in batches {
         let mut pages = Pages::new();
         let mut marker = None;
         loop {
-            let filter = batch
-                .clone()
-                .map(|ids| vec![Filter::builder().name("db-instance-id").set_values(Some(ids)).build()]);
+            let filter = batch.clone().map(|ids| {
+                vec![
+                    Filter::builder()
+                        .name("db-instance-id")
+                        .set_values(Some(ids))
+                        .build(),
+                ]
+            });
             let page = c
                 .rds
                 .describe_db_instances()
@@ -81,7 +105,9 @@ async fn describe_instances(c: &Clients, ids: &[String], all: bool) -> Result<Ve
                 .await
                 .map_err(|e| cloud_error("DescribeDBInstances", e))?;
             for i in page.db_instances() {
-                let Some(id) = i.db_instance_identifier() else { continue };
+                let Some(id) = i.db_instance_identifier() else {
+                    continue;
+                };
                 out.push(ObservedDb {
                     kind: DbKind::Instance,
                     id: id.to_string(),
@@ -90,7 +116,9 @@ async fn describe_instances(c: &Clients, ids: &[String], all: bool) -> Result<Ve
                     engine: i.engine().unwrap_or_default().to_string(),
                     engine_mode: None,
                     member_of: i.db_cluster_identifier().map(String::from),
-                    replica_of: i.read_replica_source_db_instance_identifier().map(String::from),
+                    replica_of: i
+                        .read_replica_source_db_instance_identifier()
+                        .map(String::from),
                     replicas: i.read_replica_db_instance_identifiers().to_vec(),
                     tags: tags(i.tag_list()),
                 });
@@ -105,20 +133,31 @@ async fn describe_instances(c: &Clients, ids: &[String], all: bool) -> Result<Ve
 }
 
 /// Describes the named clusters (one filtered call per 100), or every cluster when `all`.
-async fn describe_clusters(c: &Clients, ids: &[String], all: bool) -> Result<Vec<ObservedDb>, CloudError> {
+async fn describe_clusters(
+    c: &Clients,
+    ids: &[String],
+    all: bool,
+) -> Result<Vec<ObservedDb>, CloudError> {
     let batches: Vec<Option<Vec<String>>> = if all {
         vec![None]
     } else {
-        ids.chunks(PAGE as usize).map(|b| Some(b.to_vec())).collect()
+        ids.chunks(PAGE as usize)
+            .map(|b| Some(b.to_vec()))
+            .collect()
     };
     let mut out = Vec::new();
     for batch in batches {
         let mut pages = Pages::new();
         let mut marker = None;
         loop {
-            let filter = batch
-                .clone()
-                .map(|ids| vec![Filter::builder().name("db-cluster-id").set_values(Some(ids)).build()]);
+            let filter = batch.clone().map(|ids| {
+                vec![
+                    Filter::builder()
+                        .name("db-cluster-id")
+                        .set_values(Some(ids))
+                        .build(),
+                ]
+            });
             let page = c
                 .rds
                 .describe_db_clusters()
@@ -129,7 +168,9 @@ async fn describe_clusters(c: &Clients, ids: &[String], all: bool) -> Result<Vec
                 .await
                 .map_err(|e| cloud_error("DescribeDBClusters", e))?;
             for cl in page.db_clusters() {
-                let Some(id) = cl.db_cluster_identifier() else { continue };
+                let Some(id) = cl.db_cluster_identifier() else {
+                    continue;
+                };
                 out.push(ObservedDb {
                     kind: DbKind::Cluster,
                     id: id.to_string(),
@@ -155,20 +196,55 @@ async fn describe_clusters(c: &Clients, ids: &[String], all: bool) -> Result<Vec
 /// Makes one RDS write call.
 pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> {
     match step {
-        Step::StopDb { kind: DbKind::Instance, id } => {
-            c.rds.stop_db_instance().db_instance_identifier(id).send().await.map_err(|e| cloud_error("StopDBInstance", e))?;
+        Step::StopDb {
+            kind: DbKind::Instance,
+            id,
+        } => {
+            c.rds
+                .stop_db_instance()
+                .db_instance_identifier(id)
+                .send()
+                .await
+                .map_err(|e| cloud_error("StopDBInstance", e))?;
         }
-        Step::StopDb { kind: DbKind::Cluster, id } => {
-            c.rds.stop_db_cluster().db_cluster_identifier(id).send().await.map_err(|e| cloud_error("StopDBCluster", e))?;
+        Step::StopDb {
+            kind: DbKind::Cluster,
+            id,
+        } => {
+            c.rds
+                .stop_db_cluster()
+                .db_cluster_identifier(id)
+                .send()
+                .await
+                .map_err(|e| cloud_error("StopDBCluster", e))?;
         }
-        Step::StartDb { kind: DbKind::Instance, id } => {
-            c.rds.start_db_instance().db_instance_identifier(id).send().await.map_err(|e| cloud_error("StartDBInstance", e))?;
+        Step::StartDb {
+            kind: DbKind::Instance,
+            id,
+        } => {
+            c.rds
+                .start_db_instance()
+                .db_instance_identifier(id)
+                .send()
+                .await
+                .map_err(|e| cloud_error("StartDBInstance", e))?;
         }
-        Step::StartDb { kind: DbKind::Cluster, id } => {
-            c.rds.start_db_cluster().db_cluster_identifier(id).send().await.map_err(|e| cloud_error("StartDBCluster", e))?;
+        Step::StartDb {
+            kind: DbKind::Cluster,
+            id,
+        } => {
+            c.rds
+                .start_db_cluster()
+                .db_cluster_identifier(id)
+                .send()
+                .await
+                .map_err(|e| cloud_error("StartDBCluster", e))?;
         }
         Step::TagDb { arn, tags } => {
-            let tags: Vec<Tag> = tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+            let tags: Vec<Tag> = tags
+                .iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect();
             c.rds
                 .add_tags_to_resource()
                 .resource_name(arn)

@@ -137,7 +137,9 @@ impl<'a> Reporter<'a> {
     ) -> Range<usize> {
         let raw = self.src.get(value_span.clone()).unwrap_or("");
         let quote = raw.chars().next().map_or(0, char::len_utf8);
-        let inner = raw.get(quote..raw.len().saturating_sub(quote)).unwrap_or("");
+        let inner = raw
+            .get(quote..raw.len().saturating_sub(quote))
+            .unwrap_or("");
         if inner == contents {
             let base = value_span.start + quote;
             base + part.start..base + part.end

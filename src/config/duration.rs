@@ -96,7 +96,18 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_duration() {
-        for bad in ["", "h", "2", "2x", "0h", "30m1h", "1h1h", "-1h", "99999999999999999999h", "400d"] {
+        for bad in [
+            "",
+            "h",
+            "2",
+            "2x",
+            "0h",
+            "30m1h",
+            "1h1h",
+            "-1h",
+            "99999999999999999999h",
+            "400d",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} was accepted");
         }
     }

@@ -15,6 +15,9 @@ pub struct IcsError {
     pub message: String,
 }
 
+/// An event being read: its first line, DTSTART, DTEND and DURATION in days.
+type Event = (usize, Option<NaiveDate>, Option<NaiveDate>, Option<i64>);
+
 /// Reads the holiday date ranges (inclusive) of an iCalendar text.
 pub fn parse_ics(text: &str) -> Result<Vec<(NaiveDate, NaiveDate)>, IcsError> {
     // Unfold continuation lines (RFC 5545 §3.1), remembering where each logical line started.
@@ -29,22 +32,31 @@ pub fn parse_ics(text: &str) -> Result<Vec<(NaiveDate, NaiveDate)>, IcsError> {
         }
         lines.push((i + 1, raw.to_string()));
     }
-    if !lines.iter().any(|(_, l)| l.eq_ignore_ascii_case("BEGIN:VCALENDAR")) {
+    if !lines
+        .iter()
+        .any(|(_, l)| l.eq_ignore_ascii_case("BEGIN:VCALENDAR"))
+    {
         return Err(IcsError {
             line: 1,
             message: "not an iCalendar file: it has no BEGIN:VCALENDAR line".into(),
         });
     }
     let mut out = Vec::new();
-    let mut event: Option<(usize, Option<NaiveDate>, Option<NaiveDate>, Option<i64>)> = None;
+    let mut event: Option<Event> = None;
     for (n, line) in &lines {
         let (name_params, value) = line.split_once(':').unwrap_or((line.as_str(), ""));
-        let name = name_params.split(';').next().unwrap_or("").to_ascii_uppercase();
+        let name = name_params
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase();
         match (name.as_str(), event.as_mut()) {
             ("BEGIN", _) if value.eq_ignore_ascii_case("VEVENT") => {
                 event = Some((*n, None, None, None));
             }
-            ("END", Some((start_line, start, end, days))) if value.eq_ignore_ascii_case("VEVENT") => {
+            ("END", Some((start_line, start, end, days)))
+                if value.eq_ignore_ascii_case("VEVENT") =>
+            {
                 let Some(start) = *start else {
                     return Err(IcsError {
                         line: *start_line,
@@ -114,7 +126,10 @@ mod tests {
         let ics = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART;VALUE=DATE:20261225\r\nDTEND;VALUE=DATE:20261227\r\nSUMMARY:Christmas\r\n and Boxing Day\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nDTSTART;VALUE=DATE:20270101\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
         assert_eq!(
             parse_ics(ics).unwrap(),
-            vec![(d("2026-12-25"), d("2026-12-26")), (d("2027-01-01"), d("2027-01-01"))]
+            vec![
+                (d("2026-12-25"), d("2026-12-26")),
+                (d("2027-01-01"), d("2027-01-01"))
+            ]
         );
     }
 

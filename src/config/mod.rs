@@ -83,7 +83,8 @@ impl ServiceName {
         let valid = |p: &str| {
             !p.is_empty()
                 && p.len() <= 255
-                && p.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+                && p.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
         };
         match s.split_once('/') {
             Some((c, n)) if valid(c) && valid(n) => Ok(ServiceName {
@@ -335,7 +336,9 @@ fn cross_check(parsed: &[(PathBuf, Parsed, String)], diags: &mut Vec<Diagnostic>
                         "{key} is also selected by environment \"{owner}\" ({})",
                         other.display()
                     ),
-                    Some("a resource belongs to one environment: remove it from one of them".into()),
+                    Some(
+                        "a resource belongs to one environment: remove it from one of them".into(),
+                    ),
                 ),
                 Some(_) => {}
                 None => {

@@ -180,7 +180,11 @@ impl<'r, 'a> Walker<'r, 'a> {
             _ => {
                 self.err(
                     v.span(),
-                    format!("`{what}` must be a whole number from {} to {}", range.start, range.end - 1),
+                    format!(
+                        "`{what}` must be a whole number from {} to {}",
+                        range.start,
+                        range.end - 1
+                    ),
                     None,
                 );
                 None
@@ -201,7 +205,9 @@ impl<'r, 'a> Walker<'r, 'a> {
             self.err(
                 v.span(),
                 format!("`{what}` is empty: it would select everything"),
-                Some(format!("name at least one tag, like {what} = {{ Environment = \"staging\" }}")),
+                Some(format!(
+                    "name at least one tag, like {what} = {{ Environment = \"staging\" }}"
+                )),
             );
             return None;
         }
@@ -247,7 +253,10 @@ impl<'r, 'a> Walker<'r, 'a> {
                 }
             }
             None => {
-                let stem = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+                let stem = file
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().to_string())
+                    .unwrap_or_default();
                 if !self.string_ok(&stem) {
                     self.err(
                         start.clone(),
@@ -267,21 +276,38 @@ impl<'r, 'a> Walker<'r, 'a> {
                     self.err(
                         v.span(),
                         format!("\"{s}\" is not an AWS region"),
-                        Some("write a region code, like \"eu-west-1\" or \"us-east-1\"".to_string()),
+                        Some(
+                            "write a region code, like \"eu-west-1\" or \"us-east-1\"".to_string(),
+                        ),
                     );
                     None
                 }
             }),
             None => {
-                self.err(start.clone(), "missing `region`", Some("add region = \"eu-west-1\" (the AWS region of the resources)".to_string()));
+                self.err(
+                    start.clone(),
+                    "missing `region`",
+                    Some(
+                        "add region = \"eu-west-1\" (the AWS region of the resources)".to_string(),
+                    ),
+                );
                 None
             }
         };
 
         let timezone = match get("timezone") {
-            Some(v) => self.string(v, "timezone").and_then(|s| self.timezone(s, v.span())),
+            Some(v) => self
+                .string(v, "timezone")
+                .and_then(|s| self.timezone(s, v.span())),
             None => {
-                self.err(start.clone(), "missing `timezone`", Some("add timezone = \"Europe/Berlin\" (an IANA time zone the windows are in)".to_string()));
+                self.err(
+                    start.clone(),
+                    "missing `timezone`",
+                    Some(
+                        "add timezone = \"Europe/Berlin\" (an IANA time zone the windows are in)"
+                            .to_string(),
+                    ),
+                );
                 None
             }
         };
@@ -305,30 +331,42 @@ impl<'r, 'a> Walker<'r, 'a> {
         }
 
         let max_wake = match get("max_wake") {
-            Some(v) => self.string(v, "max_wake").and_then(|s| match parse_duration(s) {
-                Ok(d) if d <= MAX_WAKE_LIMIT => Some(d),
-                Ok(_) => {
-                    self.err(v.span(), format!("max_wake \"{s}\" is longer than 7 days"), Some("a wake is for hours; change the schedule for longer".to_string()));
-                    None
-                }
-                Err(e) => {
-                    self.err(v.span(), format!("max_wake: {e}"), None);
-                    None
-                }
-            }),
+            Some(v) => self
+                .string(v, "max_wake")
+                .and_then(|s| match parse_duration(s) {
+                    Ok(d) if d <= MAX_WAKE_LIMIT => Some(d),
+                    Ok(_) => {
+                        self.err(
+                            v.span(),
+                            format!("max_wake \"{s}\" is longer than 7 days"),
+                            Some("a wake is for hours; change the schedule for longer".to_string()),
+                        );
+                        None
+                    }
+                    Err(e) => {
+                        self.err(v.span(), format!("max_wake: {e}"), None);
+                        None
+                    }
+                }),
             None => Some(TimeDelta::hours(4)),
         };
 
         let monthly_budget = get("monthly_budget").and_then(|v| {
             let n = match v.get_ref() {
-                DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok().map(|n| n as f64),
+                DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
+                    .ok()
+                    .map(|n| n as f64),
                 DeValue::Float(f) => f.as_str().parse::<f64>().ok(),
                 _ => None,
             };
             match n {
                 Some(n) if n.is_finite() && n > 0.0 => Some(n),
                 _ => {
-                    self.err(v.span(), "`monthly_budget` must be a positive number of US dollars", Some("write monthly_budget = 750".to_string()));
+                    self.err(
+                        v.span(),
+                        "`monthly_budget` must be a positive number of US dollars",
+                        Some("write monthly_budget = 750".to_string()),
+                    );
                     None
                 }
             }
@@ -345,19 +383,32 @@ impl<'r, 'a> Walker<'r, 'a> {
             selectors: Vec::new(),
         };
         let rds = match get("rds") {
-            Some(v) => self.table(v, "rds").map(|t| self.rds(t, &mut spans)).unwrap_or_default(),
+            Some(v) => self
+                .table(v, "rds")
+                .map(|t| self.rds(t, &mut spans))
+                .unwrap_or_default(),
             None => RdsSelection::default(),
         };
         let ecs = match get("ecs") {
-            Some(v) => self.table(v, "ecs").map(|t| self.ecs(t, &rds, &mut spans)).unwrap_or_default(),
+            Some(v) => self
+                .table(v, "ecs")
+                .map(|t| self.ecs(t, &rds, &mut spans))
+                .unwrap_or_default(),
             None => EcsSelection::default(),
         };
         let guard = match get("guard") {
-            Some(v) => self.table(v, "guard").map(|t| self.guard(t)).unwrap_or_default(),
+            Some(v) => self
+                .table(v, "guard")
+                .map(|t| self.guard(t))
+                .unwrap_or_default(),
             None => Guard::default(),
         };
         if get("ecs").is_none() && get("rds").is_none() {
-            self.err(start, "the environment selects no resources", Some("add an [ecs] or [rds] table naming its services and databases".to_string()));
+            self.err(
+                start,
+                "the environment selects no resources",
+                Some("add an [ecs] or [rds] table naming its services and databases".to_string()),
+            );
         }
 
         let env = (|| {
@@ -380,7 +431,10 @@ impl<'r, 'a> Walker<'r, 'a> {
     }
 
     fn string_ok(&self, s: &str) -> bool {
-        !s.is_empty() && s.len() <= 64 && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        !s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
     }
 
     fn timezone(&mut self, s: &str, span: Range<usize>) -> Option<Tz> {
@@ -388,9 +442,14 @@ impl<'r, 'a> Walker<'r, 'a> {
             return Some(tz);
         }
         let names = chrono_tz::TZ_VARIANTS.iter().map(|t| t.name());
-        let help = match names.clone().find(|n| n.eq_ignore_ascii_case(s)).or_else(|| suggest(s, names)) {
+        let help = match names
+            .clone()
+            .find(|n| n.eq_ignore_ascii_case(s))
+            .or_else(|| suggest(s, names))
+        {
             Some(n) => format!("did you mean \"{n}\"?"),
-            None => "use an IANA time zone name, like \"Europe/Berlin\" or \"America/New_York\"".to_string(),
+            None => "use an IANA time zone name, like \"Europe/Berlin\" or \"America/New_York\""
+                .to_string(),
         };
         self.err(span, format!("unknown time zone \"{s}\""), help);
         None
@@ -403,20 +462,33 @@ impl<'r, 'a> Walker<'r, 'a> {
                 Ok(w) => {
                     let minutes = w.week_minutes();
                     let clash = out.iter().find_map(|(other, _)| {
-                        minutes.first_common(&other.week_minutes()).map(|m| (other.text.clone(), m))
+                        minutes
+                            .first_common(&other.week_minutes())
+                            .map(|m| (other.text.clone(), m))
                     });
                     if let Some((other, minute)) = clash {
                         self.err(
                             span.clone(),
-                            format!("window \"{}\" overlaps \"{other}\" (both cover {})", w.text, week_minute_label(minute)),
-                            Some("make the windows meet without overlapping, or merge them into one".to_string()),
+                            format!(
+                                "window \"{}\" overlaps \"{other}\" (both cover {})",
+                                w.text,
+                                week_minute_label(minute)
+                            ),
+                            Some(
+                                "make the windows meet without overlapping, or merge them into one"
+                                    .to_string(),
+                            ),
                         );
                     }
                     out.push((w, span));
                 }
                 Err(e) => {
                     let at = self.r.inner_span(span, text, e.span);
-                    self.err(at, format!("{} in window \"{}\"", e.message, text.trim()), e.help);
+                    self.err(
+                        at,
+                        format!("{} in window \"{}\"", e.message, text.trim()),
+                        e.help,
+                    );
                 }
             }
         }
@@ -433,13 +505,24 @@ impl<'r, 'a> Walker<'r, 'a> {
                 DeValue::String(s) => {
                     let s = s.as_ref();
                     let parts: Vec<&str> = s.split("..").collect();
-                    let dates: Vec<Option<NaiveDate>> = parts.iter().map(|p| self.date(p.trim(), item.span())).collect();
+                    let dates: Vec<Option<NaiveDate>> = parts
+                        .iter()
+                        .map(|p| self.date(p.trim(), item.span()))
+                        .collect();
                     match dates.as_slice() {
                         [Some(d)] => out.push((*d, *d)),
                         [Some(a), Some(b)] if a <= b => out.push((*a, *b)),
-                        [Some(a), Some(b)] => self.err(item.span(), format!("holiday range \"{s}\" ends ({b}) before it starts ({a})"), Some("write the earlier date first".to_string())),
+                        [Some(a), Some(b)] => self.err(
+                            item.span(),
+                            format!("holiday range \"{s}\" ends ({b}) before it starts ({a})"),
+                            Some("write the earlier date first".to_string()),
+                        ),
                         [_] | [_, _] => {}
-                        _ => self.err(item.span(), format!("\"{s}\" is not a date or a date range"), Some("write \"2026-12-25\" or \"2026-12-24..2026-12-26\"".to_string())),
+                        _ => self.err(
+                            item.span(),
+                            format!("\"{s}\" is not a date or a date range"),
+                            Some("write \"2026-12-25\" or \"2026-12-24..2026-12-26\"".to_string()),
+                        ),
                     }
                 }
                 DeValue::Datetime(dt) => match (dt.date, dt.time) {
@@ -448,9 +531,17 @@ impl<'r, 'a> Walker<'r, 'a> {
                             out.push((d, d));
                         }
                     }
-                    _ => self.err(item.span(), "a holiday is a whole day, not a time", Some("write just the date, like 2026-12-25".to_string())),
+                    _ => self.err(
+                        item.span(),
+                        "a holiday is a whole day, not a time",
+                        Some("write just the date, like 2026-12-25".to_string()),
+                    ),
                 },
-                other => self.err(item.span(), format!("a holiday must be a date, not {}", other.type_str()), Some("write \"2026-12-25\" or \"2026-12-24..2026-12-26\"".to_string())),
+                other => self.err(
+                    item.span(),
+                    format!("a holiday must be a date, not {}", other.type_str()),
+                    Some("write \"2026-12-25\" or \"2026-12-24..2026-12-26\"".to_string()),
+                ),
             }
         }
         out
@@ -470,13 +561,19 @@ impl<'r, 'a> Walker<'r, 'a> {
                     .zip(first)
                     .map(|(next, f)| (next - f).num_days())
                     .unwrap_or(31);
-                let month = first.map(|f| f.format("%B %Y").to_string()).unwrap_or_default();
+                let month = first
+                    .map(|f| f.format("%B %Y").to_string())
+                    .unwrap_or_default();
                 format!("{s} is not a date: {month} has {days} days (day {d})")
             }
             [_, m, _] if s.len() == 10 => format!("{s} is not a date: there is no month {m}"),
             _ => format!("\"{s}\" is not a date"),
         };
-        self.err(span, msg, Some("write dates as YYYY-MM-DD, like 2026-12-25".to_string()));
+        self.err(
+            span,
+            msg,
+            Some("write dates as YYYY-MM-DD, like 2026-12-25".to_string()),
+        );
         None
     }
 
@@ -486,7 +583,11 @@ impl<'r, 'a> Walker<'r, 'a> {
         let text = match std::fs::read_to_string(&full) {
             Ok(t) => t,
             Err(e) => {
-                self.err(span, format!("cannot read holiday calendar {}: {e}", full.display()), Some("the path is relative to this schedule file".to_string()));
+                self.err(
+                    span,
+                    format!("cannot read holiday calendar {}: {e}", full.display()),
+                    Some("the path is relative to this schedule file".to_string()),
+                );
                 return Vec::new();
             }
         };
@@ -508,13 +609,20 @@ impl<'r, 'a> Walker<'r, 'a> {
     fn rds(&mut self, t: &DeTable<'_>, spans: &mut EnvSpans) -> RdsSelection {
         self.check_keys(t, RDS_KEYS, "[rds]");
         let mut sel = RdsSelection::default();
-        for (key, kind, list) in [("instances", "rds", &mut sel.instances), ("clusters", "aurora", &mut sel.clusters)] {
+        for (key, kind, list) in [
+            ("instances", "rds", &mut sel.instances),
+            ("clusters", "aurora", &mut sel.clusters),
+        ] {
             if let Some(v) = lookup(t, key) {
                 for (id, span) in self.strings(v, &format!("rds.{key}")) {
                     if !is_db_identifier(id) {
                         self.err(span, format!("\"{id}\" is not an RDS identifier"), Some("identifiers are 1 to 63 letters, digits and hyphens, starting with a letter".to_string()));
                     } else if list.iter().any(|x| x == id) {
-                        self.err(span, format!("\"{id}\" is listed twice"), Some("remove one of them".to_string()));
+                        self.err(
+                            span,
+                            format!("\"{id}\" is listed twice"),
+                            Some("remove one of them".to_string()),
+                        );
                     } else {
                         list.push(id.to_string());
                         spans.resources.push((format!("{kind}:{id}"), span));
@@ -524,7 +632,9 @@ impl<'r, 'a> Walker<'r, 'a> {
         }
         if let Some(v) = lookup(t, "select") {
             for item in self.array(v, "rds.select").unwrap_or_default() {
-                let Some(st) = self.table(item, "rds.select") else { continue };
+                let Some(st) = self.table(item, "rds.select") else {
+                    continue;
+                };
                 self.check_keys(st, RDS_SELECT_KEYS, "[[rds.select]]");
                 match lookup(st, "tags") {
                     Some(tv) => {
@@ -533,7 +643,11 @@ impl<'r, 'a> Walker<'r, 'a> {
                             sel.select.push(tags);
                         }
                     }
-                    None => self.err(item.span(), "[[rds.select]] needs `tags`", Some("add tags = { Environment = \"staging\" }".to_string())),
+                    None => self.err(
+                        item.span(),
+                        "[[rds.select]] needs `tags`",
+                        Some("add tags = { Environment = \"staging\" }".to_string()),
+                    ),
                 }
             }
         }
@@ -546,7 +660,11 @@ impl<'r, 'a> Walker<'r, 'a> {
         if let Some(v) = lookup(t, "services") {
             for (s, span) in self.strings(v, "ecs.services") {
                 match ServiceName::parse(s) {
-                    Ok(n) if sel.services.contains(&n) => self.err(span, format!("\"{s}\" is listed twice"), Some("remove one of them".to_string())),
+                    Ok(n) if sel.services.contains(&n) => self.err(
+                        span,
+                        format!("\"{s}\" is listed twice"),
+                        Some("remove one of them".to_string()),
+                    ),
                     Ok(n) => {
                         spans.resources.push((format!("ecs:{n}"), span));
                         sel.services.push(n);
@@ -557,37 +675,66 @@ impl<'r, 'a> Walker<'r, 'a> {
         }
         if let Some(v) = lookup(t, "select") {
             for item in self.array(v, "ecs.select").unwrap_or_default() {
-                let Some(st) = self.table(item, "ecs.select") else { continue };
+                let Some(st) = self.table(item, "ecs.select") else {
+                    continue;
+                };
                 self.check_keys(st, ECS_SELECT_KEYS, "[[ecs.select]]");
                 let clusters: Vec<String> = match lookup(st, "clusters") {
-                    Some(cv) => self.strings(cv, "clusters").into_iter().map(|(c, _)| c.to_string()).collect(),
+                    Some(cv) => self
+                        .strings(cv, "clusters")
+                        .into_iter()
+                        .map(|(c, _)| c.to_string())
+                        .collect(),
                     None => {
-                        self.err(item.span(), "[[ecs.select]] needs `clusters`", Some("add clusters = [\"app-staging-cluster\"]".to_string()));
+                        self.err(
+                            item.span(),
+                            "[[ecs.select]] needs `clusters`",
+                            Some("add clusters = [\"app-staging-cluster\"]".to_string()),
+                        );
                         continue;
                     }
                 };
                 if clusters.is_empty() {
-                    self.err(item.span(), "`clusters` is empty", Some("name the clusters to look in".to_string()));
+                    self.err(
+                        item.span(),
+                        "`clusters` is empty",
+                        Some("name the clusters to look in".to_string()),
+                    );
                     continue;
                 }
                 match lookup(st, "tags") {
                     Some(tv) => {
                         if let Some(tags) = self.tags(tv, "tags") {
                             let set: BTreeSet<&String> = clusters.iter().collect();
-                            spans.selectors.push((format!("ecs {set:?} {tags:?}"), item.span()));
+                            spans
+                                .selectors
+                                .push((format!("ecs {set:?} {tags:?}"), item.span()));
                             sel.select.push(EcsTagSelector { clusters, tags });
                         }
                     }
-                    None => self.err(item.span(), "[[ecs.select]] needs `tags`", Some("add tags = { Environment = \"staging\" }".to_string())),
+                    None => self.err(
+                        item.span(),
+                        "[[ecs.select]] needs `tags`",
+                        Some("add tags = { Environment = \"staging\" }".to_string()),
+                    ),
                 }
             }
         }
         if let Some(v) = lookup(t, "default_count") {
-            sel.default_count = self.integer(v, "default_count", 0..10_001).map(|n| n as i32);
+            sel.default_count = self
+                .integer(v, "default_count", 0..10_001)
+                .map(|n| n as i32);
         }
-        let databases: BTreeSet<&str> = rds.instances.iter().chain(&rds.clusters).map(String::as_str).collect();
+        let databases: BTreeSet<&str> = rds
+            .instances
+            .iter()
+            .chain(&rds.clusters)
+            .map(String::as_str)
+            .collect();
         if let Some(v) = lookup(t, "service") {
-            let Some(st) = self.table(v, "ecs.service") else { return sel };
+            let Some(st) = self.table(v, "ecs.service") else {
+                return sel;
+            };
             for (k, sv) in st.iter() {
                 let name = match ServiceName::parse(k.get_ref()) {
                     Ok(n) => n,
@@ -596,15 +743,27 @@ impl<'r, 'a> Walker<'r, 'a> {
                         continue;
                     }
                 };
-                let selected = sel.services.contains(&name) || sel.select.iter().any(|s| s.clusters.contains(&name.cluster));
+                let selected = sel.services.contains(&name)
+                    || sel
+                        .select
+                        .iter()
+                        .any(|s| s.clusters.contains(&name.cluster));
                 if !selected {
-                    self.err(k.span(), format!("settings for \"{name}\", which this environment does not select"), Some("add it to ecs.services, or fix the name".to_string()));
+                    self.err(
+                        k.span(),
+                        format!("settings for \"{name}\", which this environment does not select"),
+                        Some("add it to ecs.services, or fix the name".to_string()),
+                    );
                 }
-                let Some(svt) = self.table(sv, &format!("ecs.service.\"{name}\"")) else { continue };
+                let Some(svt) = self.table(sv, &format!("ecs.service.\"{name}\"")) else {
+                    continue;
+                };
                 self.check_keys(svt, SERVICE_KEYS, &format!("[ecs.service.\"{name}\"]"));
                 let mut settings = ServiceSettings::default();
                 if let Some(dv) = lookup(svt, "default_count") {
-                    settings.default_count = self.integer(dv, "default_count", 0..10_001).map(|n| n as i32);
+                    settings.default_count = self
+                        .integer(dv, "default_count", 0..10_001)
+                        .map(|n| n as i32);
                 }
                 if let Some(dv) = lookup(svt, "depends_on") {
                     let mut deps = Vec::new();
@@ -614,10 +773,20 @@ impl<'r, 'a> Walker<'r, 'a> {
                         } else {
                             let help = match suggest(d, databases.iter().copied()) {
                                 Some(s) => format!("did you mean \"{s}\"?"),
-                                None if databases.is_empty() => "name the database under [rds] instances or clusters first".to_string(),
-                                None => format!("databases of this environment: {}", databases.iter().copied().collect::<Vec<_>>().join(", ")),
+                                None if databases.is_empty() => {
+                                    "name the database under [rds] instances or clusters first"
+                                        .to_string()
+                                }
+                                None => format!(
+                                    "databases of this environment: {}",
+                                    databases.iter().copied().collect::<Vec<_>>().join(", ")
+                                ),
                             };
-                            self.err(span, format!("\"{name}\" depends on unknown database \"{d}\""), help);
+                            self.err(
+                                span,
+                                format!("\"{name}\" depends on unknown database \"{d}\""),
+                                help,
+                            );
                         }
                     }
                     settings.depends_on = Some(deps);
@@ -636,7 +805,11 @@ impl<'r, 'a> Walker<'r, 'a> {
             for (k, val) in self.tag_pairs(v, "production_tags") {
                 extra.entry(k).or_default().push(val);
             }
-            guard.production_tags.extend(extra.into_iter().map(|(key, values)| ProductionTag { key, values }));
+            guard.production_tags.extend(
+                extra
+                    .into_iter()
+                    .map(|(key, values)| ProductionTag { key, values }),
+            );
         }
         if let Some(v) = lookup(t, "require_tags") {
             guard.require_tags = self.tag_pairs(v, "require_tags").into_iter().collect();
@@ -652,9 +825,15 @@ fn lookup<'t, 'i>(t: &'t DeTable<'i>, key: &str) -> Option<&'t Val<'i>> {
 fn is_region(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() >= 3
-        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
         && parts[0].len() == 2
-        && parts.last().is_some_and(|p| p.bytes().all(|c| c.is_ascii_digit()))
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|c| c.is_ascii_digit()))
 }
 
 fn is_db_identifier(s: &str) -> bool {
@@ -664,4 +843,3 @@ fn is_db_identifier(s: &str) -> bool {
         && !s.ends_with('-')
         && !s.contains("--")
 }
-

@@ -99,7 +99,9 @@ impl Window {
                 WindowError {
                     span,
                     message: format!("window \"{body}\" has no time range"),
-                    help: Some(format!("add a local time range, like \"{body} 07:00-20:00\"")),
+                    help: Some(format!(
+                        "add a local time range, like \"{body} 07:00-20:00\""
+                    )),
                 }
             });
         };
@@ -326,10 +328,19 @@ mod tests {
         assert_eq!(days(&w), "Mon,Tue,Wed,Thu,Fri");
         assert_eq!((w.start, w.end), (420, 1200));
         assert!(!w.crosses_midnight());
-        assert_eq!(days(&Window::parse("sat,SUN 10:00-14:00").unwrap()), "Sat,Sun");
-        assert_eq!(days(&Window::parse("Fri-Mon 10:00-14:00").unwrap()), "Mon,Fri,Sat,Sun");
+        assert_eq!(
+            days(&Window::parse("sat,SUN 10:00-14:00").unwrap()),
+            "Sat,Sun"
+        );
+        assert_eq!(
+            days(&Window::parse("Fri-Mon 10:00-14:00").unwrap()),
+            "Mon,Fri,Sat,Sun"
+        );
         assert_eq!(days(&Window::parse("daily 00:00-24:00").unwrap()).len(), 27);
-        assert_eq!(days(&Window::parse("weekends 9:00-12:00").unwrap()), "Sat,Sun");
+        assert_eq!(
+            days(&Window::parse("weekends 9:00-12:00").unwrap()),
+            "Sat,Sun"
+        );
         assert_eq!(days(&Window::parse("Wednesday 9:00-12:00").unwrap()), "Wed");
     }
 
@@ -339,7 +350,10 @@ mod tests {
         assert!(w.crosses_midnight());
         assert_eq!(w.length_minutes(), 8 * 60);
         let w = Window::parse("Fri 18:00-00:00").unwrap();
-        assert!(!w.crosses_midnight(), "00:00 as an end means the end of that day");
+        assert!(
+            !w.crosses_midnight(),
+            "00:00 as an end means the end of that day"
+        );
         assert_eq!(w.end, DAY_MINUTES);
     }
 
@@ -364,12 +378,37 @@ mod tests {
 
     #[test]
     fn empty_and_shapeless_windows_are_refused() {
-        assert!(Window::parse("Mon 07:00-07:00").unwrap_err().message.contains("empty"));
-        assert!(Window::parse("Mon 00:00-00:00").unwrap_err().message.contains("empty"));
+        assert!(
+            Window::parse("Mon 07:00-07:00")
+                .unwrap_err()
+                .message
+                .contains("empty")
+        );
+        assert!(
+            Window::parse("Mon 00:00-00:00")
+                .unwrap_err()
+                .message
+                .contains("empty")
+        );
         assert!(Window::parse("").unwrap_err().message.contains("empty"));
-        assert!(Window::parse("07:00-20:00").unwrap_err().message.contains("no days"));
-        assert!(Window::parse("Mon").unwrap_err().message.contains("no time range"));
-        assert!(Window::parse("Mon 7-20").unwrap_err().message.contains("not a time"));
+        assert!(
+            Window::parse("07:00-20:00")
+                .unwrap_err()
+                .message
+                .contains("no days")
+        );
+        assert!(
+            Window::parse("Mon")
+                .unwrap_err()
+                .message
+                .contains("no time range")
+        );
+        assert!(
+            Window::parse("Mon 7-20")
+                .unwrap_err()
+                .message
+                .contains("not a time")
+        );
         assert!(Window::parse("Mon,,Tue 07:00-08:00").is_err());
     }
 
@@ -377,7 +416,10 @@ mod tests {
     fn overlap_is_found_across_the_week_boundary() {
         let a = Window::parse("Sun 22:00-02:00").unwrap().week_minutes();
         let b = Window::parse("Mon 01:00-03:00").unwrap().week_minutes();
-        assert_eq!(a.first_common(&b).map(week_minute_label).as_deref(), Some("Mon 01:00"));
+        assert_eq!(
+            a.first_common(&b).map(week_minute_label).as_deref(),
+            Some("Mon 01:00")
+        );
         let c = Window::parse("Mon 02:00-03:00").unwrap().week_minutes();
         assert_eq!(a.first_common(&c), None, "touching windows do not overlap");
     }

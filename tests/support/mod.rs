@@ -35,7 +35,10 @@ impl Moto {
     pub fn start() -> Moto {
         let dir = tempfile::tempdir().expect("temp dir");
         for _attempt in 0..3 {
-            let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("free port")
+                .port();
             let child = Command::new("python3")
                 .arg(support_dir().join("moto_strict.py"))
                 .arg(port.to_string())
@@ -45,10 +48,17 @@ impl Moto {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("python3 with moto[server] installed (see .ci/run)");
-            let mut moto = Moto { child, endpoint: format!("http://127.0.0.1:{port}"), _dir: tempfile::tempdir().expect("temp dir") };
+            let mut moto = Moto {
+                child,
+                endpoint: format!("http://127.0.0.1:{port}"),
+                _dir: tempfile::tempdir().expect("temp dir"),
+            };
             let deadline = Instant::now() + Duration::from_secs(60);
             while Instant::now() < deadline {
-                if ureq::get(format!("{}/moto-api/", moto.endpoint)).call().is_ok() {
+                if ureq::get(format!("{}/moto-api/", moto.endpoint))
+                    .call()
+                    .is_ok()
+                {
                     moto._dir = dir;
                     return moto;
                 }
@@ -79,7 +89,11 @@ impl Moto {
             "import boto3\nkw = dict(endpoint_url='{}', region_name='{REGION}', aws_access_key_id='t', aws_secret_access_key='t')\necs = boto3.client('ecs', **kw)\naas = boto3.client('application-autoscaling', **kw)\nrds = boto3.client('rds', **kw)\n{code}\n",
             self.endpoint
         );
-        let status = Command::new("python3").arg("-c").arg(script).status().expect("python3");
+        let status = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .status()
+            .expect("python3");
         assert!(status.success(), "python snippet failed: {code}");
     }
 
@@ -96,26 +110,41 @@ impl Moto {
 
     /// Starts recording requests (after seeding, so only lightsout's calls count).
     pub fn start_recording(&self) {
-        ureq::post(format!("{}/moto-api/recorder/reset-recording", self.endpoint)).send_empty().expect("reset recording");
-        ureq::post(format!("{}/moto-api/recorder/start-recording", self.endpoint)).send_empty().expect("start recording");
+        ureq::post(format!(
+            "{}/moto-api/recorder/reset-recording",
+            self.endpoint
+        ))
+        .send_empty()
+        .expect("reset recording");
+        ureq::post(format!(
+            "{}/moto-api/recorder/start-recording",
+            self.endpoint
+        ))
+        .send_empty()
+        .expect("start recording");
     }
 
     /// The operations recorded since [`Moto::start_recording`], in order.
     pub fn recorded_operations(&self) -> Vec<String> {
         let mut body = String::new();
-        ureq::get(format!("{}/moto-api/recorder/download-recording", self.endpoint))
-            .call()
-            .expect("download recording")
-            .into_body()
-            .into_reader()
-            .read_to_string(&mut body)
-            .expect("recording text");
+        ureq::get(format!(
+            "{}/moto-api/recorder/download-recording",
+            self.endpoint
+        ))
+        .call()
+        .expect("download recording")
+        .into_body()
+        .into_reader()
+        .read_to_string(&mut body)
+        .expect("recording text");
         body.lines()
             .filter(|l| !l.trim().is_empty())
             .map(|l| {
                 let v: serde_json::Value = serde_json::from_str(l).expect("recording line");
                 let target = v["headers"].as_object().and_then(|h| {
-                    h.iter().find(|(k, _)| k.eq_ignore_ascii_case("x-amz-target")).and_then(|(_, v)| v.as_str())
+                    h.iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-target"))
+                        .and_then(|(_, v)| v.as_str())
                 });
                 match target {
                     Some(t) => t.rsplit('.').next().unwrap_or(t).to_string(),
@@ -151,7 +180,9 @@ fn request_body(v: &serde_json::Value) -> String {
     use base64::Engine as _;
     let raw = v["body"].as_str().unwrap_or("");
     if v["body_encoded"].as_bool() == Some(true) {
-        let bytes = base64::engine::general_purpose::STANDARD.decode(raw).unwrap_or_default();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(raw)
+            .unwrap_or_default();
         String::from_utf8_lossy(&bytes).into_owned()
     } else {
         raw.to_string()
