@@ -8,6 +8,14 @@
 //! - [`clock`]: the one place that reads the wall clock.
 //! - [`schedule`]: pure — is an environment meant to be awake at instant T, why, and when does
 //!   that next change. Exact across daylight-saving changes.
+//! - [`model`]: what is observed of ECS services and databases, the tags kept on them, and the
+//!   write calls ([`model::Step`]).
+//! - [`plan`]: pure — desired and observed state in, ordered actions with one-line reasons out.
+//! - [`cloud`]: the engine's view of the cloud (observe, execute one step).
+//! - [`aws`]: the only module that calls AWS (ECS, Application Auto Scaling, RDS).
+//! - [`engine`]: observe → plan → apply, bounded and with per-resource error isolation.
+//! - [`cli`] and [`report`]: the command line and its tables.
+
 pub mod aws;
 pub mod cli;
 pub mod clock;
