@@ -312,3 +312,30 @@ async fn failure_on_one_resource_leaves_the_others_done_and_exit_code_non_zero()
     assert_eq!(w.aurora("app-staging-aurora").await, "stopped");
     assert_eq!(w.service("app-staging-cluster", "backend").await.0, 0);
 }
+
+/// With 120 services in a cluster (moto made strict about paging), every service is found
+/// through ListServices pages, described 10 at a time, and put to sleep.
+#[tokio::test]
+async fn large_cluster_is_paged_and_described_ten_at_a_time() {
+    let w = world().await;
+    w.moto.python(
+        "net = ecs.describe_services(cluster='app-staging-cluster', services=['backend'])['services'][0]['networkConfiguration']\n\
+         ecs.create_cluster(clusterName='big')\n\
+         for i in range(120):\n    \
+             ecs.create_service(cluster='big', serviceName=f's{i:03}', taskDefinition='app', desiredCount=1, launchType='FARGATE', \
+             networkConfiguration=net, tags=[{'key': 'Team', 'value': 'big'}])\n    \
+             aas.register_scalable_target(ServiceNamespace='ecs', ResourceId=f'service/big/s{i:03}', ScalableDimension='ecs:service:DesiredCount', MinCapacity=1, MaxCapacity=3)",
+    );
+    let src = "region = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = []\n[[ecs.select]]\nclusters = [\"big\"]\ntags = { Team = \"big\" }\n";
+    let big = config::parse_str(std::path::Path::new("big.toml"), src).unwrap();
+    w.moto.start_recording();
+    let report = reconcile(&w.cloud, &big, None, night(), false).await;
+    assert!(!report.failed(), "{:#?}", report.problems);
+    let counts = w.moto.recorded_counts();
+    assert_eq!(counts.get("ListServices"), Some(&2), "{counts:?}");
+    assert_eq!(counts.get("DescribeServices"), Some(&12), "{counts:?}");
+    assert_eq!(counts.get("DescribeScalableTargets"), Some(&3), "{counts:?}");
+    assert_eq!(counts.get("UpdateService"), Some(&120));
+    assert_eq!(w.service("big", "s119").await.0, 0);
+    assert_eq!(w.bounds("service/big/s119").await, (0, 0));
+}
