@@ -150,16 +150,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                     .buffered(4)
                     .collect()
                     .await;
-            if output == Output::Json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&plans).unwrap_or_default()
-                );
-            } else {
-                for p in &plans {
-                    println!("{}", report::plan(p));
-                }
-            }
+            emit(output, &plans, report::plan);
             if plans.iter().any(|p| !p.problems.is_empty()) {
                 ExitCode::from(1)
             } else {
@@ -182,16 +173,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             .buffered(4)
             .collect()
             .await;
-            if output == Output::Json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&reports).unwrap_or_default()
-                );
-            } else {
-                for r in &reports {
-                    println!("{}", report::pass(r));
-                }
-            }
+            emit(output, &reports, report::pass);
             if reports.iter().any(|r| r.failed()) {
                 ExitCode::from(1)
             } else {
@@ -245,6 +227,17 @@ pub async fn run(cli: Cli) -> ExitCode {
 }
 
 use futures_util::stream;
+
+/// Prints results as JSON, or each as a table.
+fn emit<T: serde::Serialize>(output: Output, results: &[T], table: impl Fn(&T) -> String) {
+    match output {
+        Output::Json => match serde_json::to_string_pretty(results) {
+            Ok(json) => println!("{json}"),
+            Err(e) => eprintln!("error: cannot render JSON: {e}"),
+        },
+        Output::Table => results.iter().for_each(|r| println!("{}", table(r))),
+    }
+}
 
 /// Loads the configuration and picks the environments and instant; prints why not on failure.
 fn targets(cli: &Cli, target: &Target) -> Option<(Vec<Environment>, DateTime<Utc>)> {

@@ -334,7 +334,11 @@ async fn large_cluster_is_paged_and_described_ten_at_a_time() {
     let counts = w.moto.recorded_counts();
     assert_eq!(counts.get("ListServices"), Some(&2), "{counts:?}");
     assert_eq!(counts.get("DescribeServices"), Some(&12), "{counts:?}");
-    assert_eq!(counts.get("DescribeScalableTargets"), Some(&3), "{counts:?}");
+    assert_eq!(
+        counts.get("DescribeScalableTargets"),
+        Some(&3),
+        "{counts:?}"
+    );
     assert_eq!(counts.get("UpdateService"), Some(&120));
     assert_eq!(w.service("big", "s119").await.0, 0);
     assert_eq!(w.bounds("service/big/s119").await, (0, 0));

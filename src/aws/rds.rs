@@ -75,61 +75,45 @@ async fn describe_instances(
     ids: &[String],
     all: bool,
 ) -> Result<Vec<ObservedDb>, CloudError> {
-    let batches: Vec<Option<Vec<String>>> = if all {
-        vec![None]
-    } else {
-        ids.chunks(PAGE as usize)
-            .map(|b| Some(b.to_vec()))
-            .collect()
-    };
-    let mut out = Vec::new();
-    for batch in batches {
-        let mut pages = Pages::new();
-        let mut marker = None;
-        loop {
-            let filter = batch.clone().map(|ids| {
-                vec![
-                    Filter::builder()
-                        .name("db-instance-id")
-                        .set_values(Some(ids))
-                        .build(),
-                ]
-            });
+    describe_paged(
+        "DescribeDBInstances",
+        "db-instance-id",
+        ids,
+        all,
+        |filters, marker| async move {
             let page = c
                 .rds
                 .describe_db_instances()
-                .set_filters(filter)
+                .set_filters(filters)
                 .max_records(PAGE)
                 .set_marker(marker)
                 .send()
                 .await
                 .map_err(|e| cloud_error("DescribeDBInstances", e))?;
-            for i in page.db_instances() {
-                let Some(id) = i.db_instance_identifier() else {
-                    continue;
-                };
-                out.push(ObservedDb {
-                    kind: DbKind::Instance,
-                    id: id.to_string(),
-                    arn: i.db_instance_arn().unwrap_or_default().to_string(),
-                    status: i.db_instance_status().unwrap_or("unknown").to_string(),
-                    engine: i.engine().unwrap_or_default().to_string(),
-                    engine_mode: None,
-                    member_of: i.db_cluster_identifier().map(String::from),
-                    replica_of: i
-                        .read_replica_source_db_instance_identifier()
-                        .map(String::from),
-                    replicas: i.read_replica_db_instance_identifiers().to_vec(),
-                    tags: tags(i.tag_list()),
-                });
-            }
-            match pages.next("DescribeDBInstances", page.marker())? {
-                Some(m) => marker = Some(m),
-                None => break,
-            }
-        }
-    }
-    Ok(out)
+            let dbs = page
+                .db_instances()
+                .iter()
+                .filter_map(|i| {
+                    Some(ObservedDb {
+                        kind: DbKind::Instance,
+                        id: i.db_instance_identifier()?.to_string(),
+                        arn: i.db_instance_arn().unwrap_or_default().to_string(),
+                        status: i.db_instance_status().unwrap_or("unknown").to_string(),
+                        engine: i.engine().unwrap_or_default().to_string(),
+                        engine_mode: None,
+                        member_of: i.db_cluster_identifier().map(String::from),
+                        replica_of: i
+                            .read_replica_source_db_instance_identifier()
+                            .map(String::from),
+                        replicas: i.read_replica_db_instance_identifiers().to_vec(),
+                        tags: tags(i.tag_list()),
+                    })
+                })
+                .collect();
+            Ok((dbs, page.marker().map(String::from)))
+        },
+    )
+    .await
 }
 
 /// Describes the named clusters (one filtered call per 100), or every cluster when `all`.
@@ -138,6 +122,59 @@ async fn describe_clusters(
     ids: &[String],
     all: bool,
 ) -> Result<Vec<ObservedDb>, CloudError> {
+    describe_paged(
+        "DescribeDBClusters",
+        "db-cluster-id",
+        ids,
+        all,
+        |filters, marker| async move {
+            let page = c
+                .rds
+                .describe_db_clusters()
+                .set_filters(filters)
+                .max_records(PAGE)
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(|e| cloud_error("DescribeDBClusters", e))?;
+            let dbs = page
+                .db_clusters()
+                .iter()
+                .filter_map(|cl| {
+                    Some(ObservedDb {
+                        kind: DbKind::Cluster,
+                        id: cl.db_cluster_identifier()?.to_string(),
+                        arn: cl.db_cluster_arn().unwrap_or_default().to_string(),
+                        status: cl.status().unwrap_or("unknown").to_string(),
+                        engine: cl.engine().unwrap_or_default().to_string(),
+                        engine_mode: cl.engine_mode().map(String::from),
+                        member_of: None,
+                        replica_of: cl.replication_source_identifier().map(String::from),
+                        replicas: cl.read_replica_identifiers().to_vec(),
+                        tags: tags(cl.tag_list()),
+                    })
+                })
+                .collect();
+            Ok((dbs, page.marker().map(String::from)))
+        },
+    )
+    .await
+}
+
+/// Runs a paged RDS describe: one filtered series of pages per 100 identifiers, or one unfiltered
+/// series when `all`. `call` fetches one page for a filter and marker, returning the page's
+/// databases and the next marker.
+async fn describe_paged<F, Fut>(
+    operation: &'static str,
+    filter_name: &str,
+    ids: &[String],
+    all: bool,
+    call: F,
+) -> Result<Vec<ObservedDb>, CloudError>
+where
+    F: Fn(Option<Vec<Filter>>, Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<ObservedDb>, Option<String>), CloudError>>,
+{
     let batches: Vec<Option<Vec<String>>> = if all {
         vec![None]
     } else {
@@ -150,41 +187,17 @@ async fn describe_clusters(
         let mut pages = Pages::new();
         let mut marker = None;
         loop {
-            let filter = batch.clone().map(|ids| {
+            let filters = batch.clone().map(|ids| {
                 vec![
                     Filter::builder()
-                        .name("db-cluster-id")
+                        .name(filter_name)
                         .set_values(Some(ids))
                         .build(),
                 ]
             });
-            let page = c
-                .rds
-                .describe_db_clusters()
-                .set_filters(filter)
-                .max_records(PAGE)
-                .set_marker(marker)
-                .send()
-                .await
-                .map_err(|e| cloud_error("DescribeDBClusters", e))?;
-            for cl in page.db_clusters() {
-                let Some(id) = cl.db_cluster_identifier() else {
-                    continue;
-                };
-                out.push(ObservedDb {
-                    kind: DbKind::Cluster,
-                    id: id.to_string(),
-                    arn: cl.db_cluster_arn().unwrap_or_default().to_string(),
-                    status: cl.status().unwrap_or("unknown").to_string(),
-                    engine: cl.engine().unwrap_or_default().to_string(),
-                    engine_mode: cl.engine_mode().map(String::from),
-                    member_of: None,
-                    replica_of: cl.replication_source_identifier().map(String::from),
-                    replicas: cl.read_replica_identifiers().to_vec(),
-                    tags: tags(cl.tag_list()),
-                });
-            }
-            match pages.next("DescribeDBClusters", page.marker())? {
+            let (dbs, next) = call(filters, marker).await?;
+            out.extend(dbs);
+            match pages.next(operation, next.as_deref())? {
                 Some(m) => marker = Some(m),
                 None => break,
             }
