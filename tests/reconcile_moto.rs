@@ -343,3 +343,41 @@ async fn large_cluster_is_paged_and_described_ten_at_a_time() {
     assert_eq!(w.service("big", "s119").await.0, 0);
     assert_eq!(w.bounds("service/big/s119").await, (0, 0));
 }
+
+/// `lightsout plan --output json` describes without writing, and says what it would do and why.
+#[tokio::test]
+async fn plan_json_lists_actions_and_makes_no_write() {
+    let w = world().await;
+    let dir = schedules(STAGING);
+    w.moto.start_recording();
+    let out = Command::new(env!("CARGO_BIN_EXE_lightsout"))
+        .arg("--schedules")
+        .arg(dir.path())
+        .args(["plan", "--at", "2026-12-02T22:00:00Z", "--output", "json"])
+        .env("AWS_ENDPOINT_URL", &w.moto.endpoint)
+        .env("AWS_REGION", support::REGION)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plans: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let items = plans[0]["items"].as_array().unwrap();
+    let backend = items
+        .iter()
+        .find(|i| i["resource"]["id"] == "app-staging-cluster/backend")
+        .unwrap();
+    assert_eq!(backend["verdict"], "act");
+    assert_eq!(backend["steps"][0]["call"], "tag_service");
+    let prod = items
+        .iter()
+        .find(|i| i["resource"]["id"] == "app-production-db")
+        .unwrap();
+    assert_eq!(prod["verdict"], "refuse");
+    assert_eq!(writes(&w.moto.recorded_operations()), Vec::<String>::new());
+}

@@ -364,3 +364,54 @@ fn cross_check(parsed: &[(PathBuf, Parsed, String)], diags: &mut Vec<Diagnostic>
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Holidays come from the list and from an iCalendar file next to the schedule file.
+    #[test]
+    fn holiday_calendar_is_read_relative_to_the_schedule_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("hol.ics"),
+            "BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART;VALUE=DATE:20270101\nEND:VEVENT\nEND:VCALENDAR\n",
+        )
+        .unwrap();
+        let file = dir.path().join("staging.toml");
+        std::fs::write(
+            &file,
+            "region = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = []\nholidays = [2026-12-25]\nholiday_calendar = \"hol.ics\"\n[rds]\ninstances = [\"db\"]\n",
+        )
+        .unwrap();
+        let cfg = load(&file).unwrap();
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        assert_eq!(
+            cfg.environments[0].holidays,
+            vec![
+                (d("2026-12-25"), d("2026-12-25")),
+                (d("2027-01-01"), d("2027-01-01"))
+            ]
+        );
+        assert_eq!(cfg.environments[0].name, "staging");
+    }
+
+    /// The built-in production rule holds whatever the configuration adds.
+    #[test]
+    fn guard_cannot_be_loosened() {
+        let env = parse_str(
+            Path::new("s.toml"),
+            "region = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = []\n[rds]\ninstances = [\"db\"]\n[guard]\nproduction_tags = [\"Stage=live\"]\n",
+        )
+        .unwrap();
+        let tags = |k: &str, v: &str| BTreeMap::from([(k.to_string(), v.to_string())]);
+        assert!(env.guard.refusal(&tags("Environment", "PROD")).is_some());
+        assert!(env.guard.refusal(&tags("Stage", "live")).is_some());
+        assert!(env.guard.refusal(&tags("Environment", "staging")).is_none());
+        let e = parse_str(Path::new("s.toml"), "region = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = []\n[rds]\ninstances = [\"db\"]\n[guard]\nenabled = false\n").unwrap_err();
+        assert!(
+            e.to_string().contains("unknown key `enabled` in [guard]"),
+            "{e}"
+        );
+    }
+}
