@@ -34,7 +34,7 @@ impl std::error::Error for CloudError {}
 /// What the engine needs of a cloud.
 pub trait Cloud: Send + Sync {
     /// Observes every resource the environment selects. Never fails as a whole: what cannot be
-    /// observed is listed in [`Observation::errors`].
+    /// observed is listed in [`Observation::ecs_errors`] and [`Observation::rds_errors`].
     fn observe(&self, env: &Environment) -> impl Future<Output = Observation> + Send;
 
     /// Makes one write call in the environment's account and region.

@@ -150,8 +150,23 @@ pub struct Observation {
     pub databases: Vec<ObservedDb>,
     /// Resources named in the configuration that do not exist.
     pub missing: Vec<ResourceId>,
-    /// What could not be observed, and why; the planner is careful around the gaps.
-    pub errors: Vec<String>,
+    /// ECS services or scalable targets that could not be observed, and why; the planner does
+    /// not stop databases while services are unknown.
+    pub ecs_errors: Vec<String>,
+    /// Databases that could not be observed, and why; the planner does not wake services that
+    /// wait for unknown databases.
+    pub rds_errors: Vec<String>,
+}
+
+impl Observation {
+    /// Everything that could not be observed.
+    pub fn errors(&self) -> Vec<String> {
+        self.ecs_errors
+            .iter()
+            .chain(&self.rds_errors)
+            .cloned()
+            .collect()
+    }
 }
 
 /// One write call to AWS.

@@ -126,7 +126,7 @@ pub fn plan(env: &Environment, decision: &Decision, obs: &Observation, now: Date
 
     // Going to sleep, a database stops only after the services that need it have slept.
     if !decision.awake {
-        let ecs_unknown = obs.errors.iter().any(|e| e.starts_with("ecs"));
+        let ecs_unknown = !obs.ecs_errors.is_empty();
         for item in &mut databases {
             let (ResourceId::DbInstance(id) | ResourceId::DbCluster(id)) = &item.resource else {
                 continue;
@@ -175,7 +175,7 @@ pub fn plan(env: &Environment, decision: &Decision, obs: &Observation, now: Date
         awake: decision.awake,
         summary,
         items,
-        problems: obs.errors.clone(),
+        problems: obs.errors(),
     }
 }
 
@@ -380,8 +380,7 @@ impl Ctx<'_> {
                 .filter(|d| d.member_of.is_none())
                 .collect(),
         };
-        if obs.errors.iter().any(|e| e.starts_with("rds"))
-            && settings.depends_on.as_ref().is_none_or(|d| !d.is_empty())
+        if !obs.rds_errors.is_empty() && settings.depends_on.as_ref().is_none_or(|d| !d.is_empty())
         {
             return item(
                 Verdict::Wait,

@@ -420,7 +420,7 @@ fn unreadable_recorded_count_blocks_instead_of_guessing() {
 fn missing_resources_and_unobservable_services_are_reported_not_guessed() {
     let mut obs = daytime();
     obs.missing.push(ResourceId::DbInstance("gone".into()));
-    obs.errors.push("ecs app: throttled".into());
+    obs.ecs_errors.push("ecs cluster app: throttled".into());
     let p = plan_at(&obs, night());
     assert_eq!(item(&p, "rds:gone").verdict, Verdict::Blocked);
     assert_eq!(
@@ -477,4 +477,16 @@ proptest! {
             prop_assert!(after.tags.is_empty(), "tags left: {:?}", after.tags);
         }
     }
+}
+
+#[test]
+fn services_do_not_wake_while_their_databases_cannot_be_observed() {
+    let slept = simulate(&daytime(), &plan_at(&daytime(), night()));
+    let mut obs = slept.clone();
+    obs.databases.clear();
+    obs.rds_errors.push("rds instances: DescribeDBInstances failed: throttled".into());
+    let p = plan_at(&obs, morning());
+    assert_eq!(item(&p, "ecs:app/backend").verdict, Verdict::Wait);
+    assert!(item(&p, "ecs:app/backend").reason.contains("could not be observed"));
+    assert_eq!(p.problems.len(), 1);
 }

@@ -43,11 +43,11 @@ pub(crate) async fn observe(c: &Clients, env: &Environment, obs: &mut Observatio
                     }
                 }
                 Err(e) if e.code.as_deref() == Some("ClusterNotFoundException") => {
-                    obs.errors.push(format!(
+                    obs.ecs_errors.push(format!(
                         "ecs cluster {cluster}: not found (named in a tag selector)"
                     ));
                 }
-                Err(e) => obs.errors.push(format!("ecs cluster {cluster}: {e}")),
+                Err(e) => obs.ecs_errors.push(format!("ecs cluster {cluster}: {e}")),
             }
         }
         for batch in wanted.chunks(DESCRIBE_BATCH) {
@@ -77,7 +77,7 @@ pub(crate) async fn observe(c: &Clients, env: &Environment, obs: &mut Observatio
                         }));
                     }
                 }
-                Err(e) => obs.errors.push(format!("ecs cluster {cluster}: {e}")),
+                Err(e) => obs.ecs_errors.push(format!("ecs cluster {cluster}: {e}")),
             }
         }
     }
@@ -91,7 +91,7 @@ pub(crate) async fn observe(c: &Clients, env: &Environment, obs: &mut Observatio
                 s.scalable = bounds.get(&scalable_id(&s.name)).copied();
             }
         }
-        Err(e) => obs.errors.push(format!("ecs autoscaling: {e}")),
+        Err(e) => obs.ecs_errors.push(format!("ecs autoscaling: {e}")),
     }
 }
 

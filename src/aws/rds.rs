@@ -19,14 +19,14 @@ pub(crate) async fn observe(c: &Clients, env: &Environment, obs: &mut Observatio
         let named: BTreeSet<&str> = sel.clusters.iter().map(String::as_str).collect();
         match describe_clusters(c, &sel.clusters, !sel.select.is_empty()).await {
             Ok(all) => keep(all, &named, &sel.select, DbKind::Cluster, obs),
-            Err(e) => obs.errors.push(format!("rds clusters: {e}")),
+            Err(e) => obs.rds_errors.push(format!("rds clusters: {e}")),
         }
     }
     if !sel.instances.is_empty() || !sel.select.is_empty() {
         let named: BTreeSet<&str> = sel.instances.iter().map(String::as_str).collect();
         match describe_instances(c, &sel.instances, !sel.select.is_empty()).await {
             Ok(all) => keep(all, &named, &sel.select, DbKind::Instance, obs),
-            Err(e) => obs.errors.push(format!("rds instances: {e}")),
+            Err(e) => obs.rds_errors.push(format!("rds instances: {e}")),
         }
     }
 }
