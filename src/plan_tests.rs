@@ -484,9 +484,14 @@ fn services_do_not_wake_while_their_databases_cannot_be_observed() {
     let slept = simulate(&daytime(), &plan_at(&daytime(), night()));
     let mut obs = slept.clone();
     obs.databases.clear();
-    obs.rds_errors.push("rds instances: DescribeDBInstances failed: throttled".into());
+    obs.rds_errors
+        .push("rds instances: DescribeDBInstances failed: throttled".into());
     let p = plan_at(&obs, morning());
     assert_eq!(item(&p, "ecs:app/backend").verdict, Verdict::Wait);
-    assert!(item(&p, "ecs:app/backend").reason.contains("could not be observed"));
+    assert!(
+        item(&p, "ecs:app/backend")
+            .reason
+            .contains("could not be observed")
+    );
     assert_eq!(p.problems.len(), 1);
 }
