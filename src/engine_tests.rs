@@ -87,6 +87,14 @@ fn cloud(fail: Vec<(&'static str, String)>) -> FakeCloud {
     }
 }
 
+/// The report of one resource.
+fn item<'r>(r: &'r EnvReport, id: &str) -> &'r ItemReport {
+    r.items
+        .iter()
+        .find(|i| i.item.resource.to_string() == id)
+        .unwrap_or_else(|| panic!("no {id}"))
+}
+
 fn now() -> DateTime<Utc> {
     "2026-12-02T22:00:00Z".parse().unwrap()
 }
@@ -95,12 +103,7 @@ fn now() -> DateTime<Utc> {
 async fn a_failing_service_does_not_stop_the_others_and_its_database_waits() {
     let c = cloud(vec![("UpdateService", "c/a".into())]);
     let r = reconcile(&c, &env(), None, now(), false).await;
-    let by = |id: &str| {
-        r.items
-            .iter()
-            .find(|i| i.item.resource.to_string() == id)
-            .unwrap()
-    };
+    let by = |id: &str| item(&r, id);
     assert!(
         matches!(&by("ecs:c/a").outcome, Some(Outcome::Failed(m)) if m.contains("UpdateService failed: InvalidParameterException: boom (after 2 successful calls)"))
     );
@@ -135,12 +138,7 @@ async fn a_failed_tag_write_means_no_scale_down() {
 async fn a_failing_database_does_not_abort_the_rest() {
     let c = cloud(vec![("StopDBInstance", "db".into())]);
     let r = reconcile(&c, &env(), None, now(), false).await;
-    let by = |id: &str| {
-        r.items
-            .iter()
-            .find(|i| i.item.resource.to_string() == id)
-            .unwrap()
-    };
+    let by = |id: &str| item(&r, id);
     assert!(matches!(by("rds:db").outcome, Some(Outcome::Failed(_))));
     assert_eq!(by("rds:db2").outcome, Some(Outcome::Done));
 }
