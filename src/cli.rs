@@ -5,16 +5,13 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
-use futures_util::StreamExt;
+use futures_util::{StreamExt, stream};
 
 use crate::aws::AwsCloud;
 use crate::clock::{Clock, SystemClock};
-use crate::cloud::Cloud;
 use crate::config::{self, Config, Environment};
 use crate::engine;
-use crate::plan::plan;
 use crate::report;
-use crate::schedule::decide;
 
 /// Puts AWS staging environments to sleep on a schedule and wakes them exactly as they were.
 #[derive(Debug, Parser)]
@@ -185,12 +182,13 @@ pub async fn run(cli: Cli) -> ExitCode {
                 return ExitCode::from(2);
             };
             let cloud = AwsCloud::from_env(cli.max_attempts).await;
-            let mut rows = Vec::new();
-            for e in &envs {
-                let obs = cloud.observe(e).await;
-                let p = plan(e, &decide(e, None, now), &obs, now);
-                rows.push((p, obs));
-            }
+            let rows: Vec<_> = stream::iter(
+                envs.iter()
+                    .map(|e| engine::observe_and_plan(&cloud, e, None, now)),
+            )
+            .buffered(4)
+            .collect()
+            .await;
             if output == Output::Json {
                 let json: Vec<_> = rows
                     .iter()
@@ -225,8 +223,6 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
     }
 }
-
-use futures_util::stream;
 
 /// Prints results as JSON, or each as a table.
 fn emit<T: serde::Serialize>(output: Output, results: &[T], table: impl Fn(&T) -> String) {

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::cloud::Cloud;
 use crate::config::Environment;
-use crate::model::ResourceId;
+use crate::model::{Observation, ResourceId};
 use crate::plan::{Item, Plan, Verdict, plan};
 use crate::schedule::{Override, decide};
 
@@ -84,9 +84,19 @@ pub async fn plan_env<C: Cloud>(
     ov: Option<&Override>,
     now: DateTime<Utc>,
 ) -> Plan {
+    observe_and_plan(cloud, env, ov, now).await.0
+}
+
+/// Observes and plans one environment at `now`, keeping what was observed (for status pages).
+pub async fn observe_and_plan<C: Cloud>(
+    cloud: &C,
+    env: &Environment,
+    ov: Option<&Override>,
+    now: DateTime<Utc>,
+) -> (Plan, Observation) {
     let decision = decide(env, ov, now);
     let observed = cloud.observe(env).await;
-    plan(env, &decision, &observed, now)
+    (plan(env, &decision, &observed, now), observed)
 }
 
 /// Observes, plans and applies one environment at `now`.

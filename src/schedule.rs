@@ -134,12 +134,11 @@ pub fn local_label(t: DateTime<Utc>, tz: Tz, now: DateTime<Utc>) -> String {
 
 /// Decides whether `env` should be awake at `now`, given an override that may apply.
 pub fn decide(env: &Environment, overrides: Option<&Override>, now: DateTime<Utc>) -> Decision {
-    let scheduled = scheduled(env, now);
     let Some(ov) = overrides.filter(|o| o.is_active(now)) else {
-        return scheduled;
+        return scheduled(env, now);
     };
     let awake = ov.hold == Hold::Awake;
-    let after = self::scheduled(env, ov.until);
+    let after = scheduled(env, ov.until);
     let next_change = if after.awake != awake {
         Some(ov.until)
     } else {

@@ -414,4 +414,12 @@ mod tests {
             "{e}"
         );
     }
+
+    /// A name that is not a string is one problem, reported once.
+    #[test]
+    fn non_string_name_is_reported_once() {
+        let e = parse_str(Path::new("s.toml"), "name = 3\nregion = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = []\n[rds]\ninstances = [\"db\"]\n").unwrap_err();
+        assert_eq!(e.0.len(), 1, "{e}");
+        assert!(e.0[0].message.contains("`name` must be a string"), "{e}");
+    }
 }

@@ -11,7 +11,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::diag::{Reporter, suggest};
-use super::window::{Window, week_minute_label};
+use super::window::{WeekMinutes, Window, week_minute_label};
 use super::{
     Diagnostic, EcsSelection, EcsTagSelector, Environment, Guard, ProductionTag, RdsSelection,
     ServiceName, ServiceSettings, TagSelector, parse_duration, parse_ics,
@@ -131,6 +131,14 @@ impl<'r, 'a> Walker<'r, 'a> {
         }
     }
 
+    /// The string in `v`, without reporting anything when it is not one.
+    fn string_quiet<'v>(&self, v: &'v Val<'_>) -> Option<&'v str> {
+        match v.get_ref() {
+            DeValue::String(s) => Some(s.as_ref()),
+            _ => None,
+        }
+    }
+
     fn array<'v, 'i>(&mut self, v: &'v Val<'i>, what: &str) -> Option<&'v [Val<'i>]> {
         match v.get_ref() {
             DeValue::Array(a) => Some(a),
@@ -240,24 +248,23 @@ impl<'r, 'a> Walker<'r, 'a> {
 
         let (name, name_span) = match get("name") {
             Some(v) => {
-                let s = self.string(v, "name").unwrap_or_default().to_string();
-                if self.string_ok(&s) {
-                    (s, v.span())
-                } else {
+                // A name that is not a string is reported once, by `string`.
+                if let Some(s) = self.string(v, "name").filter(|s| !usable_name(s)) {
                     self.err(
                         v.span(),
                         format!("environment name \"{s}\" is not usable"),
                         Some("use letters, digits, - and _, like \"staging\"".to_string()),
                     );
-                    (s, v.span())
                 }
+                let s = self.string_quiet(v).unwrap_or_default().to_string();
+                (s, v.span())
             }
             None => {
                 let stem = file
                     .file_stem()
                     .map(|s| s.to_string_lossy().to_string())
                     .unwrap_or_default();
-                if !self.string_ok(&stem) {
+                if !usable_name(&stem) {
                     self.err(
                         start.clone(),
                         format!("the file name \"{stem}\" is not a usable environment name"),
@@ -430,13 +437,6 @@ impl<'r, 'a> Walker<'r, 'a> {
         Parsed { env, name, spans }
     }
 
-    fn string_ok(&self, s: &str) -> bool {
-        !s.is_empty()
-            && s.len() <= 64
-            && s.bytes()
-                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
-    }
-
     fn timezone(&mut self, s: &str, span: Range<usize>) -> Option<Tz> {
         if let Ok(tz) = s.parse::<Tz>() {
             return Some(tz);
@@ -456,14 +456,15 @@ impl<'r, 'a> Walker<'r, 'a> {
     }
 
     fn windows(&mut self, v: &Val<'_>) -> Vec<Window> {
-        let mut out: Vec<(Window, Range<usize>)> = Vec::new();
+        // Each window with its minutes of the week, computed once, for the overlap check.
+        let mut out: Vec<(Window, WeekMinutes)> = Vec::new();
         for (text, span) in self.strings(v, "awake") {
             match Window::parse(text) {
                 Ok(w) => {
                     let minutes = w.week_minutes();
-                    let clash = out.iter().find_map(|(other, _)| {
+                    let clash = out.iter().find_map(|(other, other_minutes)| {
                         minutes
-                            .first_common(&other.week_minutes())
+                            .first_common(other_minutes)
                             .map(|m| (other.text.clone(), m))
                     });
                     if let Some((other, minute)) = clash {
@@ -480,7 +481,7 @@ impl<'r, 'a> Walker<'r, 'a> {
                             ),
                         );
                     }
-                    out.push((w, span));
+                    out.push((w, minutes));
                 }
                 Err(e) => {
                     let at = self.r.inner_span(span, text, e.span);
@@ -816,6 +817,14 @@ impl<'r, 'a> Walker<'r, 'a> {
         }
         guard
     }
+}
+
+/// Whether `s` can name an environment (it appears in URLs and tags).
+fn usable_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
 }
 
 fn lookup<'t, 'i>(t: &'t DeTable<'i>, key: &str) -> Option<&'t Val<'i>> {
