@@ -85,6 +85,24 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Output::Table)]
         output: Output,
     },
+    /// Run the daemon: the HTTP API and status page, and the reconcile loop.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "LIGHTSOUT_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// The SQLite state file (overrides, audit trail, leases).
+        #[arg(long, env = "LIGHTSOUT_STORE", default_value = "lightsout.db")]
+        store: PathBuf,
+        /// A file of API tokens, one `NAME TOKEN [ENV,ENV]` a line (or set LIGHTSOUT_TOKENS).
+        #[arg(long, env = "LIGHTSOUT_TOKENS_FILE")]
+        tokens_file: Option<PathBuf>,
+        /// The longest time between reconcile passes.
+        #[arg(long, default_value = "1m", value_parser = parse_delta)]
+        every: chrono::TimeDelta,
+        /// Time between passes while resources are still changing.
+        #[arg(long, default_value = "15s", value_parser = parse_delta)]
+        settle: chrono::TimeDelta,
+    },
     /// Show each resource's observed state, desired state and the next transition.
     Status {
         #[command(flatten)]
@@ -103,6 +121,10 @@ struct Target {
     /// Evaluate the schedule as if it were this instant (RFC 3339, like 2026-12-02T22:00:00Z).
     #[arg(long, value_parser = parse_instant)]
     at: Option<DateTime<Utc>>,
+}
+
+fn parse_delta(s: &str) -> Result<chrono::TimeDelta, String> {
+    config::parse_duration(s)
 }
 
 fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
@@ -177,6 +199,19 @@ pub async fn run(cli: Cli) -> ExitCode {
                 ExitCode::SUCCESS
             }
         }
+        Command::Serve {
+            listen,
+            ref store,
+            ref tokens_file,
+            every,
+            settle,
+        } => match serve(&cli, listen, store, tokens_file.as_deref(), every, settle).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
         Command::Status { ref target, output } => {
             let Some((envs, now)) = targets(&cli, target) else {
                 return ExitCode::from(2);
@@ -222,6 +257,61 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
         }
     }
+}
+
+/// `lightsout serve`.
+async fn serve(
+    cli: &Cli,
+    listen: std::net::SocketAddr,
+    store: &std::path::Path,
+    tokens_file: Option<&std::path::Path>,
+    every: chrono::TimeDelta,
+    settle: chrono::TimeDelta,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let cfg = config::load(&cli.schedules)
+        .map_err(|d| anyhow::anyhow!("{d}\nfix the schedule files (see `lightsout check`)"))?;
+    let tokens_text = match (tokens_file, std::env::var("LIGHTSOUT_TOKENS")) {
+        (Some(path), _) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the tokens file {}", path.display()))?,
+        (None, Ok(text)) => text,
+        (None, Err(_)) => String::new(),
+    };
+    let tokens = crate::api::auth::Tokens::parse(&tokens_text)
+        .map_err(|e| anyhow::anyhow!("API tokens: {e}"))?;
+    if tokens.is_empty() {
+        tracing::warn!(
+            "no API tokens (LIGHTSOUT_TOKENS or --tokens-file): the API will refuse every request"
+        );
+    }
+    let store = crate::store::SqliteStore::open(store)?;
+    let cloud = AwsCloud::from_env(cli.max_attempts).await;
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let instance = format!("{}-{}", host.trim(), std::process::id());
+    let envs = cfg.environments.len();
+    let app = std::sync::Arc::new(crate::service::App::new(
+        cfg,
+        cloud,
+        std::sync::Arc::new(store),
+        std::sync::Arc::new(SystemClock),
+        tokens,
+        instance,
+    ));
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, environments = envs, "serving");
+    println!("lightsout serving {envs} environment(s) on http://{addr}/");
+    let pace = crate::daemon::Pace {
+        cadence: every,
+        settle: settle
+            .to_std()
+            .unwrap_or(std::time::Duration::from_secs(15)),
+    };
+    let (passes, _) = tokio::sync::watch::channel(0);
+    crate::daemon::serve(app, listener, pace, crate::daemon::signals(), passes).await?;
+    Ok(())
 }
 
 /// Prints results as JSON, or each as a table.

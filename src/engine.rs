@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
+use futures_util::future::{BoxFuture, FutureExt};
 use futures_util::stream;
 use serde::Serialize;
 
@@ -55,6 +56,8 @@ pub struct EnvReport {
     pub awake: bool,
     /// The schedule's decision, for people.
     pub summary: String,
+    /// When the decision next changes.
+    pub next_change: Option<DateTime<Utc>>,
     /// Per resource.
     pub items: Vec<ItemReport>,
     /// Problems not about one resource (what could not be observed).
@@ -124,22 +127,7 @@ pub async fn apply<C: Cloud>(cloud: &C, env: &Environment, p: Plan, dry_run: boo
         .into_iter()
         .partition(|i| matches!(&i.verdict, Verdict::Act { after, .. } if after.is_empty()));
 
-    let run = |item: &Item| {
-        let item = item.clone();
-        async move {
-            let outcome = if dry_run {
-                (Outcome::DryRun, 0)
-            } else {
-                run_steps(cloud, env, &item).await
-            };
-            (item.resource, outcome)
-        }
-    };
-    let done: Vec<_> = stream::iter(first.iter().copied().map(run))
-        .buffer_unordered(env.concurrency.max(1))
-        .collect()
-        .await;
-    results.extend(done);
+    results.extend(run_all(cloud, env, first.into_iter().cloned().collect(), dry_run).await);
 
     let mut ready = Vec::new();
     for item in second {
@@ -158,11 +146,7 @@ pub async fn apply<C: Cloud>(cloud: &C, env: &Environment, p: Plan, dry_run: boo
             None => ready.push(item),
         }
     }
-    let done: Vec<_> = stream::iter(ready.into_iter().map(run))
-        .buffer_unordered(env.concurrency.max(1))
-        .collect()
-        .await;
-    results.extend(done);
+    results.extend(run_all(cloud, env, ready.into_iter().cloned().collect(), dry_run).await);
 
     let items = p
         .items
@@ -183,9 +167,38 @@ pub async fn apply<C: Cloud>(cloud: &C, env: &Environment, p: Plan, dry_run: boo
         env: p.env,
         awake: p.awake,
         summary: p.summary,
+        next_change: p.next_change,
         items,
         problems: p.problems,
     }
+}
+
+/// Runs items at most `env.concurrency` at once. The futures are boxed so the caller's future
+/// stays `Send` for any lifetime (a spawned daemon loop needs that).
+async fn run_all<C: Cloud>(
+    cloud: &C,
+    env: &Environment,
+    items: Vec<Item>,
+    dry_run: bool,
+) -> Vec<(ResourceId, (Outcome, usize))> {
+    let futures: Vec<BoxFuture<'_, (ResourceId, (Outcome, usize))>> = items
+        .into_iter()
+        .map(|item| {
+            async move {
+                let outcome = if dry_run {
+                    (Outcome::DryRun, 0)
+                } else {
+                    run_steps(cloud, env, &item).await
+                };
+                (item.resource, outcome)
+            }
+            .boxed()
+        })
+        .collect();
+    stream::iter(futures)
+        .buffer_unordered(env.concurrency.max(1))
+        .collect()
+        .await
 }
 
 /// Makes an item's calls in order, stopping at the first failure.

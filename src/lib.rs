@@ -14,15 +14,25 @@
 //! - [`cloud`]: the engine's view of the cloud (observe, execute one step).
 //! - [`aws`]: the only module that calls AWS (ECS, Application Auto Scaling, RDS).
 //! - [`engine`]: observe → plan → apply, bounded and with per-resource error isolation.
+//! - [`store`]: overrides, audit trail, leases and cache (SQLite).
+//! - [`service`]: the running service — one pass over every environment with leases,
+//!   overrides and audit; shared by the daemon and the API.
+//! - [`api`]: the HTTP API and status page (axum); [`daemon`]: `lightsout serve`;
+//!   [`metrics`]: Prometheus counters.
 //! - [`cli`] and [`report`]: the command line and its tables.
 
+pub mod api;
 pub mod aws;
 pub mod cli;
 pub mod clock;
 pub mod cloud;
 pub mod config;
+pub mod daemon;
 pub mod engine;
+pub mod metrics;
 pub mod model;
 pub mod plan;
 pub mod report;
 pub mod schedule;
+pub mod service;
+pub mod store;

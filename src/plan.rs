@@ -75,6 +75,8 @@ pub struct Plan {
     pub awake: bool,
     /// The schedule's decision, for people.
     pub summary: String,
+    /// When the decision next changes.
+    pub next_change: Option<DateTime<Utc>>,
     /// One item a resource, services before databases when sleeping, databases first when waking.
     pub items: Vec<Item>,
     /// Problems that are not about one resource (observation failures).
@@ -174,6 +176,7 @@ pub fn plan(env: &Environment, decision: &Decision, obs: &Observation, now: Date
         env: env.name.clone(),
         awake: decision.awake,
         summary,
+        next_change: decision.next_change,
         items,
         problems: obs.errors(),
     }

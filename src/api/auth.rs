@@ -1,0 +1,188 @@
+//! Bearer tokens and per-identity rate limiting.
+//!
+//! Tokens are read once (from `LIGHTSOUT_TOKENS` or a file), kept only as SHA-256 hashes, and
+//! compared in constant time against every known hash. A token is never logged: an identity is
+//! known by its name.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// Who a request is from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The token's name: the "who" of the audit trail.
+    pub name: String,
+    /// Environments it may act on; `None`: all.
+    pub envs: Option<Vec<String>>,
+}
+
+impl Identity {
+    /// Whether it may act on `env`.
+    pub fn may(&self, env: &str) -> bool {
+        self.envs
+            .as_ref()
+            .is_none_or(|e| e.iter().any(|x| x == env))
+    }
+}
+
+/// The known tokens, as hashes.
+#[derive(Default)]
+pub struct Tokens {
+    entries: Vec<([u8; 32], Identity)>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.entries.iter().map(|(_, i)| i.name.as_str()).collect();
+        f.debug_struct("Tokens").field("names", &names).finish()
+    }
+}
+
+fn hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+impl Tokens {
+    /// Parses token lines: `NAME TOKEN [ENV,ENV...]`, separated by newlines or `;`; `#` starts a
+    /// comment. The error names the line, never the token.
+    pub fn parse(text: &str) -> Result<Tokens, String> {
+        let mut entries = Vec::new();
+        for (n, line) in text.split(['\n', ';']).enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            let (name, token, envs) = match parts.as_slice() {
+                [name, token] => (*name, *token, None),
+                [name, token, envs] => (
+                    *name,
+                    *token,
+                    Some(envs.split(',').map(String::from).collect()),
+                ),
+                _ => {
+                    return Err(format!(
+                        "token entry {} is not `NAME TOKEN [ENV,ENV]`",
+                        n + 1
+                    ));
+                }
+            };
+            if token.len() < 16 {
+                return Err(format!(
+                    "token entry {} ({name}): a token must be at least 16 characters",
+                    n + 1
+                ));
+            }
+            entries.push((
+                hash(token),
+                Identity {
+                    name: name.to_string(),
+                    envs,
+                },
+            ));
+        }
+        Ok(Tokens { entries })
+    }
+
+    /// How many tokens are known.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The identity a presented token belongs to. Compares against every entry, in constant
+    /// time each, so the time taken does not tell which entry (or how much of one) matched.
+    pub fn identify(&self, presented: &str) -> Option<Identity> {
+        let h = hash(presented);
+        let mut found = None;
+        for (known, id) in &self.entries {
+            if bool::from(known.ct_eq(&h)) && found.is_none() {
+                found = Some(id.clone());
+            }
+        }
+        found
+    }
+}
+
+/// A token bucket per identity for state-changing requests.
+pub struct RateLimiter {
+    capacity: f64,
+    per_second: f64,
+    buckets: Mutex<HashMap<String, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    /// `burst` requests at once, refilled at `per_minute`.
+    pub fn new(burst: u32, per_minute: u32) -> RateLimiter {
+        RateLimiter {
+            capacity: f64::from(burst.max(1)),
+            per_second: f64::from(per_minute.max(1)) / 60.0,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one request for `who`; `Err(retry_after)` when the bucket is empty.
+    pub fn take(&self, who: &str, now: Instant) -> Result<(), Duration> {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let (tokens, last) = buckets
+            .entry(who.to_string())
+            .or_insert((self.capacity, now));
+        let elapsed = now.saturating_duration_since(*last).as_secs_f64();
+        *tokens = (*tokens + elapsed * self.per_second).min(self.capacity);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64(
+                ((1.0 - *tokens) / self.per_second).ceil(),
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_identify_by_hash_and_scope_environments() {
+        let t = Tokens::parse("alice aaaaaaaaaaaaaaaa\nbob bbbbbbbbbbbbbbbb staging,preview # ci")
+            .unwrap();
+        assert_eq!(t.identify("aaaaaaaaaaaaaaaa").unwrap().name, "alice");
+        let bob = t.identify("bbbbbbbbbbbbbbbb").unwrap();
+        assert!(bob.may("staging") && !bob.may("prod-like"));
+        assert!(t.identify("aaaaaaaaaaaaaaab").is_none());
+        assert!(t.identify("").is_none());
+        assert!(
+            !format!("{t:?}").contains("aaaa"),
+            "tokens never appear in Debug output"
+        );
+    }
+
+    #[test]
+    fn short_tokens_and_bad_lines_are_refused_without_echoing_the_token() {
+        let e = Tokens::parse("alice short").unwrap_err();
+        assert!(e.contains("at least 16") && !e.contains("short"), "{e}");
+        assert!(Tokens::parse("alice").is_err());
+    }
+
+    #[test]
+    fn limiter_allows_a_burst_then_says_when_to_retry() {
+        let l = RateLimiter::new(2, 6);
+        let t0 = Instant::now();
+        assert!(l.take("a", t0).is_ok());
+        assert!(l.take("a", t0).is_ok());
+        assert_eq!(l.take("a", t0), Err(Duration::from_secs(10)));
+        assert!(l.take("b", t0).is_ok(), "per identity");
+        assert!(l.take("a", t0 + Duration::from_secs(10)).is_ok());
+    }
+}

@@ -1,0 +1,119 @@
+//! `lightsout serve`: the router on a socket and the reconcile loop beside it.
+//!
+//! The loop runs a pass, then waits until the earliest of: the cadence (every minute by
+//! default), the next scheduled transition or override end, a wake or sleep request, or — while
+//! something is still settling (databases starting, services waiting for them) — a short settle
+//! interval. Idle, it sleeps in `tokio::select!` and uses no CPU. On shutdown the pass in flight
+//! finishes, then the server drains and the process exits.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::api;
+use crate::cloud::Cloud;
+use crate::plan::Verdict;
+use crate::service::App;
+
+/// How the loop paces itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// The longest time between passes.
+    pub cadence: TimeDelta,
+    /// Time between passes while something is settling.
+    pub settle: Duration,
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Pace {
+            cadence: TimeDelta::minutes(1),
+            settle: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Serves the API on `listener` and runs the reconcile loop until `shutdown` resolves.
+/// `passes` counts completed passes (tests wait on it instead of on the wall clock).
+pub async fn serve<C: Cloud + 'static>(
+    app: Arc<App<C>>,
+    listener: TcpListener,
+    pace: Pace,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    passes: watch::Sender<u64>,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let looper = tokio::spawn(run_loop(app.clone(), pace, stop_rx.clone(), passes));
+    let mut server_stop = stop_rx;
+    let server = axum::serve(listener, api::router(app)).with_graceful_shutdown(async move {
+        let _ = server_stop.wait_for(|s| *s).await;
+    });
+    let server = tokio::spawn(async move { server.await });
+    shutdown.await;
+    tracing::info!("shutting down: finishing the pass in flight");
+    let _ = stop_tx.send(true);
+    if let Err(e) = looper.await {
+        tracing::error!(error = %e, "reconcile loop ended abnormally");
+    }
+    match server.await {
+        Ok(r) => r,
+        Err(e) => Err(std::io::Error::other(e)),
+    }
+}
+
+async fn run_loop<C: Cloud>(
+    app: Arc<App<C>>,
+    pace: Pace,
+    mut stop: watch::Receiver<bool>,
+    passes: watch::Sender<u64>,
+) {
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let reports = app.reconcile_all().await;
+        passes.send_modify(|n| *n += 1);
+        let settling = reports.iter().any(|r| {
+            r.items
+                .iter()
+                .any(|i| matches!(i.item.verdict, Verdict::Act { .. } | Verdict::Wait))
+        });
+        let wait = if settling {
+            pace.settle
+        } else {
+            let next = app.next_pass(pace.cadence).await;
+            (next - app.clock.now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .max(Duration::from_millis(200))
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = app.trigger.notified() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn signals() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

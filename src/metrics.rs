@@ -1,0 +1,113 @@
+//! Counters for `/metrics`, in the Prometheus text format. A handful of atomics: no registry
+//! crate needed.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A monotonically increasing count.
+#[derive(Debug, Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    /// Adds one.
+    pub fn inc(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The count.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Counts by label set, like `kind="sleep",outcome="ok"`.
+#[derive(Debug, Default)]
+pub struct Labeled(Mutex<BTreeMap<String, u64>>);
+
+impl Labeled {
+    /// Adds one under `labels` (already in Prometheus form).
+    pub fn inc(&self, labels: &str) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(labels.to_string())
+            .or_default() += 1;
+    }
+
+    /// The count under `labels`.
+    pub fn get(&self, labels: &str) -> u64 {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(labels)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn render(&self, out: &mut String, name: &str) {
+        for (labels, n) in self.0.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            let _ = writeln!(out, "{name}{{{labels}}} {n}");
+        }
+    }
+}
+
+/// What the daemon counts.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Reconcile passes run.
+    pub passes: Counter,
+    /// Actions applied, by kind (`sleep`, `wake`) and outcome (`ok`, `failed`).
+    pub actions: Labeled,
+    /// API requests refused or failed, by status.
+    pub api_errors: Labeled,
+    /// Store failures.
+    pub store_errors: Counter,
+}
+
+impl Metrics {
+    /// The Prometheus text exposition, with the gauge of environments awake.
+    pub fn render(&self, environments: usize, awake: usize) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP lightsout_reconcile_passes_total Reconcile passes run.\n# TYPE lightsout_reconcile_passes_total counter"
+        );
+        let _ = writeln!(
+            out,
+            "lightsout_reconcile_passes_total {}",
+            self.passes.get()
+        );
+        let _ = writeln!(
+            out,
+            "# HELP lightsout_actions_total Actions applied, by kind and outcome.\n# TYPE lightsout_actions_total counter"
+        );
+        self.actions.render(&mut out, "lightsout_actions_total");
+        let _ = writeln!(
+            out,
+            "# HELP lightsout_api_errors_total API requests refused or failed, by status.\n# TYPE lightsout_api_errors_total counter"
+        );
+        self.api_errors
+            .render(&mut out, "lightsout_api_errors_total");
+        let _ = writeln!(
+            out,
+            "# HELP lightsout_store_errors_total State store failures.\n# TYPE lightsout_store_errors_total counter"
+        );
+        let _ = writeln!(
+            out,
+            "lightsout_store_errors_total {}",
+            self.store_errors.get()
+        );
+        let _ = writeln!(
+            out,
+            "# HELP lightsout_environments Environments configured.\n# TYPE lightsout_environments gauge\nlightsout_environments {environments}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP lightsout_environments_awake Environments the last pass found meant to be awake.\n# TYPE lightsout_environments_awake gauge\nlightsout_environments_awake {awake}"
+        );
+        out
+    }
+}

@@ -1,0 +1,129 @@
+//! State that must survive a restart: overrides, the audit trail, leases, and a small cache.
+//!
+//! One interface, [`Store`]; [`SqliteStore`] is the embedded default for the daemon. Every
+//! method fails loudly ([`StoreError`]): a request whose override cannot be written is refused,
+//! never silently dropped.
+
+mod sqlite;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures_util::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+
+pub use sqlite::SqliteStore;
+
+use crate::schedule::Override;
+
+/// The store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+#[error("state store unavailable: {0}")]
+pub struct StoreError(pub String);
+
+/// One line of the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// The environment.
+    pub env: String,
+    /// The resource (`ecs:cluster/service`, `rds:id`), or empty for a request about the whole
+    /// environment.
+    pub resource: String,
+    /// What was done or asked: `wake`, `sleep`, or an action's steps.
+    pub action: String,
+    /// Why.
+    pub reason: String,
+    /// Who: a token's name, `schedule` for the reconcile loop.
+    pub actor: String,
+    /// `ok`, `failed: ...`, `refused: ...`.
+    pub outcome: String,
+}
+
+/// What [`Store::put_override`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Put {
+    /// The new override is now in force.
+    Stored(Override),
+    /// An override holding the same way and ending later was already in force; it stays.
+    KeptLater(Override),
+}
+
+impl Put {
+    /// The override in force after the call.
+    pub fn current(&self) -> &Override {
+        match self {
+            Put::Stored(o) | Put::KeptLater(o) => o,
+        }
+    }
+}
+
+/// Persistent state, shared by every copy of lightsout that uses the same store.
+pub trait Store: Send + Sync {
+    /// The override of `env` active at `now`, if any.
+    fn active_override(
+        &self,
+        env: &str,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Option<Override>, StoreError>>;
+
+    /// Puts an override in force, atomically: when an active override of the same hold ends
+    /// later, that one stays (two wakes at once give one override, the later end).
+    fn put_override(&self, ov: Override) -> BoxFuture<'_, Result<Put, StoreError>>;
+
+    /// Ends the override of `env`; returns the one that was active at `now`.
+    fn clear_override(
+        &self,
+        env: &str,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Option<Override>, StoreError>>;
+
+    /// Appends to the audit trail.
+    fn record(&self, events: Vec<AuditEvent>) -> BoxFuture<'_, Result<(), StoreError>>;
+
+    /// The newest audit events (of one environment, or all), newest first, at most `limit`.
+    fn audit(
+        &self,
+        env: Option<&str>,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<AuditEvent>, StoreError>>;
+
+    /// Takes (or renews) the lease on `env` for `holder` until `until`; `false` when another
+    /// holder's lease has not expired at `now`.
+    fn acquire_lease(
+        &self,
+        env: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<bool, StoreError>>;
+
+    /// Gives the lease back, if `holder` has it.
+    fn release_lease(&self, env: &str, holder: &str) -> BoxFuture<'_, Result<(), StoreError>>;
+
+    /// A cached value that has not expired at `now`.
+    fn cache_get(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Option<String>, StoreError>>;
+
+    /// Caches a value until `expires`.
+    fn cache_put(
+        &self,
+        key: &str,
+        value: &str,
+        expires: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<(), StoreError>>;
+}
+
+/// Instants as stored: RFC 3339 UTC with milliseconds, so text order is time order.
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Reads an instant written by [`ts`].
+pub(crate) fn parse_ts(s: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError(format!("bad instant {s:?} in the store: {e}")))
+}

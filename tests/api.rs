@@ -1,0 +1,493 @@
+//! The router, route by route and rejection by rejection, without a socket.
+
+use std::sync::Arc;
+
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, StatusCode, header};
+use chrono::{DateTime, Utc};
+use futures_util::future::{BoxFuture, FutureExt};
+use lightsout::api::{BODY_LIMIT, auth::Tokens, router};
+use lightsout::clock::ManualClock;
+use lightsout::cloud::{Cloud, CloudError};
+use lightsout::config::{self, Environment};
+use lightsout::model::{Observation, Step};
+use lightsout::schedule::{Hold, Override};
+use lightsout::service::App;
+use lightsout::store::{AuditEvent, Put, SqliteStore, Store, StoreError};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const ALICE: &str = "alice-token-0123456789";
+const BOB: &str = "bob-token-0123456789ab";
+
+/// A cloud with nothing in it: these tests are about the HTTP layer.
+struct EmptyCloud;
+
+impl Cloud for EmptyCloud {
+    async fn observe(&self, _env: &Environment) -> Observation {
+        Observation::default()
+    }
+    async fn execute(&self, _env: &Environment, _step: &Step) -> Result<(), CloudError> {
+        Ok(())
+    }
+}
+
+fn cfg() -> config::Config {
+    let staging = "name = \"staging\"\nregion = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = [\"Mon-Fri 07:00-20:00\"]\nmax_wake = \"4h\"\n[rds]\ninstances = [\"db\"]\n";
+    let preview = "name = \"preview\"\nregion = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = []\n[rds]\ninstances = [\"db2\"]\n";
+    config::Config {
+        environments: vec![
+            config::parse_str(std::path::Path::new("staging.toml"), staging).unwrap(),
+            config::parse_str(std::path::Path::new("preview.toml"), preview).unwrap(),
+        ],
+    }
+}
+
+/// Wednesday 22:00 UTC: staging is asleep by schedule.
+fn night() -> DateTime<Utc> {
+    "2026-12-02T22:00:00Z".parse().unwrap()
+}
+
+fn app_with(store: Arc<dyn Store>, now: DateTime<Utc>) -> Arc<App<EmptyCloud>> {
+    let tokens = Tokens::parse(&format!("alice {ALICE}\nbob {BOB} preview")).unwrap();
+    Arc::new(App::new(
+        cfg(),
+        EmptyCloud,
+        store,
+        Arc::new(ManualClock::new(now)),
+        tokens,
+        "test".into(),
+    ))
+}
+
+fn app() -> Arc<App<EmptyCloud>> {
+    app_with(Arc::new(SqliteStore::in_memory().unwrap()), night())
+}
+
+struct Resp {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Value,
+    text: String,
+}
+
+async fn call(
+    app: &Arc<App<EmptyCloud>>,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<(&str, Vec<u8>)>,
+) -> Resp {
+    let mut req = Request::builder().method(method).uri(path);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let req = match body {
+        Some((ct, bytes)) => req
+            .header(header::CONTENT_TYPE, ct)
+            .body(Body::from(bytes))
+            .unwrap(),
+        None => req.body(Body::empty()).unwrap(),
+    };
+    let resp = router(app.clone()).oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    Resp {
+        status,
+        headers,
+        body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        text,
+    }
+}
+
+async fn wake(app: &Arc<App<EmptyCloud>>, token: &str, env: &str, body: Value) -> Resp {
+    call(
+        app,
+        "POST",
+        &format!("/v1/environments/{env}/wake"),
+        Some(token),
+        Some(("application/json", body.to_string().into_bytes())),
+    )
+    .await
+}
+
+/// Liveness needs no token.
+#[tokio::test]
+async fn healthz_answers_without_auth() {
+    let r = call(&app(), "GET", "/healthz", None, None).await;
+    assert_eq!((r.status, r.text.as_str()), (StatusCode::OK, "ok\n"));
+}
+
+/// Missing, malformed and wrong tokens are 401 with a reason and a Bearer challenge.
+#[tokio::test]
+async fn every_auth_failure_is_401_with_a_reason() {
+    let a = app();
+    for (header_token, expect) in [
+        (None, "missing Authorization"),
+        (Some("not-a-known-token-123"), "unknown or revoked token"),
+    ] {
+        let r = call(&a, "GET", "/v1/environments", header_token, None).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(
+            r.body["error"].as_str().unwrap().contains(expect),
+            "{}",
+            r.text
+        );
+        assert_eq!(
+            r.headers[header::WWW_AUTHENTICATE],
+            "Bearer realm=\"lightsout\""
+        );
+    }
+    let req = Request::builder()
+        .uri("/v1/environments")
+        .header(header::AUTHORIZATION, "Basic abc")
+        .body(Body::empty())
+        .unwrap();
+    let resp = router(a.clone()).oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// A token scoped to other environments gets 403 here, and sees only its own in the list.
+#[tokio::test]
+async fn token_for_another_environment_is_403() {
+    let a = app();
+    let r = wake(&a, BOB, "staging", json!({"for": "1h"})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let r = call(&a, "GET", "/v1/environments", Some(BOB), None).await;
+    let names: Vec<&str> = r.body["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["preview"]);
+}
+
+/// Unknown environments and routes are 404 with JSON.
+#[tokio::test]
+async fn unknown_environment_is_404() {
+    let a = app();
+    let r = wake(&a, ALICE, "nope", json!({"for": "1h"})).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.body["error"], "no environment \"nope\"");
+    assert_eq!(
+        call(&a, "GET", "/v2/else", Some(ALICE), None).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+/// A wake stores an override by the caller, audits it, and answers 202 with the override.
+#[tokio::test]
+async fn wake_creates_an_override_and_answers_202() {
+    let a = app();
+    let r = wake(
+        &a,
+        ALICE,
+        "staging",
+        json!({"for": "2h", "reason": "hotfix"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    assert_eq!(r.body["override"]["by"], "alice");
+    assert_eq!(r.body["override"]["until"], "2026-12-03T00:00:00Z");
+    assert_eq!(r.body["override"]["reason"], "hotfix");
+    let ov = a
+        .store
+        .active_override("staging", night())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ov.hold, Hold::Awake);
+    let audit = a.store.audit(Some("staging"), 5).await.unwrap();
+    assert_eq!(
+        (audit[0].actor.as_str(), audit[0].action.as_str()),
+        ("alice", "wake for 2h")
+    );
+    let r = call(&a, "GET", "/v1/environments/staging", Some(ALICE), None).await;
+    assert_eq!(r.body["awake"], true);
+    assert!(
+        r.body["why"]
+            .as_str()
+            .unwrap()
+            .contains("override by alice: hotfix"),
+        "{}",
+        r.text
+    );
+}
+
+/// Durations that are negative, absurd, unknown or over the limit are 400 with the reason.
+#[tokio::test]
+async fn bad_durations_are_400_with_the_limit() {
+    let a = app();
+    for (d, expect) in [
+        ("-1h", "not a duration"),
+        ("10y", "unknown unit"),
+        ("2 fortnights", "unknown unit"),
+        ("0h", "zero"),
+        ("5h", "longest wake for staging (4h"),
+    ] {
+        let r = wake(&a, ALICE, "staging", json!({"for": d})).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{d}: {}", r.text);
+        assert!(
+            r.body["error"].as_str().unwrap().contains(expect),
+            "{d}: {}",
+            r.text
+        );
+    }
+    assert!(
+        a.store
+            .active_override("staging", night())
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing changed"
+    );
+}
+
+/// Wrong content type 415, malformed or unknown JSON 400, huge body 413; nothing changes.
+#[tokio::test]
+async fn malformed_requests_are_refused_with_the_right_status() {
+    let a = app();
+    let path = "/v1/environments/staging/wake";
+    let cases: Vec<(&str, Vec<u8>, StatusCode)> = vec![
+        (
+            "text/plain",
+            b"{\"for\":\"1h\"}".to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "application/json",
+            b"{\"for\":".to_vec(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "application/json",
+            b"{\"for\":\"1h\",\"until\":\"x\"}".to_vec(),
+            StatusCode::BAD_REQUEST,
+        ),
+        ("application/json", b"".to_vec(), StatusCode::BAD_REQUEST),
+        (
+            "application/json",
+            vec![b' '; BODY_LIMIT + 1],
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+    ];
+    for (ct, body, status) in cases {
+        let r = call(&a, "POST", path, Some(ALICE), Some((ct, body))).await;
+        assert_eq!(r.status, status, "{}", r.text);
+        assert!(r.body["error"].is_string(), "{}", r.text);
+    }
+    assert!(
+        a.store
+            .active_override("staging", night())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// Two wakes at the same instant leave one override: the later end.
+#[tokio::test]
+async fn concurrent_wakes_leave_one_override_with_the_later_end() {
+    let a = app();
+    let (r1, r2) = tokio::join!(
+        wake(&a, ALICE, "staging", json!({"for": "3h"})),
+        wake(&a, ALICE, "staging", json!({"for": "1h"}))
+    );
+    assert_eq!(
+        (r1.status, r2.status),
+        (StatusCode::ACCEPTED, StatusCode::ACCEPTED)
+    );
+    let ov = a
+        .store
+        .active_override("staging", night())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        ov.until,
+        "2026-12-03T01:00:00Z".parse::<DateTime<Utc>>().unwrap()
+    );
+    let r = wake(&a, ALICE, "staging", json!({"for": "1h"})).await;
+    assert_eq!(
+        r.body["override"]["until"], "2026-12-03T01:00:00Z",
+        "a shorter wake does not cut a longer one"
+    );
+    assert_eq!(r.body["extended"], false);
+}
+
+/// Sleeping ends a wake early; inside a window it sleeps until the next scheduled start.
+#[tokio::test]
+async fn sleep_ends_a_wake_or_holds_until_the_next_start() {
+    let a = app();
+    wake(&a, ALICE, "staging", json!({"for": "2h"})).await;
+    let r = call(
+        &a,
+        "POST",
+        "/v1/environments/staging/sleep",
+        Some(ALICE),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    assert_eq!(r.body["ended"]["by"], "alice");
+    assert!(r.body["override"].is_null());
+    // Thursday 10:00, inside the window: asleep until Friday 07:00.
+    let day = app_with(
+        Arc::new(SqliteStore::in_memory().unwrap()),
+        "2026-12-03T10:00:00Z".parse().unwrap(),
+    );
+    let r = call(
+        &day,
+        "POST",
+        "/v1/environments/staging/sleep",
+        Some(ALICE),
+        Some(("application/json", b"{\"reason\":\"demo over\"}".to_vec())),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    assert_eq!(r.body["override"]["hold"], "asleep");
+    assert_eq!(r.body["override"]["until"], "2026-12-04T07:00:00Z");
+}
+
+/// State-changing requests are limited per identity: 429 with Retry-After.
+#[tokio::test]
+async fn rate_limit_answers_429_with_retry_after() {
+    let a = app();
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(wake(&a, ALICE, "staging", json!({"for": "1h"})).await);
+    }
+    assert!(
+        statuses[..5]
+            .iter()
+            .all(|r| r.status == StatusCode::ACCEPTED)
+    );
+    let last = &statuses[5];
+    assert_eq!(last.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        last.headers[header::RETRY_AFTER]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    // Another identity is not affected.
+    assert_eq!(
+        wake(&a, BOB, "preview", json!({"for": "1h"})).await.status,
+        StatusCode::ACCEPTED
+    );
+}
+
+/// A store that cannot be reached fails the request with 503; it never pretends.
+#[tokio::test]
+async fn unavailable_store_is_503() {
+    let a = app_with(Arc::new(BrokenStore), night());
+    let r = wake(&a, ALICE, "staging", json!({"for": "1h"})).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text);
+    assert!(
+        r.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was changed")
+    );
+    assert_eq!(
+        call(&a, "GET", "/v1/environments", Some(ALICE), None)
+            .await
+            .status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+}
+
+/// The page has the buttons and no token in its source.
+#[tokio::test]
+async fn page_has_buttons_and_no_token() {
+    let r = call(&app(), "GET", "/", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    for needle in ["Wake ${h}h", "Sleep now", "sessionStorage"] {
+        assert!(r.text.contains(needle), "{needle}");
+    }
+    assert!(!r.text.contains(ALICE) && !r.text.contains(BOB));
+}
+
+/// Refusals are counted in /metrics.
+#[tokio::test]
+async fn metrics_count_refusals() {
+    let a = app();
+    call(&a, "GET", "/v1/environments", None, None).await;
+    let r = call(&a, "GET", "/metrics", None, None).await;
+    assert!(
+        r.text
+            .contains("lightsout_api_errors_total{status=\"401\"} 1"),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("lightsout_environments 2"), "{}", r.text);
+}
+
+/// A store whose every call fails.
+struct BrokenStore;
+
+fn down<T: Send + 'static>() -> BoxFuture<'static, Result<T, StoreError>> {
+    async { Err(StoreError("connection refused".into())) }.boxed()
+}
+
+impl Store for BrokenStore {
+    fn active_override(
+        &self,
+        _: &str,
+        _: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Option<Override>, StoreError>> {
+        down()
+    }
+    fn put_override(&self, _: Override) -> BoxFuture<'_, Result<Put, StoreError>> {
+        down()
+    }
+    fn clear_override(
+        &self,
+        _: &str,
+        _: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Option<Override>, StoreError>> {
+        down()
+    }
+    fn record(&self, _: Vec<AuditEvent>) -> BoxFuture<'_, Result<(), StoreError>> {
+        down()
+    }
+    fn audit(
+        &self,
+        _: Option<&str>,
+        _: usize,
+    ) -> BoxFuture<'_, Result<Vec<AuditEvent>, StoreError>> {
+        down()
+    }
+    fn acquire_lease(
+        &self,
+        _: &str,
+        _: &str,
+        _: DateTime<Utc>,
+        _: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        down()
+    }
+    fn release_lease(&self, _: &str, _: &str) -> BoxFuture<'_, Result<(), StoreError>> {
+        down()
+    }
+    fn cache_get(
+        &self,
+        _: &str,
+        _: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Option<String>, StoreError>> {
+        down()
+    }
+    fn cache_put(
+        &self,
+        _: &str,
+        _: &str,
+        _: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
+        down()
+    }
+}
