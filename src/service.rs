@@ -18,7 +18,7 @@ use crate::config::{Config, Environment};
 use crate::engine::{self, EnvReport, Outcome};
 use crate::metrics::Metrics;
 use crate::model::Observation;
-use crate::plan::{Plan, Verdict};
+use crate::plan::Verdict;
 use crate::schedule::Override;
 use crate::store::{AuditEvent, Store};
 
@@ -30,22 +30,27 @@ const LEASE: TimeDelta = TimeDelta::minutes(5);
 pub struct Snapshot {
     /// When it was taken.
     pub at: DateTime<Utc>,
-    /// The plan it made.
-    pub plan: Plan,
+    /// What it planned and what came of it.
+    pub report: EnvReport,
     /// What it observed.
     #[serde(skip)]
     pub observed: Observation,
 }
 
 impl Snapshot {
+    /// Whether something was still changing after the pass: a resource waiting, or an action
+    /// that did not complete.
+    pub fn settling(&self) -> bool {
+        self.report.items.iter().any(|i| match i.item.verdict {
+            Verdict::Wait => true,
+            Verdict::Act { .. } => i.outcome != Some(Outcome::Done),
+            _ => false,
+        })
+    }
+
     /// `awake`, `asleep`, `waking` or `going to sleep`.
     pub fn state(&self) -> &'static str {
-        let settling = self
-            .plan
-            .items
-            .iter()
-            .any(|i| matches!(i.verdict, Verdict::Act { .. } | Verdict::Wait));
-        match (self.plan.awake, settling) {
+        match (self.report.awake, self.settling()) {
             (true, false) => "awake",
             (true, true) => "waking",
             (false, false) => "asleep",
@@ -166,7 +171,7 @@ impl<C: Cloud> App<C> {
             }
         };
         let (plan, observed) = engine::observe_and_plan(&self.cloud, env, ov.as_ref(), now).await;
-        let report = engine::apply(&self.cloud, env, plan.clone(), false).await;
+        let report = engine::apply(&self.cloud, env, plan, false).await;
         let events: Vec<AuditEvent> = report
             .items
             .iter()
@@ -210,7 +215,7 @@ impl<C: Cloud> App<C> {
         }
         let snapshot = Snapshot {
             at: now,
-            plan,
+            report: report.clone(),
             observed,
         };
         self.last
@@ -227,7 +232,7 @@ impl<C: Cloud> App<C> {
         let mut next = now + cadence;
         for env in &self.config.environments {
             if let Some(s) = self.snapshot(&env.name) {
-                if let Some(t) = s.plan.next_change.filter(|t| *t > now) {
+                if let Some(t) = s.report.next_change.filter(|t| *t > now) {
                     next = next.min(t);
                 }
             }

@@ -34,7 +34,6 @@ pub use error::ApiError;
 
 use crate::cloud::Cloud;
 use crate::config::{Environment, format_duration, parse_duration};
-use crate::plan::Verdict;
 use crate::report;
 use crate::schedule::{Hold, Override, decide, scheduled};
 use crate::service::App;
@@ -61,7 +60,7 @@ pub fn router<C: Cloud + 'static>(app: Arc<App<C>>) -> Router {
 
 async fn metrics<C: Cloud>(State(app): State<Arc<App<C>>>) -> Response {
     let last = app.last.read().unwrap_or_else(|p| p.into_inner());
-    let awake = last.values().filter(|s| s.plan.awake).count();
+    let awake = last.values().filter(|s| s.report.awake).count();
     let body = app.metrics.render(app.config.environments.len(), awake);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
@@ -165,15 +164,16 @@ fn view<C: Cloud>(
     });
     if resources {
         v["resources"] = snap.map_or(Value::Array(Vec::new()), |s| {
-            s.plan
+            s.report
                 .items
                 .iter()
                 .map(|i| {
                     json!({
-                        "resource": i.resource.to_string(),
-                        "observed": report::observed(&s.observed, &i.resource),
-                        "verdict": i.verdict,
-                        "reason": i.reason,
+                        "resource": i.item.resource.to_string(),
+                        "observed": report::observed(&s.observed, &i.item.resource),
+                        "verdict": i.item.verdict,
+                        "outcome": i.outcome,
+                        "reason": i.item.reason,
                     })
                 })
                 .collect()
@@ -282,12 +282,7 @@ fn expected_ready<C: Cloud>(app: &App<C>, env: &str, now: DateTime<Utc>) -> Opti
         .services
         .iter()
         .any(|s| s.desired == 0 && s.tags.contains_key(crate::model::tags::DESIRED_COUNT));
-    let settling = snap
-        .plan
-        .items
-        .iter()
-        .any(|i| matches!(i.verdict, Verdict::Act { .. } | Verdict::Wait));
-    Some(match (dbs_down, services_down || settling) {
+    Some(match (dbs_down, services_down || snap.settling()) {
         (true, _) => now + TimeDelta::minutes(12),
         (false, true) => now + TimeDelta::minutes(2),
         (false, false) => now,

@@ -1,0 +1,200 @@
+//! `lightsout serve` end to end: a real socket, a real SDK against moto, time driven by an
+//! injected clock. Staging asleep at night is woken over HTTP, comes up databases first, and
+//! sleeps again when the wake ends.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use lightsout::api::auth::Tokens;
+use lightsout::aws::AwsCloud;
+use lightsout::clock::ManualClock;
+use lightsout::config::{self, Config};
+use lightsout::daemon::{Pace, serve};
+use lightsout::service::App;
+use lightsout::store::SqliteStore;
+use support::{Moto, STAGING};
+use tokio::sync::watch;
+
+const TOKEN: &str = "demo-token-0123456789";
+
+async fn desired(ecs: &aws_sdk_ecs::Client, service: &str) -> i32 {
+    ecs.describe_services()
+        .cluster("app-staging-cluster")
+        .services(service)
+        .send()
+        .await
+        .unwrap()
+        .services()[0]
+        .desired_count()
+}
+
+async fn db_status(rds: &aws_sdk_rds::Client) -> String {
+    rds.describe_db_instances()
+        .db_instance_identifier("app-staging-db")
+        .send()
+        .await
+        .unwrap()
+        .db_instances()[0]
+        .db_instance_status()
+        .unwrap()
+        .to_string()
+}
+
+/// Waits for passes until `done` holds, at most `max` passes (no wall-clock sleeping).
+async fn passes_until<F, Fut>(rx: &mut watch::Receiver<u64>, max: u64, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = *rx.borrow_and_update();
+    loop {
+        if done().await {
+            return;
+        }
+        assert!(*rx.borrow() - start < max, "not done after {max} passes");
+        tokio::time::timeout(Duration::from_secs(60), rx.changed())
+            .await
+            .expect("a pass within 60 s")
+            .unwrap();
+    }
+}
+
+fn post(url: String, body: &'static str) -> (u16, String) {
+    let resp = ureq::post(&url)
+        .header("Authorization", &format!("Bearer {TOKEN}"))
+        .header("Content-Type", "application/json")
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .send(body)
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.into_body().read_to_string().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wake_over_http_comes_up_in_dependency_order_and_sleeps_when_it_ends() {
+    let moto = Moto::start();
+    moto.seed();
+    let sdk = moto.sdk_config().await;
+    let (ecs, rds) = (
+        aws_sdk_ecs::Client::new(&sdk),
+        aws_sdk_rds::Client::new(&sdk),
+    );
+    let night: DateTime<Utc> = "2026-12-02T22:00:00Z".parse().unwrap();
+    let clock = Arc::new(ManualClock::new(night));
+    let cfg = Config {
+        environments: vec![
+            config::parse_str(std::path::Path::new("staging.toml"), STAGING).unwrap(),
+        ],
+    };
+    let app = Arc::new(App::new(
+        cfg,
+        AwsCloud::new(sdk.clone()),
+        Arc::new(SqliteStore::in_memory().unwrap()),
+        clock.clone(),
+        Tokens::parse(&format!("alice {TOKEN}")).unwrap(),
+        "test".into(),
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (passes_tx, mut passes) = watch::channel(0u64);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let pace = Pace {
+        cadence: TimeDelta::hours(1),
+        settle: Duration::from_millis(20),
+    };
+    let server = tokio::spawn(serve(
+        app.clone(),
+        listener,
+        pace,
+        async {
+            let _ = stop_rx.await;
+        },
+        passes_tx,
+    ));
+
+    // Night: the first pass puts staging to sleep.
+    passes_until(&mut passes, 5, || async {
+        desired(&ecs, "backend").await == 0 && db_status(&rds).await == "stopped"
+    })
+    .await;
+
+    // A developer wakes it for 2 hours.
+    moto.start_recording();
+    let url = format!("http://{addr}/v1/environments/staging/wake");
+    let (status, body) =
+        tokio::task::spawn_blocking(move || post(url, r#"{"for": "2h", "reason": "late fix"}"#))
+            .await
+            .unwrap();
+    assert_eq!(status, 202, "{body}");
+    assert!(
+        body.contains("\"until\":\"2026-12-03T00:00:00Z\""),
+        "{body}"
+    );
+    passes_until(&mut passes, 6, || async {
+        desired(&ecs, "backend").await == 2 && desired(&ecs, "frontend").await == 1
+    })
+    .await;
+    let ops = moto.recorded_operations();
+    let first = |op: &str| {
+        ops.iter()
+            .position(|o| o == op)
+            .unwrap_or_else(|| panic!("no {op} in {ops:?}"))
+    };
+    assert!(
+        first("StartDBInstance") < first("UpdateService"),
+        "databases first: {ops:?}"
+    );
+    assert!(
+        first("StartDBCluster") < first("UpdateService"),
+        "databases first: {ops:?}"
+    );
+
+    // Status over HTTP says awake, by override.
+    let url = format!("http://{addr}/v1/environments/staging");
+    let text = tokio::task::spawn_blocking(move || {
+        ureq::get(&url)
+            .header("Authorization", &format!("Bearer {TOKEN}"))
+            .call()
+            .unwrap()
+            .into_body()
+            .read_to_string()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(text.contains("\"state\":\"awake\""), "{text}");
+    assert!(text.contains("override by alice: late fix"), "{text}");
+
+    // The wake ends at 00:00 UTC: half an hour later it is asleep again.
+    clock.set("2026-12-03T00:30:00Z".parse().unwrap());
+    app.trigger.notify_one();
+    passes_until(&mut passes, 5, || async {
+        desired(&ecs, "backend").await == 0 && db_status(&rds).await == "stopped"
+    })
+    .await;
+    let audit = app.store.audit(Some("staging"), 100).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.actor == "alice" && e.action == "wake for 2h"),
+        "{audit:#?}"
+    );
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.actor.contains("override by alice") && e.outcome == "ok"),
+        "{audit:#?}"
+    );
+
+    stop_tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), server)
+        .await
+        .expect("graceful shutdown")
+        .unwrap()
+        .unwrap();
+}
