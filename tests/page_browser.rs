@@ -25,13 +25,16 @@ const TOKEN: &str = "page-token-0123456789";
 async fn pressing_wake_on_the_page_wakes_staging() {
     let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
     assert!(
-        Path::new("/usr/bin/chromium").exists() && browser_dir.join("node_modules/playwright-core").exists(),
+        Path::new("/usr/bin/chromium").exists()
+            && browser_dir.join("node_modules/playwright-core").exists(),
         "needs Debian's chromium and playwright-core: run .ci/run (or apt-get install chromium; npm ci --prefix tests/browser)"
     );
     let moto = Moto::start();
     moto.seed();
     let sdk = moto.sdk_config().await;
-    let cfg = Config { environments: vec![config::parse_str(Path::new("staging.toml"), STAGING).unwrap()] };
+    let cfg = Config {
+        environments: vec![config::parse_str(Path::new("staging.toml"), STAGING).unwrap()],
+    };
     let app = Arc::new(App::new(
         cfg,
         AwsCloud::new(sdk),
@@ -44,10 +47,24 @@ async fn pressing_wake_on_the_page_wakes_staging() {
     let addr = listener.local_addr().unwrap();
     let (passes_tx, mut passes) = watch::channel(0u64);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let pace = Pace { cadence: TimeDelta::hours(1), settle: Duration::from_millis(50) };
-    let server = tokio::spawn(serve(app.clone(), listener, pace, async { let _ = stop_rx.await; }, passes_tx));
+    let pace = Pace {
+        cadence: TimeDelta::hours(1),
+        settle: Duration::from_millis(50),
+    };
+    let server = tokio::spawn(serve(
+        app.clone(),
+        listener,
+        pace,
+        async {
+            let _ = stop_rx.await;
+        },
+        passes_tx,
+    ));
     // Let the first pass put staging to sleep, so the page starts from "asleep".
-    tokio::time::timeout(Duration::from_secs(60), passes.changed()).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(60), passes.changed())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(app.snapshot("staging").unwrap().state(), "asleep");
 
     let shot = std::env::temp_dir().join("lightsout-page.png");
@@ -68,15 +85,36 @@ async fn pressing_wake_on_the_page_wakes_staging() {
     .await
     .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let result: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(result["before"], "asleep", "{result}");
-    assert!(["waking", "awake"].contains(&result["after"].as_str().unwrap()), "{result}");
-    assert!(result["wokenBy"].as_str().unwrap().starts_with("alice until"), "{result}");
+    assert!(
+        ["waking", "awake"].contains(&result["after"].as_str().unwrap()),
+        "{result}"
+    );
+    assert!(
+        result["wokenBy"]
+            .as_str()
+            .unwrap()
+            .starts_with("alice until"),
+        "{result}"
+    );
     assert_eq!(result["sourceHasToken"], false);
     assert_eq!(result["domHasToken"], false);
-    let ov = app.store.active_override("staging", "2026-12-02T22:00:00Z".parse().unwrap()).await.unwrap().unwrap();
-    assert_eq!((ov.by.as_str(), ov.reason.as_str()), ("alice", "from the status page"));
+    let ov = app
+        .store
+        .active_override("staging", "2026-12-02T22:00:00Z".parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (ov.by.as_str(), ov.reason.as_str()),
+        ("alice", "from the status page")
+    );
 
     stop_tx.send(()).unwrap();
     server.await.unwrap().unwrap();

@@ -26,7 +26,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -309,7 +309,8 @@ async fn wake<C: Cloud>(
             format_duration(env.max_wake)
         ))));
     }
-    let now = app.clock.now();
+    // Whole seconds: overrides are read by people.
+    let now = app.clock.now().trunc_subsecs(0);
     let ov = Override {
         env: env.name.clone(),
         hold: Hold::Awake,
