@@ -289,14 +289,17 @@ async fn serve(
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     let instance = format!("{}-{}", host.trim(), std::process::id());
     let envs = cfg.environments.len();
-    let app = std::sync::Arc::new(crate::service::App::new(
+    let mut app = crate::service::App::new(
         cfg,
         cloud,
         std::sync::Arc::new(store),
         std::sync::Arc::new(SystemClock),
         tokens,
         instance,
-    ));
+    );
+    app.slack = secret("LIGHTSOUT_SLACK_SIGNING_SECRET")?
+        .map(|s| crate::api::slack::SlackVerifier::new(&s));
+    let app = std::sync::Arc::new(app);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -312,6 +315,19 @@ async fn serve(
     let (passes, _) = tokio::sync::watch::channel(0);
     crate::daemon::serve(app, listener, pace, crate::daemon::signals(), passes).await?;
     Ok(())
+}
+
+/// A secret from the environment variable `NAME`, or from the file named by `NAME_FILE`.
+fn secret(name: &str) -> anyhow::Result<Option<String>> {
+    if let Ok(v) = std::env::var(name) {
+        return Ok(Some(v));
+    }
+    match std::env::var(format!("{name}_FILE")) {
+        Ok(path) => std::fs::read_to_string(&path)
+            .map(|s| Some(s.trim().to_string()))
+            .map_err(|e| anyhow::anyhow!("cannot read {name}_FILE ({path}): {e}")),
+        Err(_) => Ok(None),
+    }
 }
 
 /// Prints results as JSON, or each as a table.

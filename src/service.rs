@@ -81,6 +81,8 @@ pub struct App<C> {
     pub metrics: Metrics,
     /// This copy's name in leases.
     pub instance: String,
+    /// Verifies the Slack slash command, when a signing secret is configured.
+    pub slack: Option<crate::api::slack::SlackVerifier>,
 }
 
 impl<C: Cloud> App<C> {
@@ -104,6 +106,7 @@ impl<C: Cloud> App<C> {
             last: RwLock::new(HashMap::new()),
             metrics: Metrics::default(),
             instance,
+            slack: None,
         }
     }
 

@@ -491,3 +491,176 @@ impl Store for BrokenStore {
         down()
     }
 }
+
+mod slack {
+    use super::*;
+    use lightsout::api::slack::SlackVerifier;
+
+    const SECRET: &str = "slack-signing-secret-for-tests";
+
+    fn slack_app() -> Arc<App<EmptyCloud>> {
+        let tokens = Tokens::parse(&format!("alice {ALICE}")).unwrap();
+        let mut app = App::new(
+            cfg(),
+            EmptyCloud,
+            Arc::new(SqliteStore::in_memory().unwrap()),
+            Arc::new(ManualClock::new(night())),
+            tokens,
+            "test".into(),
+        );
+        app.slack = Some(SlackVerifier::new(SECRET));
+        Arc::new(app)
+    }
+
+    async fn slash(app: &Arc<App<EmptyCloud>>, text: &str, ts: i64, tamper: bool) -> Resp {
+        let body = format!(
+            "command=%2Fstaging&user_name=carol&user_id=U1&text={}",
+            text.replace(' ', "+")
+        );
+        let sig = SlackVerifier::new(SECRET).sign(&ts.to_string(), body.as_bytes());
+        let sent = if tamper {
+            body.replace("carol", "mallory")
+        } else {
+            body
+        };
+        let req = Request::builder()
+            .method("POST")
+            .uri("/v1/slack/command")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("X-Slack-Request-Timestamp", ts.to_string())
+            .header("X-Slack-Signature", sig)
+            .body(Body::from(sent))
+            .unwrap();
+        let resp = router(app.clone()).oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        Resp {
+            status,
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            text,
+        }
+    }
+
+    /// `/staging wake 2h reason` wakes staging, says so to the channel, and audits the Slack user.
+    #[tokio::test]
+    async fn slash_wake_status_and_sleep() {
+        let a = slack_app();
+        let ts = night().timestamp();
+        let r = slash(&a, "wake 2h release check", ts, false).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.body["response_type"], "in_channel");
+        assert!(
+            r.body["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("carol woke *staging* until Thu 00:00 UTC"),
+            "{}",
+            r.text
+        );
+        let ov = a
+            .store
+            .active_override("staging", night())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (ov.by.as_str(), ov.reason.as_str()),
+            ("slack:carol", "release check")
+        );
+        let r = slash(&a, "status", ts + 1, false).await;
+        assert_eq!(r.body["response_type"], "ephemeral");
+        assert!(
+            r.body["text"]
+                .as_str()
+                .unwrap()
+                .contains("override by slack:carol"),
+            "{}",
+            r.text
+        );
+        let r = slash(&a, "wake 9h", ts + 2, false).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(
+            r.body["text"]
+                .as_str()
+                .unwrap()
+                .contains("longest wake for staging (4h"),
+            "{}",
+            r.text
+        );
+        let r = slash(&a, "sleep", ts + 3, false).await;
+        assert!(
+            r.body["text"]
+                .as_str()
+                .unwrap()
+                .contains("carol put *staging* back on its schedule"),
+            "{}",
+            r.text
+        );
+        assert!(
+            a.store
+                .active_override("staging", night())
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    /// Wrong, stale and replayed signatures are 401 and change nothing.
+    #[tokio::test]
+    async fn bad_stale_and_replayed_slack_requests_are_401() {
+        let a = slack_app();
+        let ts = night().timestamp();
+        let r = slash(&a, "wake 1h", ts, true).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(
+            r.body["error"].as_str().unwrap().contains("bad signature"),
+            "{}",
+            r.text
+        );
+        let r = slash(&a, "wake 1h", ts - 301, false).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(
+            r.body["error"].as_str().unwrap().contains("stale"),
+            "{}",
+            r.text
+        );
+        assert!(
+            a.store
+                .active_override("staging", night())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(slash(&a, "status", ts, false).await.status, StatusCode::OK);
+        let r = slash(&a, "status", ts, false).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(
+            r.body["error"].as_str().unwrap().contains("replayed"),
+            "{}",
+            r.text
+        );
+    }
+
+    /// Without a signing secret the route says so.
+    #[tokio::test]
+    async fn unconfigured_slack_is_404_with_the_fix() {
+        let r = call(
+            &app(),
+            "POST",
+            "/v1/slack/command",
+            None,
+            Some(("application/x-www-form-urlencoded", b"text=status".to_vec())),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        assert!(
+            r.body["error"]
+                .as_str()
+                .unwrap()
+                .contains("LIGHTSOUT_SLACK_SIGNING_SECRET")
+        );
+    }
+}

@@ -9,12 +9,14 @@
 //! | `GET /v1/environments/{env}` | bearer | one environment, its resources and recent audit |
 //! | `POST /v1/environments/{env}/wake` | bearer, rate-limited | `{"for": "2h", "reason": "..."}` |
 //! | `POST /v1/environments/{env}/sleep` | bearer, rate-limited | `{"reason": "..."}` (body optional) |
+//! | `POST /v1/slack/command` | Slack signature, rate-limited | a slash command ([`slack`]) |
 //!
 //! Every rejection is JSON `{"error": "..."}` with the right status.
 
 pub mod auth;
 mod error;
 mod page;
+pub mod slack;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -53,6 +55,7 @@ pub fn router<C: Cloud + 'static>(app: Arc<App<C>>) -> Router {
         .route("/v1/environments/{env}", get(detail::<C>))
         .route("/v1/environments/{env}/wake", post(wake::<C>))
         .route("/v1/environments/{env}/sleep", post(sleep::<C>))
+        .route("/v1/slack/command", post(slack::command::<C>))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(app)
@@ -297,57 +300,11 @@ async fn wake<C: Cloud>(
 ) -> Result<Response, ApiError> {
     let (who, env) = admit(&app, &headers, &name).inspect_err(|e| app.count(e))?;
     let req: WakeRequest = json_body(&headers, body, true).inspect_err(|e| app.count(e))?;
-    let reason = check_reason(&req.reason).inspect_err(|e| app.count(e))?;
-    let duration = parse_duration(&req.duration)
-        .map_err(|e| app.counted(ApiError::BadRequest(format!("\"for\": {e}"))))?;
-    if duration > env.max_wake {
-        return Err(app.counted(ApiError::BadRequest(format!(
-            "\"for\": {} is longer than the longest wake for {} ({}, max_wake in its schedule file); ask for {} or less",
-            format_duration(duration),
-            env.name,
-            format_duration(env.max_wake),
-            format_duration(env.max_wake)
-        ))));
-    }
-    // Whole seconds: overrides are read by people.
-    let now = app.clock.now().trunc_subsecs(0);
-    let ov = Override {
-        env: env.name.clone(),
-        hold: Hold::Awake,
-        created: now,
-        until: now + duration,
-        by: who.name.clone(),
-        reason: reason.clone(),
-    };
-    let put = app
-        .store
-        .put_override(ov)
-        .await
-        .map_err(|e| app.count_store(e))?;
-    let (current, kept) = match &put {
-        Put::Stored(o) => (o.clone(), false),
-        Put::KeptLater(o) => (o.clone(), true),
-    };
-    app.audit(AuditEvent {
-        at: now,
-        env: env.name.clone(),
-        resource: String::new(),
-        action: format!("wake for {}", format_duration(duration)),
-        reason,
-        actor: who.name.clone(),
-        outcome: if kept {
-            format!("ok: a wake until {} was already in force", current.until)
-        } else {
-            format!("ok: awake until {}", current.until)
-        },
-    })
-    .await;
-    tracing::info!(env = %env.name, by = %who.name, until = %current.until, "wake requested");
-    app.trigger.notify_one();
+    let woken = do_wake(&app, env, &who.name, &req.duration, &req.reason).await?;
     let body = json!({
-        "override": current,
-        "extended": !kept,
-        "expected_ready": expected_ready(&app, &env.name, now),
+        "override": woken.current,
+        "extended": !woken.kept,
+        "expected_ready": woken.ready,
         "expected_ready_note": "estimate: about 12 minutes when databases must start, 2 when only services do",
     });
     Ok((StatusCode::ACCEPTED, axum::Json(body)).into_response())
@@ -361,14 +318,101 @@ async fn sleep<C: Cloud>(
 ) -> Result<Response, ApiError> {
     let (who, env) = admit(&app, &headers, &name).inspect_err(|e| app.count(e))?;
     let req: SleepRequest = json_body(&headers, body, false).inspect_err(|e| app.count(e))?;
-    let reason = check_reason(&req.reason).inspect_err(|e| app.count(e))?;
-    let now = app.clock.now();
+    let (ended, held) = do_sleep(&app, env, &who.name, &req.reason).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(json!({ "ended": ended, "override": held })),
+    )
+        .into_response())
+}
+
+/// What a wake did.
+pub(crate) struct Woken {
+    /// The override in force now.
+    pub(crate) current: Override,
+    /// Whether a longer one was already in force (and kept).
+    pub(crate) kept: bool,
+    /// When the environment should be ready (an estimate).
+    pub(crate) ready: Option<DateTime<Utc>>,
+}
+
+/// Wakes `env` for `duration` on behalf of `who`: checks the duration against `max_wake`,
+/// stores the override (the later end wins), audits, and triggers a pass.
+pub(crate) async fn do_wake<C: Cloud>(
+    app: &App<C>,
+    env: &Environment,
+    who: &str,
+    duration: &str,
+    reason: &str,
+) -> Result<Woken, ApiError> {
+    let reason = check_reason(reason).inspect_err(|e| app.count(e))?;
+    let duration = parse_duration(duration).map_err(|e| app.counted(ApiError::BadRequest(e)))?;
+    if duration > env.max_wake {
+        return Err(app.counted(ApiError::BadRequest(format!(
+            "{} is longer than the longest wake for {} ({}, max_wake in its schedule file); ask for {} or less",
+            format_duration(duration),
+            env.name,
+            format_duration(env.max_wake),
+            format_duration(env.max_wake)
+        ))));
+    }
+    // Whole seconds: overrides are read by people.
+    let now = app.clock.now().trunc_subsecs(0);
+    let ov = Override {
+        env: env.name.clone(),
+        hold: Hold::Awake,
+        created: now,
+        until: now + duration,
+        by: who.to_string(),
+        reason: reason.clone(),
+    };
+    let (current, kept) = match app
+        .store
+        .put_override(ov)
+        .await
+        .map_err(|e| app.count_store(e))?
+    {
+        Put::Stored(o) => (o, false),
+        Put::KeptLater(o) => (o, true),
+    };
+    app.audit(AuditEvent {
+        at: now,
+        env: env.name.clone(),
+        resource: String::new(),
+        action: format!("wake for {}", format_duration(duration)),
+        reason,
+        actor: who.to_string(),
+        outcome: if kept {
+            format!("ok: a wake until {} was already in force", current.until)
+        } else {
+            format!("ok: awake until {}", current.until)
+        },
+    })
+    .await;
+    tracing::info!(env = %env.name, by = %who, until = %current.until, "wake requested");
+    app.trigger.notify_one();
+    Ok(Woken {
+        ready: expected_ready(app, &env.name, now),
+        current,
+        kept,
+    })
+}
+
+/// Puts `env` to sleep on behalf of `who`: ends its override, and inside an awake window holds it
+/// asleep until the next scheduled start. Returns the ended override and the new one.
+pub(crate) async fn do_sleep<C: Cloud>(
+    app: &App<C>,
+    env: &Environment,
+    who: &str,
+    reason: &str,
+) -> Result<(Option<Override>, Option<Override>), ApiError> {
+    let reason = check_reason(reason).inspect_err(|e| app.count(e))?;
+    let now = app.clock.now().trunc_subsecs(0);
     let ended = app
         .store
         .clear_override(&env.name, now)
         .await
         .map_err(|e| app.count_store(e))?;
-    // Inside an awake window, sleeping means: until the next scheduled start.
     let plain = scheduled(env, now);
     let mut held = None;
     if plain.awake {
@@ -381,7 +425,7 @@ async fn sleep<C: Cloud>(
             hold: Hold::Asleep,
             created: now,
             until,
-            by: who.name.clone(),
+            by: who.to_string(),
             reason: reason.clone(),
         };
         held = Some(
@@ -399,20 +443,16 @@ async fn sleep<C: Cloud>(
         resource: String::new(),
         action: "sleep".into(),
         reason,
-        actor: who.name.clone(),
+        actor: who.to_string(),
         outcome: match &held {
             Some(o) => format!("ok: asleep until {}", o.until),
             None => "ok: back on the schedule".into(),
         },
     })
     .await;
-    tracing::info!(env = %env.name, by = %who.name, "sleep requested");
+    tracing::info!(env = %env.name, by = %who, "sleep requested");
     app.trigger.notify_one();
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(json!({ "ended": ended, "override": held })),
-    )
-        .into_response())
+    Ok((ended, held))
 }
 
 impl<C> App<C> {
