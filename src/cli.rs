@@ -90,9 +90,9 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "LIGHTSOUT_LISTEN", default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
-        /// The SQLite state file (overrides, audit trail, leases).
+        /// The state store: a SQLite file, or `dynamodb:TABLE` to share state between copies.
         #[arg(long, env = "LIGHTSOUT_STORE", default_value = "lightsout.db")]
-        store: PathBuf,
+        store: String,
         /// A file of API tokens, one `NAME TOKEN [ENV,ENV]` a line (or set LIGHTSOUT_TOKENS).
         #[arg(long, env = "LIGHTSOUT_TOKENS_FILE")]
         tokens_file: Option<PathBuf>,
@@ -263,7 +263,7 @@ pub async fn run(cli: Cli) -> ExitCode {
 async fn serve(
     cli: &Cli,
     listen: std::net::SocketAddr,
-    store: &std::path::Path,
+    store: &str,
     tokens_file: Option<&std::path::Path>,
     every: chrono::TimeDelta,
     settle: chrono::TimeDelta,
@@ -284,15 +284,23 @@ async fn serve(
             "no API tokens (LIGHTSOUT_TOKENS or --tokens-file): the API will refuse every request"
         );
     }
-    let store = crate::store::SqliteStore::open(store)?;
     let cloud = AwsCloud::from_env(cli.max_attempts).await;
+    let store: std::sync::Arc<dyn crate::store::Store> = match store.strip_prefix("dynamodb:") {
+        Some(table) => std::sync::Arc::new(crate::aws::DynamoStore::from_config(
+            cloud.sdk_config(),
+            table,
+        )),
+        None => std::sync::Arc::new(crate::store::SqliteStore::open(std::path::Path::new(
+            store,
+        ))?),
+    };
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     let instance = format!("{}-{}", host.trim(), std::process::id());
     let envs = cfg.environments.len();
     let mut app = crate::service::App::new(
         cfg,
         cloud,
-        std::sync::Arc::new(store),
+        store,
         std::sync::Arc::new(SystemClock),
         tokens,
         instance,

@@ -1,8 +1,12 @@
-//! The store's behaviour, as one suite any implementation must pass (SQLite here).
+//! The store's behaviour, as one suite every implementation must pass: SQLite, and DynamoDB
+//! against moto.
+
+mod support;
 
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use lightsout::aws::DynamoStore;
 use lightsout::schedule::{Hold, Override};
 use lightsout::store::{AuditEvent, Put, SqliteStore, Store};
 
@@ -212,4 +216,63 @@ fn unopenable_store_names_the_path() {
         .err()
         .unwrap();
     assert!(e.to_string().contains("/nonexistent/dir/state.db"), "{e}");
+}
+
+#[tokio::test]
+async fn dynamodb_store_passes_the_suite() {
+    let moto = support::Moto::start();
+    let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    DynamoStore::create_table(&client, "lightsout")
+        .await
+        .unwrap();
+    suite(Arc::new(DynamoStore::new(client, "lightsout"))).await;
+}
+
+/// Many wakes at once through DynamoDB's conditional writes leave one override: the latest end.
+#[tokio::test]
+async fn dynamodb_concurrent_wakes_leave_the_latest_end() {
+    let moto = support::Moto::start();
+    let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    DynamoStore::create_table(&client, "lightsout")
+        .await
+        .unwrap();
+    let store = Arc::new(DynamoStore::new(client, "lightsout"));
+    let wakes = (1..=8).map(|h| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .put_override(wake(
+                    "staging",
+                    "2026-12-02T22:00:00Z",
+                    h,
+                    &format!("dev{h}"),
+                ))
+                .await
+                .unwrap()
+        })
+    });
+    for w in wakes {
+        w.await.unwrap();
+    }
+    let ov = store
+        .active_override("staging", t("2026-12-02T22:00:00Z"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (ov.by.as_str(), ov.until),
+        ("dev8", t("2026-12-03T06:00:00Z"))
+    );
+}
+
+/// A table that does not exist is a StoreError naming DynamoDB, not a panic.
+#[tokio::test]
+async fn dynamodb_missing_table_is_an_error() {
+    let moto = support::Moto::start();
+    let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    let e = DynamoStore::new(client, "absent")
+        .active_override("staging", t("2026-12-02T22:00:00Z"))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("DynamoDB GetItem"), "{e}");
 }

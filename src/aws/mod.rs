@@ -1,11 +1,15 @@
-//! The AWS adapter: the only module that talks to AWS (ECS, Application Auto Scaling, RDS).
+//! The AWS adapter: the only module that talks to AWS (ECS, Application Auto Scaling, RDS, and
+//! DynamoDB for the shared store).
 //!
 //! Clients are built once per region from one shared configuration, with the SDK's adaptive
 //! retry (client-side rate limiting on throttling). The standard AWS configuration applies:
 //! profiles, `AWS_REGION`, `AWS_ENDPOINT_URL`.
 
+mod dynamo;
 mod ecs;
 mod rds;
+
+pub use dynamo::DynamoStore;
 
 use std::collections::HashMap;
 use std::error::Error as StdError;
@@ -50,6 +54,11 @@ impl AwsCloud {
             base,
             regions: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The shared SDK configuration (for other AWS clients, such as the DynamoDB store's).
+    pub fn sdk_config(&self) -> &SdkConfig {
+        &self.base
     }
 
     pub(crate) fn clients(&self, region: &str) -> Arc<Clients> {

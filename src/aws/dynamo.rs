@@ -1,0 +1,440 @@
+//! The DynamoDB store: one on-demand table for the Lambda and for several daemons side by side.
+//!
+//! Items (partition key `pk`, sort key `sk`, both strings; `expires_at` is the TTL attribute):
+//!
+//! | item | pk | sk |
+//! |---|---|---|
+//! | override | `env#{env}` | `override` |
+//! | lease | `env#{env}` | `lease` |
+//! | audit event | `audit#{env}` and `audit` (written to both) | `{at}#{env}#{n}` |
+//! | cache entry | `cache#{key}` | `cache` |
+//!
+//! Override and lease writes are conditional, so two copies cannot both win: an override is only
+//! replaced when the one in force ends earlier (or holds the other way, or has ended), and a lease
+//! only taken when free, expired, or already ours.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PutRequest,
+    ReturnValue, ScalarAttributeType, TimeToLiveSpecification, WriteRequest,
+};
+use chrono::{DateTime, TimeDelta, Utc};
+use futures_util::future::{BoxFuture, FutureExt};
+
+use crate::schedule::{Hold, Override};
+use crate::store::{AuditEvent, Put, Store, StoreError, parse_ts, ts};
+
+/// How long audit events are kept before DynamoDB's TTL removes them.
+const AUDIT_RETENTION: TimeDelta = TimeDelta::days(90);
+
+/// The DynamoDB store.
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    seq: AtomicU64,
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn get(item: &Item, key: &str) -> Result<String, StoreError> {
+    match item.get(key) {
+        Some(AttributeValue::S(v)) => Ok(v.clone()),
+        _ => Err(StoreError(format!("item lacks the string attribute {key}"))),
+    }
+}
+
+fn err<E: std::error::Error + Send + Sync + 'static>(
+    op: &str,
+    e: aws_sdk_dynamodb::error::SdkError<E>,
+) -> StoreError {
+    StoreError(format!(
+        "DynamoDB {op}: {}",
+        aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+    ))
+}
+
+fn is_condition_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
+    e: &aws_sdk_dynamodb::error::SdkError<E>,
+) -> bool {
+    use aws_sdk_dynamodb::error::ProvideErrorMetadata as _;
+    e.code() == Some("ConditionalCheckFailedException")
+}
+
+fn override_from(env: &str, item: &Item) -> Result<Override, StoreError> {
+    Ok(Override {
+        env: env.to_string(),
+        hold: if get(item, "hold")? == "asleep" {
+            Hold::Asleep
+        } else {
+            Hold::Awake
+        },
+        created: parse_ts(&get(item, "created")?)?,
+        until: parse_ts(&get(item, "until")?)?,
+        by: get(item, "by")?,
+        reason: get(item, "reason")?,
+    })
+}
+
+impl DynamoStore {
+    /// A store on an existing table.
+    pub fn new(client: Client, table: impl Into<String>) -> DynamoStore {
+        DynamoStore {
+            client,
+            table: table.into(),
+            seq: AtomicU64::new(0),
+        }
+    }
+
+    /// A store on an existing table, with a client built from `config`.
+    pub fn from_config(config: &aws_config::SdkConfig, table: impl Into<String>) -> DynamoStore {
+        DynamoStore::new(Client::new(config), table)
+    }
+
+    /// Creates the table (on demand, TTL on `expires_at`), as the deploy module does; for tests
+    /// and the demo.
+    pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+        };
+        let key = |name: &str, kind| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+        };
+        client
+            .create_table()
+            .table_name(table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("pk").map_err(|e| StoreError(e.to_string()))?)
+            .attribute_definitions(attr("sk").map_err(|e| StoreError(e.to_string()))?)
+            .key_schema(key("pk", KeyType::Hash).map_err(|e| StoreError(e.to_string()))?)
+            .key_schema(key("sk", KeyType::Range).map_err(|e| StoreError(e.to_string()))?)
+            .send()
+            .await
+            .map_err(|e| err("CreateTable", e))?;
+        client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .enabled(true)
+                    .attribute_name("expires_at")
+                    .build()
+                    .map_err(|e| StoreError(e.to_string()))?,
+            )
+            .send()
+            .await
+            .map_err(|e| err("UpdateTimeToLive", e))?;
+        Ok(())
+    }
+
+    async fn read_override(&self, env: &str) -> Result<Option<Override>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("env#{env}")))
+            .key("sk", s("override"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| err("GetItem", e))?;
+        out.item().map(|i| override_from(env, i)).transpose()
+    }
+}
+
+impl Store for DynamoStore {
+    fn active_override(
+        &self,
+        env: &str,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Option<Override>, StoreError>> {
+        let env = env.to_string();
+        async move { Ok(self.read_override(&env).await?.filter(|o| o.is_active(now))) }.boxed()
+    }
+
+    fn put_override(&self, ov: Override) -> BoxFuture<'_, Result<Put, StoreError>> {
+        async move {
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", s(format!("env#{}", ov.env)))
+                .item("sk", s("override"))
+                .item("hold", s(if ov.hold == Hold::Asleep { "asleep" } else { "awake" }))
+                .item("created", s(ts(ov.created)))
+                .item("until", s(ts(ov.until)))
+                .item("by", s(&ov.by))
+                .item("reason", s(&ov.reason))
+                .item("expires_at", n((ov.until + TimeDelta::days(1)).timestamp()))
+                // Replace only what is not an active override holding the same way and ending
+                // at or after the new one.
+                .condition_expression(
+                    "attribute_not_exists(pk) OR #hold <> :hold OR #until < :until OR #until <= :now OR created > :now",
+                )
+                .expression_attribute_names("#hold", "hold")
+                .expression_attribute_names("#until", "until")
+                .expression_attribute_values(":hold", s(if ov.hold == Hold::Asleep { "asleep" } else { "awake" }))
+                .expression_attribute_values(":until", s(ts(ov.until)))
+                .expression_attribute_values(":now", s(ts(ov.created)))
+                .send()
+                .await;
+            match put {
+                Ok(_) => Ok(Put::Stored(ov)),
+                Err(e) if is_condition_failed(&e) => match self.read_override(&ov.env).await? {
+                    Some(kept) => Ok(Put::KeptLater(kept)),
+                    None => Err(StoreError("override vanished during a conditional write; try again".into())),
+                },
+                Err(e) => Err(err("PutItem", e)),
+            }
+        }
+        .boxed()
+    }
+
+    fn clear_override(
+        &self,
+        env: &str,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Option<Override>, StoreError>> {
+        let env = env.to_string();
+        async move {
+            let out = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .key("pk", s(format!("env#{env}")))
+                .key("sk", s("override"))
+                .return_values(ReturnValue::AllOld)
+                .send()
+                .await
+                .map_err(|e| err("DeleteItem", e))?;
+            Ok(out
+                .attributes()
+                .map(|i| override_from(&env, i))
+                .transpose()?
+                .filter(|o| o.is_active(now)))
+        }
+        .boxed()
+    }
+
+    fn record(&self, events: Vec<AuditEvent>) -> BoxFuture<'_, Result<(), StoreError>> {
+        async move {
+            let mut requests = Vec::new();
+            for e in &events {
+                let n_ = self.seq.fetch_add(1, Ordering::Relaxed);
+                let sk = format!("{}#{}#{n_:08}", ts(e.at), e.env);
+                for pk in [format!("audit#{}", e.env), "audit".to_string()] {
+                    let item: Item = [
+                        ("pk", s(pk)),
+                        ("sk", s(&sk)),
+                        ("at", s(ts(e.at))),
+                        ("env", s(&e.env)),
+                        ("resource", s(&e.resource)),
+                        ("action", s(&e.action)),
+                        ("reason", s(&e.reason)),
+                        ("actor", s(&e.actor)),
+                        ("outcome", s(&e.outcome)),
+                        ("expires_at", n((e.at + AUDIT_RETENTION).timestamp())),
+                    ]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect();
+                    let put = PutRequest::builder()
+                        .set_item(Some(item))
+                        .build()
+                        .map_err(|e| StoreError(e.to_string()))?;
+                    requests.push(WriteRequest::builder().put_request(put).build());
+                }
+            }
+            for chunk in requests.chunks(25) {
+                let mut pending: HashMap<String, Vec<WriteRequest>> =
+                    HashMap::from([(self.table.clone(), chunk.to_vec())]);
+                // Unprocessed items are retried a few times; then the failure is reported.
+                for _ in 0..5 {
+                    let out = self
+                        .client
+                        .batch_write_item()
+                        .set_request_items(Some(pending.clone()))
+                        .send()
+                        .await
+                        .map_err(|e| err("BatchWriteItem", e))?;
+                    match out.unprocessed_items() {
+                        Some(left) if left.values().any(|v| !v.is_empty()) => {
+                            pending = left.clone()
+                        }
+                        _ => {
+                            pending.clear();
+                            break;
+                        }
+                    }
+                }
+                if !pending.is_empty() {
+                    return Err(StoreError(
+                        "DynamoDB left audit events unprocessed after 5 tries".into(),
+                    ));
+                }
+            }
+            Ok(())
+        }
+        .boxed()
+    }
+
+    fn audit(
+        &self,
+        env: Option<&str>,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<AuditEvent>, StoreError>> {
+        let pk = env.map_or_else(|| "audit".to_string(), |e| format!("audit#{e}"));
+        async move {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(pk))
+                .scan_index_forward(false)
+                .limit(limit.clamp(1, 1000) as i32)
+                .send()
+                .await
+                .map_err(|e| err("Query", e))?;
+            out.items()
+                .iter()
+                .map(|i| {
+                    Ok(AuditEvent {
+                        at: parse_ts(&get(i, "at")?)?,
+                        env: get(i, "env")?,
+                        resource: get(i, "resource")?,
+                        action: get(i, "action")?,
+                        reason: get(i, "reason")?,
+                        actor: get(i, "actor")?,
+                        outcome: get(i, "outcome")?,
+                    })
+                })
+                .collect()
+        }
+        .boxed()
+    }
+
+    fn acquire_lease(
+        &self,
+        env: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        let (env, holder) = (env.to_string(), holder.to_string());
+        async move {
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", s(format!("env#{env}")))
+                .item("sk", s("lease"))
+                .item("holder", s(&holder))
+                .item("until", s(ts(until)))
+                .item("expires_at", n((until + TimeDelta::days(1)).timestamp()))
+                .condition_expression(
+                    "attribute_not_exists(pk) OR holder = :holder OR #until <= :now",
+                )
+                .expression_attribute_names("#until", "until")
+                .expression_attribute_values(":holder", s(&holder))
+                .expression_attribute_values(":now", s(ts(now)))
+                .send()
+                .await;
+            match put {
+                Ok(_) => Ok(true),
+                Err(e) if is_condition_failed(&e) => Ok(false),
+                Err(e) => Err(err("PutItem", e)),
+            }
+        }
+        .boxed()
+    }
+
+    fn release_lease(&self, env: &str, holder: &str) -> BoxFuture<'_, Result<(), StoreError>> {
+        let (env, holder) = (env.to_string(), holder.to_string());
+        async move {
+            let del = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .key("pk", s(format!("env#{env}")))
+                .key("sk", s("lease"))
+                .condition_expression("holder = :holder")
+                .expression_attribute_values(":holder", s(holder))
+                .send()
+                .await;
+            match del {
+                Ok(_) => Ok(()),
+                Err(e) if is_condition_failed(&e) => Ok(()),
+                Err(e) => Err(err("DeleteItem", e)),
+            }
+        }
+        .boxed()
+    }
+
+    fn cache_get(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Option<String>, StoreError>> {
+        let key = key.to_string();
+        async move {
+            let out = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .key("pk", s(format!("cache#{key}")))
+                .key("sk", s("cache"))
+                .send()
+                .await
+                .map_err(|e| err("GetItem", e))?;
+            let Some(item) = out.item() else {
+                return Ok(None);
+            };
+            if parse_ts(&get(item, "expires")?)? <= now {
+                return Ok(None);
+            }
+            Ok(Some(get(item, "value")?))
+        }
+        .boxed()
+    }
+
+    fn cache_put(
+        &self,
+        key: &str,
+        value: &str,
+        expires: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<(), StoreError>> {
+        let (key, value) = (key.to_string(), value.to_string());
+        async move {
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", s(format!("cache#{key}")))
+                .item("sk", s("cache"))
+                .item("value", s(value))
+                .item("expires", s(ts(expires)))
+                .item("expires_at", n(expires.timestamp()))
+                .send()
+                .await
+                .map_err(|e| err("PutItem", e))?;
+            Ok(())
+        }
+        .boxed()
+    }
+}
