@@ -103,6 +103,8 @@ enum Command {
         #[arg(long, default_value = "15s", value_parser = parse_delta)]
         settle: chrono::TimeDelta,
     },
+    /// Run as an AWS Lambda function (chosen by itself when AWS_LAMBDA_RUNTIME_API is set).
+    Lambda,
     /// Show each resource's observed state, desired state and the next transition.
     Status {
         #[command(flatten)]
@@ -212,6 +214,13 @@ pub async fn run(cli: Cli) -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Lambda => match lambda(&cli).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
         Command::Status { ref target, output } => {
             let Some((envs, now)) = targets(&cli, target) else {
                 return ExitCode::from(2);
@@ -260,22 +269,21 @@ pub async fn run(cli: Cli) -> ExitCode {
 }
 
 /// `lightsout serve`.
-async fn serve(
+/// Builds the running service shared by `serve` and `lambda`: schedules, tokens, the Slack
+/// secret, the store (`dynamodb:TABLE` or a SQLite path) and the AWS clients, once.
+async fn build_app(
     cli: &Cli,
-    listen: std::net::SocketAddr,
     store: &str,
     tokens_file: Option<&std::path::Path>,
-    every: chrono::TimeDelta,
-    settle: chrono::TimeDelta,
-) -> anyhow::Result<()> {
+    instance: String,
+) -> anyhow::Result<crate::service::App<AwsCloud>> {
     use anyhow::Context as _;
     let cfg = config::load(&cli.schedules)
         .map_err(|d| anyhow::anyhow!("{d}\nfix the schedule files (see `lightsout check`)"))?;
-    let tokens_text = match (tokens_file, std::env::var("LIGHTSOUT_TOKENS")) {
-        (Some(path), _) => std::fs::read_to_string(path)
+    let tokens_text = match tokens_file {
+        Some(path) => std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the tokens file {}", path.display()))?,
-        (None, Ok(text)) => text,
-        (None, Err(_)) => String::new(),
+        None => secret("LIGHTSOUT_TOKENS")?.unwrap_or_default(),
     };
     let tokens = crate::api::auth::Tokens::parse(&tokens_text)
         .map_err(|e| anyhow::anyhow!("API tokens: {e}"))?;
@@ -294,9 +302,6 @@ async fn serve(
             store,
         ))?),
     };
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let instance = format!("{}-{}", host.trim(), std::process::id());
-    let envs = cfg.environments.len();
     let mut app = crate::service::App::new(
         cfg,
         cloud,
@@ -307,7 +312,39 @@ async fn serve(
     );
     app.slack = secret("LIGHTSOUT_SLACK_SIGNING_SECRET")?
         .map(|s| crate::api::slack::SlackVerifier::new(&s));
-    let app = std::sync::Arc::new(app);
+    Ok(app)
+}
+
+/// `lightsout lambda`: the Lambda runtime loop (also chosen by itself when
+/// `AWS_LAMBDA_RUNTIME_API` is set).
+pub async fn lambda(cli: &Cli) -> anyhow::Result<()> {
+    let store = std::env::var("LIGHTSOUT_STORE").unwrap_or_default();
+    if !store.starts_with("dynamodb:") {
+        anyhow::bail!("in Lambda the store must be shared: set LIGHTSOUT_STORE=dynamodb:TABLE");
+    }
+    let instance = format!(
+        "lambda-{}",
+        std::env::var("AWS_LAMBDA_LOG_STREAM_NAME").unwrap_or_default()
+    );
+    let app = std::sync::Arc::new(build_app(cli, &store, None, instance).await?);
+    crate::lambda::run(app)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+async fn serve(
+    cli: &Cli,
+    listen: std::net::SocketAddr,
+    store: &str,
+    tokens_file: Option<&std::path::Path>,
+    every: chrono::TimeDelta,
+    settle: chrono::TimeDelta,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let instance = format!("{}-{}", host.trim(), std::process::id());
+    let app = std::sync::Arc::new(build_app(cli, store, tokens_file, instance).await?);
+    let envs = app.config.environments.len();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;

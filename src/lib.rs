@@ -19,6 +19,7 @@
 //!   overrides and audit; shared by the daemon and the API.
 //! - [`api`]: the HTTP API and status page (axum); [`daemon`]: `lightsout serve`;
 //!   [`metrics`]: Prometheus counters.
+//! - [`lambda`]: the Lambda handler (scheduled passes and Function URL requests).
 //! - [`cli`] and [`report`]: the command line and its tables.
 
 pub mod api;
@@ -29,6 +30,7 @@ pub mod cloud;
 pub mod config;
 pub mod daemon;
 pub mod engine;
+pub mod lambda;
 pub mod metrics;
 pub mod model;
 pub mod plan;

@@ -1,0 +1,80 @@
+//! The Lambda entry point: one handler for both kinds of event.
+//!
+//! - An EventBridge Scheduler event `{"action": "reconcile"}` runs one pass over every
+//!   environment (`"digest"` is reserved for the digest, not built yet, and answered with an
+//!   error).
+//! - A Lambda Function URL request (payload 2.0) is served by the same axum router as the
+//!   daemon, through `lambda_http`'s adapter; a wake or sleep that was accepted is followed by a
+//!   pass before the response, since no loop runs between invocations.
+//!
+//! The app (configuration, SDK clients, store) is built once per container, in `main`, and
+//! borrowed by every invocation.
+
+use std::sync::Arc;
+
+use axum::Router;
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Adapter, Service};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::{Value, json};
+
+use crate::api;
+use crate::cloud::Cloud;
+use crate::service::App;
+
+/// Serves Lambda invocations until the runtime stops.
+pub async fn run<C: Cloud + 'static>(app: Arc<App<C>>) -> Result<(), Error> {
+    let router = api::router(app.clone());
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let (app, router) = (app.clone(), router.clone());
+        async move { handle(&app, router, event).await }
+    }))
+    .await
+}
+
+/// Handles one invocation.
+pub async fn handle<C: Cloud + 'static>(
+    app: &App<C>,
+    router: Router,
+    event: LambdaEvent<Value>,
+) -> Result<Value, Error> {
+    let (payload, context) = event.into_parts();
+    if let Some(action) = payload.get("action") {
+        return match action.as_str() {
+            Some("reconcile") => {
+                let reports = app.reconcile_all().await;
+                let failed: Vec<&str> = reports
+                    .iter()
+                    .filter(|r| r.failed())
+                    .map(|r| r.env.as_str())
+                    .collect();
+                let calls: usize = reports.iter().map(|r| r.calls_made()).sum();
+                tracing::info!(
+                    environments = reports.len(),
+                    calls,
+                    failed = failed.len(),
+                    "scheduled pass done"
+                );
+                Ok(
+                    json!({ "action": "reconcile", "environments": reports.len(), "write_calls": calls, "failed": failed }),
+                )
+            }
+            Some("digest") => Err("the digest is not built yet (\"action\": \"digest\")".into()),
+            _ => Err(format!("unknown action {action}: expected \"reconcile\"").into()),
+        };
+    }
+    let request: LambdaRequest = serde_json::from_value(payload)
+        .map_err(|e| format!("neither a scheduled action nor a Function URL request: {e}"))?;
+    let changing = matches!(&request, LambdaRequest::ApiGatewayV2(r) if r.request_context.http.method == lambda_http::http::Method::POST);
+    let mut adapter = Adapter::from(router);
+    let response = adapter.call(LambdaEvent::new(request, context)).await?;
+    let response = serde_json::to_value(response)?;
+    if changing && response.get("statusCode").and_then(Value::as_u64) == Some(202) {
+        let reports = app.reconcile_all().await;
+        tracing::info!(
+            environments = reports.len(),
+            "pass after a wake or sleep request"
+        );
+    }
+    Ok(response)
+}

@@ -1,0 +1,129 @@
+//! The Lambda handler with real event shapes (`tests/fixtures/events/`).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use lambda_runtime::{Context, LambdaEvent};
+use lightsout::api::{auth::Tokens, router};
+use lightsout::clock::ManualClock;
+use lightsout::cloud::{Cloud, CloudError};
+use lightsout::config::{self, Environment};
+use lightsout::lambda::handle;
+use lightsout::model::{Observation, Step};
+use lightsout::service::App;
+use lightsout::store::SqliteStore;
+use serde_json::Value;
+
+struct EmptyCloud;
+
+impl Cloud for EmptyCloud {
+    async fn observe(&self, _env: &Environment) -> Observation {
+        Observation::default()
+    }
+    async fn execute(&self, _env: &Environment, _step: &Step) -> Result<(), CloudError> {
+        Ok(())
+    }
+}
+
+fn app() -> Arc<App<EmptyCloud>> {
+    let staging = "name = \"staging\"\nregion = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = [\"Mon-Fri 07:00-20:00\"]\n[rds]\ninstances = [\"db\"]\n";
+    let cfg = config::Config {
+        environments: vec![config::parse_str(Path::new("staging.toml"), staging).unwrap()],
+    };
+    Arc::new(App::new(
+        cfg,
+        EmptyCloud,
+        Arc::new(SqliteStore::in_memory().unwrap()),
+        Arc::new(ManualClock::new("2026-12-02T22:00:00Z".parse().unwrap())),
+        Tokens::parse("lambda lambda-token-0123456789").unwrap(),
+        "lambda-test".into(),
+    ))
+}
+
+fn fixture(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/events")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+async fn invoke(
+    app: &Arc<App<EmptyCloud>>,
+    payload: Value,
+) -> Result<Value, lambda_runtime::Error> {
+    handle(
+        app.as_ref(),
+        router(app.clone()),
+        LambdaEvent::new(payload, Context::default()),
+    )
+    .await
+}
+
+/// The EventBridge Scheduler event runs one pass.
+#[tokio::test]
+async fn scheduler_event_runs_a_pass() {
+    let a = app();
+    let out = invoke(&a, fixture("scheduler-reconcile.json"))
+        .await
+        .unwrap();
+    assert_eq!(out["action"], "reconcile");
+    assert_eq!(out["environments"], 1);
+    assert_eq!(a.metrics.passes.get(), 1);
+}
+
+/// A Function URL wake goes through the router, answers 202 in the Function URL response shape,
+/// and is followed by a pass.
+#[tokio::test]
+async fn function_url_wake_is_served_by_the_router_then_reconciled() {
+    let a = app();
+    let out = invoke(&a, fixture("function-url-wake.json")).await.unwrap();
+    assert_eq!(out["statusCode"], 202, "{out}");
+    let body: Value = serde_json::from_str(out["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["override"]["by"], "lambda");
+    assert_eq!(body["override"]["until"], "2026-12-03T00:00:00Z");
+    assert_eq!(a.metrics.passes.get(), 1, "a pass follows an accepted wake");
+    assert!(
+        a.store
+            .active_override("staging", "2026-12-02T22:30:00Z".parse().unwrap())
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+/// A Function URL GET answers 200 with JSON; a bad token answers 401, both without a pass.
+#[tokio::test]
+async fn function_url_get_and_auth_failure() {
+    let a = app();
+    let out = invoke(&a, fixture("function-url-get.json")).await.unwrap();
+    assert_eq!(out["statusCode"], 200, "{out}");
+    assert!(
+        out["body"]
+            .as_str()
+            .unwrap()
+            .contains("\"name\":\"staging\"")
+    );
+    let mut bad = fixture("function-url-get.json");
+    bad["headers"]["authorization"] = "Bearer wrong-token-0123456789".into();
+    let out = invoke(&a, bad).await.unwrap();
+    assert_eq!(out["statusCode"], 401);
+    assert_eq!(a.metrics.passes.get(), 0);
+}
+
+/// Unknown actions and unrecognisable events are errors that say what was expected.
+#[tokio::test]
+async fn unknown_events_are_errors() {
+    let a = app();
+    let e = invoke(&a, serde_json::json!({"action": "explode"}))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("expected \"reconcile\""), "{e}");
+    let e = invoke(&a, serde_json::json!({"hello": 1}))
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("neither a scheduled action nor a Function URL request"),
+        "{e}"
+    );
+}
