@@ -102,6 +102,12 @@ enum Command {
         /// Time between passes while resources are still changing.
         #[arg(long, default_value = "15s", value_parser = parse_delta)]
         settle: chrono::TimeDelta,
+        /// State-changing requests one identity may make at once.
+        #[arg(long, default_value_t = 5)]
+        rate_burst: u32,
+        /// State-changing requests one identity may make per minute, sustained.
+        #[arg(long, default_value_t = 10)]
+        rate_per_minute: u32,
     },
     /// Run as an AWS Lambda function (chosen by itself when AWS_LAMBDA_RUNTIME_API is set).
     Lambda,
@@ -207,7 +213,9 @@ pub async fn run(cli: Cli) -> ExitCode {
             ref tokens_file,
             every,
             settle,
-        } => match serve(&cli, listen, store, tokens_file.as_deref(), every, settle).await {
+            rate_burst,
+            rate_per_minute,
+        } => match serve(&cli, listen, store, tokens_file.as_deref(), every, settle, (rate_burst, rate_per_minute)).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -339,11 +347,14 @@ async fn serve(
     tokens_file: Option<&std::path::Path>,
     every: chrono::TimeDelta,
     settle: chrono::TimeDelta,
+    (burst, per_minute): (u32, u32),
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     let instance = format!("{}-{}", host.trim(), std::process::id());
-    let app = std::sync::Arc::new(build_app(cli, store, tokens_file, instance).await?);
+    let mut app = build_app(cli, store, tokens_file, instance).await?;
+    app.limiter = crate::api::auth::RateLimiter::new(burst, per_minute);
+    let app = std::sync::Arc::new(app);
     let envs = app.config.environments.len();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
