@@ -215,7 +215,17 @@ pub async fn run(cli: Cli) -> ExitCode {
             settle,
             rate_burst,
             rate_per_minute,
-        } => match serve(&cli, listen, store, tokens_file.as_deref(), every, settle, (rate_burst, rate_per_minute)).await {
+        } => match serve(
+            &cli,
+            listen,
+            store,
+            tokens_file.as_deref(),
+            every,
+            settle,
+            (rate_burst, rate_per_minute),
+        )
+        .await
+        {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");

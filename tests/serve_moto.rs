@@ -198,3 +198,55 @@ async fn wake_over_http_comes_up_in_dependency_order_and_sleeps_when_it_ends() {
         .unwrap()
         .unwrap();
 }
+
+/// The `lightsout serve` binary answers on its port and exits cleanly on SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_binary_exits_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let moto = Moto::start();
+    moto.seed();
+    let dir = support::schedules(STAGING);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lightsout"))
+        .arg("--schedules")
+        .arg(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0", "--store"])
+        .arg(dir.path().join("state.db"))
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_REGION", support::REGION)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("LIGHTSOUT_TOKENS", format!("alice {TOKEN}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    let health = tokio::task::spawn_blocking(move || {
+        ureq::get(&format!("{url}healthz"))
+            .call()
+            .unwrap()
+            .into_body()
+            .read_to_string()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(health, "ok\n");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || child.wait().unwrap());
+    let exit = tokio::time::timeout(Duration::from_secs(30), exit)
+        .await
+        .expect("exits within 30 s")
+        .unwrap();
+    assert!(exit.success(), "{exit:?}");
+}
