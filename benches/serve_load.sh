@@ -46,7 +46,7 @@ pids+=($serve)
 for _ in $(seq 1 100); do curl -fs "http://$listen/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 # Let the first passes finish, then watch it idle.
 until curl -fs "http://$listen/metrics" | grep -q '^lightsout_reconcile_passes_total [1-9]'; do sleep 0.2; done
-sleep 5
+sleep 20  # past the settle passes that follow the first sleep
 ticks() { awk '{print $14 + $15}' "/proc/$serve/stat"; }
 t0=$(ticks); sleep 20; t1=$(ticks)
 hz=$(getconf CLK_TCK)
