@@ -34,7 +34,7 @@ pub const PAGE: &str = r##"<!doctype html>
 </form>
 <div id="msg"></div>
 <table id="envs" hidden>
-  <thead><tr><th>Environment</th><th>State</th><th>Why / next change</th><th>Woken by</th><th></th></tr></thead>
+  <thead><tr><th>Environment</th><th>State</th><th>Why / next change</th><th>Override</th><th></th></tr></thead>
   <tbody></tbody>
 </table>
 <p><small id="who"></small> <button id="logout" hidden>Forget token</button></p>
@@ -67,7 +67,7 @@ async function load() {
     const d = await api("GET", "/v1/environments");
     $("#who").textContent = "Signed in as " + d.you;
     const rows = d.environments.map((e) => {
-      const ov = e.override ? `${esc(e.override.by)} until ${esc(local(e.override.until))}<br><small>${esc(e.override.reason)}</small>` : "";
+      const ov = e.override ? `${e.override.hold === "asleep" ? "asleep: " : ""}${esc(e.override.by)} until ${esc(local(e.override.until))}<br><small>${esc(e.override.reason)}</small>` : "";
       const cls = e.state.split(" ")[0];
       return `<tr data-env="${esc(e.name)}"><td>${esc(e.name)}</td><td class="state ${esc(cls)}">${esc(e.state)}</td>` +
         `<td>${esc(e.why)}</td><td>${ov}</td><td>` +
