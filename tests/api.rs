@@ -113,6 +113,18 @@ async fn wake(app: &Arc<App<EmptyCloud>>, token: &str, env: &str, body: Value) -
     .await
 }
 
+/// Asserts staging has no active override at night (the request changed nothing).
+async fn assert_no_override(a: &Arc<App<EmptyCloud>>) {
+    assert!(
+        a.store
+            .active_override("staging", night())
+            .await
+            .unwrap()
+            .is_none(),
+        "an override was stored"
+    );
+}
+
 /// Liveness needs no token.
 #[tokio::test]
 async fn healthz_answers_without_auth() {
@@ -236,14 +248,7 @@ async fn bad_durations_are_400_with_the_limit() {
             r.text
         );
     }
-    assert!(
-        a.store
-            .active_override("staging", night())
-            .await
-            .unwrap()
-            .is_none(),
-        "nothing changed"
-    );
+    assert_no_override(&a).await;
 }
 
 /// Wrong content type 415, malformed or unknown JSON 400, huge body 413; nothing changes.
@@ -279,13 +284,7 @@ async fn malformed_requests_are_refused_with_the_right_status() {
         assert_eq!(r.status, status, "{}", r.text);
         assert!(r.body["error"].is_string(), "{}", r.text);
     }
-    assert!(
-        a.store
-            .active_override("staging", night())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert_no_override(&a).await;
 }
 
 /// Two wakes at the same instant leave one override: the later end.
@@ -599,13 +598,7 @@ mod slack {
             "{}",
             r.text
         );
-        assert!(
-            a.store
-                .active_override("staging", night())
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert_no_override(&a).await;
     }
 
     /// Wrong, stale and replayed signatures are 401 and change nothing.
@@ -627,13 +620,7 @@ mod slack {
             "{}",
             r.text
         );
-        assert!(
-            a.store
-                .active_override("staging", night())
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert_no_override(&a).await;
         assert_eq!(slash(&a, "status", ts, false).await.status, StatusCode::OK);
         let r = slash(&a, "status", ts, false).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);

@@ -8,16 +8,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::TimeDelta;
-use lightsout::api::auth::Tokens;
-use lightsout::aws::AwsCloud;
 use lightsout::clock::ManualClock;
-use lightsout::config::{self, Config};
-use lightsout::daemon::{Pace, serve};
-use lightsout::service::App;
-use lightsout::store::SqliteStore;
-use support::{Moto, STAGING};
-use tokio::sync::watch;
+use support::{Daemon, Moto};
 
 const TOKEN: &str = "page-token-0123456789";
 
@@ -31,35 +23,9 @@ async fn pressing_wake_on_the_page_wakes_staging() {
     );
     let moto = Moto::start();
     moto.seed();
-    let sdk = moto.sdk_config().await;
-    let cfg = Config {
-        environments: vec![config::parse_str(Path::new("staging.toml"), STAGING).unwrap()],
-    };
-    let app = Arc::new(App::new(
-        cfg,
-        AwsCloud::new(sdk),
-        Arc::new(SqliteStore::in_memory().unwrap()),
-        Arc::new(ManualClock::new("2026-12-02T22:00:00Z".parse().unwrap())),
-        Tokens::parse(&format!("alice {TOKEN}")).unwrap(),
-        "test".into(),
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (passes_tx, mut passes) = watch::channel(0u64);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let pace = Pace {
-        cadence: TimeDelta::hours(1),
-        settle: Duration::from_millis(50),
-    };
-    let server = tokio::spawn(serve(
-        app.clone(),
-        listener,
-        pace,
-        async {
-            let _ = stop_rx.await;
-        },
-        passes_tx,
-    ));
+    let clock = Arc::new(ManualClock::new("2026-12-02T22:00:00Z".parse().unwrap()));
+    let daemon = Daemon::start(&moto, clock, TOKEN, Duration::from_millis(50)).await;
+    let (app, addr, mut passes) = (daemon.app.clone(), daemon.addr, daemon.passes.clone());
     // Let the first pass put staging to sleep, so the page starts from "asleep".
     tokio::time::timeout(Duration::from_secs(60), passes.changed())
         .await
@@ -116,6 +82,5 @@ async fn pressing_wake_on_the_page_wakes_staging() {
         ("alice", "from the status page")
     );
 
-    stop_tx.send(()).unwrap();
-    server.await.unwrap().unwrap();
+    daemon.stop().await;
 }

@@ -7,15 +7,9 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
-use lightsout::api::auth::Tokens;
-use lightsout::aws::AwsCloud;
+use chrono::{DateTime, Utc};
 use lightsout::clock::ManualClock;
-use lightsout::config::{self, Config};
-use lightsout::daemon::{Pace, serve};
-use lightsout::service::App;
-use lightsout::store::SqliteStore;
-use support::{Moto, STAGING};
+use support::{Daemon, Moto, STAGING};
 use tokio::sync::watch;
 
 const TOKEN: &str = "demo-token-0123456789";
@@ -86,36 +80,8 @@ async fn wake_over_http_comes_up_in_dependency_order_and_sleeps_when_it_ends() {
     );
     let night: DateTime<Utc> = "2026-12-02T22:00:00Z".parse().unwrap();
     let clock = Arc::new(ManualClock::new(night));
-    let cfg = Config {
-        environments: vec![
-            config::parse_str(std::path::Path::new("staging.toml"), STAGING).unwrap(),
-        ],
-    };
-    let app = Arc::new(App::new(
-        cfg,
-        AwsCloud::new(sdk.clone()),
-        Arc::new(SqliteStore::in_memory().unwrap()),
-        clock.clone(),
-        Tokens::parse(&format!("alice {TOKEN}")).unwrap(),
-        "test".into(),
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (passes_tx, mut passes) = watch::channel(0u64);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let pace = Pace {
-        cadence: TimeDelta::hours(1),
-        settle: Duration::from_millis(20),
-    };
-    let server = tokio::spawn(serve(
-        app.clone(),
-        listener,
-        pace,
-        async {
-            let _ = stop_rx.await;
-        },
-        passes_tx,
-    ));
+    let daemon = Daemon::start(&moto, clock.clone(), TOKEN, Duration::from_millis(20)).await;
+    let (app, addr, mut passes) = (daemon.app.clone(), daemon.addr, daemon.passes.clone());
 
     // Night: the first pass puts staging to sleep.
     passes_until(&mut passes, 5, || async {
@@ -191,12 +157,7 @@ async fn wake_over_http_comes_up_in_dependency_order_and_sleeps_when_it_ends() {
         "{audit:#?}"
     );
 
-    stop_tx.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(30), server)
-        .await
-        .expect("graceful shutdown")
-        .unwrap()
-        .unwrap();
+    daemon.stop().await;
 }
 
 /// The `lightsout serve` binary answers on its port and exits cleanly on SIGTERM.

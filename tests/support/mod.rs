@@ -220,3 +220,75 @@ pub fn schedules(src: &str) -> tempfile::TempDir {
     std::fs::write(dir.path().join("staging.toml"), src).expect("write schedule");
     dir
 }
+
+/// `lightsout serve` in-process against a moto, on a free loopback port, with an injected clock.
+pub struct Daemon {
+    /// The running service.
+    pub app: std::sync::Arc<lightsout::service::App<lightsout::aws::AwsCloud>>,
+    /// Where it listens.
+    pub addr: std::net::SocketAddr,
+    /// Completed passes (wait on it instead of on the wall clock).
+    pub passes: tokio::sync::watch::Receiver<u64>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Daemon {
+    /// Serves the `STAGING` schedule against `moto`, with one token for `alice`.
+    pub async fn start(
+        moto: &Moto,
+        clock: std::sync::Arc<lightsout::clock::ManualClock>,
+        token: &str,
+        settle: Duration,
+    ) -> Daemon {
+        use std::sync::Arc;
+        let cfg = lightsout::config::Config {
+            environments: vec![
+                lightsout::config::parse_str(Path::new("staging.toml"), STAGING).unwrap(),
+            ],
+        };
+        let app = Arc::new(lightsout::service::App::new(
+            cfg,
+            lightsout::aws::AwsCloud::new(moto.sdk_config().await),
+            Arc::new(lightsout::store::SqliteStore::in_memory().unwrap()),
+            clock,
+            lightsout::api::auth::Tokens::parse(&format!("alice {token}")).unwrap(),
+            "test".into(),
+        ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (passes_tx, passes) = tokio::sync::watch::channel(0u64);
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let pace = lightsout::daemon::Pace {
+            cadence: chrono::TimeDelta::hours(1),
+            settle,
+        };
+        let shutdown = async {
+            let _ = stop_rx.await;
+        };
+        let server = tokio::spawn(lightsout::daemon::serve(
+            app.clone(),
+            listener,
+            pace,
+            shutdown,
+            passes_tx,
+        ));
+        Daemon {
+            app,
+            addr,
+            passes,
+            stop,
+            server,
+        }
+    }
+
+    /// Shuts it down gracefully and checks it stopped cleanly.
+    pub async fn stop(self) {
+        self.stop.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(30), self.server)
+            .await
+            .expect("graceful shutdown")
+            .unwrap()
+            .unwrap();
+    }
+}
