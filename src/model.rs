@@ -156,6 +156,9 @@ pub struct Observation {
     /// Databases that could not be observed, and why; the planner does not wake services that
     /// wait for unknown databases.
     pub rds_errors: Vec<String>,
+    /// The services' scalable targets could not be read: `scalable: None` then means "unknown",
+    /// not "none", and no service may be acted on (its bounds could be lost).
+    pub scalable_unknown: bool,
 }
 
 impl Observation {

@@ -226,6 +226,12 @@ impl Ctx<'_> {
         if let Some((verdict, reason)) = self.excluded(&s.tags) {
             return item(verdict, reason);
         }
+        if obs.scalable_unknown {
+            return item(
+                Verdict::Wait,
+                "waiting: its autoscaling bounds could not be read, and acting without them could lose them".into(),
+            );
+        }
         if s.status != "ACTIVE" {
             return item(
                 Verdict::Skip,

@@ -495,3 +495,24 @@ fn services_do_not_wake_while_their_databases_cannot_be_observed() {
     );
     assert_eq!(p.problems.len(), 1);
 }
+
+/// Found by the fault-injection tests: when the scalable targets cannot be read, a wake must not
+/// restore the count and drop the recorded bounds, and a sleep must not skip recording them.
+#[test]
+fn services_wait_while_their_autoscaling_bounds_are_unknown() {
+    let slept = simulate(&daytime(), &plan_at(&daytime(), night()));
+    for (obs, now) in [(slept, morning()), (daytime(), night())] {
+        let mut obs = obs;
+        obs.databases
+            .iter_mut()
+            .for_each(|d| d.status = "available".into());
+        obs.services.iter_mut().for_each(|s| s.scalable = None);
+        obs.scalable_unknown = true;
+        obs.ecs_errors
+            .push("ecs autoscaling: DescribeScalableTargets failed: throttled".into());
+        let p = plan_at(&obs, now);
+        for id in ["ecs:app/backend", "ecs:app/frontend", "ecs:app/worker"] {
+            assert_eq!(item(&p, id).verdict, Verdict::Wait, "{id} at {now}");
+        }
+    }
+}

@@ -91,7 +91,10 @@ pub(crate) async fn observe(c: &Clients, env: &Environment, obs: &mut Observatio
                 s.scalable = bounds.get(&scalable_id(&s.name)).copied();
             }
         }
-        Err(e) => obs.ecs_errors.push(format!("ecs autoscaling: {e}")),
+        Err(e) => {
+            obs.scalable_unknown = true;
+            obs.ecs_errors.push(format!("ecs autoscaling: {e}"));
+        }
     }
 }
 

@@ -108,6 +108,24 @@ impl Moto {
             .await
     }
 
+    /// An SDK configuration pointing at `endpoint` (a proxy in front of this moto), retrying
+    /// `attempts` times with short backoffs. Standard rather than adaptive retry: adaptive's
+    /// client-side rate limiter slows a 30%-throttled test run to minutes without changing what
+    /// it proves (the same calls either succeed or fail).
+    pub async fn sdk_config_via(&self, endpoint: &str, attempts: u32) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(Region::new(REGION))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(attempts)
+                    .with_initial_backoff(Duration::from_millis(5)),
+            )
+            .load()
+            .await
+    }
+
     /// Starts recording requests (after seeding, so only lightsout's calls count).
     pub fn start_recording(&self) {
         ureq::post(format!(
@@ -292,3 +310,4 @@ impl Daemon {
             .unwrap();
     }
 }
+pub mod proxy;
