@@ -1,0 +1,130 @@
+//! Crash safety: `lightsout apply` is killed with SIGKILL at random points of its pass, many times,
+//! alternating night and morning; after every kill no service has lost its original count, and
+//! uninterrupted passes afterwards converge exactly (the daemon runs the same pass).
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use aws_sdk_applicationautoscaling::types::ServiceNamespace;
+use aws_sdk_ecs::types::ServiceField;
+use support::{Moto, STAGING, schedules};
+
+const KILLS: usize = 40;
+
+async fn service(ecs: &aws_sdk_ecs::Client, name: &str) -> (i32, BTreeMap<String, String>) {
+    let out = ecs
+        .describe_services()
+        .cluster("app-staging-cluster")
+        .services(name)
+        .include(ServiceField::Tags)
+        .send()
+        .await
+        .unwrap();
+    let s = &out.services()[0];
+    (
+        s.desired_count(),
+        s.tags()
+            .iter()
+            .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
+            .collect(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_at_random_points_never_loses_originals() {
+    let moto = Moto::start();
+    moto.seed();
+    let sdk = moto.sdk_config().await;
+    let ecs = aws_sdk_ecs::Client::new(&sdk);
+    let aas = aws_sdk_applicationautoscaling::Client::new(&sdk);
+    let dir = schedules(STAGING);
+    let apply = |at: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_lightsout"));
+        c.arg("--schedules")
+            .arg(dir.path())
+            .args(["apply", "--at", at])
+            .env("AWS_ENDPOINT_URL", &moto.endpoint)
+            .env("AWS_REGION", support::REGION)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("LIGHTSOUT_MAX_ATTEMPTS", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        c
+    };
+    let (night, morning) = ("2026-12-02T22:00:00Z", "2026-12-03T06:05:00Z");
+    let mut seed: u64 = 0x5eed_cafe;
+    let mut killed_mid_pass = 0;
+    for i in 0..KILLS {
+        // Four kills at night, then four in the morning, and so on.
+        let at = if (i / 4) % 2 == 0 { night } else { morning };
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = Duration::from_millis(seed % 200);
+        let mut child = apply(at).spawn().unwrap();
+        std::thread::sleep(delay);
+        if child.try_wait().unwrap().is_none() {
+            killed_mid_pass += 1;
+        }
+        child.kill().ok(); // SIGKILL
+        child.wait().unwrap();
+        // The invariant after any crash: a backend that is not at its original count carries it.
+        let (desired, tags) = service(&ecs, "backend").await;
+        if desired != 2 {
+            assert_eq!(
+                tags.get("lightsout:desired-count").map(String::as_str),
+                Some("2"),
+                "kill {i} after {delay:?}: {tags:?}"
+            );
+            assert_eq!(
+                tags.get("lightsout:autoscaling").map(String::as_str),
+                Some("min=1/max=4"),
+                "kill {i}: {tags:?}"
+            );
+        }
+        let (desired, tags) = service(&ecs, "frontend").await;
+        if desired != 1 {
+            assert_eq!(
+                tags.get("lightsout:desired-count").map(String::as_str),
+                Some("1"),
+                "kill {i}: {tags:?}"
+            );
+        }
+    }
+    println!("{KILLS} kills, {killed_mid_pass} of them while a pass was running");
+    assert!(
+        killed_mid_pass >= KILLS / 3,
+        "too few kills landed mid-pass ({killed_mid_pass})"
+    );
+
+    // Uninterrupted: night converges with the originals on the tags, morning restores them.
+    for at in [night, night, morning, morning, morning] {
+        apply(at).status().unwrap();
+    }
+    assert!(apply(morning).status().unwrap().success());
+    let (desired, tags) = service(&ecs, "backend").await;
+    assert_eq!(desired, 2);
+    assert!(
+        !tags.keys().any(|k| k.starts_with("lightsout:")),
+        "{tags:?}"
+    );
+    let t = aas
+        .describe_scalable_targets()
+        .service_namespace(ServiceNamespace::Ecs)
+        .resource_ids("service/app-staging-cluster/backend")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            t.scalable_targets()[0].min_capacity(),
+            t.scalable_targets()[0].max_capacity()
+        ),
+        (1, 4)
+    );
+    assert_eq!(service(&ecs, "frontend").await.0, 1);
+}
