@@ -211,3 +211,105 @@ async fn serve_binary_exits_cleanly_on_sigterm() {
         .unwrap();
     assert!(exit.success(), "{exit:?}");
 }
+
+/// No secret reaches the logs: API tokens (good and bad), the Slack signing secret and the AWS
+/// secret key are searched for in everything the daemon printed at debug level.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_in_the_logs() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::{Command, Stdio};
+    const SLACK: &str = "slack-signing-secret-SHOULD-NOT-LEAK";
+    const AWS_SECRET: &str = "aws-secret-key-SHOULD-NOT-LEAK";
+    const WRONG: &str = "wrong-token-SHOULD-NOT-LEAK-0123";
+    let moto = Moto::start();
+    moto.seed();
+    let dir = support::schedules(STAGING);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lightsout"))
+        .arg("--schedules")
+        .arg(dir.path())
+        .args([
+            "--log-format",
+            "json",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--settle",
+            "1s",
+            "--store",
+        ])
+        .arg(dir.path().join("state.db"))
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_REGION", support::REGION)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
+        .env("LIGHTSOUT_TOKENS", format!("alice {TOKEN}"))
+        .env("LIGHTSOUT_SLACK_SIGNING_SECRET", SLACK)
+        .env("LIGHTSOUT_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let base = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    let mut stderr = child.stderr.take().unwrap();
+    let logs = std::thread::spawn(move || {
+        let mut s = String::new();
+        stderr.read_to_string(&mut s).unwrap();
+        s
+    });
+    tokio::task::spawn_blocking(move || {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .new_agent();
+        let wake = format!("{base}/v1/environments/staging/wake");
+        for token in [TOKEN, WRONG] {
+            agent
+                .post(&wake)
+                .header("Authorization", &format!("Bearer {token}"))
+                .header("Content-Type", "application/json")
+                .send(r#"{"for": "1h"}"#)
+                .unwrap();
+        }
+        let body = "command=%2Fstaging&user_name=carol&text=status";
+        let ts = lightsout::clock::Clock::now(&lightsout::clock::SystemClock)
+            .timestamp()
+            .to_string();
+        let sig = lightsout::api::slack::SlackVerifier::new(SLACK).sign(&ts, body.as_bytes());
+        let r = agent
+            .post(&format!("{base}/v1/slack/command"))
+            .header("X-Slack-Request-Timestamp", &ts)
+            .header("X-Slack-Signature", &sig)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .send(body)
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+    })
+    .await
+    .unwrap();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    child.wait().unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let all = logs.join().unwrap() + &line + &rest;
+    assert!(all.contains("wake requested"), "the logs were captured");
+    assert!(
+        all.len() > 10_000,
+        "debug logs are verbose: {} bytes",
+        all.len()
+    );
+    for secret in [TOKEN, WRONG, SLACK, AWS_SECRET] {
+        assert!(!all.contains(secret), "{secret} leaked into the logs");
+    }
+}
