@@ -102,6 +102,13 @@ enum Command {
         /// Time between passes while resources are still changing.
         #[arg(long, default_value = "15s", value_parser = parse_delta)]
         settle: chrono::TimeDelta,
+        /// Run the clock from this instant instead of now (RFC 3339), to rehearse a schedule.
+        #[arg(long, value_parser = parse_instant)]
+        at: Option<DateTime<Utc>>,
+        /// This copy's name in leases. Keep it stable per deployment (a restarted daemon then
+        /// takes its own lease back at once); two running copies must never share one.
+        #[arg(long, env = "LIGHTSOUT_INSTANCE")]
+        instance: Option<String>,
         /// State-changing requests one identity may make at once.
         #[arg(long, default_value_t = 5)]
         rate_burst: u32,
@@ -215,14 +222,20 @@ pub async fn run(cli: Cli) -> ExitCode {
             settle,
             rate_burst,
             rate_per_minute,
+            at,
+            ref instance,
         } => match serve(
             &cli,
-            listen,
-            store,
-            tokens_file.as_deref(),
-            every,
-            settle,
-            (rate_burst, rate_per_minute),
+            ServeOptions {
+                listen,
+                store,
+                tokens_file: tokens_file.as_deref(),
+                every,
+                settle,
+                limits: (rate_burst, rate_per_minute),
+                at,
+                instance: instance.clone(),
+            },
         )
         .await
         {
@@ -350,20 +363,40 @@ pub async fn lambda(cli: &Cli) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-async fn serve(
-    cli: &Cli,
+/// What `lightsout serve` was asked to do.
+struct ServeOptions<'a> {
     listen: std::net::SocketAddr,
-    store: &str,
-    tokens_file: Option<&std::path::Path>,
+    store: &'a str,
+    tokens_file: Option<&'a std::path::Path>,
     every: chrono::TimeDelta,
     settle: chrono::TimeDelta,
-    (burst, per_minute): (u32, u32),
-) -> anyhow::Result<()> {
+    limits: (u32, u32),
+    at: Option<DateTime<Utc>>,
+    instance: Option<String>,
+}
+
+async fn serve(cli: &Cli, o: ServeOptions<'_>) -> anyhow::Result<()> {
     use anyhow::Context as _;
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let instance = format!("{}-{}", host.trim(), std::process::id());
+    let ServeOptions {
+        listen,
+        store,
+        tokens_file,
+        every,
+        settle,
+        limits: (burst, per_minute),
+        at,
+        instance,
+    } = o;
+    let instance = instance.unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+        format!("{}-{}", host.trim(), std::process::id())
+    });
     let mut app = build_app(cli, store, tokens_file, instance).await?;
     app.limiter = crate::api::auth::RateLimiter::new(burst, per_minute);
+    if let Some(at) = at {
+        tracing::warn!(%at, "rehearsal: the clock runs from --at, not from now");
+        app.clock = std::sync::Arc::new(crate::clock::OffsetClock::starting_at(at));
+    }
     let app = std::sync::Arc::new(app);
     let envs = app.config.environments.len();
     let listener = tokio::net::TcpListener::bind(listen)

@@ -53,3 +53,21 @@ impl Clock for ManualClock {
         *self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+/// The system clock shifted so that it read `at` when it was made: time runs, from a chosen
+/// instant. For rehearsing a schedule with the daemon (`serve --at`).
+#[derive(Debug, Clone, Copy)]
+pub struct OffsetClock(chrono::TimeDelta);
+
+impl OffsetClock {
+    /// A clock that reads `at` now.
+    pub fn starting_at(at: DateTime<Utc>) -> OffsetClock {
+        OffsetClock(at - SystemClock.now())
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> DateTime<Utc> {
+        SystemClock.now() + self.0
+    }
+}

@@ -1,6 +1,7 @@
-//! Crash safety: `lightsout apply` is killed with SIGKILL at random points of its pass, many times,
-//! alternating night and morning; after every kill no service has lost its original count, and
-//! uninterrupted passes afterwards converge exactly (the daemon runs the same pass).
+//! Crash safety: the daemon (`lightsout serve --at`, its clock running from a chosen night or
+//! morning instant, SQLite store) is killed with SIGKILL at random points, many times, restarted
+//! each time, alternating night and morning; after every kill no service has lost its original
+//! count, and uninterrupted passes afterwards converge exactly.
 
 mod support;
 
@@ -55,17 +56,45 @@ async fn sigkill_at_random_points_never_loses_originals() {
             .stderr(Stdio::null());
         c
     };
+    let daemon = |at: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_lightsout"));
+        c.arg("--schedules")
+            .arg(dir.path())
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--settle",
+                "1s",
+                "--instance",
+                "crash-test",
+                "--at",
+                at,
+                "--store",
+            ])
+            .arg(dir.path().join("state.db"))
+            .env("AWS_ENDPOINT_URL", &moto.endpoint)
+            .env("AWS_REGION", support::REGION)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("LIGHTSOUT_MAX_ATTEMPTS", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        c
+    };
     let (night, morning) = ("2026-12-02T22:00:00Z", "2026-12-03T06:05:00Z");
     let mut seed: u64 = 0x5eed_cafe;
     let mut killed_mid_pass = 0;
+    // The restarted daemons make progress (a stable --instance takes its own lease back).
+    let (mut slept, mut woke) = (0, 0);
     for i in 0..KILLS {
         // Four kills at night, then four in the morning, and so on.
         let at = if (i / 4) % 2 == 0 { night } else { morning };
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
-        let delay = Duration::from_millis(seed % 200);
-        let mut child = apply(at).spawn().unwrap();
+        let delay = Duration::from_millis(seed % 500);
+        let mut child = daemon(at).spawn().unwrap();
         std::thread::sleep(delay);
         if child.try_wait().unwrap().is_none() {
             killed_mid_pass += 1;
@@ -74,6 +103,12 @@ async fn sigkill_at_random_points_never_loses_originals() {
         child.wait().unwrap();
         // The invariant after any crash: a backend that is not at its original count carries it.
         let (desired, tags) = service(&ecs, "backend").await;
+        if at == night && desired == 0 {
+            slept += 1;
+        }
+        if at == morning && desired == 2 && slept > 0 {
+            woke += 1;
+        }
         if desired != 2 {
             assert_eq!(
                 tags.get("lightsout:desired-count").map(String::as_str),
@@ -95,10 +130,14 @@ async fn sigkill_at_random_points_never_loses_originals() {
             );
         }
     }
-    println!("{KILLS} kills, {killed_mid_pass} of them while a pass was running");
+    println!("{KILLS} daemons killed with SIGKILL at random points (0-500 ms after start)");
+    assert_eq!(
+        killed_mid_pass, KILLS,
+        "every daemon was still running when killed"
+    );
     assert!(
-        killed_mid_pass >= KILLS / 3,
-        "too few kills landed mid-pass ({killed_mid_pass})"
+        slept > 0 && woke > 0,
+        "the daemons made progress between kills (slept {slept}, woke {woke})"
     );
 
     // Uninterrupted: night converges with the originals on the tags, morning restores them.

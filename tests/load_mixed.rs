@@ -32,7 +32,9 @@ const THREADS: usize = 6;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mixed_load_has_no_5xx_and_the_limiter_engages() {
     let staging = "name = \"staging\"\nregion = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = []\n[rds]\ninstances = [\"db\"]\n";
-    let cfg = config::Config { environments: vec![config::parse_str(Path::new("staging.toml"), staging).unwrap()] };
+    let cfg = config::Config {
+        environments: vec![config::parse_str(Path::new("staging.toml"), staging).unwrap()],
+    };
     let dir = tempfile::tempdir().unwrap();
     let app = Arc::new(App::new(
         cfg,
@@ -44,14 +46,18 @@ async fn mixed_load_has_no_5xx_and_the_limiter_engages() {
     ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(axum::serve(listener, lightsout::api::router(app.clone())).into_future());
+    let server =
+        tokio::spawn(axum::serve(listener, lightsout::api::router(app.clone())).into_future());
 
     let results = tokio::task::spawn_blocking(move || {
         let handles: Vec<_> = (0..THREADS)
             .map(|t| {
                 let base = base.clone();
                 std::thread::spawn(move || {
-                    let agent = ureq::Agent::config_builder().http_status_as_error(false).build().new_agent();
+                    let agent = ureq::Agent::config_builder()
+                        .http_status_as_error(false)
+                        .build()
+                        .new_agent();
                     let big = "x".repeat(20_000);
                     let mut out: Vec<(u16, Duration)> = Vec::new();
                     let start = Instant::now();
@@ -61,13 +67,39 @@ async fn mixed_load_has_no_5xx_and_the_limiter_engages() {
                         let auth = format!("Bearer {GOOD}");
                         let wake = format!("{base}/v1/environments/staging/wake");
                         let resp = match i % 8 {
-                            0 => agent.get(&format!("{base}/v1/environments")).header("Authorization", &auth).call(),
-                            1 => agent.post(&wake).header("Authorization", &auth).header("Content-Type", "application/json").send(r#"{"for": "1h"}"#),
-                            2 => agent.get(&format!("{base}/v1/environments")).header("Authorization", "Bearer wrong-token-0123456789").call(),
-                            3 => agent.post(&wake).header("Authorization", &auth).header("Content-Type", "application/json").send("{\"for\":"),
-                            4 => agent.post(&format!("{base}/v1/environments/nope/wake")).header("Authorization", &auth).header("Content-Type", "application/json").send(r#"{"for": "1h"}"#),
-                            5 => agent.post(&wake).header("Authorization", &auth).header("Content-Type", "application/json").send(big.as_str()),
-                            6 => agent.post(&wake).header("Content-Type", "text/plain").header("Authorization", &auth).send("for=1h"),
+                            0 => agent
+                                .get(&format!("{base}/v1/environments"))
+                                .header("Authorization", &auth)
+                                .call(),
+                            1 => agent
+                                .post(&wake)
+                                .header("Authorization", &auth)
+                                .header("Content-Type", "application/json")
+                                .send(r#"{"for": "1h"}"#),
+                            2 => agent
+                                .get(&format!("{base}/v1/environments"))
+                                .header("Authorization", "Bearer wrong-token-0123456789")
+                                .call(),
+                            3 => agent
+                                .post(&wake)
+                                .header("Authorization", &auth)
+                                .header("Content-Type", "application/json")
+                                .send("{\"for\":"),
+                            4 => agent
+                                .post(&format!("{base}/v1/environments/nope/wake"))
+                                .header("Authorization", &auth)
+                                .header("Content-Type", "application/json")
+                                .send(r#"{"for": "1h"}"#),
+                            5 => agent
+                                .post(&wake)
+                                .header("Authorization", &auth)
+                                .header("Content-Type", "application/json")
+                                .send(big.as_str()),
+                            6 => agent
+                                .post(&wake)
+                                .header("Content-Type", "text/plain")
+                                .header("Authorization", &auth)
+                                .send("for=1h"),
                             _ => agent.get(&format!("{base}/healthz")).call(),
                         };
                         let status = resp.map(|r| r.status().as_u16()).unwrap_or(0);
@@ -78,7 +110,10 @@ async fn mixed_load_has_no_5xx_and_the_limiter_engages() {
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect::<Vec<_>>()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect::<Vec<_>>()
     })
     .await
     .unwrap();
@@ -98,11 +133,23 @@ async fn mixed_load_has_no_5xx_and_the_limiter_engages() {
         pct(0.5),
         pct(0.99)
     );
-    assert!(!by_status.contains_key(&0), "transport errors: {by_status:?}");
-    assert!(by_status.keys().all(|s| *s < 500), "5xx under load: {by_status:?}");
-    assert!(by_status.get(&429).copied().unwrap_or(0) > 0, "the limiter engaged: {by_status:?}");
+    assert!(
+        !by_status.contains_key(&0),
+        "transport errors: {by_status:?}"
+    );
+    assert!(
+        by_status.keys().all(|s| *s < 500),
+        "5xx under load: {by_status:?}"
+    );
+    assert!(
+        by_status.get(&429).copied().unwrap_or(0) > 0,
+        "the limiter engaged: {by_status:?}"
+    );
     for status in [200, 202, 401, 404] {
-        assert!(by_status.contains_key(&status), "{status} missing: {by_status:?}");
+        assert!(
+            by_status.contains_key(&status),
+            "{status} missing: {by_status:?}"
+        );
     }
     // Malformed bodies are refused 400/413/415 until the identity's burst is spent, then 429:
     // the limiter comes first, so a flood of bad requests costs nothing to refuse.
