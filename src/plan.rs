@@ -8,6 +8,7 @@
 //! `available` (on a later pass: nothing waits inside a pass).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
@@ -29,8 +30,9 @@ pub enum Verdict {
     Act {
         /// The calls.
         steps: Vec<Step>,
-        /// Resources whose actions must succeed first.
-        after: Vec<ResourceId>,
+        /// Resources whose actions must succeed first. Shared: most databases wait for the same
+        /// services, and a plan of thousands of resources must not copy that list per database.
+        after: Arc<Vec<ResourceId>>,
     },
     /// Already as it should be.
     InSync,
@@ -129,6 +131,27 @@ pub fn plan(env: &Environment, decision: &Decision, obs: &Observation, now: Date
     // Going to sleep, a database stops only after the services that need it have slept.
     if !decision.awake {
         let ecs_unknown = !obs.ecs_errors.is_empty();
+        // The acting services every database waits for (no depends_on), once; and those that
+        // name their databases, by database.
+        let mut every: Vec<ResourceId> = Vec::new();
+        let mut by_db: BTreeMap<String, Vec<ResourceId>> = BTreeMap::new();
+        for s in services
+            .iter()
+            .filter(|s| matches!(s.verdict, Verdict::Act { .. }))
+        {
+            let ResourceId::EcsService(name) = &s.resource else {
+                continue;
+            };
+            match &env.service_settings(name).depends_on {
+                None => every.push(s.resource.clone()),
+                Some(deps) => {
+                    for d in deps {
+                        by_db.entry(d.clone()).or_default().push(s.resource.clone());
+                    }
+                }
+            }
+        }
+        let every = Arc::new(every);
         for item in &mut databases {
             let (ResourceId::DbInstance(id) | ResourceId::DbCluster(id)) = &item.resource else {
                 continue;
@@ -141,18 +164,10 @@ pub fn plan(env: &Environment, decision: &Decision, obs: &Observation, now: Date
                             .into();
                     continue;
                 }
-                for s in &services {
-                    let ResourceId::EcsService(name) = &s.resource else {
-                        continue;
-                    };
-                    let needs = match &env.service_settings(name).depends_on {
-                        Some(deps) => deps.iter().any(|d| d == id),
-                        None => true,
-                    };
-                    if needs && matches!(s.verdict, Verdict::Act { .. }) {
-                        after.push(s.resource.clone());
-                    }
-                }
+                *after = match by_db.get(id.as_str()) {
+                    Some(own) => Arc::new(every.iter().chain(own).cloned().collect()),
+                    None => every.clone(),
+                };
             }
         }
     }
@@ -303,7 +318,7 @@ impl Ctx<'_> {
         item(
             Verdict::Act {
                 steps,
-                after: Vec::new(),
+                after: Arc::default(),
             },
             format!("{}; {what}", self.state_reason),
         )
@@ -458,7 +473,7 @@ impl Ctx<'_> {
         item(
             Verdict::Act {
                 steps,
-                after: Vec::new(),
+                after: Arc::default(),
             },
             format!("{}; {what}", self.state_reason),
         )
@@ -523,7 +538,7 @@ impl Ctx<'_> {
                         arn: d.arn.clone(),
                         keys: vec![tags::SLEPT_AT.into()],
                     }],
-                    after: Vec::new(),
+                    after: Arc::default(),
                 },
                 format!(
                     "{}; available, clearing {}",
@@ -563,7 +578,7 @@ impl Ctx<'_> {
                 item(
                     Verdict::Act {
                         steps,
-                        after: Vec::new(),
+                        after: Arc::default(),
                     },
                     format!("{}; {why}", self.state_reason),
                 )
@@ -582,7 +597,7 @@ impl Ctx<'_> {
                 item(
                     Verdict::Act {
                         steps,
-                        after: Vec::new(),
+                        after: Arc::default(),
                     },
                     format!("{}; starting", self.state_reason),
                 )
