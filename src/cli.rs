@@ -9,6 +9,7 @@ use futures_util::{StreamExt, stream};
 
 use crate::aws::AwsCloud;
 use crate::clock::{Clock, SystemClock};
+use crate::cloud::Cloud;
 use crate::config::{self, Config, Environment};
 use crate::engine;
 use crate::report;
@@ -185,6 +186,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                     .collect()
                     .await;
             emit(output, &plans, report::plan);
+            eprintln!("{}", report::requests(&cloud.requests()));
             if plans.iter().any(|p| !p.problems.is_empty()) {
                 ExitCode::from(1)
             } else {
@@ -208,6 +210,11 @@ pub async fn run(cli: Cli) -> ExitCode {
             .collect()
             .await;
             emit(output, &reports, report::pass);
+            let requests = report::requests(&cloud.requests());
+            match output {
+                Output::Table => println!("{requests}"),
+                Output::Json => eprintln!("{requests}"),
+            }
             if reports.iter().any(|r| r.failed()) {
                 ExitCode::from(1)
             } else {

@@ -37,6 +37,11 @@ pub trait Cloud: Send + Sync {
     /// observed is listed in [`Observation::ecs_errors`] and [`Observation::rds_errors`].
     fn observe(&self, env: &Environment) -> impl Future<Output = Observation> + Send;
 
+    /// Requests made so far, by operation (retries included), where the cloud counts them.
+    fn requests(&self) -> std::collections::BTreeMap<String, u64> {
+        std::collections::BTreeMap::new()
+    }
+
     /// Makes one write call in the environment's account and region.
     fn execute(
         &self,

@@ -195,3 +195,10 @@ pub fn status(p: &Plan, obs: &Observation) -> String {
     }
     out
 }
+
+/// `AWS requests: 16 (DescribeServices 2, ListServices 2, ...)`.
+pub fn requests(counts: &std::collections::BTreeMap<String, u64>) -> String {
+    let total: u64 = counts.values().sum();
+    let list: Vec<String> = counts.iter().map(|(op, n)| format!("{op} {n}")).collect();
+    format!("AWS requests: {total} ({})", list.join(", "))
+}

@@ -209,8 +209,22 @@ async fn morning_pass_starts_databases_only_then_the_next_restores_services_exac
 async fn repeated_pass_makes_no_write_call() {
     let w = world().await;
     w.moto.start_recording();
+    let before = lightsout::cloud::Cloud::requests(&w.cloud);
     assert!(!w.pass(night()).await.failed());
     let sleep = w.moto.recorded_counts();
+    // lightsout's own count of its requests matches what moto received, operation by operation.
+    let counted: std::collections::BTreeMap<String, usize> =
+        lightsout::cloud::Cloud::requests(&w.cloud)
+            .into_iter()
+            .map(|(op, n)| {
+                (
+                    op.clone(),
+                    (n - before.get(&op).copied().unwrap_or(0)) as usize,
+                )
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect();
+    assert_eq!(counted, sleep);
     println!("sleep pass: {sleep:?}");
     assert_eq!(sleep.get("TagResource"), Some(&2));
     assert_eq!(sleep.get("UpdateService"), Some(&2));

@@ -64,7 +64,13 @@ pub fn router<C: Cloud + 'static>(app: Arc<App<C>>) -> Router {
 async fn metrics<C: Cloud>(State(app): State<Arc<App<C>>>) -> Response {
     let last = app.last.read().unwrap_or_else(|p| p.into_inner());
     let awake = last.values().filter(|s| s.report.awake).count();
-    let body = app.metrics.render(app.config.environments.len(), awake);
+    let mut body = app.metrics.render(app.config.environments.len(), awake);
+    body.push_str("# HELP lightsout_aws_requests_total AWS requests by operation, retries included.\n# TYPE lightsout_aws_requests_total counter\n");
+    for (op, n) in app.cloud.requests() {
+        body.push_str(&format!(
+            "lightsout_aws_requests_total{{operation=\"{op}\"}} {n}\n"
+        ));
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 

@@ -5,10 +5,12 @@
 //! retry (client-side rate limiting on throttling). The standard AWS configuration applies:
 //! profiles, `AWS_REGION`, `AWS_ENDPOINT_URL`.
 
+mod count;
 mod dynamo;
 mod ecs;
 mod rds;
 
+pub use count::RequestCounter;
 pub use dynamo::DynamoStore;
 
 use std::collections::HashMap;
@@ -35,6 +37,7 @@ pub(crate) struct Clients {
 pub struct AwsCloud {
     base: SdkConfig,
     regions: Mutex<HashMap<String, Arc<Clients>>>,
+    counter: RequestCounter,
 }
 
 impl AwsCloud {
@@ -53,6 +56,7 @@ impl AwsCloud {
         AwsCloud {
             base,
             regions: Mutex::new(HashMap::new()),
+            counter: RequestCounter::default(),
         }
     }
 
@@ -72,16 +76,19 @@ impl AwsCloud {
                     ecs: aws_sdk_ecs::Client::from_conf(
                         aws_sdk_ecs::config::Builder::from(&self.base)
                             .region(region.clone())
+                            .interceptor(self.counter.clone())
                             .build(),
                     ),
                     aas: aws_sdk_applicationautoscaling::Client::from_conf(
                         aws_sdk_applicationautoscaling::config::Builder::from(&self.base)
                             .region(region.clone())
+                            .interceptor(self.counter.clone())
                             .build(),
                     ),
                     rds: aws_sdk_rds::Client::from_conf(
                         aws_sdk_rds::config::Builder::from(&self.base)
                             .region(region)
+                            .interceptor(self.counter.clone())
                             .build(),
                     ),
                 })
@@ -91,6 +98,10 @@ impl AwsCloud {
 }
 
 impl Cloud for AwsCloud {
+    fn requests(&self) -> std::collections::BTreeMap<String, u64> {
+        self.counter.snapshot()
+    }
+
     async fn observe(&self, env: &Environment) -> Observation {
         let clients = self.clients(&env.region);
         let mut obs = Observation::default();
