@@ -32,6 +32,8 @@ pub enum Outcome {
     NotRun(String),
     /// Dry run: nothing was called.
     DryRun,
+    /// Not started: the pass ran out of time (a Lambda near its deadline); the next pass does it.
+    Deferred,
 }
 
 /// One resource's result in a pass.
@@ -117,6 +119,20 @@ pub async fn reconcile<C: Cloud>(
 /// Applies a plan: actions without prerequisites first, at most `env.concurrency` at once, then
 /// the actions that wait for them (databases after the services that use them).
 pub async fn apply<C: Cloud>(cloud: &C, env: &Environment, p: Plan, dry_run: bool) -> EnvReport {
+    apply_until(cloud, env, p, dry_run, None).await
+}
+
+/// Like [`apply`], but starts no action after `deadline`: what is left is reported
+/// [`Outcome::Deferred`] for the next pass. An action once started makes all its calls, and every
+/// action writes its memory (tags) before it changes anything, so stopping between actions never
+/// loses an original.
+pub async fn apply_until<C: Cloud>(
+    cloud: &C,
+    env: &Environment,
+    p: Plan,
+    dry_run: bool,
+    deadline: Option<tokio::time::Instant>,
+) -> EnvReport {
     let mut results: HashMap<ResourceId, (Outcome, usize)> = HashMap::new();
     let acting: Vec<&Item> = p
         .items
@@ -127,7 +143,16 @@ pub async fn apply<C: Cloud>(cloud: &C, env: &Environment, p: Plan, dry_run: boo
         .into_iter()
         .partition(|i| matches!(&i.verdict, Verdict::Act { after, .. } if after.is_empty()));
 
-    results.extend(run_all(cloud, env, first.into_iter().cloned().collect(), dry_run).await);
+    results.extend(
+        run_all(
+            cloud,
+            env,
+            first.into_iter().cloned().collect(),
+            dry_run,
+            deadline,
+        )
+        .await,
+    );
 
     let mut ready = Vec::new();
     for item in second {
@@ -137,7 +162,12 @@ pub async fn apply<C: Cloud>(cloud: &C, env: &Environment, p: Plan, dry_run: boo
         let blocker = after
             .iter()
             .find(|r| !matches!(results.get(*r), Some((Outcome::Done | Outcome::DryRun, _))));
+        let deferred =
+            blocker.is_some_and(|b| matches!(results.get(b), Some((Outcome::Deferred, _))));
         match blocker {
+            Some(_) if deferred => {
+                results.insert(item.resource.clone(), (Outcome::Deferred, 0));
+            }
             Some(b) => {
                 let why = format!("not attempted: {b} did not finish going to sleep");
                 tracing::warn!(env = %env.name, resource = %item.resource, "{why}");
@@ -146,7 +176,16 @@ pub async fn apply<C: Cloud>(cloud: &C, env: &Environment, p: Plan, dry_run: boo
             None => ready.push(item),
         }
     }
-    results.extend(run_all(cloud, env, ready.into_iter().cloned().collect(), dry_run).await);
+    results.extend(
+        run_all(
+            cloud,
+            env,
+            ready.into_iter().cloned().collect(),
+            dry_run,
+            deadline,
+        )
+        .await,
+    );
 
     let items = p
         .items
@@ -180,13 +219,17 @@ async fn run_all<C: Cloud>(
     env: &Environment,
     items: Vec<Item>,
     dry_run: bool,
+    deadline: Option<tokio::time::Instant>,
 ) -> Vec<(ResourceId, (Outcome, usize))> {
     let futures: Vec<BoxFuture<'_, (ResourceId, (Outcome, usize))>> = items
         .into_iter()
         .map(|item| {
             async move {
+                let late = deadline.is_some_and(|d| tokio::time::Instant::now() >= d);
                 let outcome = if dry_run {
                     (Outcome::DryRun, 0)
+                } else if late {
+                    (Outcome::Deferred, 0)
                 } else {
                     run_steps(cloud, env, &item).await
                 };

@@ -156,3 +156,18 @@ async fn dry_run_calls_nothing() {
             .all(|i| i.outcome == Some(Outcome::DryRun))
     );
 }
+
+#[tokio::test]
+async fn past_the_deadline_nothing_starts_and_nothing_counts_as_failed() {
+    let c = cloud(vec![]);
+    let p = plan_env(&c, &env(), None, now()).await;
+    let r = apply_until(&c, &env(), p, false, Some(tokio::time::Instant::now())).await;
+    assert!(c.calls.lock().unwrap().is_empty());
+    assert!(
+        r.items
+            .iter()
+            .filter(|i| i.outcome.is_some())
+            .all(|i| i.outcome == Some(Outcome::Deferred))
+    );
+    assert!(!r.failed(), "deferred work is not a failure");
+}

@@ -42,7 +42,7 @@ pub async fn handle<C: Cloud + 'static>(
     if let Some(action) = payload.get("action") {
         return match action.as_str() {
             Some("reconcile") => {
-                let reports = app.reconcile_all().await;
+                let reports = app.reconcile_all_until(deadline(&context)).await;
                 let failed: Vec<&str> = reports
                     .iter()
                     .filter(|r| r.failed())
@@ -65,16 +65,34 @@ pub async fn handle<C: Cloud + 'static>(
     }
     let request: LambdaRequest = serde_json::from_value(payload)
         .map_err(|e| format!("neither a scheduled action nor a Function URL request: {e}"))?;
+    let stop_by = deadline(&context);
     let changing = matches!(&request, LambdaRequest::ApiGatewayV2(r) if r.request_context.http.method == lambda_http::http::Method::POST);
     let mut adapter = Adapter::from(router);
     let response = adapter.call(LambdaEvent::new(request, context)).await?;
     let response = serde_json::to_value(response)?;
     if changing && response.get("statusCode").and_then(Value::as_u64) == Some(202) {
-        let reports = app.reconcile_all().await;
+        let reports = app.reconcile_all_until(stop_by).await;
         tracing::info!(
             environments = reports.len(),
             "pass after a wake or sleep request"
         );
     }
     Ok(response)
+}
+
+/// Time kept back before the invocation's deadline: an action started before it finishes its
+/// few calls well within it.
+const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The instant after which a pass starts nothing new: the invocation's deadline less a margin.
+/// `None` when the context has no deadline (tests, local runs).
+fn deadline(context: &lambda_runtime::Context) -> Option<tokio::time::Instant> {
+    if context.deadline == 0 {
+        return None;
+    }
+    let now_ms = crate::clock::Clock::now(&crate::clock::SystemClock)
+        .timestamp_millis()
+        .max(0) as u64;
+    let left = std::time::Duration::from_millis(context.deadline.saturating_sub(now_ms));
+    Some(tokio::time::Instant::now() + left.saturating_sub(DEADLINE_MARGIN))
 }

@@ -105,6 +105,7 @@ pub fn pass(r: &EnvReport) -> String {
                 Some(Outcome::DryRun) => "dry run".into(),
                 Some(Outcome::Failed(e)) => format!("FAILED: {e}"),
                 Some(Outcome::NotRun(e)) => format!("NOT RUN: {e}"),
+                Some(Outcome::Deferred) => "deferred: out of time, next pass".into(),
             };
             vec![
                 i.item.resource.to_string(),

@@ -123,12 +123,30 @@ impl<C: Cloud> App<C> {
     /// environments this copy reconciled; the rest were leased to another copy or failed to
     /// read their override (and are left alone, logged, and counted).
     pub async fn reconcile_all(&self) -> Vec<EnvReport> {
+        self.reconcile_all_until(None).await
+    }
+
+    /// Like [`App::reconcile_all`], but starts no environment and no action after `deadline`
+    /// (a Lambda near its timeout); what is left is deferred to the next pass.
+    pub async fn reconcile_all_until(
+        &self,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Vec<EnvReport> {
         // Boxed so this future is `Send` for any lifetime (the daemon spawns it).
         let passes: Vec<BoxFuture<'_, Option<EnvReport>>> = self
             .config
             .environments
             .iter()
-            .map(|e| self.reconcile_env(e).boxed())
+            .map(|e| {
+                async move {
+                    if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+                        tracing::warn!(env = %e.name, "out of time: left for the next pass");
+                        return None;
+                    }
+                    self.reconcile_env_until(e, deadline).await
+                }
+                .boxed()
+            })
             .collect();
         let reports: Vec<Option<EnvReport>> =
             stream::iter(passes).buffer_unordered(4).collect().await;
@@ -138,6 +156,14 @@ impl<C: Cloud> App<C> {
 
     /// One pass over one environment, under its lease.
     pub async fn reconcile_env(&self, env: &Environment) -> Option<EnvReport> {
+        self.reconcile_env_until(env, None).await
+    }
+
+    async fn reconcile_env_until(
+        &self,
+        env: &Environment,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Option<EnvReport> {
         let now = self.clock.now();
         match self
             .store
@@ -155,14 +181,19 @@ impl<C: Cloud> App<C> {
                 return None;
             }
         }
-        let report = self.reconcile_leased(env, now).await;
+        let report = self.reconcile_leased(env, now, deadline).await;
         if let Err(e) = self.store.release_lease(&env.name, &self.instance).await {
             tracing::warn!(env = %env.name, error = %e, "cannot release the lease; it expires by itself");
         }
         report
     }
 
-    async fn reconcile_leased(&self, env: &Environment, now: DateTime<Utc>) -> Option<EnvReport> {
+    async fn reconcile_leased(
+        &self,
+        env: &Environment,
+        now: DateTime<Utc>,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Option<EnvReport> {
         // Without knowing the override, acting on the schedule alone could put to sleep what
         // someone woke: skip the environment instead.
         let ov: Option<Override> = match self.store.active_override(&env.name, now).await {
@@ -174,7 +205,7 @@ impl<C: Cloud> App<C> {
             }
         };
         let (plan, observed) = engine::observe_and_plan(&self.cloud, env, ov.as_ref(), now).await;
-        let report = engine::apply(&self.cloud, env, plan, false).await;
+        let report = engine::apply_until(&self.cloud, env, plan, false, deadline).await;
         let events: Vec<AuditEvent> = report
             .items
             .iter()
@@ -183,6 +214,7 @@ impl<C: Cloud> App<C> {
                     Outcome::Done => "ok".to_string(),
                     Outcome::Failed(e) => format!("failed: {e}"),
                     Outcome::NotRun(e) => format!("not run: {e}"),
+                    Outcome::Deferred => return None,
                     Outcome::DryRun => return None,
                 };
                 let kind = if report.awake { "wake" } else { "sleep" };

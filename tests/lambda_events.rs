@@ -127,3 +127,19 @@ async fn unknown_events_are_errors() {
         "{e}"
     );
 }
+
+/// An invocation at its deadline starts no environment: the next scheduled event does the work.
+#[tokio::test]
+async fn at_the_deadline_the_pass_defers_everything() {
+    let a = app();
+    let mut context = Context::default();
+    context.deadline = 1; // long past
+    let out = handle(
+        a.as_ref(),
+        router(a.clone()),
+        LambdaEvent::new(fixture("scheduler-reconcile.json"), context),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["environments"], 0, "{out}");
+}
