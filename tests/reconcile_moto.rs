@@ -395,3 +395,83 @@ async fn plan_json_lists_actions_and_makes_no_write() {
     assert_eq!(prod["verdict"], "refuse");
     assert_eq!(writes(&w.moto.recorded_operations()), Vec::<String>::new());
 }
+
+/// Environments in two accounts (one through an assumed role with an external ID) and two
+/// regions, same resource names, reconciled through one cloud: each acts only in its own account.
+#[tokio::test]
+async fn environments_in_other_accounts_and_regions_act_only_there() {
+    let w = world().await;
+    let role = "arn:aws:iam::111111111111:role/lightsout";
+    w.moto.seed_account("eu-central-1", role);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("staging.toml"), STAGING).unwrap();
+    std::fs::write(
+        dir.path().join("staging-b.toml"),
+        STAGING.replace("name = \"staging\"", "name = \"staging-b\"").replace(
+            "region = \"eu-west-1\"",
+            &format!("region = \"eu-central-1\"\nrole_arn = \"{role}\"\nexternal_id = \"lightsout-staging-b\""),
+        ),
+    )
+    .unwrap();
+    let cfg = config::load(dir.path()).unwrap_or_else(|d| panic!("{d}"));
+    let other = cfg.environment("staging-b").unwrap();
+    // Only staging-b at night: the other account sleeps, this one does not.
+    let report = reconcile(&w.cloud, other, None, night(), false).await;
+    assert!(!report.failed(), "{report:#?}");
+    assert_eq!(
+        w.service("app-staging-cluster", "backend").await.0,
+        2,
+        "the caller's account is untouched"
+    );
+    assert_eq!(w.db("app-staging-db").await, "available");
+    let creds = aws_sdk_sts::Client::new(&w.moto.sdk_config().await)
+        .assume_role()
+        .role_arn(role)
+        .role_session_name("check")
+        .send()
+        .await
+        .unwrap();
+    let c = creds.credentials().unwrap();
+    let b_config = w
+        .moto
+        .sdk_config()
+        .await
+        .into_builder()
+        .region(aws_config::Region::new("eu-central-1"))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_sdk_ecs::config::Credentials::new(
+                    c.access_key_id(),
+                    c.secret_access_key(),
+                    Some(c.session_token().to_string()),
+                    None,
+                    "assumed",
+                ),
+            ),
+        )
+        .build();
+    let ecs_b = aws_sdk_ecs::Client::new(&b_config);
+    let backend_b = ecs_b
+        .describe_services()
+        .cluster("app-staging-cluster")
+        .services("backend")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        backend_b.services()[0].desired_count(),
+        0,
+        "the other account's backend slept"
+    );
+    // And the caller's own environment, in the same cloud, still acts in its own account.
+    let own = reconcile(
+        &w.cloud,
+        cfg.environment("staging").unwrap(),
+        None,
+        night(),
+        false,
+    )
+    .await;
+    assert!(!own.failed());
+    assert_eq!(w.service("app-staging-cluster", "backend").await.0, 0);
+}

@@ -65,34 +65,64 @@ impl AwsCloud {
         &self.base
     }
 
-    pub(crate) fn clients(&self, region: &str) -> Arc<Clients> {
-        // A poisoned lock only means another thread panicked while inserting a client; the map
-        // itself is still usable.
-        let mut map = self.regions.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(region.to_string())
-            .or_insert_with(|| {
-                let region = Region::new(region.to_string());
-                Arc::new(Clients {
-                    ecs: aws_sdk_ecs::Client::from_conf(
-                        aws_sdk_ecs::config::Builder::from(&self.base)
-                            .region(region.clone())
-                            .interceptor(self.counter.clone())
-                            .build(),
-                    ),
-                    aas: aws_sdk_applicationautoscaling::Client::from_conf(
-                        aws_sdk_applicationautoscaling::config::Builder::from(&self.base)
-                            .region(region.clone())
-                            .interceptor(self.counter.clone())
-                            .build(),
-                    ),
-                    rds: aws_sdk_rds::Client::from_conf(
-                        aws_sdk_rds::config::Builder::from(&self.base)
-                            .region(region)
-                            .interceptor(self.counter.clone())
-                            .build(),
-                    ),
-                })
-            })
+    /// The clients for an environment's account (its role, if any) and region, built once and
+    /// reused by every environment that shares them.
+    pub(crate) async fn clients(&self, env: &Environment) -> Arc<Clients> {
+        let key = format!("{}|{}", env.role_arn.as_deref().unwrap_or(""), env.region);
+        // A poisoned lock only means another thread panicked while inserting; the map is intact.
+        if let Some(c) = self
+            .regions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return c.clone();
+        }
+        let config = match &env.role_arn {
+            None => self.base.clone(),
+            Some(role) => {
+                let mut provider = aws_config::sts::AssumeRoleProvider::builder(role)
+                    .session_name("lightsout")
+                    .region(Region::new(env.region.clone()))
+                    .configure(&self.base);
+                if let Some(id) = &env.external_id {
+                    provider = provider.external_id(id);
+                }
+                let provider = provider.build().await;
+                self.base
+                    .to_builder()
+                    .credentials_provider(
+                        aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+                    )
+                    .build()
+            }
+        };
+        let region = Region::new(env.region.clone());
+        let clients = Arc::new(Clients {
+            ecs: aws_sdk_ecs::Client::from_conf(
+                aws_sdk_ecs::config::Builder::from(&config)
+                    .region(region.clone())
+                    .interceptor(self.counter.clone())
+                    .build(),
+            ),
+            aas: aws_sdk_applicationautoscaling::Client::from_conf(
+                aws_sdk_applicationautoscaling::config::Builder::from(&config)
+                    .region(region.clone())
+                    .interceptor(self.counter.clone())
+                    .build(),
+            ),
+            rds: aws_sdk_rds::Client::from_conf(
+                aws_sdk_rds::config::Builder::from(&config)
+                    .region(region)
+                    .interceptor(self.counter.clone())
+                    .build(),
+            ),
+        });
+        self.regions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key)
+            .or_insert(clients)
             .clone()
     }
 }
@@ -103,7 +133,7 @@ impl Cloud for AwsCloud {
     }
 
     async fn observe(&self, env: &Environment) -> Observation {
-        let clients = self.clients(&env.region);
+        let clients = self.clients(env).await;
         let mut obs = Observation::default();
         ecs::observe(&clients, env, &mut obs).await;
         rds::observe(&clients, env, &mut obs).await;
@@ -111,7 +141,7 @@ impl Cloud for AwsCloud {
     }
 
     async fn execute(&self, env: &Environment, step: &Step) -> Result<(), CloudError> {
-        let clients = self.clients(&env.region);
+        let clients = self.clients(env).await;
         match step {
             Step::TagService { .. }
             | Step::UntagService { .. }

@@ -48,6 +48,10 @@ pub struct Environment {
     pub source: PathBuf,
     /// AWS region of its resources.
     pub region: String,
+    /// An IAM role to assume for its account (cross-account), if not the caller's own.
+    pub role_arn: Option<String>,
+    /// The external ID the role's trust policy requires, if any.
+    pub external_id: Option<String>,
     /// IANA time zone its windows and holidays are in.
     pub timezone: Tz,
     /// Weekly awake windows; outside them it sleeps. May be empty (awake only when woken).
@@ -311,7 +315,7 @@ fn schedule_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
 /// Checks across files: unique names, no resource in two environments.
 fn cross_check(parsed: &[(PathBuf, Parsed, String)], diags: &mut Vec<Diagnostic>) {
     let mut names: HashMap<&str, &Path> = HashMap::new();
-    let mut owners: HashMap<&str, (&str, &Path)> = HashMap::new();
+    let mut owners: HashMap<String, (&str, &Path)> = HashMap::new();
     let mut selectors: HashMap<String, (&str, &Path)> = HashMap::new();
     for (file, p, src) in parsed {
         let mut rep = diag::Reporter::new(file, src, diags);
@@ -329,7 +333,8 @@ fn cross_check(parsed: &[(PathBuf, Parsed, String)], diags: &mut Vec<Diagnostic>
             names.insert(&p.name, file);
         }
         for (key, span) in &p.spans.resources {
-            match owners.get(key.as_str()) {
+            let scoped = format!("{}|{key}", p.scope);
+            match owners.get(&scoped) {
                 Some((owner, other)) if *other != file.as_path() => rep.error(
                     span.clone(),
                     format!(
@@ -342,11 +347,12 @@ fn cross_check(parsed: &[(PathBuf, Parsed, String)], diags: &mut Vec<Diagnostic>
                 ),
                 Some(_) => {}
                 None => {
-                    owners.insert(key, (&p.name, file));
+                    owners.insert(scoped, (&p.name, file));
                 }
             }
         }
         for (key, span) in &p.spans.selectors {
+            let key = &format!("{}|{key}", p.scope);
             match selectors.get(key) {
                 Some((owner, other)) if *other != file.as_path() => rep.error(
                     span.clone(),

@@ -21,6 +21,9 @@ type Val<'i> = Spanned<DeValue<'i>>;
 
 /// An environment and where its parts were written, for checks across files.
 pub(crate) struct Parsed {
+    /// The account and region its resources live in (`role|region`): the same names in another
+    /// account or region are other resources.
+    pub(crate) scope: String,
     /// The environment, when the file had no problems of its own.
     pub(crate) env: Option<Environment>,
     /// Its name, even when the file had problems.
@@ -42,6 +45,8 @@ pub(crate) struct EnvSpans {
 const TOP_KEYS: &[&str] = &[
     "name",
     "region",
+    "role_arn",
+    "external_id",
     "timezone",
     "awake",
     "holidays",
@@ -302,6 +307,31 @@ impl<'r, 'a> Walker<'r, 'a> {
             }
         };
 
+        let role_arn = get("role_arn").and_then(|v| {
+            let s = self.string(v, "role_arn")?;
+            if is_role_arn(s) {
+                Some(s.to_string())
+            } else {
+                self.err(
+                    v.span(),
+                    format!("\"{s}\" is not an IAM role ARN"),
+                    Some("write it like \"arn:aws:iam::123456789012:role/lightsout\"".to_string()),
+                );
+                None
+            }
+        });
+        let external_id =
+            get("external_id").and_then(|v| self.string(v, "external_id").map(String::from));
+        if external_id.is_some() && get("role_arn").is_none() {
+            if let Some(v) = get("external_id") {
+                self.err(
+                    v.span(),
+                    "`external_id` without `role_arn`",
+                    Some("an external ID goes with the role it is for: add role_arn".to_string()),
+                );
+            }
+        }
+
         let timezone = match get("timezone") {
             Some(v) => self
                 .string(v, "timezone")
@@ -423,6 +453,8 @@ impl<'r, 'a> Walker<'r, 'a> {
                 name: name.clone(),
                 source: file,
                 region: region?,
+                role_arn,
+                external_id,
                 timezone: timezone?,
                 windows,
                 holidays,
@@ -434,7 +466,21 @@ impl<'r, 'a> Walker<'r, 'a> {
                 concurrency: concurrency?,
             })
         })();
-        Parsed { env, name, spans }
+        let scope = format!(
+            "{}|{}",
+            get("role_arn")
+                .and_then(|v| self.string_quiet(v))
+                .unwrap_or(""),
+            get("region")
+                .and_then(|v| self.string_quiet(v))
+                .unwrap_or("")
+        );
+        Parsed {
+            env,
+            name,
+            spans,
+            scope,
+        }
     }
 
     fn timezone(&mut self, s: &str, span: Range<usize>) -> Option<Tz> {
@@ -843,6 +889,16 @@ fn is_region(s: &str) -> bool {
         && parts
             .last()
             .is_some_and(|p| p.bytes().all(|c| c.is_ascii_digit()))
+}
+
+fn is_role_arn(s: &str) -> bool {
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    matches!(parts.as_slice(), [arn, partition, "iam", "", account, resource]
+        if *arn == "arn"
+            && partition.starts_with("aws")
+            && account.len() == 12
+            && account.bytes().all(|c| c.is_ascii_digit())
+            && resource.strip_prefix("role/").is_some_and(|r| !r.is_empty()))
 }
 
 fn is_db_identifier(s: &str) -> bool {

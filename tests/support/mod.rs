@@ -83,6 +83,17 @@ impl Moto {
         assert!(status.success(), "seeding failed");
     }
 
+    /// Seeds the reference environment in another account (through `role_arn`) and region.
+    pub fn seed_account(&self, region: &str, role_arn: &str) {
+        let status = Command::new("python3")
+            .arg(support_dir().join("seed.py"))
+            .args([self.endpoint.as_str(), region, role_arn])
+            .stdout(Stdio::null())
+            .status()
+            .expect("run seed.py");
+        assert!(status.success(), "seeding {role_arn} failed");
+    }
+
     /// Runs a Python snippet with `boto3` clients `ecs`, `aas`, `rds` bound to this moto.
     pub fn python(&self, code: &str) {
         let script = format!(

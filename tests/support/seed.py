@@ -1,6 +1,9 @@
 """Seed an emulated AWS (moto_server) with the reference staging environment.
 
-Usage: python3 seed.py ENDPOINT [REGION]
+Usage: python3 seed.py ENDPOINT [REGION [ROLE_ARN]]
+
+With ROLE_ARN, the environment is seeded in that role's account (moto keeps a separate state for
+each account whose role is assumed), as a second account for cross-account tests.
 
 What it creates, in one account and region (see README "The reference environment"):
 - ECS cluster app-staging-cluster: backend (desired 2, autoscaling min 1 / max 4) and
@@ -26,6 +29,13 @@ kw = dict(
     aws_access_key_id="testing",
     aws_secret_access_key="testing",
 )
+if len(sys.argv) > 3:
+    creds = boto3.client("sts", **kw).assume_role(RoleArn=sys.argv[3], RoleSessionName="seed")["Credentials"]
+    kw.update(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
 ec2 = boto3.client("ec2", **kw)
 ecs = boto3.client("ecs", **kw)
 aas = boto3.client("application-autoscaling", **kw)
