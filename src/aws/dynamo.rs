@@ -143,6 +143,42 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// One conditional write of an override: `Some` with what is in force after it, or `None`
+    /// when the write was refused and the override that refused it is gone already.
+    async fn try_put_override(&self, ov: &Override) -> Result<Option<Put>, StoreError> {
+        let put = self
+            .client
+            .put_item()
+                .table_name(&self.table)
+                .item("pk", s(format!("env#{}", ov.env)))
+                .item("sk", s("override"))
+                .item("hold", s(if ov.hold == Hold::Asleep { "asleep" } else { "awake" }))
+                .item("created", s(ts(ov.created)))
+                .item("until", s(ts(ov.until)))
+                .item("by", s(&ov.by))
+                .item("reason", s(&ov.reason))
+                .item("expires_at", n((ov.until + TimeDelta::days(1)).timestamp()))
+                // Replace only what is not an active override holding the same way and ending
+                // at or after the new one.
+                .condition_expression(
+                    "attribute_not_exists(pk) OR #hold <> :hold OR #until < :until OR #until <= :now OR created > :now",
+                )
+                .expression_attribute_names("#hold", "hold")
+                .expression_attribute_names("#until", "until")
+                .expression_attribute_values(":hold", s(if ov.hold == Hold::Asleep { "asleep" } else { "awake" }))
+                .expression_attribute_values(":until", s(ts(ov.until)))
+                .expression_attribute_values(":now", s(ts(ov.created)))
+                .send()
+                .await;
+        match put {
+            Ok(_) => Ok(Some(Put::Stored(ov.clone()))),
+            Err(e) if is_condition_failed(&e) => {
+                Ok(self.read_override(&ov.env).await?.map(Put::KeptLater))
+            }
+            Err(e) => Err(err("PutItem", e)),
+        }
+    }
+
     async fn read_override(&self, env: &str) -> Result<Option<Override>, StoreError> {
         let out = self
             .client
@@ -170,38 +206,16 @@ impl Store for DynamoStore {
 
     fn put_override(&self, ov: Override) -> BoxFuture<'_, Result<Put, StoreError>> {
         async move {
-            let put = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .item("pk", s(format!("env#{}", ov.env)))
-                .item("sk", s("override"))
-                .item("hold", s(if ov.hold == Hold::Asleep { "asleep" } else { "awake" }))
-                .item("created", s(ts(ov.created)))
-                .item("until", s(ts(ov.until)))
-                .item("by", s(&ov.by))
-                .item("reason", s(&ov.reason))
-                .item("expires_at", n((ov.until + TimeDelta::days(1)).timestamp()))
-                // Replace only what is not an active override holding the same way and ending
-                // at or after the new one.
-                .condition_expression(
-                    "attribute_not_exists(pk) OR #hold <> :hold OR #until < :until OR #until <= :now OR created > :now",
-                )
-                .expression_attribute_names("#hold", "hold")
-                .expression_attribute_names("#until", "until")
-                .expression_attribute_values(":hold", s(if ov.hold == Hold::Asleep { "asleep" } else { "awake" }))
-                .expression_attribute_values(":until", s(ts(ov.until)))
-                .expression_attribute_values(":now", s(ts(ov.created)))
-                .send()
-                .await;
-            match put {
-                Ok(_) => Ok(Put::Stored(ov)),
-                Err(e) if is_condition_failed(&e) => match self.read_override(&ov.env).await? {
-                    Some(kept) => Ok(Put::KeptLater(kept)),
-                    None => Err(StoreError("override vanished during a conditional write; try again".into())),
-                },
-                Err(e) => Err(err("PutItem", e)),
+            // A conditional write refused because a later override is in force, which a
+            // concurrent sleep then deleted, is simply tried again (a few times).
+            for _ in 0..3 {
+                if let Some(result) = self.try_put_override(&ov).await? {
+                    return Ok(result);
+                }
             }
+            Err(StoreError(
+                "the override changed under three conditional writes in a row; try again".into(),
+            ))
         }
         .boxed()
     }

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 use aws_sdk_ecs::types::{ServiceField, Tag};
+use futures_util::StreamExt;
 
 use super::{Clients, Pages, cloud_error};
 use crate::cloud::CloudError;
@@ -30,56 +31,18 @@ pub(crate) async fn observe(c: &Clients, env: &Environment, obs: &mut Observatio
         }
     }
     let first_new = obs.services.len();
-    for (cluster, (named, selectors)) in clusters {
-        let mut wanted: Vec<String> = named.iter().map(|s| s.to_string()).collect();
-        if !selectors.is_empty() {
-            match list_services(c, cluster).await {
-                Ok(arns) => {
-                    for arn in arns {
-                        let name = arn.rsplit('/').next().unwrap_or(&arn);
-                        if !named.contains(name) {
-                            wanted.push(arn);
-                        }
-                    }
-                }
-                Err(e) if e.code.as_deref() == Some("ClusterNotFoundException") => {
-                    obs.ecs_errors.push(format!(
-                        "ecs cluster {cluster}: not found (named in a tag selector)"
-                    ));
-                }
-                Err(e) => obs.ecs_errors.push(format!("ecs cluster {cluster}: {e}")),
-            }
-        }
-        for batch in wanted.chunks(DESCRIBE_BATCH) {
-            match describe(c, cluster, batch).await {
-                Ok((services, missing)) => {
-                    for s in services {
-                        let explicit = named.contains(s.name.service.as_str());
-                        if explicit || selectors.iter().any(|sel| matches(&s.tags, sel)) {
-                            obs.services.push(s);
-                        }
-                    }
-                    for m in missing {
-                        let name = m.rsplit('/').next().unwrap_or(&m).to_string();
-                        if named.contains(name.as_str()) {
-                            obs.missing.push(ResourceId::EcsService(ServiceName {
-                                cluster: cluster.to_string(),
-                                service: name,
-                            }));
-                        }
-                    }
-                }
-                Err(e) if e.code.as_deref() == Some("ClusterNotFoundException") => {
-                    for name in batch.iter().filter(|n| named.contains(n.as_str())) {
-                        obs.missing.push(ResourceId::EcsService(ServiceName {
-                            cluster: cluster.to_string(),
-                            service: name.clone(),
-                        }));
-                    }
-                }
-                Err(e) => obs.ecs_errors.push(format!("ecs cluster {cluster}: {e}")),
-            }
-        }
+    // Clusters are observed concurrently (each is a few sequential calls); results are merged in
+    // cluster order, so the plan does not depend on which answered first.
+    let parts = futures_util::future::join_all(
+        clusters
+            .into_iter()
+            .map(|(cluster, (named, selectors))| observe_cluster(c, cluster, named, selectors)),
+    )
+    .await;
+    for part in parts {
+        obs.services.extend(part.services);
+        obs.missing.extend(part.missing);
+        obs.ecs_errors.extend(part.ecs_errors);
     }
     let ids: Vec<String> = obs.services[first_new..]
         .iter()
@@ -96,6 +59,78 @@ pub(crate) async fn observe(c: &Clients, env: &Environment, obs: &mut Observatio
             obs.ecs_errors.push(format!("ecs autoscaling: {e}"));
         }
     }
+}
+
+/// One cluster's named services and those its selectors match.
+async fn observe_cluster(
+    c: &Clients,
+    cluster: &str,
+    named: BTreeSet<&str>,
+    selectors: Vec<&TagSelector>,
+) -> Observation {
+    let mut obs = Observation::default();
+    let mut wanted: Vec<String> = named.iter().map(|s| s.to_string()).collect();
+    if !selectors.is_empty() {
+        match list_services(c, cluster).await {
+            Ok(arns) => {
+                for arn in arns {
+                    let name = arn.rsplit('/').next().unwrap_or(&arn);
+                    if !named.contains(name) {
+                        wanted.push(arn);
+                    }
+                }
+            }
+            Err(e) if e.code.as_deref() == Some("ClusterNotFoundException") => {
+                obs.ecs_errors.push(format!(
+                    "ecs cluster {cluster}: not found (named in a tag selector)"
+                ));
+            }
+            Err(e) => obs.ecs_errors.push(format!("ecs cluster {cluster}: {e}")),
+        }
+    }
+    // Up to 8 describes of 10 at once, results in order.
+    let batches: Vec<&[String]> = wanted.chunks(DESCRIBE_BATCH).collect();
+    // Boxed so the caller's future stays `Send` for any lifetime (the daemon spawns passes).
+    type Described = Result<(Vec<ObservedService>, Vec<String>), CloudError>;
+    let calls: Vec<futures_util::future::BoxFuture<'_, Described>> = batches
+        .iter()
+        .map(|b| futures_util::FutureExt::boxed(describe(c, cluster, b)))
+        .collect();
+    let results: Vec<Described> = futures_util::stream::iter(calls)
+        .buffered(8)
+        .collect()
+        .await;
+    for (batch, result) in batches.into_iter().zip(results) {
+        match result {
+            Ok((services, missing)) => {
+                for s in services {
+                    let explicit = named.contains(s.name.service.as_str());
+                    if explicit || selectors.iter().any(|sel| matches(&s.tags, sel)) {
+                        obs.services.push(s);
+                    }
+                }
+                for m in missing {
+                    let name = m.rsplit('/').next().unwrap_or(&m).to_string();
+                    if named.contains(name.as_str()) {
+                        obs.missing.push(ResourceId::EcsService(ServiceName {
+                            cluster: cluster.to_string(),
+                            service: name,
+                        }));
+                    }
+                }
+            }
+            Err(e) if e.code.as_deref() == Some("ClusterNotFoundException") => {
+                for name in batch.iter().filter(|n| named.contains(n.as_str())) {
+                    obs.missing.push(ResourceId::EcsService(ServiceName {
+                        cluster: cluster.to_string(),
+                        service: name.clone(),
+                    }));
+                }
+            }
+            Err(e) => obs.ecs_errors.push(format!("ecs cluster {cluster}: {e}")),
+        }
+    }
+    obs
 }
 
 fn matches(tags: &BTreeMap<String, String>, sel: &TagSelector) -> bool {

@@ -134,9 +134,15 @@ impl Cloud for AwsCloud {
 
     async fn observe(&self, env: &Environment) -> Observation {
         let clients = self.clients(env).await;
-        let mut obs = Observation::default();
-        ecs::observe(&clients, env, &mut obs).await;
-        rds::observe(&clients, env, &mut obs).await;
+        // ECS and RDS are observed concurrently, then merged.
+        let (mut obs, mut dbs) = (Observation::default(), Observation::default());
+        tokio::join!(
+            ecs::observe(&clients, env, &mut obs),
+            rds::observe(&clients, env, &mut dbs)
+        );
+        obs.databases = dbs.databases;
+        obs.missing.extend(dbs.missing);
+        obs.rds_errors = dbs.rds_errors;
         obs
     }
 

@@ -15,16 +15,36 @@ const PAGE: i32 = 100;
 /// Observes the selected instances and clusters of `env` into `obs`.
 pub(crate) async fn observe(c: &Clients, env: &Environment, obs: &mut Observation) {
     let sel = &env.rds;
-    if !sel.clusters.is_empty() || !sel.select.is_empty() {
+    let tagged = !sel.select.is_empty();
+    let want_clusters = !sel.clusters.is_empty() || tagged;
+    let want_instances = !sel.instances.is_empty() || tagged;
+    // Clusters and instances are described concurrently; kept in that order (clusters first).
+    let (clusters, instances) = tokio::join!(
+        async {
+            if want_clusters {
+                Some(describe_clusters(c, &sel.clusters, tagged).await)
+            } else {
+                None
+            }
+        },
+        async {
+            if want_instances {
+                Some(describe_instances(c, &sel.instances, tagged).await)
+            } else {
+                None
+            }
+        },
+    );
+    if let Some(result) = clusters {
         let named: BTreeSet<&str> = sel.clusters.iter().map(String::as_str).collect();
-        match describe_clusters(c, &sel.clusters, !sel.select.is_empty()).await {
+        match result {
             Ok(all) => keep(all, &named, &sel.select, DbKind::Cluster, obs),
             Err(e) => obs.rds_errors.push(format!("rds clusters: {e}")),
         }
     }
-    if !sel.instances.is_empty() || !sel.select.is_empty() {
+    if let Some(result) = instances {
         let named: BTreeSet<&str> = sel.instances.iter().map(String::as_str).collect();
-        match describe_instances(c, &sel.instances, !sel.select.is_empty()).await {
+        match result {
             Ok(all) => keep(all, &named, &sel.select, DbKind::Instance, obs),
             Err(e) => obs.rds_errors.push(format!("rds instances: {e}")),
         }
