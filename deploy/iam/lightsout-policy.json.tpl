@@ -1,0 +1,120 @@
+{
+  "Version": "2012-10-17",
+  "Statement": [
+    {
+      "Sid": "ObserveWhatCannotBeScopedByResource",
+      "Effect": "Allow",
+      "Action": [
+        "ecs:ListServices",
+        "ecs:DescribeServices",
+        "application-autoscaling:DescribeScalableTargets",
+        "rds:DescribeDBInstances",
+        "rds:DescribeDBClusters"
+      ],
+      "Resource": "*"
+    },
+    {
+      "Sid": "ChangeStagingServicesOnly",
+      "Effect": "Allow",
+      "Action": [
+        "ecs:UpdateService",
+        "ecs:TagResource",
+        "ecs:UntagResource"
+      ],
+      "Resource": ${ecs_service_arns},
+      "Condition": {
+        "StringEquals": { "aws:ResourceTag/${environment_tag_key}": "${environment_tag_value}" }
+      }
+    },
+    {
+      "Sid": "ChangeStagingScalableTargets",
+      "Effect": "Allow",
+      "Action": ["application-autoscaling:RegisterScalableTarget"],
+      "Resource": "arn:aws:application-autoscaling:${region}:${account_id}:scalable-target/*",
+      "Condition": {
+        "StringEquals": { "application-autoscaling:service-namespace": "ecs" }
+      }
+    },
+    {
+      "Sid": "ChangeStagingDatabasesOnly",
+      "Effect": "Allow",
+      "Action": [
+        "rds:StopDBInstance",
+        "rds:StartDBInstance",
+        "rds:StopDBCluster",
+        "rds:StartDBCluster",
+        "rds:AddTagsToResource",
+        "rds:RemoveTagsFromResource"
+      ],
+      "Resource": [
+        "arn:aws:rds:${region}:${account_id}:db:*",
+        "arn:aws:rds:${region}:${account_id}:cluster:*"
+      ],
+      "Condition": {
+        "StringEquals": { "aws:ResourceTag/${environment_tag_key}": "${environment_tag_value}" }
+      }
+    },
+    {
+      "Sid": "StateTable",
+      "Effect": "Allow",
+      "Action": [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:Query"
+      ],
+      "Resource": "${table_arn}"
+    },
+    {
+      "Sid": "OtherAccounts",
+      "Effect": "Allow",
+      "Action": ["sts:AssumeRole"],
+      "Resource": ${assume_role_arns}
+    },
+    {
+      "Sid": "NeverProduction",
+      "Effect": "Deny",
+      "Action": [
+        "ecs:UpdateService",
+        "ecs:TagResource",
+        "ecs:UntagResource",
+        "application-autoscaling:RegisterScalableTarget",
+        "rds:StopDBInstance",
+        "rds:StartDBInstance",
+        "rds:StopDBCluster",
+        "rds:StartDBCluster",
+        "rds:AddTagsToResource",
+        "rds:RemoveTagsFromResource"
+      ],
+      "Resource": "*",
+      "Condition": {
+        "StringEqualsIgnoreCase": {
+          "aws:ResourceTag/Environment": ["production", "prod"]
+        }
+      }
+    },
+    {
+      "Sid": "NeverProductionByEnvTag",
+      "Effect": "Deny",
+      "Action": [
+        "ecs:UpdateService",
+        "ecs:TagResource",
+        "ecs:UntagResource",
+        "application-autoscaling:RegisterScalableTarget",
+        "rds:StopDBInstance",
+        "rds:StartDBInstance",
+        "rds:StopDBCluster",
+        "rds:StartDBCluster",
+        "rds:AddTagsToResource",
+        "rds:RemoveTagsFromResource"
+      ],
+      "Resource": "*",
+      "Condition": {
+        "StringEqualsIgnoreCase": {
+          "aws:ResourceTag/env": ["production", "prod"]
+        }
+      }
+    }
+  ]
+}

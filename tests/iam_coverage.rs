@@ -1,0 +1,155 @@
+//! The IAM policy (`deploy/iam/lightsout-policy.json.tpl`) allows every AWS operation the code can
+//! call at run time, and nothing else; and it denies every write on resources tagged production.
+//! Adding an SDK call without its permission (or a permission without a call) fails this test.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// Operations the code can call only while setting up (tests, the demo), never at run time:
+/// the deploy module creates the table, so the running service needs no permission for them.
+const SETUP_ONLY: &[&str] = &["dynamodb:CreateTable", "dynamodb:UpdateTimeToLive"];
+
+/// `describe_db_instances` -> `DescribeDBInstances`.
+fn action(snake: &str) -> String {
+    snake
+        .split('_')
+        .map(|w| match w {
+            "db" => "DB".to_string(),
+            w => {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                    .unwrap_or_default()
+            }
+        })
+        .collect()
+}
+
+/// The IAM actions of every SDK call in `src/aws/`.
+fn called() -> BTreeSet<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/aws");
+    let mut out = BTreeSet::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        // Collapse whitespace so a call chain split over lines reads `c.rds.stop_db_instance()`.
+        let flat: String = text.split_whitespace().collect::<Vec<_>>().join("");
+        for (field, prefix) in [
+            (".ecs.", "ecs"),
+            (".aas.", "application-autoscaling"),
+            (".rds.", "rds"),
+            ("self.client.", "dynamodb"),
+            ("client.", "dynamodb"),
+        ] {
+            let mut rest = flat.as_str();
+            while let Some(i) = rest.find(field) {
+                rest = &rest[i + field.len()..];
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                if rest[name.len()..].starts_with("()") && !name.is_empty() {
+                    out.insert(format!("{prefix}:{}", action(&name)));
+                }
+            }
+        }
+        if flat.contains("AssumeRoleProvider::builder") {
+            out.insert("sts:AssumeRole".into());
+        }
+    }
+    out
+}
+
+fn policy() -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/iam/lightsout-policy.json.tpl");
+    // Terraform's templatefile fills ${...}; list-valued ones stand where JSON expects an array.
+    let text = std::fs::read_to_string(path)
+        .unwrap()
+        .replace(
+            "${ecs_service_arns}",
+            "[\"arn:aws:ecs:eu-west-1:123456789012:service/app-staging-cluster/*\"]",
+        )
+        .replace(
+            "${assume_role_arns}",
+            "[\"arn:aws:iam::111111111111:role/lightsout\"]",
+        );
+    serde_json::from_str(&text).expect("the policy template is JSON once filled")
+}
+
+fn actions(effect: &str) -> Vec<BTreeSet<String>> {
+    policy()["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["Effect"] == effect)
+        .map(|s| {
+            s["Action"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn policy_allows_exactly_the_operations_the_code_calls() {
+    let called = called();
+    assert!(
+        called.contains("ecs:UpdateService")
+            && called.contains("rds:StopDBCluster")
+            && called.contains("dynamodb:PutItem"),
+        "the scan finds calls: {called:?}"
+    );
+    let needed: BTreeSet<String> = called
+        .into_iter()
+        .filter(|a| !SETUP_ONLY.contains(&a.as_str()))
+        .collect();
+    let allowed: BTreeSet<String> = actions("Allow").into_iter().flatten().collect();
+    let missing: Vec<&String> = needed.difference(&allowed).collect();
+    let extra: Vec<&String> = allowed.difference(&needed).collect();
+    assert!(
+        missing.is_empty(),
+        "called but not allowed by the policy: {missing:?}"
+    );
+    assert!(extra.is_empty(), "allowed but never called: {extra:?}");
+}
+
+#[test]
+fn every_write_is_denied_on_production_by_both_tags() {
+    let reads = ["List", "Describe", "Get", "Query"];
+    let writes: BTreeSet<String> = actions("Allow")
+        .into_iter()
+        .flatten()
+        .filter(|a| !a.starts_with("dynamodb:") && !a.starts_with("sts:"))
+        .filter(|a| {
+            !reads
+                .iter()
+                .any(|r| a.split(':').nth(1).unwrap().starts_with(r))
+        })
+        .collect();
+    let policy = policy();
+    let denies: Vec<&serde_json::Value> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["Effect"] == "Deny")
+        .collect();
+    for tag in ["aws:ResourceTag/Environment", "aws:ResourceTag/env"] {
+        let deny = denies
+            .iter()
+            .find(|s| s["Condition"]["StringEqualsIgnoreCase"][tag].is_array())
+            .unwrap_or_else(|| panic!("no deny on {tag}"));
+        let denied: BTreeSet<String> = deny["Action"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(denied, writes, "{tag}");
+        assert_eq!(
+            deny["Condition"]["StringEqualsIgnoreCase"][tag],
+            serde_json::json!(["production", "prod"])
+        );
+    }
+}
