@@ -10,28 +10,12 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use aws_sdk_applicationautoscaling::types::ServiceNamespace;
-use aws_sdk_ecs::types::ServiceField;
 use support::{Moto, STAGING, schedules};
 
 const KILLS: usize = 40;
 
 async fn service(ecs: &aws_sdk_ecs::Client, name: &str) -> (i32, BTreeMap<String, String>) {
-    let out = ecs
-        .describe_services()
-        .cluster("app-staging-cluster")
-        .services(name)
-        .include(ServiceField::Tags)
-        .send()
-        .await
-        .unwrap();
-    let s = &out.services()[0];
-    (
-        s.desired_count(),
-        s.tags()
-            .iter()
-            .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
-            .collect(),
-    )
+    support::service_state(ecs, "app-staging-cluster", name).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

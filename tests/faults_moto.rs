@@ -6,7 +6,6 @@ mod support;
 use std::collections::BTreeMap;
 
 use aws_sdk_applicationautoscaling::types::ServiceNamespace;
-use aws_sdk_ecs::types::ServiceField;
 use chrono::{DateTime, Utc};
 use lightsout::aws::AwsCloud;
 use lightsout::config::{self, Environment};
@@ -67,23 +66,7 @@ impl World {
     }
 
     async fn service(&self, cluster: &str, name: &str) -> (i32, BTreeMap<String, String>) {
-        let out = self
-            .ecs
-            .describe_services()
-            .cluster(cluster)
-            .services(name)
-            .include(ServiceField::Tags)
-            .send()
-            .await
-            .unwrap();
-        let s = &out.services()[0];
-        (
-            s.desired_count(),
-            s.tags()
-                .iter()
-                .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
-                .collect(),
-        )
+        support::service_state(&self.ecs, cluster, name).await
     }
 
     async fn bounds(&self) -> (i32, i32) {

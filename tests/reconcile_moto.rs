@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 use aws_sdk_applicationautoscaling::types::ServiceNamespace;
-use aws_sdk_ecs::types::ServiceField;
 use chrono::{DateTime, Utc};
 use lightsout::aws::AwsCloud;
 use lightsout::config::{self, Environment};
@@ -59,22 +58,7 @@ impl World {
 
     /// Desired count and tags of a service.
     async fn service(&self, cluster: &str, name: &str) -> (i32, BTreeMap<String, String>) {
-        let out = self
-            .ecs
-            .describe_services()
-            .cluster(cluster)
-            .services(name)
-            .include(ServiceField::Tags)
-            .send()
-            .await
-            .unwrap();
-        let s = &out.services()[0];
-        let tags = s
-            .tags()
-            .iter()
-            .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
-            .collect();
-        (s.desired_count(), tags)
+        support::service_state(&self.ecs, cluster, name).await
     }
 
     async fn bounds(&self, resource_id: &str) -> (i32, i32) {

@@ -322,3 +322,26 @@ impl Daemon {
     }
 }
 pub mod proxy;
+
+/// A service's desired count and tags, read straight from the (emulated) API.
+pub async fn service_state(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    name: &str,
+) -> (i32, BTreeMap<String, String>) {
+    let out = ecs
+        .describe_services()
+        .cluster(cluster)
+        .services(name)
+        .include(aws_sdk_ecs::types::ServiceField::Tags)
+        .send()
+        .await
+        .unwrap();
+    let s = &out.services()[0];
+    let tags = s
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
+        .collect();
+    (s.desired_count(), tags)
+}
