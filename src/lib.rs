@@ -29,6 +29,7 @@ pub mod clock;
 pub mod cloud;
 pub mod config;
 pub mod daemon;
+pub mod digest;
 pub mod engine;
 pub mod lambda;
 pub mod metrics;
