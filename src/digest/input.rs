@@ -11,6 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
+use crate::config::Environment;
 use crate::store::AuditEvent;
 
 /// An amount of US dollars, exact to the micro-dollar (1e-6 USD). Sums are exact; rounding
@@ -96,6 +97,8 @@ impl fmt::Display for Money {
 pub struct DigestInput {
     /// The environment's name.
     pub env: String,
+    /// Its configuration: windows and holidays tell which hours a wake kept it up outside them.
+    pub config: Environment,
     /// Its time zone: days, "yesterday" and the month are local days.
     pub timezone: Tz,
     /// The day reported on ("yesterday" when the digest is sent in the morning), local.
