@@ -4,3 +4,4 @@
 //! - [`input`]: what a digest is made from (gathered from AWS, the store and probes).
 
 pub mod input;
+pub mod prices;
