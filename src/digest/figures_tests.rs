@@ -1,0 +1,654 @@
+use super::*;
+use crate::digest::fixtures::{
+    date, day_spend, ecs_sleep_action, ecs_wake_action, event, sample_input, staging_env, usd, utc,
+    whole_env,
+};
+use crate::digest::input::{DaySpend, Spend};
+
+fn prices() -> &'static PriceTable {
+    PriceTable::shipped()
+}
+
+/// Hourly prices of the reference environment in eu-west-1 (shipped table), worked by hand:
+/// backend  2 × (0.5 vCPU × $0.04048 + 1 GB × $0.004445)   = 2 × $0.024685 = $0.04937
+/// frontend 0.25 × $0.04048 + 0.5 × $0.004445              = $0.0123425
+/// rds      db.t4g.micro postgres                          = $0.018
+/// aurora   db.t4g.medium aurora-postgresql                = $0.081
+/// together                                                = $0.1607125 an hour
+
+#[test]
+fn hourly_prices_of_the_reference_environment() {
+    let d = compute(&sample_input(), prices());
+    let hourly: Vec<(String, Money)> = d
+        .savings
+        .resources
+        .iter()
+        .map(|r| (r.resource.clone(), r.hourly))
+        .collect();
+    assert_eq!(
+        hourly,
+        vec![
+            ("ecs:app-staging-cluster/backend".to_string(), Money(49_370)),
+            (
+                "ecs:app-staging-cluster/frontend".to_string(),
+                Money(12_343)
+            ),
+            ("rds:app-staging-db".to_string(), Money(18_000)),
+            ("aurora:app-staging-aurora".to_string(), Money(81_000)),
+        ]
+    );
+}
+
+#[test]
+fn money_rounds_half_away_from_zero_only_when_shown() {
+    assert_eq!(Money(1_234_564_999).to_string(), "$1,234.56");
+    assert_eq!(Money(1_234_565_000).to_string(), "$1,234.57");
+    assert_eq!(Money(-5_000).to_string(), "-$0.01");
+    assert_eq!(Money(-4_999).to_string(), "$0.00");
+    // Three amounts of $0.004 each show as $0.00 but sum to $0.012, shown $0.01.
+    let sum: Money = [Money(4_000); 3].into_iter().sum();
+    assert_eq!(
+        (Money(4_000).to_string(), sum.to_string()),
+        ("$0.00".into(), "$0.01".into())
+    );
+    assert_eq!(div_round(10, 4), Money(3));
+    assert_eq!(div_round(-10, 4), Money(-3));
+    assert_eq!(div_round(9, 4), Money(2));
+}
+
+#[test]
+fn spend_of_the_day_the_day_before_month_to_date_and_last_month() {
+    let input = sample_input();
+    let s = compute(&input, prices()).spend.unwrap();
+    // Sat 28 Nov (dark day): 3.12 + 0.60 + (1.10 + 0.22) + 2.05 + 1.20 + 0.21 + 0.05 = $8.55.
+    assert_eq!(s.day_total, Some(usd(855)));
+    assert!(s.day_estimated);
+    // Fri 27 Nov (working day) = $24.38; change -$15.83, -64.9 %.
+    assert_eq!(s.previous_day, date("2026-11-27"));
+    assert_eq!(s.previous_total, Some(usd(2438)));
+    assert_eq!(s.change, Some(usd(-1583)));
+    assert!(
+        (s.change_pct.unwrap() - (-64.93)).abs() < 0.01,
+        "{:?}",
+        s.change_pct
+    );
+    let sum = |from: &str, to: &str| -> Money {
+        let mut d = date(from);
+        let mut total = Money::ZERO;
+        while d <= date(to) {
+            total = total + day_spend(d).total;
+            d = d.succ_opt().unwrap();
+        }
+        total
+    };
+    assert_eq!(s.month_to_date, sum("2026-11-01", "2026-11-28"));
+    assert_eq!(
+        (s.last_month_from, s.last_month_to),
+        (date("2026-10-01"), date("2026-10-28"))
+    );
+    assert_eq!(s.last_month, sum("2026-10-01", "2026-10-28"));
+    assert!(s.month_missing.is_empty() && s.month_estimated);
+    // Top five by month to date, then the rest as one "Other".
+    let names: Vec<&str> = s.top_services.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Amazon Relational Database Service",
+            "Amazon Elastic Container Service",
+            "Amazon ElastiCache",
+            "EC2 - Other",
+            "Amazon Virtual Private Cloud"
+        ]
+    );
+    let (n, other) = s.other.unwrap();
+    assert_eq!(n, 4);
+    let top: Money = s.top_services.iter().map(|t| t.1).sum();
+    assert_eq!(top + other, s.month_to_date);
+}
+
+#[test]
+fn last_month_same_days_stop_at_its_last_day() {
+    // 31 March: the same days of February are 1..=28.
+    let mut input = sample_input();
+    input.day = date("2027-03-31");
+    input.spend = Ok(Spend {
+        days: vec![day_spend(date("2027-02-28")), day_spend(date("2027-03-31"))],
+        filter: String::new(),
+    });
+    let s = compute(&input, prices()).spend.unwrap();
+    assert_eq!(
+        (s.last_month_from, s.last_month_to),
+        (date("2027-02-01"), date("2027-02-28"))
+    );
+    assert_eq!(s.last_month, day_spend(date("2027-02-28")).total);
+    assert_eq!(s.last_month_missing.len(), 27);
+    assert_eq!(s.month_missing.len(), 30);
+    assert_eq!(
+        s.vs_last_month_pct, None,
+        "not comparable with days missing"
+    );
+}
+
+#[test]
+fn a_missing_day_is_missing_not_zero() {
+    let mut input = sample_input();
+    if let Ok(s) = &mut input.spend {
+        s.days.retain(|d| d.date != date("2026-11-27"));
+    }
+    let d = compute(&input, prices());
+    let s = d.spend.as_ref().unwrap();
+    assert_eq!(s.previous_total, None);
+    assert_eq!((s.change, s.change_pct), (None, None));
+    assert_eq!(s.month_missing, vec![date("2026-11-27")]);
+    let chart_27 = d
+        .chart
+        .days
+        .iter()
+        .find(|(day, _)| *day == date("2026-11-27"))
+        .unwrap();
+    assert_eq!(chart_27.1, None);
+}
+
+#[test]
+fn spend_err_says_why_everywhere_it_is_needed() {
+    let mut input = sample_input();
+    input.spend = Err("Cost Explorer: AccessDeniedException (ce:GetCostAndUsage)".into());
+    let d = compute(&input, prices());
+    assert_eq!(
+        d.spend,
+        Err("Cost Explorer: AccessDeniedException (ce:GetCostAndUsage)".into())
+    );
+    assert_eq!(d.budget.spent_pct, None);
+    let p = d.budget.projection.unwrap_err();
+    assert!(p.contains("AccessDeniedException"), "{p}");
+    assert!(!d.chart.has_data());
+    // Savings do not need Cost Explorer.
+    assert!(d.savings.month.0 > 0);
+}
+
+fn flat_spend(input: &mut DigestInput, per_day_cents: i64, from: &str, to: &str) {
+    let mut days = Vec::new();
+    let mut d = date(from);
+    while d <= date(to) {
+        days.push(DaySpend {
+            date: d,
+            total: usd(per_day_cents),
+            estimated: false,
+            by_service: vec![(
+                "Amazon Elastic Container Service".into(),
+                usd(per_day_cents),
+            )],
+        });
+        d = d.succ_opt().unwrap();
+    }
+    input.spend = Ok(Spend {
+        days,
+        filter: "tag Environment=staging".into(),
+    });
+}
+
+#[test]
+fn pace_and_cost_explorer_forecast() {
+    // $20 a day for 28 days of a 30-day month against $750: $560 = 74.67 % at 93.33 %.
+    let mut input = sample_input();
+    flat_spend(&mut input, 2000, "2026-11-01", "2026-11-28");
+    input.forecast = Ok(usd(4000));
+    let b = compute(&input, prices()).budget;
+    assert_eq!(b.budget, Ok((usd(75_000), "schedule file".to_string())));
+    assert!((b.spent_pct.unwrap() - 74.666).abs() < 0.01);
+    assert!((b.month_pct - 93.333).abs() < 0.01);
+    assert_eq!(b.days, (28, 30));
+    let p = b.projection.unwrap();
+    assert_eq!(p.month_end, usd(60_000));
+    assert_eq!(p.method, "Cost Explorer forecast");
+    assert_eq!(p.forecast_unavailable, None);
+    assert_eq!(b.over_by, None);
+    assert_eq!(b.daily_pace, Some(usd(2500)));
+}
+
+#[test]
+fn own_projection_when_cost_explorer_cannot_forecast_and_budget_exceeded() {
+    // $30 a day, but 25 and 26 Nov missing: mean of the 5 days present of the last 7 = $30,
+    // × 2 days left = $60; month to date 26 days × $30 = $780; projected $840 > $750 by $90.
+    let mut input = sample_input();
+    flat_spend(&mut input, 3000, "2026-11-01", "2026-11-28");
+    if let Ok(s) = &mut input.spend {
+        s.days
+            .retain(|d| d.date != date("2026-11-25") && d.date != date("2026-11-26"));
+    }
+    input.forecast = Err("DataUnavailableException: insufficient amount of historical data".into());
+    let b = compute(&input, prices()).budget;
+    let p = b.projection.unwrap();
+    assert_eq!(p.month_end, usd(84_000));
+    assert_eq!(
+        p.method,
+        "lightsout projection: mean of the 5 days with figures of the last 7 × 2 days left"
+    );
+    assert!(p.forecast_unavailable.unwrap().contains("insufficient"));
+    assert_eq!(b.over_by, Some(usd(9_000)));
+    // Uneven days: (10 + 20 + 20) / 3 × 2 = 33.333… → $33.33, rounded once.
+    let mut input = sample_input();
+    flat_spend(&mut input, 2000, "2026-11-27", "2026-11-28");
+    if let Ok(s) = &mut input.spend {
+        s.days[0].total = usd(1000);
+        s.days.insert(
+            0,
+            DaySpend {
+                date: date("2026-11-22"),
+                ..s.days[1].clone()
+            },
+        );
+    }
+    input.forecast = Err("not implemented".into());
+    let p = compute(&input, prices()).budget.projection.unwrap();
+    assert_eq!(p.month_end, usd(5000) + Money(33_333_333));
+}
+
+#[test]
+fn own_projection_needs_some_recent_day() {
+    let mut input = sample_input();
+    flat_spend(&mut input, 3000, "2026-11-01", "2026-11-10");
+    input.forecast = Err("not implemented".into());
+    let e = compute(&input, prices()).budget.projection.unwrap_err();
+    assert!(
+        e.contains("not implemented") && e.contains("last 7 days"),
+        "{e}"
+    );
+}
+
+#[test]
+fn missing_or_zero_budget_gives_no_percentages() {
+    for (budget, why) in [
+        (
+            Budget::Missing("no monthly_budget in schedules/staging.toml".into()),
+            "no monthly_budget",
+        ),
+        (Budget::Config(Money::ZERO), "zero"),
+        (
+            Budget::Aws {
+                name: "staging".into(),
+                amount: Money::ZERO,
+            },
+            "zero",
+        ),
+    ] {
+        let mut input = sample_input();
+        input.budget = budget;
+        let b = compute(&input, prices()).budget;
+        assert!(
+            b.budget.as_ref().unwrap_err().contains(why),
+            "{:?}",
+            b.budget
+        );
+        assert_eq!((b.spent_pct, b.over_by, b.daily_pace), (None, None, None));
+        assert!(
+            b.projection.is_ok(),
+            "the projection does not need a budget"
+        );
+    }
+    let mut input = sample_input();
+    input.budget = Budget::Aws {
+        name: "staging-monthly".into(),
+        amount: usd(80_000),
+    };
+    let b = compute(&input, prices()).budget;
+    assert_eq!(
+        b.budget,
+        Ok((usd(80_000), "AWS Budgets \"staging-monthly\"".to_string()))
+    );
+}
+
+/// An input for savings tests: only the given events, made at `generated_at`.
+fn with_events(day: &str, generated_at: &str, events: Vec<AuditEvent>) -> DigestInput {
+    let mut input = sample_input();
+    input.day = date(day);
+    input.generated_at = utc(generated_at);
+    input.events = events;
+    input
+}
+
+#[test]
+fn savings_of_a_working_day_night_and_a_weekend_to_the_cent() {
+    // The fixture: Saturday 28 Nov, asleep 00:00–10:00:30 and 13:00:30–24:00 CET
+    // = 10 h 0 min 30 s + 10 h 59 min 30 s = 21 h exactly = 75,600 s.
+    // Backend:  21 × $0.04937   = $1.03677
+    // Frontend: 21 × $0.0123425 = $0.2591925 → $0.259193
+    // RDS:      21 × $0.018     = $0.378
+    // Aurora:   21 × $0.081     = $1.701
+    // Total $3.374963 → shown $3.37 (= 21 h × $0.1607125 = $3.3749625, rounded per resource).
+    let d = compute(&sample_input(), prices());
+    let day: Vec<(i64, Money)> = d
+        .savings
+        .resources
+        .iter()
+        .map(|r| (r.asleep_day_secs, r.saved_day))
+        .collect();
+    assert_eq!(
+        day,
+        vec![
+            (75_600, Money(1_036_770)),
+            (75_600, Money(259_193)),
+            (75_600, Money(378_000)),
+            (75_600, Money(1_701_000)),
+        ]
+    );
+    assert_eq!(d.savings.day, Money(3_374_963));
+    assert_eq!(d.savings.day.to_string(), "$3.37");
+    // Month to date, by hand: 1 Nov 00:00 CET (asleep since before the trail) → Mon 2 Nov
+    // 07:00 = 31 h; 20 working days (2–27 Nov) give 16 Monday–Thursday nights of 11 h = 176 h
+    // and 3 weekends Fri 20:00 → Mon 07:00 of 59 h = 177 h; then Fri 27 Nov 20:00 → Sat 28 Nov
+    // 24:00 = 28 h less alice's 3 h wake = 25 h. Total 31 + 176 + 177 + 25 = 409 h.
+    // The Aurora stop on 27 Nov failed and was retried a minute later: 1 minute less for it.
+    let month: Vec<i64> = d
+        .savings
+        .resources
+        .iter()
+        .map(|r| r.asleep_month_secs)
+        .collect();
+    assert_eq!(
+        month,
+        vec![409 * 3600, 409 * 3600, 409 * 3600, 409 * 3600 - 60]
+    );
+    // Backend 409 h × $0.04937 = $20.19233.
+    assert_eq!(d.savings.resources[0].saved_month, Money(20_192_330));
+    assert!(d.savings.unpriced.is_empty());
+    assert!(
+        d.savings.method.contains("taken 2026-11-01, eu-west-1"),
+        "{}",
+        d.savings.method
+    );
+}
+
+#[test]
+fn dst_days_of_23_and_25_hours() {
+    let backend = "ecs:app-staging-cluster/backend";
+    for (day, hours) in [("2026-03-29", 23), ("2026-10-25", 25)] {
+        let before = utc(&format!("{day}T00:00:00Z")) - TimeDelta::days(2);
+        let after = utc(&format!("{day}T00:00:00Z")) + TimeDelta::days(2);
+        let events = vec![
+            event(
+                before,
+                backend,
+                &ecs_sleep_action("app-staging-cluster/backend", 2, before),
+                "schedule",
+                "ok",
+            ),
+            event(
+                after,
+                backend,
+                &ecs_wake_action("app-staging-cluster/backend", 2),
+                "schedule",
+                "ok",
+            ),
+        ];
+        let input = with_events(day, &format!("{day}T23:59:00Z"), events);
+        let (start, end) = local_day(input.timezone, input.day);
+        assert_eq!((end - start).num_hours(), hours);
+        let r = compute(&input, prices()).savings.resources[0].clone();
+        assert_eq!(r.resource, backend);
+        assert_eq!(r.asleep_day_secs, hours * 3600);
+        // 23 × $0.04937 = $1.13551; 25 × $0.04937 = $1.23425.
+        let expected = if hours == 23 {
+            Money(1_135_510)
+        } else {
+            Money(1_234_250)
+        };
+        assert_eq!(r.saved_day, expected, "{day}");
+    }
+}
+
+#[test]
+fn failed_and_unrelated_actions_do_not_count_as_sleep() {
+    let backend = "ecs:app-staging-cluster/backend";
+    let t = |h: u32| utc("2026-11-28T00:00:00Z") + TimeDelta::hours(i64::from(h));
+    let sleep = ecs_sleep_action("app-staging-cluster/backend", 2, t(1));
+    let events = vec![
+        event(
+            t(1),
+            backend,
+            &sleep,
+            "schedule",
+            "failed: ThrottlingException",
+        ),
+        event(t(2), backend, "tag lightsout:slept-at=x", "schedule", "ok"),
+        event(t(3), backend, &sleep, "schedule", "ok"),
+        event(t(4), backend, &sleep, "schedule", "ok"), // already asleep: still from 3
+        event(
+            t(5),
+            backend,
+            &ecs_wake_action("app-staging-cluster/backend", 2),
+            "schedule",
+            "ok",
+        ),
+        event(
+            t(6),
+            backend,
+            &ecs_wake_action("app-staging-cluster/backend", 2),
+            "schedule",
+            "ok",
+        ),
+    ];
+    let slept = sleep_intervals(&events, backend, t(20));
+    assert_eq!(slept, vec![(t(3), t(5))]);
+    // Still asleep at the end: until `generated_at`.
+    let slept = sleep_intervals(&events[..4], backend, t(20));
+    assert_eq!(slept, vec![(t(3), t(20))]);
+}
+
+#[test]
+fn unpriced_resources_are_listed_and_left_out_of_the_totals() {
+    let mut input = sample_input();
+    input.resources[1].size = Size::Unknown("no task definition size (EC2 launch type)".into());
+    if let Size::Database { region, .. } = &mut input.resources[2].size {
+        *region = "xx-nowhere-1".into();
+    }
+    let d = compute(&input, prices());
+    assert_eq!(d.savings.resources.len(), 2);
+    assert_eq!(d.savings.unpriced.len(), 2);
+    assert_eq!(
+        d.savings.unpriced[0].1,
+        "no task definition size (EC2 launch type)"
+    );
+    assert!(d.savings.unpriced[1].1.contains("xx-nowhere-1"));
+    // 21 h × ($0.04937 + $0.081) = $2.73777.
+    assert_eq!(d.savings.day, Money(2_737_770));
+}
+
+#[test]
+fn wake_cost_counts_only_the_time_outside_the_schedule() {
+    // Friday 27 Nov, 19:00 CET: wake for 2 h, until 21:00 CET. The window ends at 20:00, so
+    // 1 h is out of hours: 1 h × $0.1607125 = $0.1607125 → $0.160713 (half away from zero).
+    let wake = |at: &str, until: &str, who: &str| {
+        let mut e = event(
+            utc(at),
+            "",
+            "wake for 2h",
+            who,
+            &format!("ok: awake until {until}"),
+        );
+        e.reason = "hotfix".into();
+        e
+    };
+    let input = with_events(
+        "2026-11-27",
+        "2026-11-28T06:00:00Z",
+        vec![wake(
+            "2026-11-27T18:00:00Z",
+            "2026-11-27 20:00:00 UTC",
+            "carol",
+        )],
+    );
+    let w = compute(&input, prices()).wakes;
+    assert_eq!(w.len(), 1);
+    assert_eq!((w[0].awake_secs, w[0].outside_secs), (7200, 3600));
+    assert_eq!(w[0].cost, Ok(Money(160_713)));
+    assert_eq!(w[0].until, Some(utc("2026-11-27T20:00:00Z")));
+    assert_eq!(w[0].actor, "carol");
+
+    // Cut short at 20:30 CET by a sleep request: 30 min out of hours = $0.08035625 → $0.080356.
+    let mut sleep = event(
+        utc("2026-11-27T19:30:00Z"),
+        "",
+        "sleep",
+        "carol",
+        "ok: back on the schedule",
+    );
+    sleep.reason = "done".into();
+    let input = with_events(
+        "2026-11-27",
+        "2026-11-28T06:00:00Z",
+        vec![
+            wake("2026-11-27T18:00:00Z", "2026-11-27 20:00:00 UTC", "carol"),
+            sleep,
+        ],
+    );
+    let w = compute(&input, prices()).wakes;
+    assert_eq!(w[0].ended_early, Some(utc("2026-11-27T19:30:00Z")));
+    assert_eq!((w[0].awake_secs, w[0].outside_secs), (5400, 1800));
+    assert_eq!(w[0].cost, Ok(Money(80_356)));
+}
+
+#[test]
+fn a_wake_already_in_force_costs_nothing_more_and_other_days_are_left_out() {
+    let d = compute(&sample_input(), prices());
+    assert_eq!(d.wakes.len(), 2);
+    // alice: 10:00–13:00 CET on a Saturday, all out of hours: 3 h × $0.1607125 = $0.4821375.
+    assert_eq!(d.wakes[0].actor, "alice");
+    assert_eq!(
+        (d.wakes[0].awake_secs, d.wakes[0].outside_secs),
+        (10_800, 10_800)
+    );
+    assert_eq!(d.wakes[0].cost, Ok(Money(482_138)));
+    // bob asked inside alice's wake, which already ran to 13:00: nothing more.
+    assert_eq!(d.wakes[1].actor, "bob (slack)");
+    assert_eq!(
+        (d.wakes[1].awake_secs, d.wakes[1].cost.clone()),
+        (0, Ok(Money::ZERO))
+    );
+    assert_eq!(d.wakes[1].notes.len(), 1);
+    // The day before has none.
+    let mut input = sample_input();
+    input.day = date("2026-11-27");
+    assert!(compute(&input, prices()).wakes.is_empty());
+}
+
+#[test]
+fn wake_with_unreadable_end_or_nothing_priced_says_why() {
+    let mut e = event(utc("2026-11-28T09:00:00Z"), "", "wake for 2h", "dave", "ok");
+    e.reason = "demo".into();
+    let mut input = with_events("2026-11-28", "2026-11-29T06:00:00Z", vec![e]);
+    let w = compute(&input, prices()).wakes;
+    assert!(
+        w[0].cost
+            .as_ref()
+            .unwrap_err()
+            .contains("does not say until when")
+    );
+    input.events[0].outcome = "ok: awake until 2026-11-28 11:00:00 UTC".into();
+    for r in &mut input.resources {
+        r.size = Size::Unknown("no size".into());
+    }
+    let w = compute(&input, prices()).wakes;
+    assert_eq!(w[0].outside_secs, 7200);
+    assert!(w[0].cost.as_ref().unwrap_err().contains("could be priced"));
+}
+
+#[test]
+fn outcomes_give_the_until() {
+    assert_eq!(
+        wake_until("ok: awake until 2026-11-28 23:00:00 UTC"),
+        Some(utc("2026-11-28T23:00:00Z"))
+    );
+    assert_eq!(
+        wake_until("ok: a wake until 2026-11-28 23:00:00 UTC was already in force"),
+        Some(utc("2026-11-28T23:00:00Z"))
+    );
+    assert_eq!(wake_until("ok"), None);
+}
+
+#[test]
+fn outside_schedule_steps_over_windows_and_weekends() {
+    let env = staging_env();
+    // Fri 27 Nov 06:00 CET → Mon 30 Nov 08:00 CET: out of hours 06:00–07:00 Fri, then
+    // 20:00 Fri → 07:00 Mon = 59 h: 60 h out of 74.
+    let s = outside_schedule_secs(
+        &env,
+        utc("2026-11-27T05:00:00Z"),
+        utc("2026-11-30T07:00:00Z"),
+    );
+    assert_eq!(s, 60 * 3600);
+    assert_eq!(
+        outside_schedule_secs(
+            &env,
+            utc("2026-11-27T10:00:00Z"),
+            utc("2026-11-27T11:00:00Z")
+        ),
+        0
+    );
+}
+
+#[test]
+fn health_verdicts() {
+    let d = compute(&sample_input(), prices());
+    // Asleep, but a failed task and an alarm are problems.
+    assert_eq!(d.health.verdict, Verdict::Problems);
+    assert_eq!((d.health.problems, d.health.unknown), (2, 0));
+    let services = d.health.sections[0].lines.as_ref().unwrap();
+    assert_eq!(services[1].status, Status::Asleep);
+    assert!(services[0].text.contains("exit code 137"));
+
+    let mut input = sample_input();
+    let h = &mut input.health;
+    h.alarms = Err("CloudWatch: AccessDenied".into());
+    h.target_groups = Err("ELB: throttled".into());
+    if let Ok(s) = &mut h.services {
+        s[0].failed_tasks.clear();
+    }
+    let d = compute(&input, prices());
+    assert_eq!(d.health.verdict, Verdict::Asleep);
+    assert_eq!((d.health.problems, d.health.unknown), (0, 2));
+
+    let mut input = sample_input();
+    let h = &mut input.health;
+    h.asleep = false;
+    h.alarms = Ok(vec![]);
+    h.probes.clear();
+    h.services = Ok(vec![crate::digest::input::ServiceHealth {
+        name: "app-staging-cluster/backend".into(),
+        desired: 2,
+        running: 1,
+        asleep: false,
+        stuck_deployment: Some("deployment ecs-svc/123 has not finished after 45 min".into()),
+        failed_tasks: vec![],
+    }]);
+    h.databases = Ok(vec![crate::digest::input::DbHealth {
+        resource: "rds:app-staging-db".into(),
+        status: "available".into(),
+        asleep: false,
+    }]);
+    h.target_groups = Ok(vec![crate::digest::input::TargetGroupHealth {
+        name: "tg".into(),
+        healthy: 1,
+        unhealthy: vec!["10.0.1.7:8000 unhealthy: Target.Timeout".into()],
+    }]);
+    let d = compute(&input, prices());
+    assert_eq!(d.health.verdict, Verdict::Problems);
+    assert_eq!(d.health.problems, 2);
+    let svc = &d.health.sections[0].lines.as_ref().unwrap()[0];
+    assert!(
+        svc.text.contains("1 of 2") && svc.text.contains("stuck"),
+        "{}",
+        svc.text
+    );
+}
+
+#[test]
+fn whole_env_puts_apps_to_sleep_before_databases() {
+    let evs = whole_env(utc("2026-11-27T19:00:00Z"), true, "schedule");
+    assert!(evs[0].resource.starts_with("ecs:") && evs[3].resource.starts_with("aurora:"));
+    assert!(
+        evs[3].action.ends_with("StopDBCluster"),
+        "{}",
+        evs[3].action
+    );
+}
