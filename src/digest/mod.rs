@@ -8,6 +8,7 @@
 //! - [`chart`]: the month's daily spend as a PNG, and a sparkline for text channels.
 //! - [`fixtures`]: a realistic input (the reference environment) for tests and samples.
 
+pub mod chart;
 pub mod figures;
 pub mod fixtures;
 pub mod input;
