@@ -770,7 +770,7 @@ fn wakes(input: &DigestInput, rates: &[(String, Result<Rate, String>)]) -> Vec<W
                 let start = match covered_until {
                     Some(c) if c > e.at => {
                         notes.push(format!(
-                            "awake already until {} by an earlier request; only the time after it is counted",
+                            "already awake until {} by an earlier request, counted there",
                             local_hm(c, input.timezone)
                         ));
                         c
@@ -855,7 +855,12 @@ fn health(h: &Health) -> HealthFigures {
                     ));
                 }
                 if !problems.is_empty() {
-                    line(&s.name, Status::Problem, problems.join("; "))
+                    let asleep = if asleep { "asleep; " } else { "" };
+                    line(
+                        &s.name,
+                        Status::Problem,
+                        format!("{asleep}{}", problems.join("; ")),
+                    )
                 } else if asleep {
                     line(&s.name, Status::Asleep, "asleep".to_string())
                 } else {

@@ -63,12 +63,13 @@ fn spend_of_the_day_the_day_before_month_to_date_and_last_month() {
     // Sat 28 Nov (dark day): 3.12 + 0.60 + (1.10 + 0.22) + 2.05 + 1.20 + 0.21 + 0.05 = $8.55.
     assert_eq!(s.day_total, Some(usd(855)));
     assert!(s.day_estimated);
-    // Fri 27 Nov (working day) = $24.38; change -$15.83, -64.9 %.
+    // Fri 27 Nov (working day): 8.48 + 8.38 + 3.12 + 0.66 + 2.58 + 1.20 + 0.38 + 0.05 + 0.03
+    // = $24.88; change -$16.33, -65.6 %.
     assert_eq!(s.previous_day, date("2026-11-27"));
-    assert_eq!(s.previous_total, Some(usd(2438)));
-    assert_eq!(s.change, Some(usd(-1583)));
+    assert_eq!(s.previous_total, Some(usd(2488)));
+    assert_eq!(s.change, Some(usd(-1633)));
     assert!(
-        (s.change_pct.unwrap() - (-64.93)).abs() < 0.01,
+        (s.change_pct.unwrap() - (-65.635)).abs() < 0.01,
         "{:?}",
         s.change_pct
     );

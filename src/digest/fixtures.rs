@@ -251,7 +251,7 @@ pub fn day_spend(d: NaiveDate) -> DaySpend {
         ]
     } else {
         vec![
-            svc("Amazon Elastic Container Service", 745 + wiggle),
+            svc("Amazon Elastic Container Service", 795 + wiggle),
             svc("Amazon Relational Database Service", 812 + wiggle / 2),
             svc("Amazon ElastiCache", 312),
             svc("Amazon Elastic Load Balancing", 60 + wiggle / 8),

@@ -13,3 +13,4 @@ pub mod figures;
 pub mod fixtures;
 pub mod input;
 pub mod prices;
+pub mod render;

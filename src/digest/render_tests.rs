@@ -1,0 +1,227 @@
+use super::*;
+use crate::digest::figures::compute;
+use crate::digest::fixtures::{date, event, sample_input, usd, utc};
+use crate::digest::input::{Budget, DigestInput, Size};
+use crate::digest::prices::PriceTable;
+
+fn digest(input: &DigestInput) -> Digest {
+    compute(input, PriceTable::shipped())
+}
+
+fn sample() -> Digest {
+    digest(&sample_input())
+}
+
+#[test]
+fn snapshot_markdown() {
+    insta::assert_snapshot!("markdown", markdown(&sample()));
+}
+
+#[test]
+fn snapshot_plain_text() {
+    insta::assert_snapshot!("plain_text", plain_text(&sample()));
+}
+
+#[test]
+fn snapshot_slack() {
+    let v = slack(&sample());
+    insta::assert_snapshot!("slack", serde_json::to_string_pretty(&v).unwrap());
+}
+
+#[test]
+fn snapshot_email() {
+    let e = email(&sample());
+    insta::assert_snapshot!("email_subject", e.subject);
+    insta::assert_snapshot!("email_html", e.html);
+    insta::assert_snapshot!("email_text", e.text);
+    assert_eq!(e.text, plain_text(&sample()));
+    assert!(e.html.contains(&format!("src=\"cid:{}\"", e.chart_cid)));
+    assert!(e.chart_png.is_some());
+}
+
+#[test]
+fn failures_come_first_then_delivery_problems() {
+    let md = markdown(&sample());
+    let failed = md
+        .find("⚠ Failed: aurora:app-staging-aurora StopDBCluster")
+        .expect(&md);
+    let delivery = md
+        .find("The previous digest could not be sent to slack: HTTP 500")
+        .expect(&md);
+    let health = md.find("Health: ").unwrap();
+    assert!(failed < delivery && delivery < health, "{md}");
+    let text = plain_text(&sample());
+    assert!(text.find("Failed").unwrap() < text.find("Spend\n").unwrap());
+    let blocks = slack(&sample())["blocks"].clone();
+    assert!(
+        blocks[1]["text"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Failed")
+    );
+}
+
+#[test]
+fn missing_data_is_said_plainly() {
+    let mut input = sample_input();
+    if let Ok(s) = &mut input.spend {
+        s.days.retain(|d| d.date != date("2026-11-27"));
+    }
+    input.budget = Budget::Missing("no monthly_budget in schedules/staging.toml".into());
+    input.forecast = Err("DataUnavailableException".into());
+    input.resources[0].size = Size::Fargate {
+        region: "xx-nowhere-1".into(),
+        cpu_units: 512,
+        memory_mib: 1024,
+        arm: false,
+        tasks: 2,
+    };
+    input.health.alarms = Err("CloudWatch: AccessDenied".into());
+    let md = markdown(&digest(&input));
+    for want in [
+        "no Cost Explorer data for 2026-11-27 to compare with",
+        "⚠ No Cost Explorer data for 2026-11-27: not counted",
+        "No budget: no monthly\\_budget in schedules/staging.toml.",
+        "Cost Explorer's forecast was not used: DataUnavailableException.",
+        "⚠ 1 resource not priced (not in the totals): ecs:app-staging-cluster/backend: no Fargate price for region xx-nowhere-1",
+        "Alarms: could not be read: CloudWatch: AccessDenied",
+        "1 check not read",
+    ] {
+        assert!(md.contains(want), "missing {want:?} in\n{md}");
+    }
+    assert!(!md.contains("% of budget"), "{md}");
+
+    input.spend = Err("Cost Explorer: AccessDeniedException".into());
+    input.health.services = Err("ECS: throttled".into());
+    for text in [markdown(&digest(&input)), plain_text(&digest(&input))] {
+        assert!(
+            text.contains("No spend figures: Cost Explorer: AccessDeniedException."),
+            "{text}"
+        );
+        assert!(text.contains("No projection: no spend figures"), "{text}");
+        assert!(
+            text.contains("Services: could not be read: ECS: throttled"),
+            "{text}"
+        );
+        assert!(!text.contains("Daily spend this month"), "{text}");
+    }
+    assert_eq!(email(&digest(&input)).chart_png, None);
+    assert!(!email(&digest(&input)).html.contains("<img"));
+}
+
+#[test]
+fn budget_exceeded_is_a_clear_warning() {
+    let mut input = sample_input();
+    input.budget = Budget::Config(usd(60_000));
+    input.forecast = Ok(usd(5_000));
+    let d = digest(&input);
+    let over = d.budget.over_by.unwrap();
+    let end = d.budget.projection.as_ref().unwrap().month_end;
+    let want = format!("⚠ projected {end} exceeds the $600.00 budget by {over}");
+    for text in [markdown(&d), plain_text(&d), email(&d).html] {
+        assert!(text.contains(&want), "missing {want:?} in\n{text}");
+    }
+    assert!(email(&d).subject.ends_with("over budget"));
+}
+
+#[test]
+fn text_from_outside_is_escaped_for_each_channel() {
+    let mut input = sample_input();
+    let mut e = event(
+        utc("2026-11-28T15:00:00Z"),
+        "",
+        "wake for 1h",
+        "<script>alert(1)</script>",
+        "ok: awake until 2026-11-28 16:00:00 UTC",
+    );
+    e.reason = "*urgent* <!channel> & [link](http://x)".into();
+    input.events.push(e);
+    let d = digest(&input);
+    let html = email(&d).html;
+    assert!(!html.contains("<script>") && html.contains("&lt;script&gt;"));
+    let slack_text = slack(&d).to_string();
+    assert!(!slack_text.contains("<!channel>") && slack_text.contains("&lt;!channel&gt;"));
+    let md = markdown(&d);
+    assert!(
+        md.contains("\\*urgent\\*") && md.contains("\\[link\\]"),
+        "{md}"
+    );
+}
+
+#[test]
+fn slack_respects_block_kit_limits() {
+    let mut input = sample_input();
+    let long = "x".repeat(180);
+    input.failures = (0..200)
+        .map(|i| {
+            event(
+                utc("2026-11-28T19:00:00Z"),
+                &format!("ecs:app-staging-cluster/svc{i}"),
+                "set desired count 0",
+                "schedule",
+                &format!("failed: {long}"),
+            )
+        })
+        .collect();
+    let v = slack(&digest(&input));
+    let blocks = v["blocks"].as_array().unwrap();
+    assert!(blocks.len() <= SLACK_MAX_BLOCKS);
+    for b in blocks {
+        if let Some(text) = b["text"]["text"].as_str() {
+            assert!(text.chars().count() <= SLACK_MAX_SECTION, "{}", text.len());
+        }
+    }
+    let alerts = blocks[1]["text"]["text"].as_str().unwrap();
+    assert!(
+        alerts.contains("… and ") && alerts.ends_with(" more"),
+        "{alerts}"
+    );
+    assert!(v["text"].as_str().unwrap().contains("200 actions failed"));
+}
+
+#[test]
+fn fit_adds_lines_while_they_fit() {
+    let lines: Vec<String> = (0..10).map(|i| format!("line {i}")).collect();
+    assert_eq!(fit("*T*", &lines[..2], 100), "*T*\nline 0\nline 1");
+    let out = fit("*T*", &lines, 40);
+    assert!(out.chars().count() <= 40, "{out}");
+    assert!(out.ends_with("more"), "{out}");
+    let n: usize = out
+        .rsplit("and ")
+        .next()
+        .unwrap()
+        .trim_end_matches(" more")
+        .parse()
+        .unwrap();
+    assert_eq!(out.lines().count() - 2 + n, 10, "{out}");
+    let huge = vec!["y".repeat(5000)];
+    assert!(fit("", &huge, SLACK_MAX_SECTION).chars().count() <= SLACK_MAX_SECTION);
+}
+
+#[test]
+fn small_formats() {
+    assert_eq!(price(Money(49_370)), "$0.04937");
+    assert_eq!(price(Money(12_343)), "$0.012343");
+    assert_eq!(price(Money(18_000)), "$0.018");
+    assert_eq!(price(Money(1_000_000)), "$1.00");
+    assert_eq!(hours(75_600), "21h");
+    assert_eq!(hours(5_400), "1h 30m");
+    assert_eq!(hours(1_800), "30m");
+    assert_eq!(signed(usd(120)), "+$1.20");
+    assert_eq!(signed(usd(-1583)), "-$15.83");
+    assert_eq!(main_steps("tag a=b; StopDBCluster"), "StopDBCluster");
+}
+
+/// Writes the sample digest and chart into `docs/` when `LIGHTSOUT_WRITE_SAMPLES=1`
+/// (`LIGHTSOUT_WRITE_SAMPLES=1 cargo test --lib digest::render::tests::write_samples`).
+#[test]
+fn write_samples() {
+    if std::env::var("LIGHTSOUT_WRITE_SAMPLES").as_deref() != Ok("1") {
+        return;
+    }
+    let d = sample();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("digest-sample.md"), markdown(&d)).unwrap();
+    std::fs::write(dir.join("digest-chart.png"), chart_png(&d).unwrap()).unwrap();
+}
