@@ -119,6 +119,24 @@ enum Command {
     },
     /// Run as an AWS Lambda function (chosen by itself when AWS_LAMBDA_RUNTIME_API is set).
     Lambda,
+    /// Make the daily cost and health digest and send it to the environment's channels.
+    Digest {
+        /// Only this environment.
+        #[arg(long)]
+        env: Option<String>,
+        /// The day to report on, a local date like 2026-11-28 (default: yesterday).
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        /// Print the Markdown digest and send nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Send again to channels that already got this day's digest.
+        #[arg(long)]
+        force: bool,
+        /// The state store (audit trail, what was sent, cached Cost Explorer answers).
+        #[arg(long, env = "LIGHTSOUT_STORE", default_value = "lightsout.db")]
+        store: String,
+    },
     /// Show each resource's observed state, desired state and the next transition.
     Status {
         #[command(flatten)]
@@ -259,6 +277,19 @@ pub async fn run(cli: Cli) -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Digest {
+            ref env,
+            date,
+            dry_run,
+            force,
+            ref store,
+        } => match digest(&cli, env.as_deref(), date, store, crate::digest::RunOptions { dry_run, force }).await {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        },
         Command::Status { ref target, output } => {
             let Some((envs, now)) = targets(&cli, target) else {
                 return ExitCode::from(2);
@@ -318,10 +349,13 @@ async fn build_app(
     use anyhow::Context as _;
     let cfg = config::load(&cli.schedules)
         .map_err(|d| anyhow::anyhow!("{d}\nfix the schedule files (see `lightsout check`)"))?;
+    let cloud = AwsCloud::from_env(cli.max_attempts).await;
     let tokens_text = match tokens_file {
         Some(path) => std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the tokens file {}", path.display()))?,
-        None => secret("LIGHTSOUT_TOKENS")?.unwrap_or_default(),
+        None => secret("LIGHTSOUT_TOKENS", cloud.sdk_config())
+            .await?
+            .unwrap_or_default(),
     };
     let tokens = crate::api::auth::Tokens::parse(&tokens_text)
         .map_err(|e| anyhow::anyhow!("API tokens: {e}"))?;
@@ -330,16 +364,15 @@ async fn build_app(
             "no API tokens (LIGHTSOUT_TOKENS or --tokens-file): the API will refuse every request"
         );
     }
-    let cloud = AwsCloud::from_env(cli.max_attempts).await;
-    let store: std::sync::Arc<dyn crate::store::Store> = match store.strip_prefix("dynamodb:") {
-        Some(table) => std::sync::Arc::new(crate::aws::DynamoStore::from_config(
-            cloud.sdk_config(),
-            table,
-        )),
-        None => std::sync::Arc::new(crate::store::SqliteStore::open(std::path::Path::new(
-            store,
-        ))?),
-    };
+    let store = open_store(store, &cloud)?;
+    let digest_cloud = std::sync::Arc::new(AwsCloud::new(cloud.sdk_config().clone()));
+    let digester = build_digester(
+        cfg.clone(),
+        digest_cloud,
+        store.clone(),
+        std::sync::Arc::new(SystemClock),
+    )
+    .await?;
     let mut app = crate::service::App::new(
         cfg,
         cloud,
@@ -348,9 +381,88 @@ async fn build_app(
         tokens,
         instance,
     );
-    app.slack = secret("LIGHTSOUT_SLACK_SIGNING_SECRET")?
+    app.digest = Some(std::sync::Arc::new(digester));
+    app.slack = secret("LIGHTSOUT_SLACK_SIGNING_SECRET", app.cloud.sdk_config())
+        .await?
         .map(|s| crate::api::slack::SlackVerifier::new(&s));
     Ok(app)
+}
+
+/// `lightsout digest`.
+async fn digest(
+    cli: &Cli,
+    env: Option<&str>,
+    date: Option<chrono::NaiveDate>,
+    store: &str,
+    opts: crate::digest::RunOptions,
+) -> anyhow::Result<ExitCode> {
+    let cfg = config::load(&cli.schedules)
+        .map_err(|d| anyhow::anyhow!("{d}\nfix the schedule files (see `lightsout check`)"))?;
+    let envs: Vec<Environment> = match env {
+        None => cfg.environments.clone(),
+        Some(name) => vec![cfg.environment(name).cloned().ok_or_else(|| {
+            let names: Vec<&str> = cfg.environments.iter().map(|e| e.name.as_str()).collect();
+            anyhow::anyhow!(
+                "no environment \"{name}\" in {}; environments: {}",
+                cli.schedules.display(),
+                names.join(", ")
+            )
+        })?],
+    };
+    let cloud = std::sync::Arc::new(AwsCloud::from_env(cli.max_attempts).await);
+    let store = open_store(store, &cloud)?;
+    let digester = build_digester(cfg, cloud, store, std::sync::Arc::new(SystemClock)).await?;
+    let now = digester.clock.now();
+    let mut failed = false;
+    for env in &envs {
+        let today = now.with_timezone(&env.timezone).date_naive();
+        let day = date.unwrap_or_else(|| crate::digest::Digester::default_day(env, now));
+        if day >= today {
+            anyhow::bail!(
+                "--date {day} has not ended yet in {} ({}); give a day before {today}",
+                env.name,
+                env.timezone
+            );
+        }
+        let r = digester.run(env, day, opts).await;
+        failed |= r.failed();
+        eprintln!("{}", report::digest(&r));
+    }
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// The store named on the command line: `dynamodb:TABLE` or a SQLite file.
+fn open_store(
+    store: &str,
+    cloud: &AwsCloud,
+) -> anyhow::Result<std::sync::Arc<dyn crate::store::Store>> {
+    Ok(match store.strip_prefix("dynamodb:") {
+        Some(table) => std::sync::Arc::new(crate::aws::DynamoStore::from_config(
+            cloud.sdk_config(),
+            table,
+        )),
+        None => std::sync::Arc::new(crate::store::SqliteStore::open(std::path::Path::new(
+            store,
+        ))?),
+    })
+}
+
+/// The digester, with the Slack webhook secret read once.
+async fn build_digester(
+    cfg: Config,
+    cloud: std::sync::Arc<AwsCloud>,
+    store: std::sync::Arc<dyn crate::store::Store>,
+    clock: std::sync::Arc<dyn Clock>,
+) -> anyhow::Result<crate::digest::Digester> {
+    let webhook = secret("LIGHTSOUT_SLACK_WEBHOOK_URL", cloud.sdk_config()).await?;
+    let uses_slack = cfg
+        .environments
+        .iter()
+        .any(|e| e.digest.channels.contains(&config::Channel::Slack));
+    if uses_slack && webhook.is_none() {
+        tracing::warn!("a digest goes to Slack but LIGHTSOUT_SLACK_WEBHOOK_URL (or _FILE, _SSM) is not set: that channel will fail");
+    }
+    Ok(crate::digest::Digester::new(cfg, cloud, store, clock, webhook))
 }
 
 /// `lightsout lambda`: the Lambda runtime loop (also chosen by itself when
@@ -423,15 +535,23 @@ async fn serve(cli: &Cli, o: ServeOptions<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A secret from the environment variable `NAME`, or from the file named by `NAME_FILE`.
-fn secret(name: &str) -> anyhow::Result<Option<String>> {
+/// A secret from the environment variable `NAME`, from the file named by `NAME_FILE`, or from
+/// the SSM parameter (SecureString, decrypted) named by `NAME_SSM`, read once at start-up.
+/// Never logged: errors name the variable and the file or parameter, not the value.
+pub async fn secret(name: &str, aws: &aws_config::SdkConfig) -> anyhow::Result<Option<String>> {
     if let Ok(v) = std::env::var(name) {
         return Ok(Some(v));
     }
-    match std::env::var(format!("{name}_FILE")) {
-        Ok(path) => std::fs::read_to_string(&path)
+    if let Ok(path) = std::env::var(format!("{name}_FILE")) {
+        return std::fs::read_to_string(&path)
             .map(|s| Some(s.trim().to_string()))
-            .map_err(|e| anyhow::anyhow!("cannot read {name}_FILE ({path}): {e}")),
+            .map_err(|e| anyhow::anyhow!("cannot read {name}_FILE ({path}): {e}"));
+    }
+    match std::env::var(format!("{name}_SSM")) {
+        Ok(parameter) => crate::aws::outbox::parameter(aws, &parameter)
+            .await
+            .map(|s| Some(s.trim().to_string()))
+            .map_err(|e| anyhow::anyhow!("cannot read {name}_SSM (parameter {parameter}): {e}")),
         Err(_) => Ok(None),
     }
 }

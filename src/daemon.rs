@@ -48,6 +48,16 @@ pub async fn serve<C: Cloud + 'static>(
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let looper = tokio::spawn(run_loop(app.clone(), pace, stop_rx.clone(), passes));
+    let mut digests = match &app.digest {
+        Some(d) => match schedule_digests(d.clone()).await {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot schedule the daily digest; it will not be sent");
+                None
+            }
+        },
+        None => None,
+    };
     let mut server_stop = stop_rx;
     let server = axum::serve(listener, api::router(app)).with_graceful_shutdown(async move {
         let _ = server_stop.wait_for(|s| *s).await;
@@ -56,6 +66,9 @@ pub async fn serve<C: Cloud + 'static>(
     shutdown.await;
     tracing::info!("shutting down: finishing the pass in flight");
     let _ = stop_tx.send(true);
+    if let Some(s) = digests.as_mut() {
+        let _ = s.shutdown().await;
+    }
     if let Err(e) = looper.await {
         tracing::error!(error = %e, "reconcile loop ended abnormally");
     }
@@ -97,6 +110,40 @@ async fn run_loop<C: Cloud>(
             _ = stop.wait_for(|s| *s) => return,
         }
     }
+}
+
+/// Schedules each environment's digest daily at its `[digest] at`, in its time zone. A digest
+/// runs in its own task: a slow or failing channel never holds up the reconcile loop.
+pub async fn schedule_digests(
+    digester: Arc<crate::digest::Digester>,
+) -> Result<tokio_cron_scheduler::JobScheduler, tokio_cron_scheduler::JobSchedulerError> {
+    use tokio_cron_scheduler::{Job, JobScheduler};
+    let sched = JobScheduler::new().await?;
+    for env in &digester.config.environments {
+        let cron = cron_expression(env.digest.at);
+        let (d, name) = (digester.clone(), env.name.clone());
+        let job = Job::new_async_tz(cron.as_str(), env.timezone, move |_, _| {
+            let (d, name) = (d.clone(), name.clone());
+            Box::pin(async move {
+                let Some(env) = d.config.environment(&name).cloned() else {
+                    return;
+                };
+                let day = crate::digest::Digester::default_day(&env, d.clock.now());
+                let r = d.run(&env, day, Default::default()).await;
+                tracing::info!(summary = %crate::report::digest(&r), "daily digest");
+            })
+        })?;
+        sched.add(job).await?;
+        tracing::info!(env = %env.name, at = %env.digest.at.format("%H:%M"), tz = %env.timezone, "digest scheduled");
+    }
+    sched.start().await?;
+    Ok(sched)
+}
+
+/// The 6-field cron expression (seconds first) for a daily time.
+pub fn cron_expression(at: chrono::NaiveTime) -> String {
+    use chrono::Timelike;
+    format!("0 {} {} * * *", at.minute(), at.hour())
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -1,8 +1,8 @@
 //! The Lambda entry point: one handler for both kinds of event.
 //!
 //! - An EventBridge Scheduler event `{"action": "reconcile"}` runs one pass over every
-//!   environment (`"digest"` is reserved for the digest, not built yet, and answered with an
-//!   error).
+//!   environment; `{"action": "digest"}` makes and sends the daily digest of every environment
+//!   (for the day before, local time; a day already sent is not sent again).
 //! - A Lambda Function URL request (payload 2.0) is served by the same axum router as the
 //!   daemon, through `lambda_http`'s adapter; a wake or sleep that was accepted is followed by a
 //!   pass before the response, since no loop runs between invocations.
@@ -59,8 +59,35 @@ pub async fn handle<C: Cloud + 'static>(
                     json!({ "action": "reconcile", "environments": reports.len(), "write_calls": calls, "failed": failed }),
                 )
             }
-            Some("digest") => Err("the digest is not built yet (\"action\": \"digest\")".into()),
-            _ => Err(format!("unknown action {action}: expected \"reconcile\"").into()),
+            Some("digest") => {
+                let digester = app
+                    .digest
+                    .as_ref()
+                    .ok_or("the digest is not configured in this copy")?;
+                let reports = digester.run_all(Default::default()).await;
+                for r in &reports {
+                    tracing::info!(summary = %crate::report::digest(r), "digest");
+                }
+                let failed: Vec<String> = reports
+                    .iter()
+                    .flat_map(|r| {
+                        r.sent
+                            .iter()
+                            .filter_map(|(c, res)| res.as_ref().err().map(|e| format!("{} {c}: {e}", r.env)))
+                    })
+                    .collect();
+                if failed.is_empty() {
+                    Ok(json!({ "action": "digest", "reports": reports }))
+                } else {
+                    // An error, so the function's error alarm fires; a retry sends only to the
+                    // channels that failed (what was sent is recorded).
+                    Err(format!("digest not delivered: {}", failed.join("; ")).into())
+                }
+            }
+            _ => Err(format!(
+                "unknown action {action}: expected \"reconcile\" or \"digest\""
+            )
+            .into()),
         };
     }
     let request: LambdaRequest = serde_json::from_value(payload)

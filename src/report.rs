@@ -203,3 +203,33 @@ pub fn requests(counts: &std::collections::BTreeMap<String, u64>) -> String {
     let list: Vec<String> = counts.iter().map(|(op, n)| format!("{op} {n}")).collect();
     format!("AWS requests: {total} ({})", list.join(", "))
 }
+
+/// `staging 2026-11-28: slack ok, email FAILED (...); Cost Explorer requests: 2; 412 ms`.
+pub fn digest(r: &crate::digest::RunReport) -> String {
+    let mut parts: Vec<String> = r
+        .sent
+        .iter()
+        .map(|(c, res)| match res {
+            Ok(()) => format!("{c} ok"),
+            Err(e) => format!("{c} FAILED ({e})"),
+        })
+        .collect();
+    if !r.already_sent.is_empty() {
+        parts.push(format!(
+            "already sent to {} (use --force to send again)",
+            r.already_sent.join(", ")
+        ));
+    }
+    let ce: u64 = ["GetCostAndUsage", "GetCostForecast"]
+        .iter()
+        .filter_map(|op| r.requests.get(*op))
+        .sum();
+    format!(
+        "{} {}: {}; Cost Explorer requests: {ce}; {}; {} ms",
+        r.env,
+        r.day,
+        if parts.is_empty() { "nothing to send".to_string() } else { parts.join(", ") },
+        requests(&r.requests),
+        r.millis
+    )
+}

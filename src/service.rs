@@ -83,6 +83,8 @@ pub struct App<C> {
     pub instance: String,
     /// Verifies the Slack slash command, when a signing secret is configured.
     pub slack: Option<crate::api::slack::SlackVerifier>,
+    /// Makes and sends the daily digest (AWS only; `None` in tests of other parts).
+    pub digest: Option<Arc<crate::digest::Digester>>,
 }
 
 impl<C: Cloud> App<C> {
@@ -107,6 +109,7 @@ impl<C: Cloud> App<C> {
             metrics: Metrics::default(),
             instance,
             slack: None,
+            digest: None,
         }
     }
 

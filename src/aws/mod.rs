@@ -6,7 +6,9 @@
 //! profiles, `AWS_REGION`, `AWS_ENDPOINT_URL`.
 
 mod count;
+pub(crate) mod digest;
 mod dynamo;
+pub mod outbox;
 mod ecs;
 mod rds;
 
@@ -31,6 +33,13 @@ pub(crate) struct Clients {
     pub(crate) ecs: aws_sdk_ecs::Client,
     pub(crate) aas: aws_sdk_applicationautoscaling::Client,
     pub(crate) rds: aws_sdk_rds::Client,
+    /// Cost Explorer (a global service, in us-east-1).
+    pub(crate) ce: aws_sdk_costexplorer::Client,
+    /// AWS Budgets (global, us-east-1).
+    pub(crate) budgets: aws_sdk_budgets::Client,
+    pub(crate) sts: aws_sdk_sts::Client,
+    pub(crate) cw: aws_sdk_cloudwatch::Client,
+    pub(crate) elb: aws_sdk_elasticloadbalancingv2::Client,
 }
 
 /// The real cloud, through the AWS SDK.
@@ -113,6 +122,36 @@ impl AwsCloud {
             ),
             rds: aws_sdk_rds::Client::from_conf(
                 aws_sdk_rds::config::Builder::from(&config)
+                    .region(region.clone())
+                    .interceptor(self.counter.clone())
+                    .build(),
+            ),
+            ce: aws_sdk_costexplorer::Client::from_conf(
+                aws_sdk_costexplorer::config::Builder::from(&config)
+                    .region(Region::new("us-east-1"))
+                    .interceptor(self.counter.clone())
+                    .build(),
+            ),
+            budgets: aws_sdk_budgets::Client::from_conf(
+                aws_sdk_budgets::config::Builder::from(&config)
+                    .region(Region::new("us-east-1"))
+                    .interceptor(self.counter.clone())
+                    .build(),
+            ),
+            sts: aws_sdk_sts::Client::from_conf(
+                aws_sdk_sts::config::Builder::from(&config)
+                    .region(region.clone())
+                    .interceptor(self.counter.clone())
+                    .build(),
+            ),
+            cw: aws_sdk_cloudwatch::Client::from_conf(
+                aws_sdk_cloudwatch::config::Builder::from(&config)
+                    .region(region.clone())
+                    .interceptor(self.counter.clone())
+                    .build(),
+            ),
+            elb: aws_sdk_elasticloadbalancingv2::Client::from_conf(
+                aws_sdk_elasticloadbalancingv2::config::Builder::from(&config)
                     .region(region)
                     .interceptor(self.counter.clone())
                     .build(),

@@ -70,6 +70,99 @@ pub struct Environment {
     pub guard: Guard,
     /// How many resources are acted on at once.
     pub concurrency: usize,
+    /// The daily digest: when, what it covers, where it goes.
+    pub digest: DigestConfig,
+}
+
+/// The `[digest]` table of a schedule file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestConfig {
+    /// Local time (the environment's time zone) the daemon sends it at.
+    pub at: chrono::NaiveTime,
+    /// Which costs are the environment's.
+    pub cost_filter: CostFilter,
+    /// An AWS Budgets budget whose monthly limit is the budget (instead of `monthly_budget`).
+    pub budget_name: Option<String>,
+    /// HTTP health checks (GET; healthy on 2xx/3xx).
+    pub health_urls: Vec<String>,
+    /// CloudWatch alarms in ALARM whose name starts with this are reported.
+    pub alarm_prefix: String,
+    /// Where it goes.
+    pub channels: Vec<Channel>,
+    /// SES sender (a verified identity).
+    pub email_from: Option<String>,
+    /// SES recipients.
+    pub email_to: Vec<String>,
+    /// SNS topic for the plain-text digest.
+    pub sns_topic_arn: Option<String>,
+}
+
+/// Which Cost Explorer costs belong to an environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CostFilter {
+    /// A cost-allocation tag.
+    Tag(String, String),
+    /// A linked account.
+    Account(String),
+    /// No filter: the whole account's costs.
+    None,
+}
+
+impl fmt::Display for CostFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CostFilter::Tag(k, v) => write!(f, "cost-allocation tag {k}={v}"),
+            CostFilter::Account(a) => write!(f, "linked account {a}"),
+            CostFilter::None => write!(f, "the whole account (no cost_tag or cost_account set)"),
+        }
+    }
+}
+
+/// A place the digest goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Channel {
+    /// Slack incoming webhook (`LIGHTSOUT_SLACK_WEBHOOK_URL`).
+    Slack,
+    /// Email through SES.
+    Email,
+    /// SNS topic.
+    Sns,
+    /// Markdown on standard output.
+    Stdout,
+}
+
+impl Channel {
+    /// Every channel, by its name in schedule files.
+    pub const ALL: [(&'static str, Channel); 4] = [
+        ("slack", Channel::Slack),
+        ("email", Channel::Email),
+        ("sns", Channel::Sns),
+        ("stdout", Channel::Stdout),
+    ];
+
+    /// Its name in schedule files.
+    pub fn name(self) -> &'static str {
+        Channel::ALL
+            .iter()
+            .find(|(_, c)| *c == self)
+            .map_or("?", |(n, _)| n)
+    }
+}
+
+impl Default for DigestConfig {
+    fn default() -> Self {
+        DigestConfig {
+            at: chrono::NaiveTime::from_hms_opt(8, 30, 0).unwrap_or_default(),
+            cost_filter: CostFilter::None,
+            budget_name: None,
+            health_urls: Vec::new(),
+            alarm_prefix: String::new(),
+            channels: vec![Channel::Stdout],
+            email_from: None,
+            email_to: Vec::new(),
+            sns_topic_arn: None,
+        }
+    }
 }
 
 /// An ECS service by cluster and service name.

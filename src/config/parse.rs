@@ -13,7 +13,7 @@ use toml::de::{DeTable, DeValue};
 use super::diag::{Reporter, suggest};
 use super::window::{WeekMinutes, Window, week_minute_label};
 use super::{
-    Diagnostic, EcsSelection, EcsTagSelector, Environment, Guard, ProductionTag, RdsSelection,
+    Channel, CostFilter, Diagnostic, DigestConfig, EcsSelection, EcsTagSelector, Environment, Guard, ProductionTag, RdsSelection,
     ServiceName, ServiceSettings, TagSelector, parse_duration, parse_ics,
 };
 
@@ -57,6 +57,7 @@ const TOP_KEYS: &[&str] = &[
     "ecs",
     "rds",
     "guard",
+    "digest",
 ];
 const ECS_KEYS: &[&str] = &["services", "select", "default_count", "service"];
 const ECS_SELECT_KEYS: &[&str] = &["clusters", "tags"];
@@ -64,6 +65,18 @@ const SERVICE_KEYS: &[&str] = &["default_count", "depends_on"];
 const RDS_KEYS: &[&str] = &["instances", "clusters", "select"];
 const RDS_SELECT_KEYS: &[&str] = &["tags"];
 const GUARD_KEYS: &[&str] = &["production_tags", "require_tags"];
+const DIGEST_KEYS: &[&str] = &[
+    "at",
+    "cost_tag",
+    "cost_account",
+    "budget_name",
+    "health_urls",
+    "alarm_prefix",
+    "channels",
+    "email_from",
+    "email_to",
+    "sns_topic_arn",
+];
 
 /// The longest `max_wake` we accept.
 const MAX_WAKE_LIMIT: TimeDelta = TimeDelta::days(7);
@@ -440,6 +453,13 @@ impl<'r, 'a> Walker<'r, 'a> {
                 .unwrap_or_default(),
             None => Guard::default(),
         };
+        let digest = match get("digest") {
+            Some(v) => self
+                .table(v, "digest")
+                .map(|t| self.digest(t, &guard, &name))
+                .unwrap_or_default(),
+            None => self.digest(&DeTable::new(), &guard, &name),
+        };
         if get("ecs").is_none() && get("rds").is_none() {
             self.err(
                 start,
@@ -464,6 +484,7 @@ impl<'r, 'a> Walker<'r, 'a> {
                 rds,
                 guard,
                 concurrency: concurrency?,
+                digest,
             })
         })();
         let scope = format!(
@@ -862,6 +883,189 @@ impl<'r, 'a> Walker<'r, 'a> {
             guard.require_tags = self.tag_pairs(v, "require_tags").into_iter().collect();
         }
         guard
+    }
+}
+
+impl Walker<'_, '_> {
+    /// The `[digest]` table. Without `cost_tag` or `cost_account`, costs are filtered by the
+    /// first `require_tags` tag when there is one; alarms default to names starting with the
+    /// environment's name and a dash.
+    fn digest(&mut self, t: &DeTable<'_>, guard: &Guard, env_name: &str) -> DigestConfig {
+        // A secret written into a schedule file is refused before anything else is said of it.
+        for (k, _) in t.iter() {
+            let key = k.get_ref().as_ref();
+            if key.contains("webhook") || key.contains("secret") || key.contains("token") {
+                self.err(
+                    k.span(),
+                    format!("`{key}` looks like a secret, and secrets do not belong in schedule files"),
+                    Some("delete it and set LIGHTSOUT_SLACK_WEBHOOK_URL (or _FILE, or _SSM with a SecureString parameter name) in lightsout's environment".to_string()),
+                );
+            }
+        }
+        let allowed: Vec<&str> = DIGEST_KEYS.to_vec();
+        let unknown: Vec<_> = t
+            .iter()
+            .filter(|(k, _)| {
+                let key = k.get_ref().as_ref();
+                !(key.contains("webhook") || key.contains("secret") || key.contains("token"))
+            })
+            .filter(|(k, _)| !allowed.contains(&k.get_ref().as_ref()))
+            .map(|(k, _)| (k.get_ref().to_string(), k.span()))
+            .collect();
+        for (key, span) in unknown {
+            let help = match suggest(&key, allowed.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("known keys here: {}", allowed.join(", ")),
+            };
+            self.err(span, format!("unknown key `{key}` in [digest]"), help);
+        }
+        let mut d = DigestConfig {
+            alarm_prefix: format!("{env_name}-"),
+            ..DigestConfig::default()
+        };
+        if let Some(v) = lookup(t, "at") {
+            if let Some(s) = self.string(v, "digest.at") {
+                match chrono::NaiveTime::parse_from_str(s, "%H:%M") {
+                    Ok(at) => d.at = at,
+                    Err(_) => self.err(
+                        v.span(),
+                        format!("\"{s}\" is not a time of day"),
+                        Some("write at = \"08:30\" (24-hour local time of the environment)".to_string()),
+                    ),
+                }
+            }
+        }
+        let tag = lookup(t, "cost_tag");
+        let account = lookup(t, "cost_account");
+        if let (Some(_), Some(a)) = (tag, account) {
+            self.err(
+                a.span(),
+                "`cost_tag` and `cost_account` are both set",
+                Some("keep one: a cost-allocation tag, or the linked account the environment has to itself".to_string()),
+            );
+        }
+        if let Some(v) = tag {
+            if let Some(s) = self.string(v, "digest.cost_tag") {
+                match s.split_once('=') {
+                    Some((k, val)) if !k.trim().is_empty() && !val.trim().is_empty() => {
+                        d.cost_filter = CostFilter::Tag(k.trim().into(), val.trim().into())
+                    }
+                    _ => self.err(
+                        v.span(),
+                        format!("\"{s}\" is not a tag"),
+                        Some("write cost_tag = \"Environment=staging\" (an activated cost-allocation tag)".to_string()),
+                    ),
+                }
+            }
+        } else if let Some(v) = account {
+            if let Some(s) = self.string(v, "digest.cost_account") {
+                if s.len() == 12 && s.bytes().all(|c| c.is_ascii_digit()) {
+                    d.cost_filter = CostFilter::Account(s.to_string());
+                } else {
+                    self.err(
+                        v.span(),
+                        format!("\"{s}\" is not an AWS account id"),
+                        Some("write the 12 digits, quoted: cost_account = \"123456789012\"".to_string()),
+                    );
+                }
+            }
+        } else if let Some((k, v)) = guard.require_tags.iter().next() {
+            d.cost_filter = CostFilter::Tag(k.clone(), v.clone());
+        }
+        if let Some(v) = lookup(t, "budget_name") {
+            if let Some(s) = self.string(v, "digest.budget_name") {
+                if s.trim().is_empty() || s.len() > 100 {
+                    self.err(v.span(), "`budget_name` must name an AWS Budgets budget", Some("write budget_name = \"staging-monthly\", or delete it to use monthly_budget".to_string()));
+                } else {
+                    d.budget_name = Some(s.to_string());
+                }
+            }
+        }
+        if let Some(v) = lookup(t, "health_urls") {
+            for (s, span) in self.strings(v, "digest.health_urls") {
+                if s.starts_with("http://") || s.starts_with("https://") {
+                    d.health_urls.push(s.to_string());
+                } else {
+                    self.err(
+                        span,
+                        format!("\"{s}\" is not an http(s) URL"),
+                        Some("write the full URL, like \"https://staging.example.com/api/v1/utils/health-check/\"".to_string()),
+                    );
+                }
+            }
+        }
+        if let Some(v) = lookup(t, "alarm_prefix") {
+            if let Some(s) = self.string(v, "digest.alarm_prefix") {
+                d.alarm_prefix = s.to_string();
+            }
+        }
+        if let Some(v) = lookup(t, "channels") {
+            d.channels.clear();
+            for (s, span) in self.strings(v, "digest.channels") {
+                match Channel::ALL.iter().find(|(n, _)| *n == s) {
+                    Some((_, c)) if !d.channels.contains(c) => d.channels.push(*c),
+                    Some(_) => self.err(span, format!("channel \"{s}\" is listed twice"), Some("list each channel once".to_string())),
+                    None => {
+                        let names = Channel::ALL.map(|(n, _)| n);
+                        let help = match suggest(s, names.iter().copied()) {
+                            Some(n) => format!("did you mean \"{n}\"?"),
+                            None => format!("channels are {}", names.join(", ")),
+                        };
+                        self.err(span, format!("unknown channel \"{s}\""), Some(help));
+                    }
+                }
+            }
+        }
+        if let Some(v) = lookup(t, "email_from") {
+            if let Some(s) = self.string(v, "digest.email_from") {
+                if is_email(s) {
+                    d.email_from = Some(s.to_string());
+                } else {
+                    self.err(v.span(), format!("\"{s}\" is not an email address"), Some("write email_from = \"lightsout@example.com\" (an SES-verified identity)".to_string()));
+                }
+            }
+        }
+        if let Some(v) = lookup(t, "email_to") {
+            for (s, span) in self.strings(v, "digest.email_to") {
+                if is_email(s) {
+                    d.email_to.push(s.to_string());
+                } else {
+                    self.err(span, format!("\"{s}\" is not an email address"), Some("write email_to = [\"leads@example.com\"]".to_string()));
+                }
+            }
+        }
+        if let Some(v) = lookup(t, "sns_topic_arn") {
+            if let Some(s) = self.string(v, "digest.sns_topic_arn") {
+                if s.starts_with("arn:aws") && s.split(':').nth(2) == Some("sns") && s.split(':').count() == 6 {
+                    d.sns_topic_arn = Some(s.to_string());
+                } else {
+                    self.err(v.span(), format!("\"{s}\" is not an SNS topic ARN"), Some("write sns_topic_arn = \"arn:aws:sns:eu-west-1:123456789012:lightsout-digest\"".to_string()));
+                }
+            }
+        }
+        let at = lookup(t, "channels").map_or(0..0, |v| v.span());
+        let missing_email = lookup(t, "email_from").is_none() || lookup(t, "email_to").is_none();
+        if d.channels.contains(&Channel::Email) && missing_email {
+            self.err(at.clone(), "the email channel needs `email_from` and `email_to`", Some("add email_from = \"lightsout@example.com\" and email_to = [\"leads@example.com\"] to [digest]".to_string()));
+        }
+        if d.channels.contains(&Channel::Sns) && d.sns_topic_arn.is_none() && lookup(t, "sns_topic_arn").is_none() {
+            self.err(at, "the sns channel needs `sns_topic_arn`", Some("add sns_topic_arn = \"arn:aws:sns:REGION:ACCOUNT:TOPIC\" to [digest]".to_string()));
+        }
+        d
+    }
+}
+
+/// A plausible email address: `local@domain.tld`, no spaces.
+fn is_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !s.chars().any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',')
+        }
+        None => false,
     }
 }
 

@@ -9,14 +9,16 @@ use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Environment;
 use crate::store::AuditEvent;
 
 /// An amount of US dollars, exact to the micro-dollar (1e-6 USD). Sums are exact; rounding
 /// happens once, when an amount is shown.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Money(pub i64);
 
 impl Money {
@@ -137,7 +139,7 @@ pub struct Spend {
 }
 
 /// One day's spend.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DaySpend {
     /// The day (Cost Explorer days are UTC days).
     pub date: NaiveDate,

@@ -1,16 +1,259 @@
 //! The daily cost and health digest: spend against budget, what sleeping saved, who woke what,
 //! and whether the environment is healthy.
 //!
-//! - [`input`]: what a digest is made from (gathered from AWS, the store and probes).
+//! - [`input`]: what a digest is made from; [`collect`] gathers it (Cost Explorer, AWS Budgets,
+//!   ECS, RDS, load balancers, CloudWatch, the audit trail, HTTP probes).
 //! - [`prices`]: the price table shipped with the code (`prices.toml`).
 //! - [`figures`]: every figure, computed purely from the input and the prices.
 //! - [`render`]: Markdown, Slack Block Kit, plain text and email.
 //! - [`chart`]: the month's daily spend as a PNG, and a sparkline for text channels.
 //! - [`fixtures`]: a realistic input (the reference environment) for tests and samples.
+//! - [`deliver`]: the channels, each retried on its own.
+//!
+//! [`Digester::run`] ties them together and records, per environment and day, which channels
+//! got the digest, so it is never sent twice and a failed channel shows in the next one.
 
 pub mod chart;
+mod collect;
+mod deliver;
 pub mod figures;
 pub mod fixtures;
 pub mod input;
 pub mod prices;
 pub mod render;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::aws::AwsCloud;
+use crate::clock::Clock;
+use crate::config::{Channel, Config, Environment};
+use crate::store::Store;
+
+/// How long the record of a sent digest is kept.
+const SENT_RECORD: TimeDelta = TimeDelta::days(40);
+
+/// Makes and sends digests.
+pub struct Digester {
+    /// The environments.
+    pub config: Config,
+    /// AWS, for costs, sizes and health.
+    pub cloud: Arc<AwsCloud>,
+    /// Where sent digests, cached Cost Explorer answers and the audit trail are.
+    pub store: Arc<dyn Store>,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// The Slack incoming webhook URL (a secret).
+    pub slack_webhook: Option<String>,
+    /// Waits between attempts of a failing channel (so `len() + 1` attempts).
+    pub backoff: Vec<Duration>,
+    /// Timeout of each HTTP health check.
+    pub probe_timeout: Duration,
+}
+
+/// What [`Digester::run`] should do.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Print the Markdown and send nothing, record nothing.
+    pub dry_run: bool,
+    /// Send to every channel even if the day's digest went out already.
+    pub force: bool,
+}
+
+/// What came of one environment's digest.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// The environment.
+    pub env: String,
+    /// The day reported on.
+    pub day: NaiveDate,
+    /// Channels sent to now, and how it went.
+    pub sent: Vec<(String, Result<(), String>)>,
+    /// Channels skipped because they already got this day's digest.
+    pub already_sent: Vec<String>,
+    /// AWS requests made for it, by operation.
+    pub requests: std::collections::BTreeMap<String, u64>,
+    /// Wall time to gather, compute and send, in milliseconds.
+    pub millis: u128,
+}
+
+impl RunReport {
+    /// Whether a channel failed.
+    pub fn failed(&self) -> bool {
+        self.sent.iter().any(|(_, r)| r.is_err())
+    }
+}
+
+/// Which channels got a day's digest, and which failed and why.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Sent {
+    ok: Vec<String>,
+    failed: Vec<(String, String)>,
+    at: Option<DateTime<Utc>>,
+}
+
+impl Digester {
+    /// A digester with the default retry (after 2 s, then 8 s) and probe timeout (5 s).
+    pub fn new(
+        config: Config,
+        cloud: Arc<AwsCloud>,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        slack_webhook: Option<String>,
+    ) -> Digester {
+        Digester {
+            config,
+            cloud,
+            store,
+            clock,
+            slack_webhook,
+            backoff: vec![Duration::from_secs(2), Duration::from_secs(8)],
+            probe_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// The day a digest made at `now` reports on: yesterday, in the environment's time zone.
+    pub fn default_day(env: &Environment, now: DateTime<Utc>) -> NaiveDate {
+        now.with_timezone(&env.timezone).date_naive() - TimeDelta::days(1)
+    }
+
+    /// The digest of `env` for `day`, as Markdown, without sending anything.
+    pub async fn markdown(&self, env: &Environment, day: NaiveDate) -> String {
+        let input = self.gather(env, day).await;
+        render::markdown(&figures::compute(&input, prices::PriceTable::shipped()))
+    }
+
+    /// Makes the digest of `env` for `day` and sends it to the channels that have not had it.
+    pub async fn run(&self, env: &Environment, day: NaiveDate, opts: RunOptions) -> RunReport {
+        let start = std::time::Instant::now();
+        let before = crate::cloud::Cloud::requests(self.cloud.as_ref());
+        let key = sent_key(&env.name, day);
+        let mut record: Sent = self.load(&key).await.unwrap_or_default();
+        let channels: Vec<Channel> = if opts.dry_run {
+            vec![Channel::Stdout]
+        } else {
+            env.digest
+                .channels
+                .iter()
+                .copied()
+                .filter(|c| opts.force || !record.ok.iter().any(|n| n == c.name()))
+                .collect()
+        };
+        let already_sent: Vec<String> = env
+            .digest
+            .channels
+            .iter()
+            .filter(|c| !opts.dry_run && !channels.contains(c))
+            .map(|c| c.name().to_string())
+            .collect();
+        let mut sent = Vec::new();
+        if !channels.is_empty() {
+            let input = self.gather(env, day).await;
+            let digest = figures::compute(&input, prices::PriceTable::shipped());
+            for (c, r) in self.deliver(env, &digest, &channels).await {
+                sent.push((c.name().to_string(), r));
+            }
+        }
+        if !opts.dry_run && !sent.is_empty() {
+            for (c, r) in &sent {
+                record.failed.retain(|(n, _)| n != c);
+                match r {
+                    Ok(()) => {
+                        if !record.ok.contains(c) {
+                            record.ok.push(c.clone());
+                        }
+                    }
+                    Err(e) => record.failed.push((c.clone(), e.clone())),
+                }
+            }
+            record.at = Some(self.clock.now());
+            self.save(&key, &record).await;
+            self.save(&last_key(&env.name), &self.clock.now()).await;
+        }
+        let after = crate::cloud::Cloud::requests(self.cloud.as_ref());
+        let requests = after
+            .into_iter()
+            .filter_map(|(op, n)| {
+                let d = n - before.get(&op).copied().unwrap_or(0);
+                (d > 0).then_some((op, d))
+            })
+            .collect();
+        let report = RunReport {
+            env: env.name.clone(),
+            day,
+            sent,
+            already_sent,
+            requests,
+            millis: start.elapsed().as_millis(),
+        };
+        for (c, r) in &report.sent {
+            match r {
+                Ok(()) => tracing::info!(env = %env.name, %day, channel = %c, "digest sent"),
+                Err(e) => tracing::error!(env = %env.name, %day, channel = %c, error = %e, "digest not sent"),
+            }
+        }
+        report
+    }
+
+    /// The digests of every environment for the day before `now`'s local date.
+    pub async fn run_all(&self, opts: RunOptions) -> Vec<RunReport> {
+        let now = self.clock.now();
+        let mut out = Vec::new();
+        for env in &self.config.environments {
+            out.push(self.run(env, Self::default_day(env, now), opts).await);
+        }
+        out
+    }
+
+    /// When the previous digest of `env` was made.
+    async fn last_digest(&self, env: &Environment) -> Option<DateTime<Utc>> {
+        self.load(&last_key(&env.name)).await
+    }
+
+    /// Channels that failed the previous day's digest and never got it.
+    async fn previous_problems(&self, env: &Environment, day: NaiveDate) -> Vec<String> {
+        let prev: Sent = self
+            .load(&sent_key(&env.name, day - TimeDelta::days(1)))
+            .await
+            .unwrap_or_default();
+        prev.failed
+            .into_iter()
+            .map(|(c, e)| format!("the digest for {} could not be sent to {c}: {e}", day - TimeDelta::days(1)))
+            .collect()
+    }
+
+    async fn load<T: for<'de> Deserialize<'de>>(&self, key: &str) -> Option<T> {
+        match self.store.cache_get(key, self.clock.now()).await {
+            Ok(Some(text)) => serde_json::from_str(&text).ok(),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(key, error = %e, "digest: cannot read the store");
+                None
+            }
+        }
+    }
+
+    async fn save<T: Serialize>(&self, key: &str, value: &T) {
+        let Ok(text) = serde_json::to_string(value) else {
+            return;
+        };
+        if let Err(e) = self
+            .store
+            .cache_put(key, &text, self.clock.now() + SENT_RECORD)
+            .await
+        {
+            tracing::error!(key, error = %e, "digest: cannot record what was sent; it may be sent again");
+        }
+    }
+}
+
+fn sent_key(env: &str, day: NaiveDate) -> String {
+    format!("digest-sent:{env}:{day}")
+}
+
+fn last_key(env: &str) -> String {
+    format!("digest-last:{env}")
+}

@@ -1,0 +1,501 @@
+//! The AWS calls of the digest: Cost Explorer, AWS Budgets, and the health of ECS services,
+//! databases, load balancer target groups and CloudWatch alarms. Read-only, each answering
+//! `Err(why)` in words the digest can print.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_costexplorer::types::{
+    DateInterval, Dimension, DimensionValues, Expression, Granularity, GroupDefinition,
+    GroupDefinitionType, Metric, TagValues,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::{Clients, Pages, cloud_error};
+use crate::config::{CostFilter, ServiceName};
+use crate::digest::input::{
+    Alarm, DaySpend, FailedTask, Money, ServiceHealth, Size, TargetGroupHealth,
+};
+
+/// Cost Explorer pages one query may use: with the forecast, at most 3 requests ($0.03) a digest.
+pub const COST_PAGES: usize = 2;
+
+/// Daily cost by AWS service from `start` to `end` (exclusive), Cost Explorer days (UTC).
+pub(crate) async fn daily_cost(
+    c: &Clients,
+    filter: &CostFilter,
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Result<Vec<DaySpend>, String> {
+    let mut days: BTreeMap<NaiveDate, DaySpend> = BTreeMap::new();
+    let mut pages = Pages::new();
+    let mut token: Option<String> = None;
+    for page in 1.. {
+        if page > COST_PAGES {
+            return Err(format!(
+                "Cost Explorer's answer runs past {COST_PAGES} pages; the digest stops there to keep to 3 requests ($0.03) and shows no partial figures"
+            ));
+        }
+        let out = c
+            .ce
+            .get_cost_and_usage()
+            .time_period(interval(start, end)?)
+            .granularity(Granularity::Daily)
+            .metrics("UnblendedCost")
+            .group_by(
+                GroupDefinition::builder()
+                    .r#type(GroupDefinitionType::Dimension)
+                    .key("SERVICE")
+                    .build(),
+            )
+            .set_filter(expression(filter))
+            .set_next_page_token(token.take())
+            .send()
+            .await
+            .map_err(|e| cloud_error("GetCostAndUsage", e).to_string())?;
+        for r in out.results_by_time() {
+            let Some(date) = r
+                .time_period()
+                .and_then(|p| NaiveDate::parse_from_str(p.start(), "%Y-%m-%d").ok())
+            else {
+                return Err("Cost Explorer answered a result without a valid day".into());
+            };
+            let day = days.entry(date).or_insert_with(|| DaySpend {
+                date,
+                total: Money::ZERO,
+                estimated: false,
+                by_service: Vec::new(),
+            });
+            day.estimated |= r.estimated();
+            for g in r.groups() {
+                let name = g.keys().join(", ");
+                let amount = g
+                    .metrics()
+                    .and_then(|m| m.get("UnblendedCost"))
+                    .and_then(|m| m.amount())
+                    .ok_or_else(|| format!("Cost Explorer gave no UnblendedCost for {name} on {date}"))?;
+                let amount = Money::parse(amount)
+                    .ok_or_else(|| format!("Cost Explorer gave an unreadable amount {amount:?} for {name} on {date}"))?;
+                day.total = day.total + amount;
+                day.by_service.push((name, amount));
+            }
+            // Without groups (no usage that day), the total is the day's figure.
+            if r.groups().is_empty() {
+                if let Some(a) = r
+                    .total()
+                    .and_then(|t| t.get("UnblendedCost"))
+                    .and_then(|m| m.amount())
+                {
+                    day.total = Money::parse(a)
+                        .ok_or_else(|| format!("Cost Explorer gave an unreadable amount {a:?} on {date}"))?;
+                }
+            }
+        }
+        match pages
+            .next("GetCostAndUsage", out.next_page_token())
+            .map_err(|e| e.to_string())?
+        {
+            Some(t) => token = Some(t),
+            None => break,
+        }
+    }
+    Ok(days.into_values().collect())
+}
+
+/// Cost Explorer's forecast of the spend from `start` to `end` (exclusive).
+pub(crate) async fn forecast(
+    c: &Clients,
+    filter: &CostFilter,
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Result<Money, String> {
+    let out = c
+        .ce
+        .get_cost_forecast()
+        .time_period(interval(start, end)?)
+        .granularity(Granularity::Monthly)
+        .metric(Metric::UnblendedCost)
+        .set_filter(expression(filter))
+        .send()
+        .await
+        .map_err(|e| cloud_error("GetCostForecast", e).to_string())?;
+    let amount = out
+        .total()
+        .and_then(|t| t.amount())
+        .ok_or("Cost Explorer's forecast had no total")?;
+    Money::parse(amount).ok_or_else(|| format!("Cost Explorer forecast an unreadable amount {amount:?}"))
+}
+
+fn interval(start: NaiveDate, end: NaiveDate) -> Result<DateInterval, String> {
+    DateInterval::builder()
+        .start(start.format("%Y-%m-%d").to_string())
+        .end(end.format("%Y-%m-%d").to_string())
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+fn expression(filter: &CostFilter) -> Option<Expression> {
+    match filter {
+        CostFilter::Tag(k, v) => Some(
+            Expression::builder()
+                .tags(TagValues::builder().key(k).values(v).build())
+                .build(),
+        ),
+        CostFilter::Account(a) => Some(
+            Expression::builder()
+                .dimensions(
+                    DimensionValues::builder()
+                        .key(Dimension::LinkedAccount)
+                        .values(a)
+                        .build(),
+                )
+                .build(),
+        ),
+        CostFilter::None => None,
+    }
+}
+
+/// The monthly limit of the AWS Budgets budget `name` in the caller's account.
+pub(crate) async fn budget(c: &Clients, name: &str) -> Result<Money, String> {
+    let account = c
+        .sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| cloud_error("GetCallerIdentity", e).to_string())?;
+    let account = account.account().ok_or("STS did not say which account this is")?;
+    let out = c
+        .budgets
+        .describe_budget()
+        .account_id(account)
+        .budget_name(name)
+        .send()
+        .await
+        .map_err(|e| cloud_error("DescribeBudget", e).to_string())?;
+    let limit = out
+        .budget()
+        .and_then(|b| b.budget_limit())
+        .ok_or_else(|| format!("budget {name:?} has no fixed limit (planned or auto-adjusting budgets are not read)"))?;
+    if limit.unit() != "USD" {
+        return Err(format!("budget {name:?} is in {}, not USD", limit.unit()));
+    }
+    Money::parse(limit.amount()).ok_or_else(|| format!("budget {name:?} has an unreadable limit {:?}", limit.amount()))
+}
+
+/// What DescribeServices says of a service beyond what the planner reads.
+#[derive(Debug, Clone)]
+pub(crate) struct ServiceDetail {
+    pub(crate) health: ServiceHealth,
+    pub(crate) task_definition: Option<String>,
+    pub(crate) fargate: bool,
+    pub(crate) target_groups: Vec<String>,
+}
+
+/// Health details of `services` (DescribeServices, by cluster, ten at a time).
+pub(crate) async fn services(
+    c: &Clients,
+    services: &[ServiceName],
+    now: DateTime<Utc>,
+) -> Result<Vec<ServiceDetail>, String> {
+    let mut by_cluster: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for s in services {
+        by_cluster.entry(&s.cluster).or_default().push(s.service.clone());
+    }
+    let mut out = Vec::new();
+    for (cluster, names) in by_cluster {
+        for batch in names.chunks(10) {
+            let resp = c
+                .ecs
+                .describe_services()
+                .cluster(cluster)
+                .set_services(Some(batch.to_vec()))
+                .send()
+                .await
+                .map_err(|e| cloud_error("DescribeServices", e).to_string())?;
+            for s in resp.services() {
+                let name = format!("{cluster}/{}", s.service_name().unwrap_or("?"));
+                let stuck = s.deployments().iter().find_map(|d| {
+                    let state = d.rollout_state().map(|r| r.as_str().to_string());
+                    let reason = d.rollout_state_reason().unwrap_or("").to_string();
+                    let age = d
+                        .created_at()
+                        .and_then(|t| DateTime::from_timestamp(t.secs(), 0))
+                        .map(|t| now - t);
+                    match state.as_deref() {
+                        Some("FAILED") => Some(format!("deployment failed: {reason}")),
+                        Some("IN_PROGRESS") if age.is_some_and(|a| a > chrono::TimeDelta::minutes(30)) => {
+                            Some(format!(
+                                "deployment in progress for {} min: {reason}",
+                                age.map_or(0, |a| a.num_minutes())
+                            ))
+                        }
+                        _ => None,
+                    }
+                });
+                let fargate = s.launch_type().map(|l| l.as_str()) == Some("FARGATE")
+                    || s.capacity_provider_strategy()
+                        .iter()
+                        .any(|p| p.capacity_provider().starts_with("FARGATE"));
+                out.push(ServiceDetail {
+                    health: ServiceHealth {
+                        name,
+                        desired: s.desired_count(),
+                        running: s.running_count(),
+                        asleep: false,
+                        stuck_deployment: stuck,
+                        failed_tasks: Vec::new(),
+                    },
+                    task_definition: s.task_definition().map(String::from),
+                    fargate,
+                    target_groups: s
+                        .load_balancers()
+                        .iter()
+                        .filter_map(|l| l.target_group_arn().map(String::from))
+                        .collect(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The size of a task definition, as priced: `Size::Fargate` with `tasks` set by the caller.
+pub(crate) async fn task_size(c: &Clients, region: &str, task_definition: &str) -> Size {
+    let out = match c
+        .ecs
+        .describe_task_definition()
+        .task_definition(task_definition)
+        .send()
+        .await
+    {
+        Ok(o) => o,
+        Err(e) => return Size::Unknown(cloud_error("DescribeTaskDefinition", e).to_string()),
+    };
+    let Some(td) = out.task_definition() else {
+        return Size::Unknown(format!("task definition {task_definition} not found"));
+    };
+    let parse = |v: Option<&str>| v.and_then(|s| s.trim().parse::<u32>().ok());
+    let (Some(cpu), Some(memory)) = (parse(td.cpu()), parse(td.memory())) else {
+        return Size::Unknown(format!(
+            "task definition {} has no task-level cpu and memory",
+            task_definition.rsplit('/').next().unwrap_or(task_definition)
+        ));
+    };
+    let arm = td
+        .runtime_platform()
+        .and_then(|p| p.cpu_architecture())
+        .is_some_and(|a| a.as_str() == "ARM64");
+    Size::Fargate {
+        region: region.to_string(),
+        cpu_units: cpu,
+        memory_mib: memory,
+        arm,
+        tasks: 0,
+    }
+}
+
+/// Tasks of `service` that stopped with a failure since `since`, newest first (at most 5).
+pub(crate) async fn failed_tasks(
+    c: &Clients,
+    service: &ServiceName,
+    since: DateTime<Utc>,
+) -> Result<Vec<FailedTask>, String> {
+    let listed = c
+        .ecs
+        .list_tasks()
+        .cluster(&service.cluster)
+        .service_name(&service.service)
+        .desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped)
+        .max_results(100)
+        .send()
+        .await
+        .map_err(|e| cloud_error("ListTasks", e).to_string())?;
+    let arns = listed.task_arns();
+    if arns.is_empty() {
+        return Ok(Vec::new());
+    }
+    let described = c
+        .ecs
+        .describe_tasks()
+        .cluster(&service.cluster)
+        .set_tasks(Some(arns.to_vec()))
+        .send()
+        .await
+        .map_err(|e| cloud_error("DescribeTasks", e).to_string())?;
+    let mut failed: Vec<FailedTask> = described
+        .tasks()
+        .iter()
+        .filter_map(|t| {
+            let stopped_at = t
+                .stopped_at()
+                .and_then(|s| DateTime::from_timestamp(s.secs(), 0));
+            if stopped_at.is_some_and(|s| s < since) {
+                return None;
+            }
+            let code = t.stop_code().map(|c| c.as_str().to_string());
+            let exit = t
+                .containers()
+                .iter()
+                .find_map(|c| c.exit_code().filter(|e| *e != 0).map(|e| (c.name().unwrap_or("?").to_string(), e)));
+            let failure = match code.as_deref() {
+                Some("TaskFailedToStart") => true,
+                Some("EssentialContainerExited") => exit.is_some(),
+                Some("UserInitiated") | Some("ServiceSchedulerInitiated") => exit.is_some(),
+                _ => exit.is_some(),
+            };
+            if !failure {
+                return None;
+            }
+            let mut reason = t.stopped_reason().unwrap_or("stopped").to_string();
+            if let Some((name, code)) = exit {
+                reason.push_str(&format!(" (container {name} exited {code})"));
+            }
+            Some(FailedTask {
+                task: t
+                    .task_arn()
+                    .and_then(|a| a.rsplit('/').next())
+                    .unwrap_or("?")
+                    .to_string(),
+                stopped_at,
+                reason,
+            })
+        })
+        .collect();
+    failed.sort_by_key(|t| std::cmp::Reverse(t.stopped_at));
+    failed.truncate(5);
+    Ok(failed)
+}
+
+/// Health of the target groups `arns`.
+pub(crate) async fn target_groups(
+    c: &Clients,
+    arns: &[String],
+) -> Result<Vec<TargetGroupHealth>, String> {
+    let mut out = Vec::new();
+    for arn in arns {
+        let resp = c
+            .elb
+            .describe_target_health()
+            .target_group_arn(arn)
+            .send()
+            .await
+            .map_err(|e| cloud_error("DescribeTargetHealth", e).to_string())?;
+        let mut tg = TargetGroupHealth {
+            name: arn
+                .split(":targetgroup/")
+                .nth(1)
+                .and_then(|r| r.split('/').next())
+                .unwrap_or(arn)
+                .to_string(),
+            healthy: 0,
+            unhealthy: Vec::new(),
+        };
+        for d in resp.target_health_descriptions() {
+            let target = d.target().and_then(|t| t.id()).unwrap_or("?");
+            let health = d.target_health();
+            let state = health
+                .and_then(|h| h.state())
+                .map_or("unknown", |s| s.as_str());
+            if state == "healthy" {
+                tg.healthy += 1;
+            } else {
+                let reason = health
+                    .and_then(|h| h.reason())
+                    .map(|r| format!(": {}", r.as_str()))
+                    .unwrap_or_default();
+                tg.unhealthy.push(format!("{target} {state}{reason}"));
+            }
+        }
+        out.push(tg);
+    }
+    Ok(out)
+}
+
+/// CloudWatch alarms in ALARM whose names start with `prefix`.
+pub(crate) async fn alarms(c: &Clients, prefix: &str) -> Result<Vec<Alarm>, String> {
+    let mut out = Vec::new();
+    let mut pages = Pages::new();
+    let mut token: Option<String> = None;
+    loop {
+        let resp = c
+            .cw
+            .describe_alarms()
+            .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+            .set_alarm_name_prefix((!prefix.is_empty()).then(|| prefix.to_string()))
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| cloud_error("DescribeAlarms", e).to_string())?;
+        for a in resp.metric_alarms() {
+            out.push(Alarm {
+                name: a.alarm_name().unwrap_or("?").to_string(),
+                reason: a.state_reason().unwrap_or("").to_string(),
+                since: a
+                    .state_updated_timestamp()
+                    .and_then(|t| DateTime::from_timestamp(t.secs(), 0)),
+            });
+        }
+        for a in resp.composite_alarms() {
+            out.push(Alarm {
+                name: a.alarm_name().unwrap_or("?").to_string(),
+                reason: a.state_reason().unwrap_or("").to_string(),
+                since: a
+                    .state_updated_timestamp()
+                    .and_then(|t| DateTime::from_timestamp(t.secs(), 0)),
+            });
+        }
+        match pages
+            .next("DescribeAlarms", resp.next_token())
+            .map_err(|e| e.to_string())?
+        {
+            Some(t) => token = Some(t),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// Instance classes of the databases, for pricing: by `rds:id` / `aurora:id`.
+pub(crate) async fn db_sizes(
+    c: &Clients,
+    region: &str,
+) -> Result<BTreeMap<String, Size>, String> {
+    let mut sizes: BTreeMap<String, Size> = BTreeMap::new();
+    let mut pages = Pages::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let resp = c
+            .rds
+            .describe_db_instances()
+            .max_records(100)
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(|e| cloud_error("DescribeDBInstances", e).to_string())?;
+        for i in resp.db_instances() {
+            let (Some(id), Some(class)) = (i.db_instance_identifier(), i.db_instance_class()) else {
+                continue;
+            };
+            let engine = i.engine().unwrap_or("").to_string();
+            let (key, multi_az) = match i.db_cluster_identifier() {
+                Some(cluster) => (format!("aurora:{cluster}"), false),
+                None => (format!("rds:{id}"), i.multi_az().unwrap_or(false)),
+            };
+            if let Size::Database { classes, .. } =
+                sizes.entry(key).or_insert_with(|| Size::Database {
+                    region: region.to_string(),
+                    classes: Vec::new(),
+                    engine,
+                    multi_az,
+                })
+            {
+                classes.push(class.to_string());
+            }
+        }
+        match pages
+            .next("DescribeDBInstances", resp.marker())
+            .map_err(|e| e.to_string())?
+        {
+            Some(m) => marker = Some(m),
+            None => return Ok(sizes),
+        }
+    }
+}

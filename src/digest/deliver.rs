@@ -1,0 +1,123 @@
+//! Sends a digest to its channels: each on its own, retried with backoff, never blocking the
+//! others; what failed is returned (and shown in the next digest).
+
+use std::time::Duration;
+
+use super::Digester;
+use super::figures::Digest;
+use super::render;
+use crate::config::{Channel, Environment};
+
+impl Digester {
+    /// Sends `digest` to `channels` at once; per channel, `Ok` or the last error.
+    pub(crate) async fn deliver(
+        &self,
+        env: &Environment,
+        digest: &Digest,
+        channels: &[Channel],
+    ) -> Vec<(Channel, Result<(), String>)> {
+        let sends = channels.iter().map(|&c| async move {
+            let mut last = Err("not tried".to_string());
+            for attempt in 0..=self.backoff.len() {
+                if attempt > 0 {
+                    tokio::time::sleep(self.backoff[attempt - 1]).await;
+                }
+                last = self.send(env, digest, c).await;
+                match &last {
+                    Ok(()) => break,
+                    Err(e) => tracing::warn!(
+                        env = %env.name,
+                        channel = c.name(),
+                        attempt = attempt + 1,
+                        error = %e,
+                        "digest: sending failed"
+                    ),
+                }
+            }
+            (c, last)
+        });
+        futures_util::future::join_all(sends).await
+    }
+
+    async fn send(&self, env: &Environment, digest: &Digest, channel: Channel) -> Result<(), String> {
+        let d = &env.digest;
+        match channel {
+            Channel::Stdout => {
+                println!("{}", render::markdown(digest));
+                Ok(())
+            }
+            Channel::Slack => {
+                let url = self.slack_webhook.clone().ok_or(
+                    "no Slack webhook: set LIGHTSOUT_SLACK_WEBHOOK_URL (or _FILE, or _SSM)",
+                )?;
+                let body = render::slack(digest).to_string();
+                tokio::task::spawn_blocking(move || post_json(&url, &body, Duration::from_secs(10)))
+                    .await
+                    .map_err(|e| format!("Slack post failed: {e}"))?
+            }
+            Channel::Email => {
+                let from = d.email_from.as_deref().ok_or("no email_from")?;
+                let mail = render::email(digest);
+                let raw = mime(&mail, from, &d.email_to, self.clock.now().timestamp())?;
+                crate::aws::outbox::send_email(self.cloud.sdk_config(), from, &d.email_to, raw)
+                    .await
+                    .map(|_| ())
+            }
+            Channel::Sns => {
+                let topic = d.sns_topic_arn.as_deref().ok_or("no sns_topic_arn")?;
+                let mail = render::email(digest);
+                crate::aws::outbox::publish(
+                    self.cloud.sdk_config(),
+                    topic,
+                    &mail.subject,
+                    &render::plain_text(digest),
+                )
+                .await
+                .map(|_| ())
+            }
+        }
+    }
+}
+
+/// The email as MIME: text and HTML alternatives, the chart inline by Content-ID.
+pub(crate) fn mime(
+    mail: &render::Email,
+    from: &str,
+    to: &[String],
+    now: i64,
+) -> Result<Vec<u8>, String> {
+    let mut m = mail_builder::MessageBuilder::new()
+        .from(("lightsout", from))
+        .to(to.iter().map(|a| a.as_str()).collect::<Vec<_>>())
+        .subject(mail.subject.as_str())
+        .date(mail_builder::headers::date::Date::new(now))
+        .text_body(mail.text.as_str())
+        .html_body(mail.html.as_str());
+    if let Some(png) = &mail.chart_png {
+        m = m.inline("image/png", mail.chart_cid.as_str(), png.as_slice());
+    }
+    m.write_to_vec().map_err(|e| format!("cannot build the email: {e}"))
+}
+
+/// POSTs JSON to a webhook; any answer but 2xx is an error with the start of its body.
+fn post_json(url: &str, body: &str, timeout: Duration) -> Result<(), String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut resp = agent
+        .post(url)
+        .header("content-type", "application/json")
+        .send(body)
+        .map_err(|e| format!("Slack webhook unreachable: {e}"))?;
+    let status = resp.status().as_u16();
+    if (200..300).contains(&status) {
+        return Ok(());
+    }
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    Err(format!(
+        "Slack answered {status}: {}",
+        text.chars().take(200).collect::<String>()
+    ))
+}

@@ -1,0 +1,422 @@
+//! The digest against moto: Cost Explorer answers injected through moto's static results
+//! endpoint and counted by its recorder, the email read back from moto's SES, SNS read back
+//! through an SQS subscription, Slack through a local HTTP receiver, health from real ECS,
+//! ELBv2 and CloudWatch calls, and HTTP probes over loopback.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use lightsout::aws::AwsCloud;
+use lightsout::clock::ManualClock;
+use lightsout::config::{Config, parse_str};
+use lightsout::digest::{Digester, RunOptions};
+use lightsout::store::{SqliteStore, Store};
+use support::Moto;
+
+/// 08:30 in Berlin on Sunday 29 Nov 2026: the digest reports on Saturday the 28th.
+fn now() -> DateTime<Utc> {
+    "2026-11-29T07:30:00Z".parse().unwrap()
+}
+
+fn day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()
+}
+
+fn schedule(digest: &str) -> String {
+    format!(
+        r#"
+name = "staging"
+region = "eu-west-1"
+timezone = "Europe/Berlin"
+awake = ["Mon-Fri 07:00-20:00"]
+monthly_budget = 750
+
+[ecs]
+services = ["app-staging-cluster/backend", "app-staging-cluster/frontend"]
+
+[rds]
+instances = ["app-staging-db"]
+clusters = ["app-staging-aurora"]
+
+[guard]
+require_tags = ["Environment=staging"]
+
+[digest]
+{digest}
+"#
+    )
+}
+
+/// Cost Explorer's answer for `from..to` (exclusive), one result per day, two services.
+fn ce_result(from: NaiveDate, to: NaiveDate, next: Option<&str>) -> serde_json::Value {
+    let mut days = Vec::new();
+    let mut d = from;
+    while d < to {
+        let n = (d - from).num_days();
+        days.push(serde_json::json!({
+            "TimePeriod": {"Start": d.to_string(), "End": (d + TimeDelta::days(1)).to_string()},
+            "Total": {},
+            "Groups": [
+                {"Keys": ["Amazon Elastic Container Service"], "Metrics": {"UnblendedCost": {"Amount": format!("{}.{:06}", 10 + n % 3, 123456), "Unit": "USD"}}},
+                {"Keys": ["Amazon Relational Database Service"], "Metrics": {"UnblendedCost": {"Amount": "7.5000001", "Unit": "USD"}}}
+            ],
+            "Estimated": d == day()
+        }));
+        d += TimeDelta::days(1);
+    }
+    let mut r = serde_json::json!({"ResultsByTime": days, "DimensionValueAttributes": [], "GroupDefinitions": [{"Type": "DIMENSION", "Key": "SERVICE"}]});
+    if let Some(t) = next {
+        r["NextPageToken"] = t.into();
+    }
+    r
+}
+
+fn inject_ce(moto: &Moto, results: Vec<serde_json::Value>) {
+    ureq::post(format!(
+        "{}/moto-api/static/ce/cost-and-usage-results",
+        moto.endpoint
+    ))
+    .header("content-type", "application/json")
+    .send(serde_json::json!({ "results": results }).to_string())
+    .expect("inject Cost Explorer results");
+}
+
+async fn digester(moto: &Moto, digest: &str, webhook: Option<String>) -> (Digester, Arc<dyn Store>) {
+    let env = parse_str(Path::new("staging.toml"), &schedule(digest)).unwrap_or_else(|e| panic!("{e}"));
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().unwrap());
+    let mut d = Digester::new(
+        Config { environments: vec![env] },
+        Arc::new(AwsCloud::new(moto.sdk_config().await)),
+        store.clone(),
+        Arc::new(ManualClock::new(now())),
+        webhook,
+    );
+    d.backoff = vec![Duration::from_millis(20), Duration::from_millis(40)];
+    d.probe_timeout = Duration::from_millis(500);
+    (d, store)
+}
+
+/// A local HTTP receiver: answers each request with the next status of `statuses` (then 200)
+/// and keeps the bodies.
+struct Receiver {
+    url: String,
+    bodies: Arc<Mutex<Vec<String>>>,
+}
+
+fn receiver(statuses: Vec<u16>) -> Receiver {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/services/T000/B000/secret", listener.local_addr().unwrap());
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let kept = bodies.clone();
+    std::thread::spawn(move || {
+        let mut statuses = statuses.into_iter();
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; len];
+            let _ = reader.read_exact(&mut body);
+            kept.lock().unwrap().push(String::from_utf8_lossy(&body).into_owned());
+            let status = statuses.next().unwrap_or(200);
+            let text = if status == 200 { "ok" } else { "invalid_payload" };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
+                text.len()
+            );
+        }
+    });
+    Receiver { url, bodies }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_makes_at_most_three_cost_explorer_requests_and_a_second_reuses_them() {
+    let moto = Moto::start();
+    moto.seed();
+    let from = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+    inject_ce(&moto, vec![ce_result(from, day() + TimeDelta::days(1), None)]);
+    let (d, _) = digester(&moto, "channels = [\"stdout\"]", None).await;
+    let env = d.config.environments[0].clone();
+    moto.start_recording();
+    let first = d.run(&env, day(), RunOptions::default()).await;
+    assert!(!first.failed(), "{first:?}");
+    let recorded = moto.recorded_counts();
+    let ce = |m: &std::collections::BTreeMap<String, usize>| {
+        m.get("GetCostAndUsage").copied().unwrap_or(0) + m.get("GetCostForecast").copied().unwrap_or(0)
+    };
+    assert_eq!(recorded.get("GetCostAndUsage"), Some(&1), "{recorded:?}");
+    assert!(ce(&recorded) <= 3, "{recorded:?}");
+    assert_eq!(first.requests.get("GetCostAndUsage"), Some(&1));
+
+    // The same day again (forced, so it is made again): no Cost Explorer request at all.
+    moto.start_recording();
+    let again = d.run(&env, day(), RunOptions { force: true, ..Default::default() }).await;
+    assert!(!again.failed());
+    assert_eq!(ce(&moto.recorded_counts()), 0, "{:?}", moto.recorded_counts());
+
+    // And without --force, a day already sent is not sent twice.
+    let third = d.run(&env, day(), RunOptions::default()).await;
+    assert!(third.sent.is_empty(), "{third:?}");
+    assert_eq!(third.already_sent, vec!["stdout".to_string()]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cost_explorer_pages_are_followed_and_capped() {
+    let moto = Moto::start();
+    moto.seed();
+    let from = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+    let mid = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+    let end = day() + TimeDelta::days(1);
+    // Two pages: October, then November.
+    inject_ce(&moto, vec![ce_result(from, mid, Some("page-2")), ce_result(mid, end, None)]);
+    let (d, _) = digester(&moto, "channels = [\"stdout\"]", None).await;
+    let env = d.config.environments[0].clone();
+    let input = d.gather(&env, day()).await;
+    let spend = input.spend.expect("spend");
+    assert_eq!(spend.days.len(), 59, "Oct 1 .. Nov 28");
+    assert_eq!(spend.days[0].date, from);
+    assert!(spend.days.last().unwrap().estimated);
+    // 10.123456 + 7.5000001 (rounded to 7.500000)
+    assert_eq!(spend.days[0].total.0, 17_623_456);
+    assert_eq!(spend.filter, "cost-allocation tag Environment=staging");
+
+    // Three pages would cost more than the digest allows: the section says so, no partial sum.
+    let moto = Moto::start();
+    moto.seed();
+    inject_ce(
+        &moto,
+        vec![
+            ce_result(from, mid, Some("p2")),
+            ce_result(mid, mid + TimeDelta::days(5), Some("p3")),
+            ce_result(mid + TimeDelta::days(5), end, None),
+        ],
+    );
+    let (d, _) = digester(&moto, "channels = [\"stdout\"]", None).await;
+    let input = d.gather(&env, day()).await;
+    let err = input.spend.expect_err("capped");
+    assert!(err.contains("2 pages"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_digest_goes_to_slack_ses_and_sns_and_is_not_sent_twice() {
+    let moto = Moto::start();
+    moto.seed();
+    inject_ce(&moto, vec![ce_result(NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(), day() + TimeDelta::days(1), None)]);
+    moto.python(
+        "ses = boto3.client('ses', **kw)\nses.verify_email_identity(EmailAddress='lightsout@example.com')\n\
+         sns = boto3.client('sns', **kw)\nsqs = boto3.client('sqs', **kw)\n\
+         t = sns.create_topic(Name='lightsout-digest')['TopicArn']\n\
+         q = sqs.create_queue(QueueName='digest')['QueueUrl']\n\
+         qa = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=['QueueArn'])['Attributes']['QueueArn']\n\
+         sns.subscribe(TopicArn=t, Protocol='sqs', Endpoint=qa, Attributes={'RawMessageDelivery': 'true'})",
+    );
+    let slack = receiver(vec![]);
+    let (d, _) = digester(
+        &moto,
+        r#"channels = ["slack", "email", "sns"]
+email_from = "lightsout@example.com"
+email_to = ["leads@example.com"]
+sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:lightsout-digest""#,
+        Some(slack.url.clone()),
+    )
+    .await;
+    let env = d.config.environments[0].clone();
+    let r = d.run(&env, day(), RunOptions::default()).await;
+    assert!(!r.failed(), "{r:?}");
+    assert_eq!(r.sent.len(), 3);
+
+    // Slack: one Block Kit payload.
+    let bodies = slack.bodies.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 1);
+    let payload: serde_json::Value = serde_json::from_str(&bodies[0]).unwrap();
+    assert!(payload["text"].is_string(), "{payload}");
+
+    // SES: the raw MIME message, with an HTML part, a text part and the chart inline.
+    let data: serde_json::Value = serde_json::from_str(
+        &ureq::get(format!("{}/moto-api/data.json", moto.endpoint))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap(),
+    )
+    .unwrap();
+    let raw = serde_json::to_string(&data["ses"]).unwrap();
+    assert!(raw.contains("leads@example.com"), "SES has no message: {raw:.400}");
+    assert!(raw.contains("text/html") && raw.contains("text/plain") && raw.contains("image/png"), "{raw:.2000}");
+
+    // SNS, read back through the SQS subscription.
+    let sqs = aws_sdk_sqs::Client::new(&moto.sdk_config().await);
+    let url = sqs.get_queue_url().queue_name("digest").send().await.unwrap();
+    let got = sqs
+        .receive_message()
+        .queue_url(url.queue_url().unwrap())
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.messages().len(), 1);
+    assert!(got.messages()[0].body().unwrap().contains("staging"));
+
+    // Run again the same day: nothing is sent twice.
+    let again = d.run(&env, day(), RunOptions::default()).await;
+    assert!(again.sent.is_empty(), "{again:?}");
+    assert_eq!(slack.bodies.lock().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_channel_is_retried_never_blocks_the_others_and_shows_the_next_day() {
+    let moto = Moto::start();
+    moto.seed();
+    moto.python(
+        "sns = boto3.client('sns', **kw)\nsns.create_topic(Name='lightsout-digest')",
+    );
+    // Slack fails twice then takes it: three attempts, delivered.
+    let flaky = receiver(vec![500, 503]);
+    let (d, _) = digester(
+        &moto,
+        r#"channels = ["slack", "sns"]
+sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:lightsout-digest""#,
+        Some(flaky.url.clone()),
+    )
+    .await;
+    let env = d.config.environments[0].clone();
+    let r = d.run(&env, day(), RunOptions::default()).await;
+    assert!(!r.failed(), "{r:?}");
+    assert_eq!(flaky.bodies.lock().unwrap().len(), 3);
+
+    // Slack always down: SNS still goes, Slack fails after 3 attempts, and the next day's
+    // digest says so.
+    let down = receiver(vec![500; 10]);
+    let (d, _) = digester(
+        &moto,
+        r#"channels = ["slack", "sns"]
+sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:lightsout-digest""#,
+        Some(down.url.clone()),
+    )
+    .await;
+    let r = d.run(&env, day(), RunOptions::default()).await;
+    let by: std::collections::BTreeMap<_, _> = r.sent.iter().cloned().collect();
+    assert!(by["sns"].is_ok(), "{r:?}");
+    let err = by["slack"].as_ref().expect_err("slack down");
+    assert!(err.contains("500"), "{err}");
+    assert!(!err.contains("secret"), "the webhook URL is a secret: {err}");
+    assert_eq!(down.bodies.lock().unwrap().len(), 3);
+    let next = d.gather(&env, day() + TimeDelta::days(1)).await;
+    assert_eq!(next.delivery_problems.len(), 1, "{:?}", next.delivery_problems);
+    assert!(next.delivery_problems[0].contains("slack"));
+
+    // A second run the same day retries only Slack.
+    let r = d.run(&env, day(), RunOptions::default()).await;
+    assert_eq!(r.already_sent, vec!["sns".to_string()]);
+    assert_eq!(r.sent.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_comes_from_ecs_elb_cloudwatch_and_probes() {
+    let moto = Moto::start();
+    moto.seed();
+    // A target group with one registered target, on a service of the environment; an alarm
+    // in ALARM; a failed task.
+    moto.python(
+        "ec2 = boto3.client('ec2', **kw)\nelb = boto3.client('elbv2', **kw)\ncw = boto3.client('cloudwatch', **kw)\n\
+         vpc = ec2.describe_vpcs()['Vpcs'][0]['VpcId']\n\
+         tg = elb.create_target_group(Name='staging-backend', Protocol='HTTP', Port=80, VpcId=vpc, TargetType='ip')['TargetGroups'][0]['TargetGroupArn']\n\
+         elb.register_targets(TargetGroupArn=tg, Targets=[{'Id': '10.0.0.1', 'Port': 80}])\n\
+         sub = ec2.describe_subnets()['Subnets'][0]['SubnetId']\n\
+         sg = ec2.describe_security_groups()['SecurityGroups'][0]['GroupId']\n\
+         ecs.create_service(cluster='app-staging-cluster', serviceName='api', taskDefinition='app', desiredCount=1, launchType='FARGATE', \
+           networkConfiguration={'awsvpcConfiguration': {'subnets': [sub], 'securityGroups': [sg]}}, loadBalancers=[{'targetGroupArn': tg, 'containerName': 'app', 'containerPort': 80}], \
+           tags=[{'key': 'Environment', 'value': 'staging'}])\n\
+         cw.put_metric_alarm(AlarmName='staging-5xx', MetricName='HTTPCode_Target_5XX_Count', Namespace='AWS/ApplicationELB', Statistic='Sum', Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator='GreaterThanThreshold')\n\
+         cw.set_alarm_state(AlarmName='staging-5xx', StateValue='ALARM', StateReason='Threshold Crossed: 12 errors')\n\
+         cw.put_metric_alarm(AlarmName='production-5xx', MetricName='X', Namespace='Y', Statistic='Sum', Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator='GreaterThanThreshold')\n\
+         cw.set_alarm_state(AlarmName='production-5xx', StateValue='ALARM', StateReason='not ours')",
+    );
+    let ok = receiver(vec![]);
+    let health_url = ok.url.replace("/services/T000/B000/secret", "/api/v1/utils/health-check/");
+    let closed = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let a = l.local_addr().unwrap();
+        drop(l);
+        format!("http://{a}/api/v1/utils/health-check/")
+    };
+    let (d, _) = digester(
+        &moto,
+        &format!(
+            "channels = [\"stdout\"]\nhealth_urls = [\"{health_url}\", \"{closed}\"]"
+        ),
+        None,
+    )
+    .await;
+    let mut env = d.config.environments[0].clone();
+    env.ecs.services.push(lightsout::config::ServiceName::parse("app-staging-cluster/api").unwrap());
+    let input = d.gather(&env, day()).await;
+    let h = &input.health;
+    let services = h.services.as_ref().expect("services");
+    assert_eq!(services.len(), 3, "{services:?}");
+    let backend = services.iter().find(|s| s.name == "app-staging-cluster/backend").unwrap();
+    assert_eq!(backend.desired, 2);
+    let tgs = h.target_groups.as_ref().expect("target groups");
+    assert_eq!(tgs.len(), 1);
+    assert_eq!(tgs[0].name, "staging-backend");
+    assert_eq!(tgs[0].healthy as usize + tgs[0].unhealthy.len(), 1, "{tgs:?}");
+    let alarms = h.alarms.as_ref().expect("alarms");
+    assert_eq!(alarms.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), vec!["staging-5xx"]);
+    assert!(alarms[0].reason.contains("12 errors"));
+    let dbs = h.databases.as_ref().expect("databases");
+    assert!(dbs.iter().any(|d| d.resource == "rds:app-staging-db" && d.status == "available"));
+    assert_eq!(h.probes.len(), 2);
+    assert_eq!(h.probes[0].result.as_ref().map(|r| r.0), Ok(200));
+    assert!(h.probes[1].result.is_err(), "{:?}", h.probes[1]);
+    // Sizes for the savings: Fargate task size from the task definition (256 CPU, 512 MiB),
+    // the database's instance class, the Aurora cluster's two members.
+    let size = |id: &str| input.resources.iter().find(|r| r.resource == id).map(|r| r.size.clone());
+    match size("ecs:app-staging-cluster/backend") {
+        Some(lightsout::digest::input::Size::Fargate { cpu_units: 256, memory_mib: 512, tasks: 2, .. }) => {}
+        other => panic!("backend size: {other:?}"),
+    }
+    match size("aurora:app-staging-aurora") {
+        Some(lightsout::digest::input::Size::Database { classes, .. }) => assert_eq!(classes.len(), 2),
+        other => panic!("aurora size: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_cost_data_and_budget_still_give_a_digest() {
+    let moto = Moto::start();
+    moto.seed();
+    // No Cost Explorer results injected: moto answers an empty series; no forecast in moto;
+    // an AWS budget that does not exist.
+    let (d, _) = digester(
+        &moto,
+        "channels = [\"stdout\"]\nbudget_name = \"no-such-budget\"",
+        None,
+    )
+    .await;
+    let env = d.config.environments[0].clone();
+    let input = d.gather(&env, day()).await;
+    assert!(input.spend.as_ref().is_ok_and(|s| s.days.is_empty()), "{:?}", input.spend);
+    assert!(input.forecast.is_err());
+    match &input.budget {
+        lightsout::digest::input::Budget::Missing(why) => assert!(why.contains("no-such-budget"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    let r = d.run(&env, day(), RunOptions::default()).await;
+    assert!(!r.failed(), "{r:?}");
+}
