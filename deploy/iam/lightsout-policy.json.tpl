@@ -14,6 +14,45 @@
       "Resource": "*"
     },
     {
+      "Sid": "DigestReadsThatCannotBeScopedByResource",
+      "Effect": "Allow",
+      "Action": [
+        "ce:GetCostAndUsage",
+        "ce:GetCostForecast",
+        "ecs:DescribeTaskDefinition",
+        "ecs:ListTasks",
+        "ecs:DescribeTasks",
+        "elasticloadbalancing:DescribeTargetHealth",
+        "cloudwatch:DescribeAlarms",
+        "sts:GetCallerIdentity"
+      ],
+      "Resource": "*"
+    },
+    {
+      "Sid": "DigestBudget",
+      "Effect": "Allow",
+      "Action": ["budgets:ViewBudget"],
+      "Resource": ${budget_arns}
+    },
+    {
+      "Sid": "DigestEmailFromOneIdentity",
+      "Effect": "Allow",
+      "Action": ["ses:SendEmail"],
+      "Resource": ${ses_identity_arns}
+    },
+    {
+      "Sid": "DigestTopic",
+      "Effect": "Allow",
+      "Action": ["sns:Publish"],
+      "Resource": ${sns_topic_arns}
+    },
+    {
+      "Sid": "SecretsAtStartUp",
+      "Effect": "Allow",
+      "Action": ["ssm:GetParameter"],
+      "Resource": ${ssm_parameter_arns}
+    },
+    {
       "Sid": "ChangeStagingServicesOnly",
       "Effect": "Allow",
       "Action": [

@@ -12,12 +12,12 @@ pub async fn send_email(
     to: &[String],
     raw: Vec<u8>,
 ) -> Result<String, String> {
-    let client = aws_sdk_sesv2::Client::new(config);
+    let ses = aws_sdk_sesv2::Client::new(config);
     let raw = aws_sdk_sesv2::types::RawMessage::builder()
         .data(aws_smithy_types::Blob::new(raw))
         .build()
         .map_err(|e| e.to_string())?;
-    let out = client
+    let out = ses
         .send_email()
         .from_email_address(from)
         .destination(
@@ -44,7 +44,7 @@ pub async fn publish(
     message: &str,
 ) -> Result<String, String> {
     let region = topic_arn.split(':').nth(3).unwrap_or("").to_string();
-    let client = aws_sdk_sns::Client::from_conf(
+    let sns = aws_sdk_sns::Client::from_conf(
         aws_sdk_sns::config::Builder::from(config)
             .region(Region::new(region))
             .build(),
@@ -55,7 +55,7 @@ pub async fn publish(
         .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '-' })
         .take(100)
         .collect();
-    let out = client
+    let out = sns
         .publish()
         .topic_arn(topic_arn)
         .subject(subject)
@@ -68,8 +68,8 @@ pub async fn publish(
 
 /// Reads a SecureString (or String) parameter from SSM Parameter Store, decrypted.
 pub async fn parameter(config: &SdkConfig, name: &str) -> Result<String, String> {
-    let client = aws_sdk_ssm::Client::new(config);
-    let out = client
+    let ssm = aws_sdk_ssm::Client::new(config);
+    let out = ssm
         .get_parameter()
         .name(name)
         .with_decryption(true)
