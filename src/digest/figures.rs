@@ -767,6 +767,16 @@ fn wakes(input: &DigestInput, rates: &[(String, Result<Rate, String>)]) -> Vec<W
                 )),
             ),
             Some(end) => {
+                // Only time that has passed is counted.
+                let end = if end > input.generated_at {
+                    notes.push(format!(
+                        "still awake when the digest was made; counted to {}",
+                        local_hm(input.generated_at, input.timezone)
+                    ));
+                    input.generated_at
+                } else {
+                    end
+                };
                 let start = match covered_until {
                     Some(c) if c > e.at => {
                         notes.push(format!(
@@ -878,13 +888,8 @@ fn health(h: &Health) -> HealthFigures {
             .map(|d| {
                 if d.status == "available" {
                     line(&d.resource, Status::Ok, "available".to_string())
-                } else if d.asleep && matches!(d.status.as_str(), "stopped" | "stopping") {
-                    line(
-                        &d.resource,
-                        Status::Asleep,
-                        format!("asleep ({})", d.status),
-                    )
-                } else if h.asleep && d.asleep {
+                } else if d.asleep {
+                    // Stopped by lightsout: asleep, whatever step of stopping it is at.
                     line(
                         &d.resource,
                         Status::Asleep,
