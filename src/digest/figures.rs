@@ -265,7 +265,7 @@ pub fn compute(input: &DigestInput, prices: &PriceTable) -> Digest {
     let rates = rates(input, prices);
     let savings = savings(input, prices, &rates);
     let wakes = wakes(input, &rates);
-    let health = health(&input.health);
+    let health = health(&input.health, input.timezone);
     let chart = ChartData {
         days: month_days(input.day)
             .map(|d| {
@@ -828,7 +828,7 @@ pub fn local_hm(t: DateTime<Utc>, tz: Tz) -> String {
 // ---------------------------------------------------------------------------------------------
 // Health
 
-fn health(h: &Health) -> HealthFigures {
+fn health(h: &Health, tz: Tz) -> HealthFigures {
     let line = |subject: &str, status: Status, text: String| HealthLine {
         subject: subject.to_string(),
         status,
@@ -930,7 +930,12 @@ fn health(h: &Health) -> HealthFigures {
             .map(|a| {
                 let since = a
                     .since
-                    .map(|s| format!(" (since {})", s.format("%Y-%m-%d %H:%M UTC")))
+                    .map(|s| {
+                        format!(
+                            " (since {})",
+                            s.with_timezone(&tz).format("%a %-d %b %H:%M %Z")
+                        )
+                    })
                     .unwrap_or_default();
                 line(
                     &a.name,

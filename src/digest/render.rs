@@ -244,7 +244,9 @@ fn doc(d: &Digest) -> Doc {
     summary = summary
         .text(" · Saved: ")
         .strong(d.savings.day.to_string())
-        .text(" yesterday");
+        .text(" yesterday, ")
+        .strong(d.savings.month.to_string())
+        .text(" this month");
 
     let mut sections = vec![
         spend_section(d),
