@@ -623,7 +623,7 @@ pub fn overlap_secs(
         .sum()
 }
 
-/// The local region of the environment's resources, for the method line.
+/// The regions of the environment's resources (or its configured region), for the method line.
 fn regions(input: &DigestInput) -> String {
     let mut rs: Vec<&str> = input
         .resources
