@@ -265,7 +265,7 @@ pub fn compute(input: &DigestInput, prices: &PriceTable) -> Digest {
     let rates = rates(input, prices);
     let savings = savings(input, prices, &rates);
     let wakes = wakes(input, &rates);
-    let health = health(&input.health);
+    let health = health(&input.health, input.timezone);
     let chart = ChartData {
         days: month_days(input.day)
             .map(|d| {
@@ -623,7 +623,7 @@ pub fn overlap_secs(
         .sum()
 }
 
-/// The local region of the environment's resources, for the method line.
+/// The regions of the environment's resources (or its configured region), for the method line.
 fn regions(input: &DigestInput) -> String {
     let mut rs: Vec<&str> = input
         .resources
@@ -767,6 +767,16 @@ fn wakes(input: &DigestInput, rates: &[(String, Result<Rate, String>)]) -> Vec<W
                 )),
             ),
             Some(end) => {
+                // Only time that has passed is counted.
+                let end = if end > input.generated_at {
+                    notes.push(format!(
+                        "still awake when the digest was made; counted to {}",
+                        local_hm(input.generated_at, input.timezone)
+                    ));
+                    input.generated_at
+                } else {
+                    end
+                };
                 let start = match covered_until {
                     Some(c) if c > e.at => {
                         notes.push(format!(
@@ -818,7 +828,7 @@ pub fn local_hm(t: DateTime<Utc>, tz: Tz) -> String {
 // ---------------------------------------------------------------------------------------------
 // Health
 
-fn health(h: &Health) -> HealthFigures {
+fn health(h: &Health, tz: Tz) -> HealthFigures {
     let line = |subject: &str, status: Status, text: String| HealthLine {
         subject: subject.to_string(),
         status,
@@ -878,13 +888,8 @@ fn health(h: &Health) -> HealthFigures {
             .map(|d| {
                 if d.status == "available" {
                     line(&d.resource, Status::Ok, "available".to_string())
-                } else if d.asleep && matches!(d.status.as_str(), "stopped" | "stopping") {
-                    line(
-                        &d.resource,
-                        Status::Asleep,
-                        format!("asleep ({})", d.status),
-                    )
-                } else if h.asleep && d.asleep {
+                } else if d.asleep {
+                    // Stopped by lightsout: asleep, whatever step of stopping it is at.
                     line(
                         &d.resource,
                         Status::Asleep,
@@ -925,7 +930,12 @@ fn health(h: &Health) -> HealthFigures {
             .map(|a| {
                 let since = a
                     .since
-                    .map(|s| format!(" (since {})", s.format("%Y-%m-%d %H:%M UTC")))
+                    .map(|s| {
+                        format!(
+                            " (since {})",
+                            s.with_timezone(&tz).format("%a %-d %b %H:%M %Z")
+                        )
+                    })
                     .unwrap_or_default();
                 line(
                     &a.name,

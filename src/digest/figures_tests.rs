@@ -653,3 +653,21 @@ fn whole_env_puts_apps_to_sleep_before_databases() {
         evs[3].action
     );
 }
+
+#[test]
+fn a_wake_still_in_force_is_counted_only_to_when_the_digest_was_made() {
+    // Sat 28 Nov 23:00 CET, wake for 12 h (to Sun 11:00 CET); digest made Sun 07:00 CET:
+    // 8 h counted, all out of hours: 8 × $0.1607125 = $1.2857.
+    let e = event(
+        utc("2026-11-28T22:00:00Z"),
+        "",
+        "wake for 12h",
+        "erin",
+        "ok: awake until 2026-11-29 10:00:00 UTC",
+    );
+    let input = with_events("2026-11-28", "2026-11-29T06:00:00Z", vec![e]);
+    let w = compute(&input, prices()).wakes;
+    assert_eq!((w[0].awake_secs, w[0].outside_secs), (8 * 3600, 8 * 3600));
+    assert_eq!(w[0].cost, Ok(Money(1_285_700)));
+    assert!(w[0].notes[0].contains("still awake"), "{:?}", w[0].notes);
+}

@@ -46,7 +46,9 @@ impl Money {
             micros = micros * 10 + i64::from(b - b'0');
         }
         let round_up = frac.as_bytes().get(6).is_some_and(|b| *b >= b'5');
-        let total = int.checked_mul(1_000_000)?.checked_add(micros + i64::from(round_up))?;
+        let total = int
+            .checked_mul(1_000_000)?
+            .checked_add(micros + i64::from(round_up))?;
         Some(Money(if neg { -total } else { total }))
     }
 

@@ -222,7 +222,7 @@ fn doc(d: &Digest) -> Doc {
     // Summary.
     let mut summary = Line::default().text("Health: ").strong(verdict(d));
     if let Ok(s) = &d.spend {
-        summary = summary.text(" · Yesterday: ");
+        summary = summary.text(format!(" · {}: ", short_date(d.day)));
         summary = match s.day_total {
             Some(m) => summary.strong(m.to_string()).text(if s.day_estimated {
                 " (estimated)"
@@ -244,7 +244,9 @@ fn doc(d: &Digest) -> Doc {
     summary = summary
         .text(" · Saved: ")
         .strong(d.savings.day.to_string())
-        .text(" yesterday");
+        .text(format!(" on {}, ", d.day.format("%-d %b")))
+        .strong(d.savings.month.to_string())
+        .text(" this month");
 
     let mut sections = vec![
         spend_section(d),
@@ -443,9 +445,10 @@ fn savings_section(d: &Digest) -> Section {
         );
         for r in &s.resources {
             lines.push(t(format!(
-                "{}: asleep {} yesterday, {} this month × {}/h = {}",
+                "{}: asleep {} on {}, {} this month × {}/h = {}",
                 r.resource,
                 hours(r.asleep_day_secs),
+                d.day.format("%-d %b"),
                 hours(r.asleep_month_secs),
                 price(r.hourly),
                 r.saved_month

@@ -212,6 +212,49 @@ fn small_formats() {
     assert_eq!(main_steps("tag a=b; StopDBCluster"), "StopDBCluster");
 }
 
+#[test]
+fn an_input_with_nothing_in_it_still_makes_a_digest() {
+    let mut input = sample_input();
+    input.spend = Ok(crate::digest::input::Spend::default());
+    input.budget = Budget::Missing("not configured".into());
+    input.forecast = Err("no history".into());
+    input.resources.clear();
+    input.events.clear();
+    input.failures.clear();
+    input.delivery_problems.clear();
+    input.health.services = Ok(vec![]);
+    input.health.databases = Err("RDS: AccessDenied".into());
+    input.health.target_groups = Ok(vec![]);
+    input.health.alarms = Ok(vec![]);
+    input.health.probes.clear();
+    let d = digest(&input);
+    assert!(serde_json::to_value(&d).is_ok());
+    let md = markdown(&d);
+    for want in [
+        "Sat 28 Nov: no Cost Explorer data for 2026-11-28",
+        "No projection: Cost Explorer could not forecast (no history)",
+        "Nothing could be priced, so no savings are shown.",
+        "No wake requests on Sat 28 Nov.",
+        "Alarms: none in ALARM",
+        "Databases: could not be read: RDS: AccessDenied",
+    ] {
+        assert!(md.contains(want), "missing {want:?} in\n{md}");
+    }
+    assert_eq!(chart_png(&d), None);
+    let v = slack(&d);
+    assert!(v["blocks"].as_array().unwrap().len() <= SLACK_MAX_BLOCKS);
+    assert!(!plain_text(&d).is_empty() && !email(&d).html.contains("<img"));
+}
+
+#[test]
+fn the_digest_serializes_for_json_output() {
+    let v = serde_json::to_value(sample()).unwrap();
+    assert_eq!(v["env"], "staging");
+    assert_eq!(v["timezone"], "Europe/Berlin");
+    assert_eq!(v["savings"]["day"], 3_374_963);
+    assert_eq!(v["budget"]["over_by"], serde_json::Value::Null);
+}
+
 /// Writes the sample digest and chart into `docs/` when `LIGHTSOUT_WRITE_SAMPLES=1`
 /// (`LIGHTSOUT_WRITE_SAMPLES=1 cargo test --lib digest::render::tests::write_samples`).
 #[test]
