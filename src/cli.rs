@@ -283,7 +283,15 @@ pub async fn run(cli: Cli) -> ExitCode {
             dry_run,
             force,
             ref store,
-        } => match digest(&cli, env.as_deref(), date, store, crate::digest::RunOptions { dry_run, force }).await {
+        } => match digest(
+            &cli,
+            env.as_deref(),
+            date,
+            store,
+            crate::digest::RunOptions { dry_run, force },
+        )
+        .await
+        {
             Ok(code) => code,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -428,7 +436,11 @@ async fn digest(
         failed |= r.failed();
         eprintln!("{}", report::digest(&r));
     }
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// The store named on the command line: `dynamodb:TABLE` or a SQLite file.
@@ -460,9 +472,13 @@ async fn build_digester(
         .iter()
         .any(|e| e.digest.channels.contains(&config::Channel::Slack));
     if uses_slack && webhook.is_none() {
-        tracing::warn!("a digest goes to Slack but LIGHTSOUT_SLACK_WEBHOOK_URL (or _FILE, _SSM) is not set: that channel will fail");
+        tracing::warn!(
+            "a digest goes to Slack but LIGHTSOUT_SLACK_WEBHOOK_URL (or _FILE, _SSM) is not set: that channel will fail"
+        );
     }
-    Ok(crate::digest::Digester::new(cfg, cloud, store, clock, webhook))
+    Ok(crate::digest::Digester::new(
+        cfg, cloud, store, clock, webhook,
+    ))
 }
 
 /// `lightsout lambda`: the Lambda runtime loop (also chosen by itself when

@@ -71,9 +71,9 @@ pub async fn handle<C: Cloud + 'static>(
                 let failed: Vec<String> = reports
                     .iter()
                     .flat_map(|r| {
-                        r.sent
-                            .iter()
-                            .filter_map(|(c, res)| res.as_ref().err().map(|e| format!("{} {c}: {e}", r.env)))
+                        r.sent.iter().filter_map(|(c, res)| {
+                            res.as_ref().err().map(|e| format!("{} {c}: {e}", r.env))
+                        })
                     })
                     .collect();
                 if failed.is_empty() {
@@ -84,10 +84,9 @@ pub async fn handle<C: Cloud + 'static>(
                     Err(format!("digest not delivered: {}", failed.join("; ")).into())
                 }
             }
-            _ => Err(format!(
-                "unknown action {action}: expected \"reconcile\" or \"digest\""
-            )
-            .into()),
+            _ => {
+                Err(format!("unknown action {action}: expected \"reconcile\" or \"digest\"").into())
+            }
         };
     }
     let request: LambdaRequest = serde_json::from_value(payload)

@@ -228,7 +228,11 @@ pub fn digest(r: &crate::digest::RunReport) -> String {
         "{} {}: {}; Cost Explorer requests: {ce}; {}; {} ms",
         r.env,
         r.day,
-        if parts.is_empty() { "nothing to send".to_string() } else { parts.join(", ") },
+        if parts.is_empty() {
+            "nothing to send".to_string()
+        } else {
+            parts.join(", ")
+        },
         requests(&r.requests),
         r.millis
     )

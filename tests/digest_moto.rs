@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use lightsout::aws::AwsCloud;
 use lightsout::clock::ManualClock;
 use lightsout::config::{Config, parse_str};
@@ -87,11 +87,18 @@ fn inject_ce(moto: &Moto, results: Vec<serde_json::Value>) {
     .expect("inject Cost Explorer results");
 }
 
-async fn digester(moto: &Moto, digest: &str, webhook: Option<String>) -> (Digester, Arc<dyn Store>) {
-    let env = parse_str(Path::new("staging.toml"), &schedule(digest)).unwrap_or_else(|e| panic!("{e}"));
+async fn digester(
+    moto: &Moto,
+    digest: &str,
+    webhook: Option<String>,
+) -> (Digester, Arc<dyn Store>) {
+    let env =
+        parse_str(Path::new("staging.toml"), &schedule(digest)).unwrap_or_else(|e| panic!("{e}"));
     let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().unwrap());
     let mut d = Digester::new(
-        Config { environments: vec![env] },
+        Config {
+            environments: vec![env],
+        },
         Arc::new(AwsCloud::new(moto.sdk_config().await)),
         store.clone(),
         Arc::new(ManualClock::new(now())),
@@ -111,7 +118,10 @@ struct Receiver {
 
 fn receiver(statuses: Vec<u16>) -> Receiver {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/services/T000/B000/secret", listener.local_addr().unwrap());
+    let url = format!(
+        "http://{}/services/T000/B000/secret",
+        listener.local_addr().unwrap()
+    );
     let bodies = Arc::new(Mutex::new(Vec::new()));
     let kept = bodies.clone();
     std::thread::spawn(move || {
@@ -131,9 +141,15 @@ fn receiver(statuses: Vec<u16>) -> Receiver {
             }
             let mut body = vec![0; len];
             let _ = reader.read_exact(&mut body);
-            kept.lock().unwrap().push(String::from_utf8_lossy(&body).into_owned());
+            kept.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&body).into_owned());
             let status = statuses.next().unwrap_or(200);
-            let text = if status == 200 { "ok" } else { "invalid_payload" };
+            let text = if status == 200 {
+                "ok"
+            } else {
+                "invalid_payload"
+            };
             let _ = write!(
                 stream,
                 "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
@@ -149,7 +165,10 @@ async fn a_digest_makes_at_most_three_cost_explorer_requests_and_a_second_reuses
     let moto = Moto::start();
     moto.seed();
     let from = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
-    inject_ce(&moto, vec![ce_result(from, day() + TimeDelta::days(1), None)]);
+    inject_ce(
+        &moto,
+        vec![ce_result(from, day() + TimeDelta::days(1), None)],
+    );
     let (d, _) = digester(&moto, "channels = [\"stdout\"]", None).await;
     let env = d.config.environments[0].clone();
     moto.start_recording();
@@ -157,7 +176,8 @@ async fn a_digest_makes_at_most_three_cost_explorer_requests_and_a_second_reuses
     assert!(!first.failed(), "{first:?}");
     let recorded = moto.recorded_counts();
     let ce = |m: &std::collections::BTreeMap<String, usize>| {
-        m.get("GetCostAndUsage").copied().unwrap_or(0) + m.get("GetCostForecast").copied().unwrap_or(0)
+        m.get("GetCostAndUsage").copied().unwrap_or(0)
+            + m.get("GetCostForecast").copied().unwrap_or(0)
     };
     assert_eq!(recorded.get("GetCostAndUsage"), Some(&1), "{recorded:?}");
     assert!(ce(&recorded) <= 3, "{recorded:?}");
@@ -165,9 +185,23 @@ async fn a_digest_makes_at_most_three_cost_explorer_requests_and_a_second_reuses
 
     // The same day again (forced, so it is made again): no Cost Explorer request at all.
     moto.start_recording();
-    let again = d.run(&env, day(), RunOptions { force: true, ..Default::default() }).await;
+    let again = d
+        .run(
+            &env,
+            day(),
+            RunOptions {
+                force: true,
+                ..Default::default()
+            },
+        )
+        .await;
     assert!(!again.failed());
-    assert_eq!(ce(&moto.recorded_counts()), 0, "{:?}", moto.recorded_counts());
+    assert_eq!(
+        ce(&moto.recorded_counts()),
+        0,
+        "{:?}",
+        moto.recorded_counts()
+    );
 
     // And without --force, a day already sent is not sent twice.
     let third = d.run(&env, day(), RunOptions::default()).await;
@@ -183,7 +217,13 @@ async fn cost_explorer_pages_are_followed_and_capped() {
     let mid = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
     let end = day() + TimeDelta::days(1);
     // Two pages: October, then November.
-    inject_ce(&moto, vec![ce_result(from, mid, Some("page-2")), ce_result(mid, end, None)]);
+    inject_ce(
+        &moto,
+        vec![
+            ce_result(from, mid, Some("page-2")),
+            ce_result(mid, end, None),
+        ],
+    );
     let (d, _) = digester(&moto, "channels = [\"stdout\"]", None).await;
     let env = d.config.environments[0].clone();
     let input = d.gather(&env, day()).await;
@@ -216,7 +256,14 @@ async fn cost_explorer_pages_are_followed_and_capped() {
 async fn the_digest_goes_to_slack_ses_and_sns_and_is_not_sent_twice() {
     let moto = Moto::start();
     moto.seed();
-    inject_ce(&moto, vec![ce_result(NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(), day() + TimeDelta::days(1), None)]);
+    inject_ce(
+        &moto,
+        vec![ce_result(
+            NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+            day() + TimeDelta::days(1),
+            None,
+        )],
+    );
     moto.python(
         "ses = boto3.client('ses', **kw)\nses.verify_email_identity(EmailAddress='lightsout@example.com')\n\
          sns = boto3.client('sns', **kw)\nsqs = boto3.client('sqs', **kw)\n\
@@ -257,12 +304,23 @@ sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:lightsout-digest""#,
     )
     .unwrap();
     let raw = serde_json::to_string(&data["ses"]).unwrap();
-    assert!(raw.contains("leads@example.com"), "SES has no message: {raw:.400}");
-    assert!(raw.contains("text/html") && raw.contains("text/plain") && raw.contains("image/png"), "{raw:.2000}");
+    assert!(
+        raw.contains("leads@example.com"),
+        "SES has no message: {raw:.400}"
+    );
+    assert!(
+        raw.contains("text/html") && raw.contains("text/plain") && raw.contains("image/png"),
+        "{raw:.2000}"
+    );
 
     // SNS, read back through the SQS subscription.
     let sqs = aws_sdk_sqs::Client::new(&moto.sdk_config().await);
-    let url = sqs.get_queue_url().queue_name("digest").send().await.unwrap();
+    let url = sqs
+        .get_queue_url()
+        .queue_name("digest")
+        .send()
+        .await
+        .unwrap();
     let got = sqs
         .receive_message()
         .queue_url(url.queue_url().unwrap())
@@ -283,9 +341,7 @@ sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:lightsout-digest""#,
 async fn a_failing_channel_is_retried_never_blocks_the_others_and_shows_the_next_day() {
     let moto = Moto::start();
     moto.seed();
-    moto.python(
-        "sns = boto3.client('sns', **kw)\nsns.create_topic(Name='lightsout-digest')",
-    );
+    moto.python("sns = boto3.client('sns', **kw)\nsns.create_topic(Name='lightsout-digest')");
     // Slack fails twice then takes it: three attempts, delivered.
     let flaky = receiver(vec![500, 503]);
     let (d, _) = digester(
@@ -315,10 +371,18 @@ sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:lightsout-digest""#,
     assert!(by["sns"].is_ok(), "{r:?}");
     let err = by["slack"].as_ref().expect_err("slack down");
     assert!(err.contains("500"), "{err}");
-    assert!(!err.contains("secret"), "the webhook URL is a secret: {err}");
+    assert!(
+        !err.contains("secret"),
+        "the webhook URL is a secret: {err}"
+    );
     assert_eq!(down.bodies.lock().unwrap().len(), 3);
     let next = d.gather(&env, day() + TimeDelta::days(1)).await;
-    assert_eq!(next.delivery_problems.len(), 1, "{:?}", next.delivery_problems);
+    assert_eq!(
+        next.delivery_problems.len(),
+        1,
+        "{:?}",
+        next.delivery_problems
+    );
     assert!(next.delivery_problems[0].contains("slack"));
 
     // A second run the same day retries only Slack.
@@ -349,7 +413,9 @@ async fn health_comes_from_ecs_elb_cloudwatch_and_probes() {
          cw.set_alarm_state(AlarmName='production-5xx', StateValue='ALARM', StateReason='not ours')",
     );
     let ok = receiver(vec![]);
-    let health_url = ok.url.replace("/services/T000/B000/secret", "/api/v1/utils/health-check/");
+    let health_url = ok
+        .url
+        .replace("/services/T000/B000/secret", "/api/v1/utils/health-check/");
     let closed = {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let a = l.local_addr().unwrap();
@@ -358,41 +424,67 @@ async fn health_comes_from_ecs_elb_cloudwatch_and_probes() {
     };
     let (d, _) = digester(
         &moto,
-        &format!(
-            "channels = [\"stdout\"]\nhealth_urls = [\"{health_url}\", \"{closed}\"]"
-        ),
+        &format!("channels = [\"stdout\"]\nhealth_urls = [\"{health_url}\", \"{closed}\"]"),
         None,
     )
     .await;
     let mut env = d.config.environments[0].clone();
-    env.ecs.services.push(lightsout::config::ServiceName::parse("app-staging-cluster/api").unwrap());
+    env.ecs
+        .services
+        .push(lightsout::config::ServiceName::parse("app-staging-cluster/api").unwrap());
     let input = d.gather(&env, day()).await;
     let h = &input.health;
     let services = h.services.as_ref().expect("services");
     assert_eq!(services.len(), 3, "{services:?}");
-    let backend = services.iter().find(|s| s.name == "app-staging-cluster/backend").unwrap();
+    let backend = services
+        .iter()
+        .find(|s| s.name == "app-staging-cluster/backend")
+        .unwrap();
     assert_eq!(backend.desired, 2);
     let tgs = h.target_groups.as_ref().expect("target groups");
     assert_eq!(tgs.len(), 1);
     assert_eq!(tgs[0].name, "staging-backend");
-    assert_eq!(tgs[0].healthy as usize + tgs[0].unhealthy.len(), 1, "{tgs:?}");
+    assert_eq!(
+        tgs[0].healthy as usize + tgs[0].unhealthy.len(),
+        1,
+        "{tgs:?}"
+    );
     let alarms = h.alarms.as_ref().expect("alarms");
-    assert_eq!(alarms.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), vec!["staging-5xx"]);
+    assert_eq!(
+        alarms.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
+        vec!["staging-5xx"]
+    );
     assert!(alarms[0].reason.contains("12 errors"));
     let dbs = h.databases.as_ref().expect("databases");
-    assert!(dbs.iter().any(|d| d.resource == "rds:app-staging-db" && d.status == "available"));
+    assert!(
+        dbs.iter()
+            .any(|d| d.resource == "rds:app-staging-db" && d.status == "available")
+    );
     assert_eq!(h.probes.len(), 2);
     assert_eq!(h.probes[0].result.as_ref().map(|r| r.0), Ok(200));
     assert!(h.probes[1].result.is_err(), "{:?}", h.probes[1]);
     // Sizes for the savings: Fargate task size from the task definition (256 CPU, 512 MiB),
     // the database's instance class, the Aurora cluster's two members.
-    let size = |id: &str| input.resources.iter().find(|r| r.resource == id).map(|r| r.size.clone());
+    let size = |id: &str| {
+        input
+            .resources
+            .iter()
+            .find(|r| r.resource == id)
+            .map(|r| r.size.clone())
+    };
     match size("ecs:app-staging-cluster/backend") {
-        Some(lightsout::digest::input::Size::Fargate { cpu_units: 256, memory_mib: 512, tasks: 2, .. }) => {}
+        Some(lightsout::digest::input::Size::Fargate {
+            cpu_units: 256,
+            memory_mib: 512,
+            tasks: 2,
+            ..
+        }) => {}
         other => panic!("backend size: {other:?}"),
     }
     match size("aurora:app-staging-aurora") {
-        Some(lightsout::digest::input::Size::Database { classes, .. }) => assert_eq!(classes.len(), 2),
+        Some(lightsout::digest::input::Size::Database { classes, .. }) => {
+            assert_eq!(classes.len(), 2)
+        }
         other => panic!("aurora size: {other:?}"),
     }
 }
@@ -411,12 +503,111 @@ async fn missing_cost_data_and_budget_still_give_a_digest() {
     .await;
     let env = d.config.environments[0].clone();
     let input = d.gather(&env, day()).await;
-    assert!(input.spend.as_ref().is_ok_and(|s| s.days.is_empty()), "{:?}", input.spend);
+    assert!(
+        input.spend.as_ref().is_ok_and(|s| s.days.is_empty()),
+        "{:?}",
+        input.spend
+    );
     assert!(input.forecast.is_err());
     match &input.budget {
-        lightsout::digest::input::Budget::Missing(why) => assert!(why.contains("no-such-budget"), "{why}"),
+        lightsout::digest::input::Budget::Missing(why) => {
+            assert!(why.contains("no-such-budget"), "{why}")
+        }
         other => panic!("{other:?}"),
     }
     let r = d.run(&env, day(), RunOptions::default()).await;
     assert!(!r.failed(), "{r:?}");
+}
+
+/// `lightsout digest` on the binary: the Markdown digest on stdout for a real (emulated)
+/// environment, a summary with the Cost Explorer request count on stderr, and clear refusals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_digest_command_prints_markdown_and_refuses_bad_dates() {
+    use std::process::Command;
+    let moto = Moto::start();
+    moto.seed();
+    // The binary reads the real clock: report on yesterday (Berlin), with Cost Explorer data for
+    // the month so far.
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Berlin)
+        .date_naive();
+    let yesterday = today - TimeDelta::days(1);
+    let from = (yesterday - TimeDelta::days(40)).with_day0(0).unwrap();
+    inject_ce(&moto, vec![ce_result(from, today, None)]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("staging.toml"),
+        schedule("channels = [\"stdout\"]"),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_lightsout"))
+            .arg("--schedules")
+            .arg(dir.path())
+            .arg("digest")
+            .args(args)
+            .arg("--store")
+            .arg(dir.path().join("state.db"))
+            .env("AWS_ENDPOINT_URL", &moto.endpoint)
+            .env("AWS_REGION", support::REGION)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--dry-run"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.starts_with("# staging — digest for"), "{stdout}");
+    for section in ["## Spend", "## Budget", "## Savings", "## Health"] {
+        assert!(stdout.contains(section), "no {section}:\n{stdout}");
+    }
+    // One GetCostAndUsage page and one GetCostForecast (which moto does not implement: the
+    // digest projects by itself, and says so).
+    assert!(stderr.contains("Cost Explorer requests: 2"), "{stderr}");
+    assert!(stdout.contains("lightsout projection"), "{stdout}");
+
+    let out = run(&["--date", &today.to_string()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has not ended yet"));
+    let out = run(&["--env", "prod"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no environment \"prod\""));
+}
+
+/// Secrets come from SSM Parameter Store (SecureString, decrypted) when `NAME_SSM` is set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_are_read_from_ssm_parameter_store() {
+    let moto = Moto::start();
+    moto.python(
+        "ssm = boto3.client('ssm', **kw)\nssm.put_parameter(Name='/lightsout/staging/webhook', Value='https://hooks.example.com/T/B/x', Type='SecureString')",
+    );
+    let config = moto.sdk_config().await;
+    // SAFETY: this test binary's other tests read no LIGHTSOUT_DIGEST_TEST_* variable.
+    unsafe {
+        std::env::set_var(
+            "LIGHTSOUT_DIGEST_TEST_WEBHOOK_SSM",
+            "/lightsout/staging/webhook",
+        );
+        std::env::set_var("LIGHTSOUT_DIGEST_TEST_MISSING_SSM", "/lightsout/nope");
+    }
+    let got = lightsout::cli::secret("LIGHTSOUT_DIGEST_TEST_WEBHOOK", &config)
+        .await
+        .unwrap();
+    assert_eq!(got.as_deref(), Some("https://hooks.example.com/T/B/x"));
+    let err = lightsout::cli::secret("LIGHTSOUT_DIGEST_TEST_MISSING", &config)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("LIGHTSOUT_DIGEST_TEST_MISSING_SSM") && err.contains("/lightsout/nope"),
+        "{err}"
+    );
+    assert_eq!(
+        lightsout::cli::secret("LIGHTSOUT_DIGEST_TEST_UNSET", &config)
+            .await
+            .unwrap(),
+        None
+    );
 }

@@ -35,23 +35,22 @@ pub(crate) async fn daily_cost(
                 "Cost Explorer's answer runs past {COST_PAGES} pages; the digest stops there to keep to 3 requests ($0.03) and shows no partial figures"
             ));
         }
-        let out = c
-            .ce
-            .get_cost_and_usage()
-            .time_period(interval(start, end)?)
-            .granularity(Granularity::Daily)
-            .metrics("UnblendedCost")
-            .group_by(
-                GroupDefinition::builder()
-                    .r#type(GroupDefinitionType::Dimension)
-                    .key("SERVICE")
-                    .build(),
-            )
-            .set_filter(expression(filter))
-            .set_next_page_token(token.take())
-            .send()
-            .await
-            .map_err(|e| cloud_error("GetCostAndUsage", e).to_string())?;
+        let out =
+            c.ce.get_cost_and_usage()
+                .time_period(interval(start, end)?)
+                .granularity(Granularity::Daily)
+                .metrics("UnblendedCost")
+                .group_by(
+                    GroupDefinition::builder()
+                        .r#type(GroupDefinitionType::Dimension)
+                        .key("SERVICE")
+                        .build(),
+                )
+                .set_filter(expression(filter))
+                .set_next_page_token(token.take())
+                .send()
+                .await
+                .map_err(|e| cloud_error("GetCostAndUsage", e).to_string())?;
         for r in out.results_by_time() {
             let Some(date) = r
                 .time_period()
@@ -72,9 +71,14 @@ pub(crate) async fn daily_cost(
                     .metrics()
                     .and_then(|m| m.get("UnblendedCost"))
                     .and_then(|m| m.amount())
-                    .ok_or_else(|| format!("Cost Explorer gave no UnblendedCost for {name} on {date}"))?;
-                let amount = Money::parse(amount)
-                    .ok_or_else(|| format!("Cost Explorer gave an unreadable amount {amount:?} for {name} on {date}"))?;
+                    .ok_or_else(|| {
+                        format!("Cost Explorer gave no UnblendedCost for {name} on {date}")
+                    })?;
+                let amount = Money::parse(amount).ok_or_else(|| {
+                    format!(
+                        "Cost Explorer gave an unreadable amount {amount:?} for {name} on {date}"
+                    )
+                })?;
                 day.total = day.total + amount;
                 day.by_service.push((name, amount));
             }
@@ -85,8 +89,9 @@ pub(crate) async fn daily_cost(
                     .and_then(|t| t.get("UnblendedCost"))
                     .and_then(|m| m.amount())
                 {
-                    day.total = Money::parse(a)
-                        .ok_or_else(|| format!("Cost Explorer gave an unreadable amount {a:?} on {date}"))?;
+                    day.total = Money::parse(a).ok_or_else(|| {
+                        format!("Cost Explorer gave an unreadable amount {a:?} on {date}")
+                    })?;
                 }
             }
         }
@@ -108,21 +113,21 @@ pub(crate) async fn forecast(
     start: NaiveDate,
     end: NaiveDate,
 ) -> Result<Money, String> {
-    let out = c
-        .ce
-        .get_cost_forecast()
-        .time_period(interval(start, end)?)
-        .granularity(Granularity::Monthly)
-        .metric(Metric::UnblendedCost)
-        .set_filter(expression(filter))
-        .send()
-        .await
-        .map_err(|e| cloud_error("GetCostForecast", e).to_string())?;
+    let out =
+        c.ce.get_cost_forecast()
+            .time_period(interval(start, end)?)
+            .granularity(Granularity::Monthly)
+            .metric(Metric::UnblendedCost)
+            .set_filter(expression(filter))
+            .send()
+            .await
+            .map_err(|e| cloud_error("GetCostForecast", e).to_string())?;
     let amount = out
         .total()
         .and_then(|t| t.amount())
         .ok_or("Cost Explorer's forecast had no total")?;
-    Money::parse(amount).ok_or_else(|| format!("Cost Explorer forecast an unreadable amount {amount:?}"))
+    Money::parse(amount)
+        .ok_or_else(|| format!("Cost Explorer forecast an unreadable amount {amount:?}"))
 }
 
 fn interval(start: NaiveDate, end: NaiveDate) -> Result<DateInterval, String> {
@@ -162,7 +167,9 @@ pub(crate) async fn budget(c: &Clients, name: &str) -> Result<Money, String> {
         .send()
         .await
         .map_err(|e| cloud_error("GetCallerIdentity", e).to_string())?;
-    let account = account.account().ok_or("STS did not say which account this is")?;
+    let account = account
+        .account()
+        .ok_or("STS did not say which account this is")?;
     let out = c
         .budgets
         .describe_budget()
@@ -171,14 +178,20 @@ pub(crate) async fn budget(c: &Clients, name: &str) -> Result<Money, String> {
         .send()
         .await
         .map_err(|e| cloud_error("DescribeBudget", e).to_string())?;
-    let limit = out
-        .budget()
-        .and_then(|b| b.budget_limit())
-        .ok_or_else(|| format!("budget {name:?} has no fixed limit (planned or auto-adjusting budgets are not read)"))?;
+    let limit = out.budget().and_then(|b| b.budget_limit()).ok_or_else(|| {
+        format!(
+            "budget {name:?} has no fixed limit (planned or auto-adjusting budgets are not read)"
+        )
+    })?;
     if limit.unit() != "USD" {
         return Err(format!("budget {name:?} is in {}, not USD", limit.unit()));
     }
-    Money::parse(limit.amount()).ok_or_else(|| format!("budget {name:?} has an unreadable limit {:?}", limit.amount()))
+    Money::parse(limit.amount()).ok_or_else(|| {
+        format!(
+            "budget {name:?} has an unreadable limit {:?}",
+            limit.amount()
+        )
+    })
 }
 
 /// What DescribeServices says of a service beyond what the planner reads.
@@ -198,7 +211,10 @@ pub(crate) async fn services(
 ) -> Result<Vec<ServiceDetail>, String> {
     let mut by_cluster: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for s in services {
-        by_cluster.entry(&s.cluster).or_default().push(s.service.clone());
+        by_cluster
+            .entry(&s.cluster)
+            .or_default()
+            .push(s.service.clone());
     }
     let mut out = Vec::new();
     for (cluster, names) in by_cluster {
@@ -222,7 +238,9 @@ pub(crate) async fn services(
                         .map(|t| now - t);
                     match state.as_deref() {
                         Some("FAILED") => Some(format!("deployment failed: {reason}")),
-                        Some("IN_PROGRESS") if age.is_some_and(|a| a > chrono::TimeDelta::minutes(30)) => {
+                        Some("IN_PROGRESS")
+                            if age.is_some_and(|a| a > chrono::TimeDelta::minutes(30)) =>
+                        {
                             Some(format!(
                                 "deployment in progress for {} min: {reason}",
                                 age.map_or(0, |a| a.num_minutes())
@@ -277,7 +295,10 @@ pub(crate) async fn task_size(c: &Clients, region: &str, task_definition: &str) 
     let (Some(cpu), Some(memory)) = (parse(td.cpu()), parse(td.memory())) else {
         return Size::Unknown(format!(
             "task definition {} has no task-level cpu and memory",
-            task_definition.rsplit('/').next().unwrap_or(task_definition)
+            task_definition
+                .rsplit('/')
+                .next()
+                .unwrap_or(task_definition)
         ));
     };
     let arm = td
@@ -332,10 +353,11 @@ pub(crate) async fn failed_tasks(
                 return None;
             }
             let code = t.stop_code().map(|c| c.as_str().to_string());
-            let exit = t
-                .containers()
-                .iter()
-                .find_map(|c| c.exit_code().filter(|e| *e != 0).map(|e| (c.name().unwrap_or("?").to_string(), e)));
+            let exit = t.containers().iter().find_map(|c| {
+                c.exit_code()
+                    .filter(|e| *e != 0)
+                    .map(|e| (c.name().unwrap_or("?").to_string(), e))
+            });
             let failure = match code.as_deref() {
                 Some("TaskFailedToStart") => true,
                 Some("EssentialContainerExited") => exit.is_some(),
@@ -416,15 +438,14 @@ pub(crate) async fn alarms(c: &Clients, prefix: &str) -> Result<Vec<Alarm>, Stri
     let mut pages = Pages::new();
     let mut token: Option<String> = None;
     loop {
-        let resp = c
-            .cw
-            .describe_alarms()
-            .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
-            .set_alarm_name_prefix((!prefix.is_empty()).then(|| prefix.to_string()))
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|e| cloud_error("DescribeAlarms", e).to_string())?;
+        let resp =
+            c.cw.describe_alarms()
+                .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+                .set_alarm_name_prefix((!prefix.is_empty()).then(|| prefix.to_string()))
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| cloud_error("DescribeAlarms", e).to_string())?;
         for a in resp.metric_alarms() {
             out.push(Alarm {
                 name: a.alarm_name().unwrap_or("?").to_string(),
@@ -454,10 +475,7 @@ pub(crate) async fn alarms(c: &Clients, prefix: &str) -> Result<Vec<Alarm>, Stri
 }
 
 /// Instance classes of the databases, for pricing: by `rds:id` / `aurora:id`.
-pub(crate) async fn db_sizes(
-    c: &Clients,
-    region: &str,
-) -> Result<BTreeMap<String, Size>, String> {
+pub(crate) async fn db_sizes(c: &Clients, region: &str) -> Result<BTreeMap<String, Size>, String> {
     let mut sizes: BTreeMap<String, Size> = BTreeMap::new();
     let mut pages = Pages::new();
     let mut marker: Option<String> = None;
@@ -471,7 +489,8 @@ pub(crate) async fn db_sizes(
             .await
             .map_err(|e| cloud_error("DescribeDBInstances", e).to_string())?;
         for i in resp.db_instances() {
-            let (Some(id), Some(class)) = (i.db_instance_identifier(), i.db_instance_class()) else {
+            let (Some(id), Some(class)) = (i.db_instance_identifier(), i.db_instance_class())
+            else {
                 continue;
             };
             let engine = i.engine().unwrap_or("").to_string();

@@ -52,7 +52,13 @@ pub async fn publish(
     // SNS subjects: at most 100 characters, printable ASCII, no line breaks.
     let subject: String = subject
         .chars()
-        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '-'
+            }
+        })
         .take(100)
         .collect();
     let out = sns

@@ -13,8 +13,9 @@ use toml::de::{DeTable, DeValue};
 use super::diag::{Reporter, suggest};
 use super::window::{WeekMinutes, Window, week_minute_label};
 use super::{
-    Channel, CostFilter, Diagnostic, DigestConfig, EcsSelection, EcsTagSelector, Environment, Guard, ProductionTag, RdsSelection,
-    ServiceName, ServiceSettings, TagSelector, parse_duration, parse_ics,
+    Channel, CostFilter, Diagnostic, DigestConfig, EcsSelection, EcsTagSelector, Environment,
+    Guard, ProductionTag, RdsSelection, ServiceName, ServiceSettings, TagSelector, parse_duration,
+    parse_ics,
 };
 
 type Val<'i> = Spanned<DeValue<'i>>;
@@ -930,7 +931,10 @@ impl Walker<'_, '_> {
                     Err(_) => self.err(
                         v.span(),
                         format!("\"{s}\" is not a time of day"),
-                        Some("write at = \"08:30\" (24-hour local time of the environment)".to_string()),
+                        Some(
+                            "write at = \"08:30\" (24-hour local time of the environment)"
+                                .to_string(),
+                        ),
                     ),
                 }
             }
@@ -965,7 +969,10 @@ impl Walker<'_, '_> {
                     self.err(
                         v.span(),
                         format!("\"{s}\" is not an AWS account id"),
-                        Some("write the 12 digits, quoted: cost_account = \"123456789012\"".to_string()),
+                        Some(
+                            "write the 12 digits, quoted: cost_account = \"123456789012\""
+                                .to_string(),
+                        ),
                     );
                 }
             }
@@ -1004,7 +1011,11 @@ impl Walker<'_, '_> {
             for (s, span) in self.strings(v, "digest.channels") {
                 match Channel::ALL.iter().find(|(n, _)| *n == s) {
                     Some((_, c)) if !d.channels.contains(c) => d.channels.push(*c),
-                    Some(_) => self.err(span, format!("channel \"{s}\" is listed twice"), Some("list each channel once".to_string())),
+                    Some(_) => self.err(
+                        span,
+                        format!("channel \"{s}\" is listed twice"),
+                        Some("list each channel once".to_string()),
+                    ),
                     None => {
                         let names = Channel::ALL.map(|(n, _)| n);
                         let help = match suggest(s, names.iter().copied()) {
@@ -1030,13 +1041,20 @@ impl Walker<'_, '_> {
                 if is_email(s) {
                     d.email_to.push(s.to_string());
                 } else {
-                    self.err(span, format!("\"{s}\" is not an email address"), Some("write email_to = [\"leads@example.com\"]".to_string()));
+                    self.err(
+                        span,
+                        format!("\"{s}\" is not an email address"),
+                        Some("write email_to = [\"leads@example.com\"]".to_string()),
+                    );
                 }
             }
         }
         if let Some(v) = lookup(t, "sns_topic_arn") {
             if let Some(s) = self.string(v, "digest.sns_topic_arn") {
-                if s.starts_with("arn:aws") && s.split(':').nth(2) == Some("sns") && s.split(':').count() == 6 {
+                if s.starts_with("arn:aws")
+                    && s.split(':').nth(2) == Some("sns")
+                    && s.split(':').count() == 6
+                {
                     d.sns_topic_arn = Some(s.to_string());
                 } else {
                     self.err(v.span(), format!("\"{s}\" is not an SNS topic ARN"), Some("write sns_topic_arn = \"arn:aws:sns:eu-west-1:123456789012:lightsout-digest\"".to_string()));
@@ -1048,8 +1066,18 @@ impl Walker<'_, '_> {
         if d.channels.contains(&Channel::Email) && missing_email {
             self.err(at.clone(), "the email channel needs `email_from` and `email_to`", Some("add email_from = \"lightsout@example.com\" and email_to = [\"leads@example.com\"] to [digest]".to_string()));
         }
-        if d.channels.contains(&Channel::Sns) && d.sns_topic_arn.is_none() && lookup(t, "sns_topic_arn").is_none() {
-            self.err(at, "the sns channel needs `sns_topic_arn`", Some("add sns_topic_arn = \"arn:aws:sns:REGION:ACCOUNT:TOPIC\" to [digest]".to_string()));
+        if d.channels.contains(&Channel::Sns)
+            && d.sns_topic_arn.is_none()
+            && lookup(t, "sns_topic_arn").is_none()
+        {
+            self.err(
+                at,
+                "the sns channel needs `sns_topic_arn`",
+                Some(
+                    "add sns_topic_arn = \"arn:aws:sns:REGION:ACCOUNT:TOPIC\" to [digest]"
+                        .to_string(),
+                ),
+            );
         }
         d
     }
@@ -1063,7 +1091,9 @@ fn is_email(s: &str) -> bool {
                 && domain.contains('.')
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
-                && !s.chars().any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',')
+                && !s
+                    .chars()
+                    .any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',')
         }
         None => false,
     }

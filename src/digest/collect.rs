@@ -7,11 +7,10 @@ use std::time::Duration;
 use chrono::{Datelike, Months, NaiveDate, TimeDelta};
 use serde::{Deserialize, Serialize};
 
-use super::input::{
-    Budget, DbHealth, DigestInput, Health, Money, Probe, ResourceCost, ServiceHealth,
-    Size, Spend,
-};
 use super::Digester;
+use super::input::{
+    Budget, DbHealth, DigestInput, Health, Money, Probe, ResourceCost, ServiceHealth, Size, Spend,
+};
 use crate::aws::digest as aws;
 use crate::cloud::Cloud;
 use crate::config::Environment;
@@ -45,8 +44,17 @@ impl Digester {
         let spend = match self.cached::<Vec<super::input::DaySpend>>(&spend_key).await {
             Some(c) => c,
             None => {
-                let r = aws::daily_cost(&clients, &env.digest.cost_filter, prev_month_start, tomorrow).await;
-                self.cache(&spend_key, &r).await;
+                let r = aws::daily_cost(
+                    &clients,
+                    &env.digest.cost_filter,
+                    prev_month_start,
+                    tomorrow,
+                )
+                .await;
+                // Only answers are kept: after a failure the next digest asks again.
+                if r.is_ok() {
+                    self.cache(&spend_key, &r).await;
+                }
                 r
             }
         }
@@ -57,16 +65,28 @@ impl Digester {
         let today_utc = now.date_naive();
         let forecast_key = format!("ce-forecast:{}:{day}", env.name);
         let forecast = if tomorrow >= next_month_start {
-            Err(format!("{day} is the month's last day: nothing is left to forecast"))
+            Err(format!(
+                "{day} is the month's last day: nothing is left to forecast"
+            ))
         } else if tomorrow < today_utc {
-            Err(format!("{day} is in the past: Cost Explorer forecasts only from today"))
+            Err(format!(
+                "{day} is in the past: Cost Explorer forecasts only from today"
+            ))
         } else if spend.is_err() {
             Err("no spend data to project from".to_string())
         } else {
             match self.cached::<Money>(&forecast_key).await {
                 Some(c) => c,
                 None => {
-                    let r = aws::forecast(&clients, &env.digest.cost_filter, tomorrow, next_month_start).await;
+                    let r = aws::forecast(
+                        &clients,
+                        &env.digest.cost_filter,
+                        tomorrow,
+                        next_month_start,
+                    )
+                    .await;
+                    // A forecast Cost Explorer cannot make (too little history) stays so for the
+                    // day: kept either way, and the digest projects by itself.
                     self.cache(&forecast_key, &r).await;
                     r
                 }
@@ -80,7 +100,9 @@ impl Digester {
                     amount,
                 },
                 Ok(_) => Budget::Missing(format!("the AWS budget {name:?} has a limit of zero")),
-                Err(e) => Budget::Missing(format!("the AWS budget {name:?} could not be read: {e}")),
+                Err(e) => {
+                    Budget::Missing(format!("the AWS budget {name:?} could not be read: {e}"))
+                }
             },
             (None, Some(b)) if b > 0.0 => Budget::Config(Money((b * 1e6).round() as i64)),
             (None, _) => Budget::Missing(format!(
@@ -120,7 +142,8 @@ impl Digester {
                 (Err(e), _) => Size::Unknown(e.clone()),
                 (Ok(_), None) => Size::Unknown("DescribeServices did not return it".into()),
                 (Ok(_), Some(d)) if !d.fargate => Size::Unknown(
-                    "not on Fargate: its cost is the EC2 instances', which lightsout does not stop".into(),
+                    "not on Fargate: its cost is the EC2 instances', which lightsout does not stop"
+                        .into(),
                 ),
                 (Ok(_), Some(d)) => match &d.task_definition {
                     None => Size::Unknown("no task definition".into()),
@@ -130,7 +153,13 @@ impl Digester {
                             task_sizes.insert(td.clone(), size);
                         }
                         match task_sizes[td].clone() {
-                            Size::Fargate { region, cpu_units, memory_mib, arm, .. } => Size::Fargate {
+                            Size::Fargate {
+                                region,
+                                cpu_units,
+                                memory_mib,
+                                arm,
+                                ..
+                            } => Size::Fargate {
                                 region,
                                 cpu_units,
                                 memory_mib,
@@ -149,14 +178,19 @@ impl Digester {
             let size = match &db_sizes {
                 Err(e) => Size::Unknown(e.clone()),
                 Ok(sizes) => sizes.get(&id).cloned().unwrap_or_else(|| {
-                    Size::Unknown("no DB instances found for it (Aurora Serverless is not priced)".into())
+                    Size::Unknown(
+                        "no DB instances found for it (Aurora Serverless is not priced)".into(),
+                    )
                 }),
             };
             resources.push(ResourceCost { resource: id, size });
         }
 
         // The audit trail: the month's sleeps and wakes (and the last ones before it).
-        let since_last = self.last_digest(env).await.unwrap_or(now - TimeDelta::days(1));
+        let since_last = self
+            .last_digest(env)
+            .await
+            .unwrap_or(now - TimeDelta::days(1));
         let from = month_start
             .and_hms_opt(0, 0, 0)
             .map_or(now, |t| t.and_utc())
@@ -185,7 +219,10 @@ impl Digester {
                 let mut out: Vec<ServiceHealth> = Vec::new();
                 for detail in d {
                     let mut h = detail.health.clone();
-                    let observed = observed.services.iter().find(|s| s.name.to_string() == h.name);
+                    let observed = observed
+                        .services
+                        .iter()
+                        .find(|s| s.name.to_string() == h.name);
                     h.asleep = h.desired == 0
                         && observed.is_some_and(|s| s.tags.contains_key(tags::DESIRED_COUNT));
                     if let Some(name) = observed.map(|s| s.name.clone()) {
@@ -220,7 +257,8 @@ impl Digester {
         let target_groups = match &details {
             Err(e) => Err(e.clone()),
             Ok(d) => {
-                let mut arns: Vec<String> = d.iter().flat_map(|s| s.target_groups.clone()).collect();
+                let mut arns: Vec<String> =
+                    d.iter().flat_map(|s| s.target_groups.clone()).collect();
                 arns.sort();
                 arns.dedup();
                 aws::target_groups(&clients, &arns).await
@@ -313,7 +351,9 @@ fn probe(url: &str, timeout: Duration) -> Result<(u16, u64), String> {
     let start = std::time::Instant::now();
     match agent.get(url).call() {
         Ok(r) => Ok((r.status().as_u16(), start.elapsed().as_millis() as u64)),
-        Err(ureq::Error::Timeout(_)) => Err(format!("no answer within {} s", timeout.as_secs_f64())),
+        Err(ureq::Error::Timeout(_)) => {
+            Err(format!("no answer within {} s", timeout.as_secs_f64()))
+        }
         Err(e) => Err(e.to_string()),
     }
 }

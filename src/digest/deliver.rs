@@ -39,7 +39,12 @@ impl Digester {
         futures_util::future::join_all(sends).await
     }
 
-    async fn send(&self, env: &Environment, digest: &Digest, channel: Channel) -> Result<(), String> {
+    async fn send(
+        &self,
+        env: &Environment,
+        digest: &Digest,
+        channel: Channel,
+    ) -> Result<(), String> {
         let d = &env.digest;
         match channel {
             Channel::Stdout => {
@@ -96,7 +101,8 @@ pub(crate) fn mime(
     if let Some(png) = &mail.chart_png {
         m = m.inline("image/png", mail.chart_cid.as_str(), png.as_slice());
     }
-    m.write_to_vec().map_err(|e| format!("cannot build the email: {e}"))
+    m.write_to_vec()
+        .map_err(|e| format!("cannot build the email: {e}"))
 }
 
 /// POSTs JSON to a webhook; any answer but 2xx is an error with the start of its body.

@@ -192,7 +192,9 @@ impl Digester {
         for (c, r) in &report.sent {
             match r {
                 Ok(()) => tracing::info!(env = %env.name, %day, channel = %c, "digest sent"),
-                Err(e) => tracing::error!(env = %env.name, %day, channel = %c, error = %e, "digest not sent"),
+                Err(e) => {
+                    tracing::error!(env = %env.name, %day, channel = %c, error = %e, "digest not sent")
+                }
             }
         }
         report
@@ -221,7 +223,7 @@ impl Digester {
             .unwrap_or_default();
         prev.failed
             .into_iter()
-            .map(|(c, e)| format!("the digest for {} could not be sent to {c}: {e}", day - TimeDelta::days(1)))
+            .map(|(c, e)| format!("{c}: {e}"))
             .collect()
     }
 
