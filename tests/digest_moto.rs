@@ -528,7 +528,7 @@ async fn the_digest_command_prints_markdown_and_refuses_bad_dates() {
     moto.seed();
     // The binary reads the real clock: report on yesterday (Berlin), with Cost Explorer data for
     // the month so far.
-    let today = chrono::Utc::now()
+    let today = lightsout::clock::Clock::now(&lightsout::clock::SystemClock)
         .with_timezone(&chrono_tz::Europe::Berlin)
         .date_naive();
     let yesterday = today - TimeDelta::days(1);
