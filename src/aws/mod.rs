@@ -204,15 +204,23 @@ impl Cloud for AwsCloud {
 }
 
 /// Turns an SDK error into a [`CloudError`] with the AWS error code when there is one.
-pub(crate) fn cloud_error<E, R>(operation: &'static str, err: SdkError<E, R>) -> CloudError
+pub(crate) fn cloud_error<E>(
+    operation: &'static str,
+    err: SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+) -> CloudError
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     let code = err.code().map(String::from);
-    let message = match err.message() {
-        Some(m) => m.to_string(),
-        None => DisplayErrorContext(&err).to_string(),
+    let message = match (err.message(), err.raw_response()) {
+        (Some(m), _) => m.to_string(),
+        // An answer that is not an AWS error (a proxy's or an emulator's HTML page): its
+        // status says enough; the SDK's own description would quote the whole response.
+        (None, Some(raw)) if code.is_none() => format!(
+            "HTTP {} with no AWS error in the answer",
+            raw.status().as_u16()
+        ),
+        (None, _) => DisplayErrorContext(&err).to_string(),
     };
     CloudError {
         operation,

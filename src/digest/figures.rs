@@ -348,6 +348,13 @@ fn pct(part: Money, whole: Money) -> Option<f64> {
 
 fn spend(input: &DigestInput) -> Result<SpendFigures, String> {
     let spend = input.spend.as_ref().map_err(Clone::clone)?;
+    if spend.days.is_empty() {
+        // Nothing at all is no figure, not $0.00: the usual cause is a filter that matches nothing.
+        return Err(format!(
+            "Cost Explorer has no figures for the {} since the start of last month; if that is a tag, is it activated as a cost-allocation tag in the Billing console (new tags take up to 24 hours to appear)?",
+            spend.filter
+        ));
+    }
     let by_date: BTreeMap<NaiveDate, &super::input::DaySpend> =
         spend.days.iter().map(|d| (d.date, d)).collect();
     let day = input.day;

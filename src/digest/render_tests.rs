@@ -231,8 +231,8 @@ fn an_input_with_nothing_in_it_still_makes_a_digest() {
     assert!(serde_json::to_value(&d).is_ok());
     let md = markdown(&d);
     for want in [
-        "Sat 28 Nov: no Cost Explorer data for 2026-11-28",
-        "No projection: Cost Explorer could not forecast (no history)",
+        "Cost Explorer has no figures for the",
+        "activated as a cost-allocation tag",
         "Nothing could be priced, so no savings are shown.",
         "No wake requests on Sat 28 Nov.",
         "Alarms: none in ALARM",
