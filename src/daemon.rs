@@ -50,7 +50,7 @@ pub async fn serve<C: Cloud + 'static>(
     let looper = tokio::spawn(run_loop(app.clone(), pace, stop_rx.clone(), passes));
     let mut digests = match &app.digest {
         Some(d) => match schedule_digests(d.clone()).await {
-            Ok(s) => Some(s),
+            Ok((s, _)) => Some(s),
             Err(e) => {
                 tracing::error!(error = %e, "cannot schedule the daily digest; it will not be sent");
                 None
@@ -114,11 +114,19 @@ async fn run_loop<C: Cloud>(
 
 /// Schedules each environment's digest daily at its `[digest] at`, in its time zone. A digest
 /// runs in its own task: a slow or failing channel never holds up the reconcile loop.
+/// Returns the started scheduler and each environment's job id.
 pub async fn schedule_digests(
     digester: Arc<crate::digest::Digester>,
-) -> Result<tokio_cron_scheduler::JobScheduler, tokio_cron_scheduler::JobSchedulerError> {
+) -> Result<
+    (
+        tokio_cron_scheduler::JobScheduler,
+        Vec<(String, uuid::Uuid)>,
+    ),
+    tokio_cron_scheduler::JobSchedulerError,
+> {
     use tokio_cron_scheduler::{Job, JobScheduler};
     let sched = JobScheduler::new().await?;
+    let mut jobs = Vec::new();
     for env in &digester.config.environments {
         let cron = cron_expression(env.digest.at);
         let (d, name) = (digester.clone(), env.name.clone());
@@ -133,11 +141,11 @@ pub async fn schedule_digests(
                 tracing::info!(summary = %crate::report::digest(&r), "daily digest");
             })
         })?;
-        sched.add(job).await?;
+        jobs.push((env.name.clone(), sched.add(job).await?));
         tracing::info!(env = %env.name, at = %env.digest.at.format("%H:%M"), tz = %env.timezone, "digest scheduled");
     }
     sched.start().await?;
-    Ok(sched)
+    Ok((sched, jobs))
 }
 
 /// The 6-field cron expression (seconds first) for a daily time.
@@ -163,4 +171,59 @@ pub async fn signals() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each environment's digest is scheduled daily at its `at`, in its own time zone.
+    #[tokio::test]
+    async fn digests_are_scheduled_at_local_time() {
+        let src = |name: &str, tz: &str, at: &str| {
+            format!(
+                "name = \"{name}\"\nregion = \"eu-west-1\"\ntimezone = \"{tz}\"\nawake = []\n[rds]\ninstances = [\"db-{name}\"]\n[digest]\nat = \"{at}\"\n"
+            )
+        };
+        let p = std::path::Path::new("s.toml");
+        let config = crate::config::Config {
+            environments: vec![
+                crate::config::parse_str(p, &src("berlin", "Europe/Berlin", "08:30")).unwrap(),
+                crate::config::parse_str(p, &src("sydney", "Australia/Sydney", "07:00")).unwrap(),
+            ],
+        };
+        let aws = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let d = Arc::new(crate::digest::Digester::new(
+            config,
+            Arc::new(crate::aws::AwsCloud::new(aws)),
+            Arc::new(crate::store::SqliteStore::in_memory().unwrap()),
+            Arc::new(crate::clock::SystemClock),
+            None,
+        ));
+        let (mut sched, jobs) = schedule_digests(d).await.unwrap();
+        assert_eq!(jobs.len(), 2);
+        for (env, id) in &jobs {
+            let next = sched.next_tick_for_job(*id).await.unwrap().unwrap();
+            let tz: chrono_tz::Tz = if env == "berlin" {
+                chrono_tz::Europe::Berlin
+            } else {
+                chrono_tz::Australia::Sydney
+            };
+            let local = next.with_timezone(&tz);
+            let want = if env == "berlin" { (8, 30) } else { (7, 0) };
+            use chrono::Timelike;
+            assert_eq!(
+                (local.hour(), local.minute(), local.second()),
+                (want.0, want.1, 0),
+                "{env}: {local}"
+            );
+        }
+        sched.shutdown().await.unwrap();
+        assert_eq!(
+            cron_expression(chrono::NaiveTime::from_hms_opt(8, 30, 0).unwrap()),
+            "0 30 8 * * *"
+        );
+    }
 }

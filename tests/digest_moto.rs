@@ -611,3 +611,58 @@ async fn secrets_are_read_from_ssm_parameter_store() {
         None
     );
 }
+
+/// The Lambda's scheduled `{"action": "digest"}`: sends, records, and fails (so the function's
+/// error alarm fires) when a channel could not be reached; a retry sends only what failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lambda_digest_event_sends_once_and_fails_loudly() {
+    use lambda_runtime::{Context, LambdaEvent};
+    let moto = Moto::start();
+    moto.seed();
+    // The SNS topic does not exist: that channel fails, stdout does not.
+    let (d, store) = digester(
+        &moto,
+        r#"channels = ["stdout", "sns"]
+sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:missing""#,
+        None,
+    )
+    .await;
+    let cfg = d.config.clone();
+    let mut app = lightsout::service::App::new(
+        cfg,
+        AwsCloud::new(moto.sdk_config().await),
+        store,
+        Arc::new(ManualClock::new(now())),
+        lightsout::api::auth::Tokens::parse("").unwrap(),
+        "lambda-test".into(),
+    );
+    app.digest = Some(Arc::new(d));
+    let app = Arc::new(app);
+    let event: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/events/scheduler-digest.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let invoke = || {
+        lightsout::lambda::handle(
+            app.as_ref(),
+            lightsout::api::router(app.clone()),
+            LambdaEvent::new(event.clone(), Context::default()),
+        )
+    };
+    let err = invoke().await.unwrap_err().to_string();
+    assert!(err.contains("digest not delivered: staging sns"), "{err}");
+    // The retry (EventBridge Scheduler's, or the next day's) does not print stdout again.
+    moto.python("sns = boto3.client('sns', **kw)\nsns.create_topic(Name='missing')");
+    let ok = invoke().await.unwrap();
+    let report = &ok["reports"][0];
+    assert_eq!(
+        report["already_sent"],
+        serde_json::json!(["stdout"]),
+        "{ok}"
+    );
+    assert_eq!(report["sent"][0][0], "sns", "{ok}");
+}

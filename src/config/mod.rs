@@ -521,4 +521,60 @@ mod tests {
         assert_eq!(e.0.len(), 1, "{e}");
         assert!(e.0[0].message.contains("`name` must be a string"), "{e}");
     }
+
+    const BASE: &str = "region = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = []\n[rds]\ninstances = [\"db\"]\n[guard]\nrequire_tags = [\"Environment=staging\"]\n";
+
+    /// The `[digest]` table: defaults, and every mistake named with its line and fix.
+    #[test]
+    fn digest_table_defaults_and_mistakes() {
+        let env = parse_str(Path::new("s.toml"), BASE).unwrap();
+        let d = &env.digest;
+        assert_eq!(d.at, chrono::NaiveTime::from_hms_opt(8, 30, 0).unwrap());
+        assert_eq!(d.channels, vec![Channel::Stdout]);
+        assert_eq!(d.alarm_prefix, "s-");
+        // Without cost_tag, the required tag selects the costs.
+        assert_eq!(
+            d.cost_filter,
+            CostFilter::Tag("Environment".into(), "staging".into())
+        );
+
+        let env = parse_str(
+            Path::new("s.toml"),
+            &format!("{BASE}[digest]\nat = \"07:45\"\ncost_account = \"123456789012\"\nchannels = [\"email\", \"sns\", \"slack\"]\nemail_from = \"lightsout@example.com\"\nemail_to = [\"leads@example.com\"]\nsns_topic_arn = \"arn:aws:sns:eu-west-1:123456789012:digest\"\nhealth_urls = [\"https://staging.example.com/api/v1/utils/health-check/\"]\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            env.digest.cost_filter,
+            CostFilter::Account("123456789012".into())
+        );
+        assert_eq!(env.digest.channels.len(), 3);
+        assert_eq!(
+            env.digest.at,
+            chrono::NaiveTime::from_hms_opt(7, 45, 0).unwrap()
+        );
+
+        let e = parse_str(
+            Path::new("s.toml"),
+            &format!("{BASE}[digest]\nat = \"8.30\"\nslack_webhook_url = \"https://hooks.slack.com/services/T/B/x\"\nchannels = [\"slak\", \"email\"]\ncost_tag = \"staging\"\nhealth_urls = [\"staging.example.com\"]\nemail_to = [\"leads\"]\nbudget = 3\n"),
+        )
+        .unwrap_err()
+        .to_string();
+        for want in [
+            "s.toml:10",
+            "\"8.30\" is not a time of day",
+            "`slack_webhook_url` looks like a secret",
+            "LIGHTSOUT_SLACK_WEBHOOK_URL",
+            "unknown channel \"slak\"",
+            "did you mean \"slack\"?",
+            "\"staging\" is not a tag",
+            "\"staging.example.com\" is not an http(s) URL",
+            "\"leads\" is not an email address",
+            "the email channel needs `email_from` and `email_to`",
+            "unknown key `budget` in [digest]",
+        ] {
+            assert!(e.contains(want), "missing {want:?} in:\n{e}");
+        }
+        // The secret's value is never repeated in the error.
+        assert!(!e.contains("hooks.slack.com"), "{e}");
+    }
 }
