@@ -666,3 +666,25 @@ sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:missing""#,
     );
     assert_eq!(report["sent"][0][0], "sns", "{ok}");
 }
+
+/// `budget_name` reads the limit of an AWS Budgets budget in the caller's account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aws_budget_is_the_budget_when_named() {
+    let moto = Moto::start();
+    moto.seed();
+    moto.python(
+        "sts = boto3.client('sts', **kw)\naccount = sts.get_caller_identity()['Account']\n\
+         b = boto3.client('budgets', **kw)\n\
+         b.create_budget(AccountId=account, Budget={'BudgetName': 'staging-monthly', 'BudgetLimit': {'Amount': '812.50', 'Unit': 'USD'}, 'TimeUnit': 'MONTHLY', 'BudgetType': 'COST'})",
+    );
+    let (d, _) = digester(&moto, "budget_name = \"staging-monthly\"", None).await;
+    let env = d.config.environments[0].clone();
+    let input = d.gather(&env, day()).await;
+    assert_eq!(
+        input.budget,
+        lightsout::digest::input::Budget::Aws {
+            name: "staging-monthly".into(),
+            amount: lightsout::digest::input::Money(812_500_000),
+        }
+    );
+}

@@ -358,13 +358,7 @@ pub(crate) async fn failed_tasks(
                     .filter(|e| *e != 0)
                     .map(|e| (c.name().unwrap_or("?").to_string(), e))
             });
-            let failure = match code.as_deref() {
-                Some("TaskFailedToStart") => true,
-                Some("EssentialContainerExited") => exit.is_some(),
-                Some("UserInitiated") | Some("ServiceSchedulerInitiated") => exit.is_some(),
-                _ => exit.is_some(),
-            };
-            if !failure {
+            if !is_failure(code.as_deref(), exit.as_ref().map(|e| e.1)) {
                 return None;
             }
             let mut reason = t.stopped_reason().unwrap_or("stopped").to_string();
@@ -385,6 +379,12 @@ pub(crate) async fn failed_tasks(
     failed.sort_by_key(|t| std::cmp::Reverse(t.stopped_at));
     failed.truncate(5);
     Ok(failed)
+}
+
+/// Whether a stopped task failed: it could not start, or a container exited non-zero. A task
+/// stopped by a scale-in, a deployment or a person with clean exits is not a failure.
+fn is_failure(stop_code: Option<&str>, nonzero_exit: Option<i32>) -> bool {
+    stop_code == Some("TaskFailedToStart") || nonzero_exit.is_some()
 }
 
 /// Health of the target groups `arns`.
@@ -516,5 +516,21 @@ pub(crate) async fn db_sizes(c: &Clients, region: &str) -> Result<BTreeMap<Strin
             Some(m) => marker = Some(m),
             None => return Ok(sizes),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_failure;
+
+    #[test]
+    fn which_stopped_tasks_are_failures() {
+        assert!(is_failure(Some("TaskFailedToStart"), None));
+        assert!(is_failure(Some("EssentialContainerExited"), Some(137)));
+        assert!(!is_failure(Some("EssentialContainerExited"), None));
+        assert!(!is_failure(Some("ServiceSchedulerInitiated"), None));
+        assert!(is_failure(Some("ServiceSchedulerInitiated"), Some(1)));
+        assert!(!is_failure(Some("UserInitiated"), None));
+        assert!(!is_failure(None, None));
     }
 }
