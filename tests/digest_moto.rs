@@ -688,3 +688,43 @@ async fn an_aws_budget_is_the_budget_when_named() {
         }
     );
 }
+
+/// Production, selected by a loose tag selector and refused by the guard, is not in the digest:
+/// neither priced nor reported on; Aurora members are priced through their cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_digest_covers_only_what_lightsout_manages() {
+    let moto = Moto::start();
+    moto.seed();
+    let env = parse_str(Path::new("staging.toml"), support::STAGING).unwrap();
+    let d = Digester::new(
+        Config {
+            environments: vec![env.clone()],
+        },
+        Arc::new(AwsCloud::new(moto.sdk_config().await)),
+        Arc::new(SqliteStore::in_memory().unwrap()),
+        Arc::new(ManualClock::new(now())),
+        None,
+    );
+    let input = d.gather(&env, day()).await;
+    let names: Vec<&str> = input
+        .resources
+        .iter()
+        .map(|r| r.resource.as_str())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains("production")), "{names:?}");
+    assert!(
+        names.contains(&"aurora:app-staging-aurora")
+            && !names.contains(&"rds:app-staging-aurora-1"),
+        "{names:?}"
+    );
+    let services = input.health.services.unwrap();
+    assert!(
+        services.iter().all(|s| !s.name.contains("production")),
+        "{services:?}"
+    );
+    let dbs = input.health.databases.unwrap();
+    assert!(
+        dbs.iter().all(|d| !d.resource.contains("production")),
+        "{dbs:?}"
+    );
+}

@@ -27,6 +27,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 python3 tests/support/seed.py "http://127.0.0.1:$moto_port" eu-west-1 >/dev/null
+python3 tests/support/seed_costs.py "http://127.0.0.1:$moto_port" >/dev/null
 
 export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port" AWS_REGION=eu-west-1
 export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo
@@ -43,6 +44,8 @@ cat <<MSG
                   -d '{"for": "1h", "reason": "trying lightsout"}' http://$listen/v1/environments/staging/wake
   Status:       curl -H 'Authorization: Bearer $token' http://$listen/v1/environments/staging
   From the CLI: AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL target/debug/lightsout -s $schedules status
+  The digest:   AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo \\
+                  target/debug/lightsout -s $schedules digest --dry-run --store /tmp/lightsout-demo.db
 
 MSG
 target/debug/lightsout -s "$schedules" serve --listen "$listen" --store /tmp/lightsout-demo.db --settle 3s

@@ -112,7 +112,15 @@ impl Digester {
         };
 
         // The environment as it is now, and what its parts cost an hour.
-        let observed = self.cloud.observe(env).await;
+        let mut observed = self.cloud.observe(env).await;
+        // Only what lightsout manages: never production (the guard's refusals), and Aurora
+        // members through their cluster.
+        observed
+            .services
+            .retain(|s| env.guard.refusal(&s.tags).is_none());
+        observed
+            .databases
+            .retain(|d| env.guard.refusal(&d.tags).is_none() && d.member_of.is_none());
         let decision = schedule::decide(env, self.active_override(env).await.as_ref(), now);
         let names: Vec<_> = observed.services.iter().map(|s| s.name.clone()).collect();
         let details = aws::services(&clients, &names, now).await;
