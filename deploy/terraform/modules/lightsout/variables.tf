@@ -46,13 +46,13 @@ variable "timeout" {
 }
 
 variable "reserved_concurrency" {
-  description = "Reserved concurrent executions: caps overlap of scheduled passes and API calls (store leases keep passes exclusive anyway) and bounds cost from a public URL. 0 stops the function entirely (an emergency brake)."
+  description = "Reserved concurrent executions: caps overlapping passes and API calls (store leases keep passes exclusive anyway) and bounds the cost of abuse of a public URL. 0 stops the function entirely (an emergency brake); -1 reserves nothing (needed in accounts still at the default concurrency quota of 10, where AWS keeps all 10 unreserved)."
   type        = number
   default     = 3
 
   validation {
-    condition     = var.reserved_concurrency >= 0 && var.reserved_concurrency <= 50
-    error_message = "reserved_concurrency must be between 0 and 50."
+    condition     = var.reserved_concurrency >= -1 && var.reserved_concurrency <= 50
+    error_message = "reserved_concurrency must be -1 (unreserved), 0 (stopped) or up to 50."
   }
 }
 
