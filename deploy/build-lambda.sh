@@ -8,7 +8,7 @@
 #   targets an older glibc than this machine's);
 # - cargo zigbuild --release --locked --target x86_64-unknown-linux-gnu.2.34 --bin lightsout
 #   (LIGHTSOUT_CI_FAST_PACKAGE=1: an unoptimised build of the same, for CI's packaging check
-#   only, see below; the release build takes ~19 min from cold on 2 cores);
+#   only, see below; the LTO release build takes 10-19 min from cold on 2 cores);
 # - checks the schedule files with the binary itself (`lightsout check`), and packages them
 #   under schedules/ with every holiday_calendar .ics they reference;
 # - writes the zip deterministically (fixed timestamps, sorted entries), so an unchanged build
@@ -42,8 +42,8 @@ fi
 if [ "${LIGHTSOUT_CI_FAST_PACKAGE:-0}" = 1 ]; then
   # CI's packaging check: the same sources, target triple, zig linker and glibc 2.34 check,
   # built with a `ci-package` profile (the dev profile's opt-level 0, no debug info) defined here
-  # on the command line, so Cargo.toml keeps one release profile. ~7 min from cold on 2 cores
-  # instead of ~19 for LTO. An unoptimised build keeps every call LTO and inlining remove, so it
+  # on the command line, so Cargo.toml keeps one release profile. 4-7 min from cold on 2 cores
+  # instead of 10-19 for LTO. An unoptimised build keeps every call LTO and inlining remove, so it
   # references at least the glibc symbols the release build does (measured: the release
   # binary's 189 versioned glibc references are a subset of this build's 193), and it passing
   # the check vouches for the release build. Not an artifact to deploy:
