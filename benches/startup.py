@@ -5,7 +5,7 @@
   event, i.e. what a cold start costs lightsout itself (target: under 50 ms).
 - CLI: a whole `lightsout plan` of the reference environment against moto, and `lightsout check`.
 
-Usage: benches/startup.py [RUNS]   (after `cargo build --release`)
+Usage: benches/startup.py [RUNS]   (after `cargo build --release`; or LIGHTSOUT_BIN=path/to/bootstrap)
 """
 
 import http.server
@@ -19,7 +19,8 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "lightsout")
+# LIGHTSOUT_BIN: another binary, e.g. the Lambda zip's bootstrap (deploy/build-lambda.sh).
+BIN = os.environ.get("LIGHTSOUT_BIN") or os.path.join(ROOT, "target", "release", "lightsout")
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 20
 first_poll = threading.Event()
 
