@@ -287,10 +287,18 @@ fn resolve(tz: Tz, date: NaiveDate, minute: u16) -> DateTime<Utc> {
     } else {
         (date, minute)
     };
-    let mut local = date.and_time(
-        NaiveTime::from_hms_opt(u32::from(minute / 60), u32::from(minute % 60), 0)
-            .unwrap_or(NaiveTime::MIN),
-    );
+    local_instant(
+        tz,
+        date.and_time(
+            NaiveTime::from_hms_opt(u32::from(minute / 60), u32::from(minute % 60), 0)
+                .unwrap_or(NaiveTime::MIN),
+        ),
+    )
+}
+
+/// The instant a local wall-clock time means in `tz`: inside a spring-forward gap, the first
+/// instant after it; in a fall-back hour, its first occurrence.
+pub fn local_instant(tz: Tz, mut local: chrono::NaiveDateTime) -> DateTime<Utc> {
     // Gaps are at most a few hours; step until the wall clock exists again.
     for _ in 0..(48 * 60) {
         match tz.from_local_datetime(&local) {

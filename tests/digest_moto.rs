@@ -28,28 +28,12 @@ fn day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()
 }
 
+/// The reference environment (the digest's fixture schedule), its costs by tag, and `digest`
+/// as its `[digest]` table.
 fn schedule(digest: &str) -> String {
     format!(
-        r#"
-name = "staging"
-region = "eu-west-1"
-timezone = "Europe/Berlin"
-awake = ["Mon-Fri 07:00-20:00"]
-monthly_budget = 750
-
-[ecs]
-services = ["app-staging-cluster/backend", "app-staging-cluster/frontend"]
-
-[rds]
-instances = ["app-staging-db"]
-clusters = ["app-staging-aurora"]
-
-[guard]
-require_tags = ["Environment=staging"]
-
-[digest]
-{digest}
-"#
+        "{}\n[guard]\nrequire_tags = [\"Environment=staging\"]\n\n[digest]\n{digest}\n",
+        lightsout::digest::fixtures::STAGING_TOML
     )
 }
 

@@ -5,9 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{
-    DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc,
-};
+use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
@@ -317,15 +315,7 @@ fn month_days(d: NaiveDate) -> impl Iterator<Item = NaiveDate> {
 /// The instant local midnight starts `date` in `tz` (the first instant after a gap, the first
 /// occurrence when ambiguous).
 pub fn local_midnight(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
-    let mut local = date.and_time(chrono::NaiveTime::MIN);
-    for _ in 0..(48 * 60) {
-        match tz.from_local_datetime(&local) {
-            LocalResult::Single(t) => return t.with_timezone(&Utc),
-            LocalResult::Ambiguous(first, _) => return first.with_timezone(&Utc),
-            LocalResult::None => local += TimeDelta::minutes(1),
-        }
-    }
-    Utc.from_utc_datetime(&local)
+    crate::schedule::local_instant(tz, date.and_time(chrono::NaiveTime::MIN))
 }
 
 /// `[start, end)` of local day `date`: 23, 24 or 25 hours.

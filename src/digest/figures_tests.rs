@@ -4,6 +4,7 @@ use crate::digest::fixtures::{
     whole_env,
 };
 use crate::digest::input::{DaySpend, Spend};
+use chrono::TimeDelta;
 
 fn prices() -> &'static PriceTable {
     PriceTable::shipped()
