@@ -116,7 +116,14 @@ fn post_json(url: &str, body: &str, timeout: Duration) -> Result<(), String> {
         .post(url)
         .header("content-type", "application/json")
         .send(body)
-        .map_err(|e| format!("Slack webhook unreachable: {e}"))?;
+        .map_err(|e| match e {
+            // These would quote the URL, which is the secret.
+            ureq::Error::BadUri(_) | ureq::Error::RequireHttpsOnly(_) => {
+                "the Slack webhook URL is not a usable URL (check LIGHTSOUT_SLACK_WEBHOOK_URL)"
+                    .to_string()
+            }
+            e => format!("Slack webhook unreachable: {e}"),
+        })?;
     let status = resp.status().as_u16();
     if (200..300).contains(&status) {
         return Ok(());
