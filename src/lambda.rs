@@ -79,8 +79,8 @@ pub async fn handle<C: Cloud + 'static>(
                 if failed.is_empty() {
                     Ok(json!({ "action": "digest", "reports": reports }))
                 } else {
-                    // An error, so the function's error alarm fires; a retry sends only to the
-                    // channels that failed (what was sent is recorded).
+                    // An error, so the function's error alarm fires; invoking it again sends
+                    // only to the channels that failed (what was sent is recorded).
                     Err(format!("digest not delivered: {}", failed.join("; ")).into())
                 }
             }

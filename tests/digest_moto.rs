@@ -434,6 +434,7 @@ async fn health_comes_from_ecs_elb_cloudwatch_and_probes() {
         "{tgs:?}"
     );
     let alarms = h.alarms.as_ref().expect("alarms");
+    // Only the environment's prefix. (Composite alarms are asked for too; moto cannot make one.)
     assert_eq!(
         alarms.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
         vec!["staging-5xx"]
@@ -639,7 +640,7 @@ sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:missing""#,
     };
     let err = invoke().await.unwrap_err().to_string();
     assert!(err.contains("digest not delivered: staging sns"), "{err}");
-    // The retry (EventBridge Scheduler's, or the next day's) does not print stdout again.
+    // Invoking it again (by hand, or `lightsout digest`) does not print stdout again.
     moto.python("sns = boto3.client('sns', **kw)\nsns.create_topic(Name='missing')");
     let ok = invoke().await.unwrap();
     let report = &ok["reports"][0];

@@ -441,6 +441,9 @@ pub(crate) async fn alarms(c: &Clients, prefix: &str) -> Result<Vec<Alarm>, Stri
         let resp =
             c.cw.describe_alarms()
                 .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+                // Without AlarmTypes, only metric alarms are returned.
+                .alarm_types(aws_sdk_cloudwatch::types::AlarmType::MetricAlarm)
+                .alarm_types(aws_sdk_cloudwatch::types::AlarmType::CompositeAlarm)
                 .set_alarm_name_prefix((!prefix.is_empty()).then(|| prefix.to_string()))
                 .set_next_token(token.take())
                 .send()

@@ -20,6 +20,9 @@ use crate::schedule;
 /// How long Cost Explorer answers are reused: a second digest for the same day asks nothing.
 const COST_CACHE: TimeDelta = TimeDelta::hours(36);
 
+/// How long a failed forecast is remembered.
+const FORECAST_ERROR_CACHE: TimeDelta = TimeDelta::hours(6);
+
 /// Audit events read for the savings: enough for a month of transitions and wakes.
 const AUDIT_LIMIT: usize = 1000;
 
@@ -35,9 +38,10 @@ impl Digester {
         let now = self.clock.now();
         let clients = self.cloud.clients(env).await;
         let month_start = day.with_day(1).unwrap_or(day);
-        let prev_month_start = month_start - Months::new(1);
         let next_month_start = month_start + Months::new(1);
         let tomorrow = day + TimeDelta::days(1);
+        let today_utc = now.date_naive();
+        let (prev_month_start, cost_end) = cost_range(day, now);
 
         // Cost Explorer: at most two pages of daily cost and one forecast, cached for the day.
         let spend_key = format!("ce-daily:{}:{day}", env.name);
@@ -48,12 +52,12 @@ impl Digester {
                     &clients,
                     &env.digest.cost_filter,
                     prev_month_start,
-                    tomorrow,
+                    cost_end,
                 )
                 .await;
                 // Only answers are kept: after a failure the next digest asks again.
                 if r.is_ok() {
-                    self.cache(&spend_key, &r).await;
+                    self.cache(&spend_key, &r, COST_CACHE).await;
                 }
                 r
             }
@@ -62,7 +66,6 @@ impl Digester {
             days,
             filter: env.digest.cost_filter.to_string(),
         });
-        let today_utc = now.date_naive();
         let forecast_key = format!("ce-forecast:{}:{day}", env.name);
         let forecast = if tomorrow >= next_month_start {
             Err(format!(
@@ -85,9 +88,15 @@ impl Digester {
                         next_month_start,
                     )
                     .await;
-                    // A forecast Cost Explorer cannot make (too little history) stays so for the
-                    // day: kept either way, and the digest projects by itself.
-                    self.cache(&forecast_key, &r).await;
+                    // An answer is kept for the day; a refusal (too little history, most often)
+                    // for 6 hours, so a second digest soon after asks nothing and a passing
+                    // error does not last the day.
+                    let keep = if r.is_ok() {
+                        COST_CACHE
+                    } else {
+                        FORECAST_ERROR_CACHE
+                    };
+                    self.cache(&forecast_key, &r, keep).await;
                     r
                 }
             }
@@ -315,7 +324,12 @@ impl Digester {
         }
     }
 
-    async fn cache<T: Serialize + Clone>(&self, key: &str, value: &Result<T, String>) {
+    async fn cache<T: Serialize + Clone>(
+        &self,
+        key: &str,
+        value: &Result<T, String>,
+        keep: TimeDelta,
+    ) {
         let c = match value {
             Ok(v) => Cached::Ok(v.clone()),
             Err(e) => Cached::Err(e.clone()),
@@ -325,12 +339,25 @@ impl Digester {
         };
         if let Err(e) = self
             .store
-            .cache_put(key, &text, self.clock.now() + COST_CACHE)
+            .cache_put(key, &text, self.clock.now() + keep)
             .await
         {
             tracing::warn!(key, error = %e, "digest: cannot cache a Cost Explorer answer");
         }
     }
+}
+
+/// The days asked of Cost Explorer for the digest of `day` made at `now`: from the first of the
+/// previous month to the end of `day` (exclusive end). Cost Explorer's days are UTC days, so
+/// only those that have ended are asked for: east of UTC, the local "yesterday" may not have
+/// ended yet in UTC, and that day then shows as no data instead of a partial figure.
+pub(crate) fn cost_range(
+    day: NaiveDate,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (NaiveDate, NaiveDate) {
+    let start = day.with_day(1).unwrap_or(day) - Months::new(1);
+    let end = (day + TimeDelta::days(1)).min(now.date_naive());
+    (start, end)
 }
 
 /// Probes every URL at once, each with `timeout`.
@@ -363,5 +390,25 @@ fn probe(url: &str, timeout: Duration) -> Result<(u16, u64), String> {
             Err(format!("no answer within {} s", timeout.as_secs_f64()))
         }
         Err(e) => Err(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cost_range;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn cost_explorer_is_asked_only_for_ended_utc_days() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        // Berlin at 08:30 on the 29th: the 28th has ended in UTC.
+        let (start, end) = cost_range(d("2026-11-28"), "2026-11-29T07:30:00Z".parse().unwrap());
+        assert_eq!((start, end), (d("2026-10-01"), d("2026-11-29")));
+        // Sydney at 07:00 on the 29th is 20:00 UTC on the 28th: the 28th is not asked for.
+        let (_, end) = cost_range(d("2026-11-28"), "2026-11-28T20:00:00Z".parse().unwrap());
+        assert_eq!(end, d("2026-11-28"));
+        // The first of a month reaches back to the first of the previous one, across a year.
+        let (start, end) = cost_range(d("2027-01-01"), "2027-01-02T07:00:00Z".parse().unwrap());
+        assert_eq!((start, end), (d("2026-12-01"), d("2027-01-02")));
     }
 }

@@ -239,7 +239,8 @@ pub struct ServiceHealth {
     pub asleep: bool,
     /// A deployment that is failing or not finishing, in words, if any.
     pub stuck_deployment: Option<String>,
-    /// Tasks that stopped with a failure since the previous digest, newest first.
+    /// Tasks that stopped with a failure since the previous digest, newest first (of those ECS
+    /// still lists: it keeps stopped tasks for about an hour).
     pub failed_tasks: Vec<FailedTask>,
 }
 

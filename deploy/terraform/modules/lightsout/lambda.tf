@@ -69,9 +69,10 @@ resource "aws_cloudwatch_metric_alarm" "errors" {
 
 # ---------------------------------------------------------------------------------------------
 # The API and status page.
-# With NONE, the AWS provider adds the public resource-policy statements a Function URL needs
-# (lambda:InvokeFunctionUrl with FunctionUrlAuthType NONE, and lambda:InvokeFunction with
-# InvokedViaFunctionUrl); lightsout authenticates every state-reading or -changing route with its
+# A Function URL needs two resource-policy statements: lambda:InvokeFunctionUrl (with
+# FunctionUrlAuthType) and, since October 2025, lambda:InvokeFunction with InvokedViaFunctionUrl.
+# With NONE the provider adds only the first (FunctionURLAllowPublicAccess); the second is
+# url_public_invoke below. lightsout authenticates every state-reading or -changing route with its
 # own bearer tokens or Slack's signature. With AWS_IAM, only the listed principals may call it.
 # ---------------------------------------------------------------------------------------------
 
@@ -79,6 +80,17 @@ resource "aws_lambda_function_url" "this" {
   #checkov:skip=CKV_AWS_258:NONE is the default by design: Slack cannot sign with SigV4. lightsout checks bearer tokens (SHA-256, constant time, rate limited) and Slack's HMAC on every non-public route; set function_url_auth_type = "AWS_IAM" to require SigV4.
   function_name      = aws_lambda_function.this.function_name
   authorization_type = var.function_url_auth_type
+}
+
+resource "aws_lambda_permission" "url_public_invoke" {
+  #checkov:skip=CKV_AWS_301:Public only through the Function URL (invoked_via_function_url), and only with auth NONE, which Slack needs; lightsout authenticates every non-public route itself. AWS_IAM removes this permission.
+  count = var.function_url_auth_type == "NONE" ? 1 : 0
+
+  statement_id             = "FunctionUrlPublicInvoke"
+  action                   = "lambda:InvokeFunction"
+  function_name            = aws_lambda_function.this.function_name
+  principal                = "*"
+  invoked_via_function_url = true
 }
 
 resource "aws_lambda_permission" "url_iam" {

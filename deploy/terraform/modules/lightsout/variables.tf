@@ -35,9 +35,9 @@ variable "memory_size" {
 }
 
 variable "timeout" {
-  description = "Lambda timeout in seconds. A pass stops starting new actions 3 s before the deadline."
+  description = "Lambda timeout in seconds. A pass stops starting new actions 3 s before the deadline; a digest with a failing channel takes up to about 55 s (3 attempts of 10 s, 2 s + 8 s backoff, plus gathering), environments in parallel."
   type        = number
-  default     = 60
+  default     = 120
 
   validation {
     condition     = var.timeout >= 10 && var.timeout <= 900
