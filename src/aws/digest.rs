@@ -16,6 +16,11 @@ use crate::digest::input::{
     Alarm, DaySpend, FailedTask, Money, ServiceHealth, Size, TargetGroupHealth,
 };
 
+/// An SDK timestamp as a chrono instant (to the second).
+fn instant(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(t.secs(), 0)
+}
+
 /// Cost Explorer pages one query may use: with the forecast, at most 3 requests ($0.03) a digest.
 pub const COST_PAGES: usize = 2;
 
@@ -232,10 +237,7 @@ pub(crate) async fn services(
                 let stuck = s.deployments().iter().find_map(|d| {
                     let state = d.rollout_state().map(|r| r.as_str().to_string());
                     let reason = d.rollout_state_reason().unwrap_or("").to_string();
-                    let age = d
-                        .created_at()
-                        .and_then(|t| DateTime::from_timestamp(t.secs(), 0))
-                        .map(|t| now - t);
+                    let age = d.created_at().and_then(instant).map(|t| now - t);
                     match state.as_deref() {
                         Some("FAILED") => Some(format!("deployment failed: {reason}")),
                         Some("IN_PROGRESS")
@@ -346,9 +348,7 @@ pub(crate) async fn failed_tasks(
         .tasks()
         .iter()
         .filter_map(|t| {
-            let stopped_at = t
-                .stopped_at()
-                .and_then(|s| DateTime::from_timestamp(s.secs(), 0));
+            let stopped_at = t.stopped_at().and_then(instant);
             if stopped_at.is_some_and(|s| s < since) {
                 return None;
             }
@@ -449,22 +449,25 @@ pub(crate) async fn alarms(c: &Clients, prefix: &str) -> Result<Vec<Alarm>, Stri
                 .send()
                 .await
                 .map_err(|e| cloud_error("DescribeAlarms", e).to_string())?;
-        for a in resp.metric_alarms() {
+        let metric = resp.metric_alarms().iter().map(|a| {
+            (
+                a.alarm_name(),
+                a.state_reason(),
+                a.state_updated_timestamp(),
+            )
+        });
+        let composite = resp.composite_alarms().iter().map(|a| {
+            (
+                a.alarm_name(),
+                a.state_reason(),
+                a.state_updated_timestamp(),
+            )
+        });
+        for (name, reason, since) in metric.chain(composite) {
             out.push(Alarm {
-                name: a.alarm_name().unwrap_or("?").to_string(),
-                reason: a.state_reason().unwrap_or("").to_string(),
-                since: a
-                    .state_updated_timestamp()
-                    .and_then(|t| DateTime::from_timestamp(t.secs(), 0)),
-            });
-        }
-        for a in resp.composite_alarms() {
-            out.push(Alarm {
-                name: a.alarm_name().unwrap_or("?").to_string(),
-                reason: a.state_reason().unwrap_or("").to_string(),
-                since: a
-                    .state_updated_timestamp()
-                    .and_then(|t| DateTime::from_timestamp(t.secs(), 0)),
+                name: name.unwrap_or("?").to_string(),
+                reason: reason.unwrap_or("").to_string(),
+                since: since.and_then(instant),
             });
         }
         match pages

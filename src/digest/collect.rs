@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{Datelike, Months, NaiveDate, TimeDelta};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::Digester;
 use super::input::{
@@ -26,13 +26,14 @@ const FORECAST_ERROR_CACHE: TimeDelta = TimeDelta::hours(6);
 /// Audit events read for the savings: enough for a month of transitions and wakes.
 const AUDIT_LIMIT: usize = 1000;
 
-#[derive(Serialize, Deserialize)]
-enum Cached<T> {
-    Ok(T),
-    Err(String),
-}
-
 impl Digester {
+    /// Keeps a Cost Explorer answer (or refusal) for `keep`.
+    async fn cache<T: Serialize>(&self, key: &str, value: &Result<T, String>, keep: TimeDelta) {
+        if let Err(e) = self.save(key, value, keep).await {
+            tracing::warn!(key, error = %e, "digest: cannot cache a Cost Explorer answer");
+        }
+    }
+
     /// Everything the digest of `env` for the local day `day` is made from.
     pub async fn gather(&self, env: &Environment, day: NaiveDate) -> DigestInput {
         let now = self.clock.now();
@@ -45,7 +46,10 @@ impl Digester {
 
         // Cost Explorer: at most two pages of daily cost and one forecast, cached for the day.
         let spend_key = format!("ce-daily:{}:{day}", env.name);
-        let spend = match self.cached::<Vec<super::input::DaySpend>>(&spend_key).await {
+        let spend = match self
+            .load::<Result<Vec<super::input::DaySpend>, String>>(&spend_key)
+            .await
+        {
             Some(c) => c,
             None => {
                 let r = aws::daily_cost(
@@ -78,7 +82,7 @@ impl Digester {
         } else if spend.is_err() {
             Err("no spend data to project from".to_string())
         } else {
-            match self.cached::<Money>(&forecast_key).await {
+            match self.load::<Result<Money, String>>(&forecast_key).await {
                 Some(c) => c,
                 None => {
                     let r = aws::forecast(
@@ -314,36 +318,6 @@ impl Digester {
             .await
             .ok()
             .flatten()
-    }
-
-    async fn cached<T: for<'de> Deserialize<'de>>(&self, key: &str) -> Option<Result<T, String>> {
-        let text = self.store.cache_get(key, self.clock.now()).await.ok()??;
-        match serde_json::from_str::<Cached<T>>(&text).ok()? {
-            Cached::Ok(v) => Some(Ok(v)),
-            Cached::Err(e) => Some(Err(e)),
-        }
-    }
-
-    async fn cache<T: Serialize + Clone>(
-        &self,
-        key: &str,
-        value: &Result<T, String>,
-        keep: TimeDelta,
-    ) {
-        let c = match value {
-            Ok(v) => Cached::Ok(v.clone()),
-            Err(e) => Cached::Err(e.clone()),
-        };
-        let Ok(text) = serde_json::to_string(&c) else {
-            return;
-        };
-        if let Err(e) = self
-            .store
-            .cache_put(key, &text, self.clock.now() + keep)
-            .await
-        {
-            tracing::warn!(key, error = %e, "digest: cannot cache a Cost Explorer answer");
-        }
     }
 }
 

@@ -120,12 +120,6 @@ impl Digester {
         now.with_timezone(&env.timezone).date_naive() - TimeDelta::days(1)
     }
 
-    /// The digest of `env` for `day`, as Markdown, without sending anything.
-    pub async fn markdown(&self, env: &Environment, day: NaiveDate) -> String {
-        let input = self.gather(env, day).await;
-        render::markdown(&figures::compute(&input, prices::PriceTable::shipped()))
-    }
-
     /// Makes the digest of `env` for `day` and sends it to the channels that have not had it.
     pub async fn run(&self, env: &Environment, day: NaiveDate, opts: RunOptions) -> RunReport {
         let start = std::time::Instant::now();
@@ -169,9 +163,16 @@ impl Digester {
                     Err(e) => record.failed.push((c.clone(), e.clone())),
                 }
             }
-            record.at = Some(self.clock.now());
-            self.save(&key, &record).await;
-            self.save(&last_key(&env.name), &self.clock.now()).await;
+            let now = self.clock.now();
+            record.at = Some(now);
+            for saved in [
+                self.save(&key, &record, SENT_RECORD).await,
+                self.save(&last_key(&env.name), &now, SENT_RECORD).await,
+            ] {
+                if let Err(e) = saved {
+                    tracing::error!(env = %env.name, %day, error = %e, "digest: cannot record what was sent; it may be sent again");
+                }
+            }
         }
         let after = crate::cloud::Cloud::requests(self.cloud.as_ref());
         let requests = after
@@ -231,6 +232,7 @@ impl Digester {
             .collect()
     }
 
+    /// A value kept by [`Digester::save`], if it is there and readable.
     async fn load<T: for<'de> Deserialize<'de>>(&self, key: &str) -> Option<T> {
         match self.store.cache_get(key, self.clock.now()).await {
             Ok(Some(text)) => serde_json::from_str(&text).ok(),
@@ -242,17 +244,18 @@ impl Digester {
         }
     }
 
-    async fn save<T: Serialize>(&self, key: &str, value: &T) {
-        let Ok(text) = serde_json::to_string(value) else {
-            return;
-        };
-        if let Err(e) = self
-            .store
-            .cache_put(key, &text, self.clock.now() + SENT_RECORD)
+    /// Keeps `value` as JSON in the store's cache for `keep`.
+    async fn save<T: Serialize>(
+        &self,
+        key: &str,
+        value: &T,
+        keep: TimeDelta,
+    ) -> Result<(), crate::store::StoreError> {
+        let text = serde_json::to_string(value)
+            .map_err(|e| crate::store::StoreError(format!("cannot encode {key}: {e}")))?;
+        self.store
+            .cache_put(key, &text, self.clock.now() + keep)
             .await
-        {
-            tracing::error!(key, error = %e, "digest: cannot record what was sent; it may be sent again");
-        }
     }
 }
 
