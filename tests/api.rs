@@ -1,5 +1,7 @@
 //! The router, route by route and rejection by rejection, without a socket.
 
+mod support;
+
 use std::sync::Arc;
 
 use axum::body::{Body, to_bytes};
@@ -8,29 +10,16 @@ use chrono::{DateTime, Utc};
 use futures_util::future::{BoxFuture, FutureExt};
 use lightsout::api::{BODY_LIMIT, auth::Tokens, router};
 use lightsout::clock::ManualClock;
-use lightsout::cloud::{Cloud, CloudError};
-use lightsout::config::{self, Environment};
-use lightsout::model::{Observation, Step};
+use lightsout::config;
 use lightsout::schedule::{Hold, Override};
 use lightsout::service::App;
 use lightsout::store::{AuditEvent, Put, SqliteStore, Store, StoreError};
 use serde_json::{Value, json};
+use support::EmptyCloud;
 use tower::ServiceExt;
 
 const ALICE: &str = "alice-token-0123456789";
 const BOB: &str = "bob-token-0123456789ab";
-
-/// A cloud with nothing in it: these tests are about the HTTP layer.
-struct EmptyCloud;
-
-impl Cloud for EmptyCloud {
-    async fn observe(&self, _env: &Environment) -> Observation {
-        Observation::default()
-    }
-    async fn execute(&self, _env: &Environment, _step: &Step) -> Result<(), CloudError> {
-        Ok(())
-    }
-}
 
 fn cfg() -> config::Config {
     let staging = "name = \"staging\"\nregion = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = [\"Mon-Fri 07:00-20:00\"]\nmax_wake = \"4h\"\n[rds]\ninstances = [\"db\"]\n";

@@ -6,10 +6,9 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use aws_sdk_applicationautoscaling::types::ServiceNamespace;
 use support::{Moto, STAGING, schedules};
 
 const KILLS: usize = 40;
@@ -27,43 +26,31 @@ async fn sigkill_at_random_points_never_loses_originals() {
     let aas = aws_sdk_applicationautoscaling::Client::new(&sdk);
     let dir = schedules(STAGING);
     let apply = |at: &str| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_lightsout"));
-        c.arg("--schedules")
-            .arg(dir.path())
-            .args(["apply", "--at", at])
-            .env("AWS_ENDPOINT_URL", &moto.endpoint)
-            .env("AWS_REGION", support::REGION)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
+        let mut c = support::lightsout(&moto, dir.path());
+        c.args(["apply", "--at", at])
             .env("LIGHTSOUT_MAX_ATTEMPTS", "1")
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         c
     };
     let daemon = |at: &str| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_lightsout"));
-        c.arg("--schedules")
-            .arg(dir.path())
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--settle",
-                "1s",
-                "--instance",
-                "crash-test",
-                "--at",
-                at,
-                "--store",
-            ])
-            .arg(dir.path().join("state.db"))
-            .env("AWS_ENDPOINT_URL", &moto.endpoint)
-            .env("AWS_REGION", support::REGION)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("LIGHTSOUT_MAX_ATTEMPTS", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        let mut c = support::lightsout(&moto, dir.path());
+        c.args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--settle",
+            "1s",
+            "--instance",
+            "crash-test",
+            "--at",
+            at,
+            "--store",
+        ])
+        .arg(dir.path().join("state.db"))
+        .env("LIGHTSOUT_MAX_ATTEMPTS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
         c
     };
     let (night, morning) = ("2026-12-02T22:00:00Z", "2026-12-03T06:05:00Z");
@@ -135,18 +122,8 @@ async fn sigkill_at_random_points_never_loses_originals() {
         !tags.keys().any(|k| k.starts_with("lightsout:")),
         "{tags:?}"
     );
-    let t = aas
-        .describe_scalable_targets()
-        .service_namespace(ServiceNamespace::Ecs)
-        .resource_ids("service/app-staging-cluster/backend")
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        (
-            t.scalable_targets()[0].min_capacity(),
-            t.scalable_targets()[0].max_capacity()
-        ),
+        support::bounds(&aas, "service/app-staging-cluster/backend").await,
         (1, 4)
     );
     assert_eq!(service(&ecs, "frontend").await.0, 1);

@@ -508,7 +508,6 @@ async fn missing_cost_data_and_budget_still_give_a_digest() {
 /// environment, a summary with the Cost Explorer request count on stderr, and clear refusals.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_digest_command_prints_markdown_and_refuses_bad_dates() {
-    use std::process::Command;
     let moto = Moto::start();
     moto.seed();
     // The binary reads the real clock: report on yesterday (Berlin), with Cost Explorer data for
@@ -526,17 +525,11 @@ async fn the_digest_command_prints_markdown_and_refuses_bad_dates() {
     )
     .unwrap();
     let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_lightsout"))
-            .arg("--schedules")
-            .arg(dir.path())
+        support::lightsout(&moto, dir.path())
             .arg("digest")
             .args(args)
             .arg("--store")
             .arg(dir.path().join("state.db"))
-            .env("AWS_ENDPOINT_URL", &moto.endpoint)
-            .env("AWS_REGION", support::REGION)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
             .output()
             .unwrap()
     };

@@ -5,7 +5,6 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use aws_sdk_applicationautoscaling::types::ServiceNamespace;
 use chrono::{DateTime, Utc};
 use lightsout::aws::AwsCloud;
 use lightsout::config::{self, Environment};
@@ -70,31 +69,11 @@ impl World {
     }
 
     async fn bounds(&self) -> (i32, i32) {
-        let out = self
-            .aas
-            .describe_scalable_targets()
-            .service_namespace(ServiceNamespace::Ecs)
-            .resource_ids("service/app-staging-cluster/backend")
-            .send()
-            .await
-            .unwrap();
-        (
-            out.scalable_targets()[0].min_capacity(),
-            out.scalable_targets()[0].max_capacity(),
-        )
+        support::bounds(&self.aas, "service/app-staging-cluster/backend").await
     }
 
     async fn db(&self, id: &str) -> String {
-        self.rds
-            .describe_db_instances()
-            .db_instance_identifier(id)
-            .send()
-            .await
-            .unwrap()
-            .db_instances()[0]
-            .db_instance_status()
-            .unwrap()
-            .to_string()
+        support::db_status(&self.rds, id).await
     }
 
     /// The environment exactly as seeded.

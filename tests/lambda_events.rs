@@ -1,29 +1,19 @@
 //! The Lambda handler with real event shapes (`tests/fixtures/events/`).
 
+mod support;
+
 use std::path::Path;
 use std::sync::Arc;
 
 use lambda_runtime::{Context, LambdaEvent};
 use lightsout::api::{auth::Tokens, router};
 use lightsout::clock::ManualClock;
-use lightsout::cloud::{Cloud, CloudError};
-use lightsout::config::{self, Environment};
+use lightsout::config;
 use lightsout::lambda::handle;
-use lightsout::model::{Observation, Step};
 use lightsout::service::App;
 use lightsout::store::SqliteStore;
 use serde_json::Value;
-
-struct EmptyCloud;
-
-impl Cloud for EmptyCloud {
-    async fn observe(&self, _env: &Environment) -> Observation {
-        Observation::default()
-    }
-    async fn execute(&self, _env: &Environment, _step: &Step) -> Result<(), CloudError> {
-        Ok(())
-    }
-}
+use support::EmptyCloud;
 
 fn app() -> Arc<App<EmptyCloud>> {
     let staging = "name = \"staging\"\nregion = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = [\"Mon-Fri 07:00-20:00\"]\n[rds]\ninstances = [\"db\"]\n";

@@ -1,6 +1,8 @@
 //! A bounded load of mixed valid and invalid requests on loopback against the real server:
 //! no 5xx, every rejection with its status, and the rate limiter engages.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -8,22 +10,10 @@ use std::time::{Duration, Instant};
 
 use lightsout::api::auth::Tokens;
 use lightsout::clock::ManualClock;
-use lightsout::cloud::{Cloud, CloudError};
-use lightsout::config::{self, Environment};
-use lightsout::model::{Observation, Step};
+use lightsout::config;
 use lightsout::service::App;
 use lightsout::store::SqliteStore;
-
-struct EmptyCloud;
-
-impl Cloud for EmptyCloud {
-    async fn observe(&self, _env: &Environment) -> Observation {
-        Observation::default()
-    }
-    async fn execute(&self, _env: &Environment, _step: &Step) -> Result<(), CloudError> {
-        Ok(())
-    }
-}
+use support::EmptyCloud;
 
 const GOOD: &str = "good-token-0123456789ab";
 const LOAD: Duration = Duration::from_secs(3);

@@ -3,9 +3,7 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
-use aws_sdk_applicationautoscaling::types::ServiceNamespace;
 use chrono::{DateTime, Utc};
 use lightsout::aws::AwsCloud;
 use lightsout::config::{self, Environment};
@@ -62,30 +60,11 @@ impl World {
     }
 
     async fn bounds(&self, resource_id: &str) -> (i32, i32) {
-        let out = self
-            .aas
-            .describe_scalable_targets()
-            .service_namespace(ServiceNamespace::Ecs)
-            .resource_ids(resource_id)
-            .send()
-            .await
-            .unwrap();
-        let t = &out.scalable_targets()[0];
-        (t.min_capacity(), t.max_capacity())
+        support::bounds(&self.aas, resource_id).await
     }
 
     async fn db(&self, id: &str) -> String {
-        let out = self
-            .rds
-            .describe_db_instances()
-            .db_instance_identifier(id)
-            .send()
-            .await
-            .unwrap();
-        out.db_instances()[0]
-            .db_instance_status()
-            .unwrap()
-            .to_string()
+        support::db_status(&self.rds, id).await
     }
 
     async fn aurora(&self, id: &str) -> String {
@@ -282,14 +261,8 @@ async fn failure_on_one_resource_leaves_the_others_done_and_exit_code_non_zero()
          Tags=[{'Key': 'Team', 'Value': 'app'}])",
     );
     let dir = schedules(STAGING);
-    let out = Command::new(env!("CARGO_BIN_EXE_lightsout"))
-        .args(["--schedules"])
-        .arg(dir.path())
+    let out = support::lightsout(&w.moto, dir.path())
         .args(["apply", "--at", "2026-12-02T22:00:00Z"])
-        .env("AWS_ENDPOINT_URL", &w.moto.endpoint)
-        .env("AWS_REGION", support::REGION)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("LIGHTSOUT_MAX_ATTEMPTS", "1")
         .output()
         .unwrap();
@@ -348,14 +321,8 @@ async fn plan_json_lists_actions_and_makes_no_write() {
     let w = world().await;
     let dir = schedules(STAGING);
     w.moto.start_recording();
-    let out = Command::new(env!("CARGO_BIN_EXE_lightsout"))
-        .arg("--schedules")
-        .arg(dir.path())
+    let out = support::lightsout(&w.moto, dir.path())
         .args(["plan", "--at", "2026-12-02T22:00:00Z", "--output", "json"])
-        .env("AWS_ENDPOINT_URL", &w.moto.endpoint)
-        .env("AWS_REGION", support::REGION)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
         .output()
         .unwrap();
     assert_eq!(

@@ -15,26 +15,13 @@ use tokio::sync::watch;
 const TOKEN: &str = "demo-token-0123456789";
 
 async fn desired(ecs: &aws_sdk_ecs::Client, service: &str) -> i32 {
-    ecs.describe_services()
-        .cluster("app-staging-cluster")
-        .services(service)
-        .send()
+    support::service_state(ecs, "app-staging-cluster", service)
         .await
-        .unwrap()
-        .services()[0]
-        .desired_count()
+        .0
 }
 
 async fn db_status(rds: &aws_sdk_rds::Client) -> String {
-    rds.describe_db_instances()
-        .db_instance_identifier("app-staging-db")
-        .send()
-        .await
-        .unwrap()
-        .db_instances()[0]
-        .db_instance_status()
-        .unwrap()
-        .to_string()
+    support::db_status(rds, "app-staging-db").await
 }
 
 /// Waits for passes until `done` holds, at most `max` passes (no wall-clock sleeping).
@@ -168,15 +155,9 @@ async fn serve_binary_exits_cleanly_on_sigterm() {
     let moto = Moto::start();
     moto.seed();
     let dir = support::schedules(STAGING);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lightsout"))
-        .arg("--schedules")
-        .arg(dir.path())
+    let mut child = support::lightsout(&moto, dir.path())
         .args(["serve", "--listen", "127.0.0.1:0", "--store"])
         .arg(dir.path().join("state.db"))
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
-        .env("AWS_REGION", support::REGION)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("LIGHTSOUT_TOKENS", format!("alice {TOKEN}"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -224,9 +205,7 @@ async fn no_secret_in_the_logs() {
     let moto = Moto::start();
     moto.seed();
     let dir = support::schedules(STAGING);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lightsout"))
-        .arg("--schedules")
-        .arg(dir.path())
+    let mut child = support::lightsout(&moto, dir.path())
         .args([
             "--log-format",
             "json",
@@ -238,9 +217,6 @@ async fn no_secret_in_the_logs() {
             "--store",
         ])
         .arg(dir.path().join("state.db"))
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
-        .env("AWS_REGION", support::REGION)
-        .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
         .env("LIGHTSOUT_TOKENS", format!("alice {TOKEN}"))
         .env("LIGHTSOUT_SLACK_SIGNING_SECRET", SLACK)

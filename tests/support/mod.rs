@@ -323,6 +323,64 @@ impl Daemon {
 }
 pub mod proxy;
 
+/// A cloud with nothing in it, for tests about the layers above it (HTTP, Lambda events).
+pub struct EmptyCloud;
+
+impl lightsout::cloud::Cloud for EmptyCloud {
+    async fn observe(
+        &self,
+        _env: &lightsout::config::Environment,
+    ) -> lightsout::model::Observation {
+        lightsout::model::Observation::default()
+    }
+    async fn execute(
+        &self,
+        _env: &lightsout::config::Environment,
+        _step: &lightsout::model::Step,
+    ) -> Result<(), lightsout::cloud::CloudError> {
+        Ok(())
+    }
+}
+
+/// The `lightsout` binary with `--schedules DIR`, talking to `moto` with test credentials.
+pub fn lightsout(moto: &Moto, schedules: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_lightsout"));
+    c.arg("--schedules")
+        .arg(schedules)
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_REGION", REGION)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing");
+    c
+}
+
+/// An ECS service's Application Auto Scaling bounds (`service/CLUSTER/NAME`), read from the API.
+pub async fn bounds(aas: &aws_sdk_applicationautoscaling::Client, resource_id: &str) -> (i32, i32) {
+    let out = aas
+        .describe_scalable_targets()
+        .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
+        .resource_ids(resource_id)
+        .send()
+        .await
+        .unwrap();
+    let t = &out.scalable_targets()[0];
+    (t.min_capacity(), t.max_capacity())
+}
+
+/// An RDS instance's status, read from the API.
+pub async fn db_status(rds: &aws_sdk_rds::Client, id: &str) -> String {
+    let out = rds
+        .describe_db_instances()
+        .db_instance_identifier(id)
+        .send()
+        .await
+        .unwrap();
+    out.db_instances()[0]
+        .db_instance_status()
+        .unwrap()
+        .to_string()
+}
+
 /// A service's desired count and tags, read straight from the (emulated) API.
 pub async fn service_state(
     ecs: &aws_sdk_ecs::Client,
