@@ -289,9 +289,7 @@ impl Digester {
         let probes = probe_all(&env.digest.health_urls, self.probe_timeout).await;
 
         DigestInput {
-            env: env.name.clone(),
             config: env.clone(),
-            timezone: env.timezone,
             day,
             generated_at: now,
             spend,

@@ -263,7 +263,7 @@ pub fn compute(input: &DigestInput, prices: &PriceTable) -> Digest {
     let rates = rates(input, prices);
     let savings = savings(input, prices, &rates);
     let wakes = wakes(input, &rates);
-    let health = health(&input.health, input.timezone);
+    let health = health(&input.health, input.config.timezone);
     let chart = ChartData {
         days: month_days(input.day)
             .map(|d| {
@@ -275,9 +275,9 @@ pub fn compute(input: &DigestInput, prices: &PriceTable) -> Digest {
         daily_pace: budget.daily_pace,
     };
     Digest {
-        env: input.env.clone(),
+        env: input.config.name.clone(),
         day: input.day,
-        timezone: input.timezone,
+        timezone: input.config.timezone,
         generated_at: input.generated_at,
         failures: input.failures.clone(),
         delivery_problems: input.delivery_problems.clone(),
@@ -644,7 +644,7 @@ fn savings(
     prices: &PriceTable,
     rates: &[(String, Result<Rate, String>)],
 ) -> Savings {
-    let tz = input.timezone;
+    let tz = input.config.timezone;
     let (day_start, day_end) = local_day(tz, input.day);
     let month_from = local_midnight(tz, month_start(input.day));
     let mut resources = Vec::new();
@@ -717,7 +717,7 @@ pub fn outside_schedule_secs(
 }
 
 fn wakes(input: &DigestInput, rates: &[(String, Result<Rate, String>)]) -> Vec<WakeUse> {
-    let (day_start, day_end) = local_day(input.timezone, input.day);
+    let (day_start, day_end) = local_day(input.config.timezone, input.day);
     let env_level = |e: &&AuditEvent| e.resource.is_empty() && e.outcome.starts_with("ok");
     let sleeps: Vec<DateTime<Utc>> = input
         .events
@@ -768,7 +768,7 @@ fn wakes(input: &DigestInput, rates: &[(String, Result<Rate, String>)]) -> Vec<W
                 let end = if end > input.generated_at {
                     notes.push(format!(
                         "still awake when the digest was made; counted to {}",
-                        local_hm(input.generated_at, input.timezone)
+                        local_hm(input.generated_at, input.config.timezone)
                     ));
                     input.generated_at
                 } else {
@@ -778,7 +778,7 @@ fn wakes(input: &DigestInput, rates: &[(String, Result<Rate, String>)]) -> Vec<W
                     Some(c) if c > e.at => {
                         notes.push(format!(
                             "already awake until {} by an earlier request, counted there",
-                            local_hm(c, input.timezone)
+                            local_hm(c, input.config.timezone)
                         ));
                         c
                     }

@@ -384,7 +384,7 @@ fn dst_days_of_23_and_25_hours() {
             ),
         ];
         let input = with_events(day, &format!("{day}T23:59:00Z"), events);
-        let (start, end) = local_day(input.timezone, input.day);
+        let (start, end) = local_day(input.config.timezone, input.day);
         assert_eq!((end - start).num_hours(), hours);
         let r = compute(&input, prices()).savings.resources[0].clone();
         assert_eq!(r.resource, backend);

@@ -343,8 +343,6 @@ pub fn sample_input() -> DigestInput {
         .cloned()
         .collect();
     DigestInput {
-        env: "staging".into(),
-        timezone: tz,
         day,
         generated_at: utc("2026-11-29T06:00:00Z"),
         spend: Ok(Spend {

@@ -8,7 +8,6 @@
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Environment;
@@ -99,12 +98,9 @@ impl fmt::Display for Money {
 /// Everything one digest is made from.
 #[derive(Debug, Clone)]
 pub struct DigestInput {
-    /// The environment's name.
-    pub env: String,
-    /// Its configuration: windows and holidays tell which hours a wake kept it up outside them.
+    /// The environment: its name, its time zone (days, "yesterday" and the month are local
+    /// days), and its windows and holidays (which hours a wake kept it up outside them).
     pub config: Environment,
-    /// Its time zone: days, "yesterday" and the month are local days.
-    pub timezone: Tz,
     /// The day reported on ("yesterday" when the digest is sent in the morning), local.
     pub day: NaiveDate,
     /// When the digest was made.
