@@ -332,24 +332,9 @@ impl Ctx<'_> {
     ) -> Item {
         let recorded = s.tags.get(tags::DESIRED_COUNT);
         let settings = self.env.service_settings(&s.name);
-        let target = match recorded {
-            Some(raw) => match raw.trim().parse::<i32>() {
-                Ok(n) if n >= 0 => Some((n, "recorded")),
-                _ => {
-                    return item(
-                        Verdict::Blocked,
-                        format!(
-                            "tag {}=\"{raw}\" is not a task count; set it to the count to restore, or remove it",
-                            tags::DESIRED_COUNT
-                        ),
-                    );
-                }
-            },
-            None if s.desired == 0 => settings
-                .default_count
-                .filter(|n| *n > 0)
-                .map(|n| (n, "default_count")),
-            None => None,
+        let target = match wake_count(s, settings.default_count) {
+            Ok(t) => t,
+            Err(why) => return item(Verdict::Blocked, why),
         };
         let bounds = match s.tags.get(tags::AUTOSCALING) {
             Some(raw) => match Bounds::from_tag(raw) {
@@ -613,6 +598,29 @@ impl Ctx<'_> {
 /// `1 task`, `2 tasks`.
 fn tasks(n: i32) -> String {
     format!("{n} task{}", if n == 1 { "" } else { "s" })
+}
+
+/// The task count a service wakes to, and where it comes from: the count recorded in its
+/// `lightsout:desired-count` tag, or — with no tag and at 0 tasks — its `default_count` (from
+/// [`Environment::service_settings`]). `None` when there is neither; `Err` when the tag is not a
+/// task count.
+pub fn wake_count(
+    s: &ObservedService,
+    default_count: Option<i32>,
+) -> Result<Option<(i32, &'static str)>, String> {
+    match s.tags.get(tags::DESIRED_COUNT) {
+        Some(raw) => match raw.trim().parse::<i32>() {
+            Ok(n) if n >= 0 => Ok(Some((n, "recorded"))),
+            _ => Err(format!(
+                "tag {}=\"{raw}\" is not a task count; set it to the count to restore, or remove it",
+                tags::DESIRED_COUNT
+            )),
+        },
+        None if s.desired == 0 => Ok(default_count
+            .filter(|n| *n > 0)
+            .map(|n| (n, "default_count"))),
+        None => Ok(None),
+    }
 }
 
 #[cfg(test)]

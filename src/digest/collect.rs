@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use chrono::{Datelike, Months, NaiveDate, TimeDelta};
+use chrono::{Months, NaiveDate, TimeDelta};
 use serde::Serialize;
 
 use super::Digester;
@@ -38,7 +38,7 @@ impl Digester {
     pub async fn gather(&self, env: &Environment, day: NaiveDate) -> DigestInput {
         let now = self.clock.now();
         let clients = self.cloud.clients(env).await;
-        let month_start = day.with_day(1).unwrap_or(day);
+        let month_start = super::figures::month_start(day);
         let next_month_start = month_start + Months::new(1);
         let tomorrow = day + TimeDelta::days(1);
         let today_utc = now.date_naive();
@@ -150,14 +150,14 @@ impl Digester {
                 .as_ref()
                 .ok()
                 .and_then(|d| d.iter().find(|d| d.health.name == s.name.to_string()));
+            // Awake: what it runs; asleep: what it will wake to, as the planner decides it.
             let tasks = if s.desired > 0 {
                 s.desired
             } else {
-                s.tags
-                    .get(tags::DESIRED_COUNT)
-                    .and_then(|v| v.parse().ok())
-                    .or_else(|| env.ecs.settings.get(&s.name).and_then(|c| c.default_count))
-                    .unwrap_or(0)
+                crate::plan::wake_count(s, env.service_settings(&s.name).default_count)
+                    .ok()
+                    .flatten()
+                    .map_or(0, |(n, _)| n)
             };
             let size = match (&details, detail) {
                 (Err(e), _) => Size::Unknown(e.clone()),
@@ -327,7 +327,7 @@ pub(crate) fn cost_range(
     day: NaiveDate,
     now: chrono::DateTime<chrono::Utc>,
 ) -> (NaiveDate, NaiveDate) {
-    let start = day.with_day(1).unwrap_or(day) - Months::new(1);
+    let start = super::figures::month_start(day) - Months::new(1);
     let end = (day + TimeDelta::days(1)).min(now.date_naive());
     (start, end)
 }
