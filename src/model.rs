@@ -96,6 +96,13 @@ pub struct ObservedService {
     pub scalable: Option<Bounds>,
 }
 
+impl ObservedService {
+    /// Put to sleep by lightsout: at 0 tasks with its recorded count on it.
+    pub fn slept(&self) -> bool {
+        self.desired == 0 && self.tags.contains_key(tags::DESIRED_COUNT)
+    }
+}
+
 /// Whether a database is an instance or an Aurora cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

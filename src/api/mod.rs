@@ -290,7 +290,7 @@ fn expected_ready<C: Cloud>(app: &App<C>, env: &str, now: DateTime<Utc>) -> Opti
         .observed
         .services
         .iter()
-        .any(|s| s.desired == 0 && s.tags.contains_key(crate::model::tags::DESIRED_COUNT));
+        .any(crate::model::ObservedService::slept);
     Some(match (dbs_down, services_down || snap.settling()) {
         (true, _) => now + TimeDelta::minutes(12),
         (false, true) => now + TimeDelta::minutes(2),

@@ -244,8 +244,7 @@ impl Digester {
                         .services
                         .iter()
                         .find(|s| s.name.to_string() == h.name);
-                    h.asleep = h.desired == 0
-                        && observed.is_some_and(|s| s.tags.contains_key(tags::DESIRED_COUNT));
+                    h.asleep = observed.is_some_and(crate::model::ObservedService::slept);
                     if let Some(name) = observed.map(|s| s.name.clone()) {
                         match aws::failed_tasks(&clients, &name, since_last).await {
                             Ok(t) => h.failed_tasks = t,
