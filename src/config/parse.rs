@@ -123,10 +123,23 @@ impl<'r, 'a> Walker<'r, 'a> {
     }
 
     /// Reports keys of `table` that are not in `allowed`.
+    /// A key that looks like a secret gets its own error: secrets never go in schedule files.
     fn check_keys(&mut self, table: &DeTable<'_>, allowed: &[&str], place: &str) {
         for (k, _) in table.iter() {
             let key = k.get_ref().as_ref();
-            if !allowed.contains(&key) {
+            if allowed.contains(&key) {
+                continue;
+            }
+            if ["webhook", "secret", "token"]
+                .iter()
+                .any(|w| key.contains(w))
+            {
+                self.err(
+                    k.span(),
+                    format!("`{key}` looks like a secret, and secrets do not belong in schedule files"),
+                    Some("delete it, and give lightsout the secret in its environment: LIGHTSOUT_TOKENS, LIGHTSOUT_SLACK_SIGNING_SECRET or LIGHTSOUT_SLACK_WEBHOOK_URL (each also as NAME_FILE, or NAME_SSM with a SecureString parameter name)".to_string()),
+                );
+            } else {
                 let help = match suggest(key, allowed.iter().copied()) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => format!("known keys here: {}", allowed.join(", ")),
@@ -892,34 +905,7 @@ impl Walker<'_, '_> {
     /// first `require_tags` tag when there is one; alarms default to names starting with the
     /// environment's name and a dash.
     fn digest(&mut self, t: &DeTable<'_>, guard: &Guard, env_name: &str) -> DigestConfig {
-        // A secret written into a schedule file is refused before anything else is said of it.
-        for (k, _) in t.iter() {
-            let key = k.get_ref().as_ref();
-            if key.contains("webhook") || key.contains("secret") || key.contains("token") {
-                self.err(
-                    k.span(),
-                    format!("`{key}` looks like a secret, and secrets do not belong in schedule files"),
-                    Some("delete it and set LIGHTSOUT_SLACK_WEBHOOK_URL (or _FILE, or _SSM with a SecureString parameter name) in lightsout's environment".to_string()),
-                );
-            }
-        }
-        let allowed: Vec<&str> = DIGEST_KEYS.to_vec();
-        let unknown: Vec<_> = t
-            .iter()
-            .filter(|(k, _)| {
-                let key = k.get_ref().as_ref();
-                !(key.contains("webhook") || key.contains("secret") || key.contains("token"))
-            })
-            .filter(|(k, _)| !allowed.contains(&k.get_ref().as_ref()))
-            .map(|(k, _)| (k.get_ref().to_string(), k.span()))
-            .collect();
-        for (key, span) in unknown {
-            let help = match suggest(&key, allowed.iter().copied()) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => format!("known keys here: {}", allowed.join(", ")),
-            };
-            self.err(span, format!("unknown key `{key}` in [digest]"), help);
-        }
+        self.check_keys(t, DIGEST_KEYS, "[digest]");
         let mut d = DigestConfig {
             alarm_prefix: format!("{env_name}-"),
             ..DigestConfig::default()
