@@ -283,21 +283,23 @@ pub async fn run(cli: Cli) -> ExitCode {
             dry_run,
             force,
             ref store,
-        } => match digest(
-            &cli,
-            env.as_deref(),
-            date,
-            store,
-            crate::digest::RunOptions { dry_run, force },
-        )
-        .await
-        {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::from(2)
+        } => {
+            let target = Target {
+                env: env.clone(),
+                at: None,
+            };
+            let Some((envs, now)) = targets(&cli, &target) else {
+                return ExitCode::from(2);
+            };
+            let opts = crate::digest::RunOptions { dry_run, force };
+            match digest(&cli, envs, now, date, store, opts).await {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                }
             }
-        },
+        }
         Command::Status { ref target, output } => {
             let Some((envs, now)) = targets(&cli, target) else {
                 return ExitCode::from(2);
@@ -399,29 +401,14 @@ async fn build_app(
 /// `lightsout digest`.
 async fn digest(
     cli: &Cli,
-    env: Option<&str>,
+    envs: Vec<Environment>,
+    now: DateTime<Utc>,
     date: Option<chrono::NaiveDate>,
     store: &str,
     opts: crate::digest::RunOptions,
 ) -> anyhow::Result<ExitCode> {
-    let cfg = config::load(&cli.schedules)
-        .map_err(|d| anyhow::anyhow!("{d}\nfix the schedule files (see `lightsout check`)"))?;
-    let envs: Vec<Environment> = match env {
-        None => cfg.environments.clone(),
-        Some(name) => vec![cfg.environment(name).cloned().ok_or_else(|| {
-            let names: Vec<&str> = cfg.environments.iter().map(|e| e.name.as_str()).collect();
-            anyhow::anyhow!(
-                "no environment \"{name}\" in {}; environments: {}",
-                cli.schedules.display(),
-                names.join(", ")
-            )
-        })?],
-    };
-    let cloud = std::sync::Arc::new(AwsCloud::from_env(cli.max_attempts).await);
-    let store = open_store(store, &cloud)?;
-    let digester = build_digester(cfg, cloud, store, std::sync::Arc::new(SystemClock)).await?;
-    let now = digester.clock.now();
-    let mut failed = false;
+    // Every day is checked before anything is sent.
+    let mut days = Vec::new();
     for env in &envs {
         let today = now.with_timezone(&env.timezone).date_naive();
         let day = date.unwrap_or_else(|| crate::digest::Digester::default_day(env, now));
@@ -432,6 +419,16 @@ async fn digest(
                 env.timezone
             );
         }
+        days.push(day);
+    }
+    let cloud = std::sync::Arc::new(AwsCloud::from_env(cli.max_attempts).await);
+    let store = open_store(store, &cloud)?;
+    let cfg = Config {
+        environments: envs.clone(),
+    };
+    let digester = build_digester(cfg, cloud, store, std::sync::Arc::new(SystemClock)).await?;
+    let mut failed = false;
+    for (env, day) in envs.iter().zip(days) {
         let r = digester.run(env, day, opts).await;
         failed |= r.failed();
         eprintln!("{}", report::digest(&r));
