@@ -3,8 +3,12 @@
 //! The loop runs a pass, then waits until the earliest of: the cadence (every minute by
 //! default), the next scheduled transition or override end, a wake or sleep request, or — while
 //! something is still settling (databases starting, services waiting for them) — a short settle
-//! interval. Idle, it sleeps in `tokio::select!` and uses no CPU. On shutdown the pass in flight
-//! finishes, then the server drains and the process exits.
+//! interval. Idle, it sleeps in `tokio::select!` and uses no CPU.
+//!
+//! Every pass has a deadline (`--pass-timeout`, well inside the lease): what it cannot start in
+//! time is left for the next pass and logged. On shutdown the pass in flight stops between steps
+//! and abandons the calls it has in flight (no original is lost: tags are written before any
+//! scale-down and removed only after a wake), then the server drains and the process exits.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -16,7 +20,6 @@ use tokio::sync::watch;
 
 use crate::api;
 use crate::cloud::Cloud;
-use crate::plan::Verdict;
 use crate::service::App;
 
 /// How the loop paces itself.
@@ -26,6 +29,8 @@ pub struct Pace {
     pub cadence: TimeDelta,
     /// Time between passes while something is settling.
     pub settle: Duration,
+    /// The longest one pass may take: no environment or action starts after it.
+    pub pass_timeout: Duration,
 }
 
 impl Default for Pace {
@@ -33,6 +38,7 @@ impl Default for Pace {
         Pace {
             cadence: TimeDelta::minutes(1),
             settle: Duration::from_secs(15),
+            pass_timeout: Duration::from_secs(120),
         }
     }
 }
@@ -59,13 +65,15 @@ pub async fn serve<C: Cloud + 'static>(
         None => None,
     };
     let mut server_stop = stop_rx;
-    let server = axum::serve(listener, api::router(app)).with_graceful_shutdown(async move {
-        let _ = server_stop.wait_for(|s| *s).await;
-    });
+    let server =
+        axum::serve(listener, api::router(app.clone())).with_graceful_shutdown(async move {
+            let _ = server_stop.wait_for(|s| *s).await;
+        });
     let server = tokio::spawn(async move { server.await });
     shutdown.await;
-    tracing::info!("shutting down: finishing the pass in flight");
+    tracing::info!("shutting down: stopping the pass in flight between steps");
     let _ = stop_tx.send(true);
+    app.shut_down();
     if let Some(s) = digests.as_mut() {
         let _ = s.shutdown().await;
     }
@@ -88,13 +96,21 @@ async fn run_loop<C: Cloud>(
         if *stop.borrow() {
             return;
         }
-        let reports = app.reconcile_all().await;
+        let started = std::time::Instant::now();
+        let pass = app
+            .run_pass(Some(tokio::time::Instant::now() + pace.pass_timeout))
+            .await;
         passes.send_modify(|n| *n += 1);
-        let settling = reports.iter().any(|r| {
-            r.items
-                .iter()
-                .any(|i| matches!(i.item.verdict, Verdict::Act { .. } | Verdict::Wait))
-        });
+        for left in &pass.deferred {
+            tracing::warn!(env = %left.env, why = %left.why, "deferred to the next pass");
+        }
+        tracing::debug!(
+            environments = pass.reports.len(),
+            calls = pass.calls_made(),
+            millis = started.elapsed().as_millis() as u64,
+            "pass done"
+        );
+        let settling = app.any_settling() || !pass.deferred.is_empty();
         let wait = if settling {
             pace.settle
         } else {

@@ -161,13 +161,16 @@ async fn dry_run_calls_nothing() {
 async fn past_the_deadline_nothing_starts_and_nothing_counts_as_failed() {
     let c = cloud(vec![]);
     let p = plan_env(&c, &env(), None, now()).await;
-    let r = apply_until(&c, &env(), p, false, Some(tokio::time::Instant::now())).await;
-    assert!(c.calls.lock().unwrap().is_empty());
-    assert!(
-        r.items
-            .iter()
-            .filter(|i| i.outcome.is_some())
-            .all(|i| i.outcome == Some(Outcome::Deferred))
+    let fence = Fence::new(
+        Arc::new(crate::clock::FixedClock(now())),
+        Some(tokio::time::Instant::now()),
+        None,
     );
+    let r = apply(&c, &env(), p, false, &fence).await;
+    assert!(c.calls.lock().unwrap().is_empty());
+    assert!(r.items.iter().filter(|i| i.outcome.is_some()).all(
+        |i| matches!(&i.outcome, Some(Outcome::Deferred(why)) if why.contains("out of time"))
+    ));
+    assert_eq!(r.deferred(), 4);
     assert!(!r.failed(), "deferred work is not a failure");
 }

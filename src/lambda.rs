@@ -42,22 +42,38 @@ pub async fn handle<C: Cloud + 'static>(
     if let Some(action) = payload.get("action") {
         return match action.as_str() {
             Some("reconcile") => {
-                let reports = app.reconcile_all_until(deadline(&context)).await;
-                let failed: Vec<&str> = reports
-                    .iter()
-                    .filter(|r| r.failed())
-                    .map(|r| r.env.as_str())
-                    .collect();
-                let calls: usize = reports.iter().map(|r| r.calls_made()).sum();
+                let budget = Budget::of(&context);
+                let pass = app.run_pass(budget.deadline).await;
+                let failed = pass.failed();
+                let calls = pass.calls_made();
+                for left in &pass.deferred {
+                    tracing::warn!(env = %left.env, why = %left.why, "deferred to the next invocation");
+                }
+                let done = if pass.deferred.is_empty() {
+                    "scheduled pass done"
+                } else {
+                    "scheduled pass done, with work deferred to the next invocation"
+                };
                 tracing::info!(
-                    environments = reports.len(),
+                    environments = pass.reports.len(),
                     calls,
                     failed = failed.len(),
-                    "scheduled pass done"
+                    deferred = pass.deferred.len(),
+                    skipped = pass.skipped.len(),
+                    "{done}"
                 );
-                Ok(
-                    json!({ "action": "reconcile", "environments": reports.len(), "write_calls": calls, "failed": failed }),
-                )
+                let mut answer = json!({
+                    "action": "reconcile",
+                    "environments": pass.reports.len(),
+                    "write_calls": calls,
+                    "failed": failed,
+                    "deferred": pass.deferred,
+                    "skipped": pass.skipped,
+                });
+                if let Some(note) = budget.note {
+                    answer["deadline_note"] = json!(note);
+                }
+                Ok(answer)
             }
             Some("digest") => {
                 let digester = app
@@ -91,15 +107,16 @@ pub async fn handle<C: Cloud + 'static>(
     }
     let request: LambdaRequest = serde_json::from_value(payload)
         .map_err(|e| format!("neither a scheduled action nor a Function URL request: {e}"))?;
-    let stop_by = deadline(&context);
+    let stop_by = Budget::of(&context).deadline;
     let changing = matches!(&request, LambdaRequest::ApiGatewayV2(r) if r.request_context.http.method == lambda_http::http::Method::POST);
     let mut adapter = Adapter::from(router);
     let response = adapter.call(LambdaEvent::new(request, context)).await?;
     let response = serde_json::to_value(response)?;
     if changing && response.get("statusCode").and_then(Value::as_u64) == Some(202) {
-        let reports = app.reconcile_all_until(stop_by).await;
+        let pass = app.run_pass(stop_by).await;
         tracing::info!(
-            environments = reports.len(),
+            environments = pass.reports.len(),
+            deferred = pass.deferred.len(),
             "pass after a wake or sleep request"
         );
     }
@@ -110,15 +127,96 @@ pub async fn handle<C: Cloud + 'static>(
 /// few calls well within it.
 const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// The instant after which a pass starts nothing new: the invocation's deadline less a margin.
-/// `None` when the context has no deadline (tests, local runs).
-fn deadline(context: &lambda_runtime::Context) -> Option<tokio::time::Instant> {
-    if context.deadline == 0 {
-        return None;
+/// Lambda runs a function for at most 15 minutes.
+const LAMBDA_MAX: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// The time budget used when the invocation's deadline cannot be believed.
+const FALLBACK_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How long an invocation may act.
+#[derive(Debug)]
+pub struct Budget {
+    /// After it no environment or action starts (`None`: no deadline given, as in tests).
+    pub deadline: Option<tokio::time::Instant>,
+    /// Set when the runtime's deadline was not plausible and a fallback is used instead.
+    pub note: Option<String>,
+}
+
+impl Budget {
+    /// The invocation's deadline less a margin. `Lambda-Runtime-Deadline-Ms` is an epoch
+    /// instant in milliseconds; a deadline already past when the invocation begins, or more
+    /// than 15 minutes ahead, cannot be one (some runtime emulators send a relative duration):
+    /// it is reported, logged, and replaced by a 60-second budget rather than obeyed silently.
+    pub fn of(context: &lambda_runtime::Context) -> Budget {
+        let now_ms = crate::clock::Clock::now(&crate::clock::SystemClock)
+            .timestamp_millis()
+            .max(0) as u64;
+        Budget::at(context.deadline, now_ms)
     }
-    let now_ms = crate::clock::Clock::now(&crate::clock::SystemClock)
-        .timestamp_millis()
-        .max(0) as u64;
-    let left = std::time::Duration::from_millis(context.deadline.saturating_sub(now_ms));
-    Some(tokio::time::Instant::now() + left.saturating_sub(DEADLINE_MARGIN))
+
+    /// [`Budget::of`] for a deadline and the current time, both in epoch milliseconds.
+    pub fn at(deadline_ms: u64, now_ms: u64) -> Budget {
+        if deadline_ms == 0 {
+            return Budget {
+                deadline: None,
+                note: None,
+            };
+        }
+        let start = tokio::time::Instant::now();
+        let left = deadline_ms
+            .checked_sub(now_ms)
+            .map(std::time::Duration::from_millis);
+        match left {
+            Some(left) if left <= LAMBDA_MAX + std::time::Duration::from_secs(60) => Budget {
+                deadline: Some(start + left.saturating_sub(DEADLINE_MARGIN)),
+                note: None,
+            },
+            _ => {
+                let note = format!(
+                    "the invocation's deadline ({deadline_ms} ms) is not an epoch instant within 15 minutes of now ({now_ms} ms): a runtime emulator that sends a relative deadline? Using a {} s budget instead",
+                    FALLBACK_BUDGET.as_secs()
+                );
+                tracing::warn!("{note}");
+                Budget {
+                    deadline: Some(start + FALLBACK_BUDGET),
+                    note: Some(note),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An epoch deadline is obeyed less the margin; a relative or past one is reported and
+    /// replaced by the fallback budget, never obeyed as "already out of time".
+    #[tokio::test]
+    async fn implausible_deadlines_are_reported_not_obeyed() {
+        let now = 1_764_800_000_000u64;
+        let ok = Budget::at(now + 600_000, now);
+        assert!(ok.note.is_none());
+        let left = ok.deadline.unwrap() - tokio::time::Instant::now();
+        assert!(
+            left > std::time::Duration::from_secs(590)
+                && left <= std::time::Duration::from_secs(597),
+            "{left:?}"
+        );
+
+        let relative = Budget::at(600_000, now);
+        assert!(
+            relative
+                .note
+                .as_deref()
+                .unwrap()
+                .contains("not an epoch instant")
+        );
+        let left = relative.deadline.unwrap() - tokio::time::Instant::now();
+        assert!(left > std::time::Duration::from_secs(55), "{left:?}");
+
+        let far = Budget::at(now + 3_600_000, now);
+        assert!(far.note.is_some());
+        assert!(Budget::at(0, now).deadline.is_none());
+    }
 }

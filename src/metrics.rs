@@ -65,11 +65,13 @@ pub struct Metrics {
     pub api_errors: Labeled,
     /// Store failures.
     pub store_errors: Counter,
+    /// Passes that could not observe an environment, by environment.
+    pub observation_failures: Labeled,
 }
 
 impl Metrics {
     /// The Prometheus text exposition, with the gauge of environments awake.
-    pub fn render(&self, environments: usize, awake: usize) -> String {
+    pub fn render(&self, environments: usize, awake: usize, unknown: usize) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -102,11 +104,21 @@ impl Metrics {
         );
         let _ = writeln!(
             out,
+            "# HELP lightsout_observation_failures_total Passes that could not observe an environment (its state is unknown).\n# TYPE lightsout_observation_failures_total counter"
+        );
+        self.observation_failures
+            .render(&mut out, "lightsout_observation_failures_total");
+        let _ = writeln!(
+            out,
             "# HELP lightsout_environments Environments configured.\n# TYPE lightsout_environments gauge\nlightsout_environments {environments}"
         );
         let _ = writeln!(
             out,
             "# HELP lightsout_environments_awake Environments the last pass found meant to be awake.\n# TYPE lightsout_environments_awake gauge\nlightsout_environments_awake {awake}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP lightsout_environments_unknown Environments whose state is unknown (not observed by the last pass, or no pass yet).\n# TYPE lightsout_environments_unknown gauge\nlightsout_environments_unknown {unknown}"
         );
         out
     }

@@ -241,6 +241,36 @@ pub enum Step {
     },
 }
 
+impl Step {
+    /// The AWS API operation it calls.
+    pub fn operation(&self) -> &'static str {
+        match self {
+            Step::TagService { .. } => "TagResource",
+            Step::UntagService { .. } => "UntagResource",
+            Step::SetBounds { .. } => "RegisterScalableTarget",
+            Step::SetDesiredCount { .. } => "UpdateService",
+            Step::StopDb {
+                kind: DbKind::Instance,
+                ..
+            } => "StopDBInstance",
+            Step::StopDb {
+                kind: DbKind::Cluster,
+                ..
+            } => "StopDBCluster",
+            Step::StartDb {
+                kind: DbKind::Instance,
+                ..
+            } => "StartDBInstance",
+            Step::StartDb {
+                kind: DbKind::Cluster,
+                ..
+            } => "StartDBCluster",
+            Step::TagDb { .. } => "AddTagsToResource",
+            Step::UntagDb { .. } => "RemoveTagsFromResource",
+        }
+    }
+}
+
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = |k: &DbKind| match k {

@@ -22,6 +22,14 @@ use crate::schedule::{Decision, local_label};
 /// How long RDS keeps a stopped database stopped before starting it by itself.
 const RDS_AUTO_START: TimeDelta = TimeDelta::days(7);
 
+/// A stop takes RDS minutes, never an hour: a database found available longer than this after
+/// lightsout stopped it was started by someone (or something) else.
+const STOP_SETTLES: TimeDelta = TimeDelta::hours(1);
+
+/// Past this many, the databases a service waits for are counted, not listed (each has its own
+/// line in the plan): 400 services waiting for 32 databases must not print 32 names 400 times.
+const LIST_AT_MOST: usize = 3;
+
 /// What the plan does with one resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
@@ -181,10 +189,28 @@ pub fn plan(env: &Environment, decision: &Decision, obs: &Observation, now: Date
         items.append(&mut databases);
     }
     for id in &obs.missing {
+        let at = env
+            .named(&id.to_string())
+            .unwrap_or_else(|| env.source.display().to_string());
+        let what = match id {
+            ResourceId::EcsService(n) => {
+                format!("ECS service {} in cluster {}", n.service, n.cluster)
+            }
+            ResourceId::DbInstance(x) => format!("RDS DB instance {x}"),
+            ResourceId::DbCluster(x) => format!("Aurora DB cluster {x}"),
+        };
+        let account = env
+            .role_arn
+            .as_deref()
+            .map(|r| format!(" (account of {r})"))
+            .unwrap_or_default();
         items.push(Item {
             resource: id.clone(),
             verdict: Verdict::Blocked,
-            reason: "not found: it is named in the schedule file but does not exist".into(),
+            reason: format!(
+                "{at}: not found: there is no {what} in {}{account} — check the name, the region and the account, or remove it from the schedule file",
+                env.region
+            ),
         });
     }
     Plan {
@@ -402,13 +428,14 @@ impl Ctx<'_> {
             .map(|d| format!("{} ({})", d.resource_id(), d.status))
             .collect();
         if !pending.is_empty() {
+            let which = if pending.len() > LIST_AT_MOST {
+                format!("{} databases (see their lines)", pending.len())
+            } else {
+                pending.join(", ")
+            };
             return item(
                 Verdict::Wait,
-                format!(
-                    "{}; waiting for {} to be available",
-                    self.state_reason,
-                    pending.join(", ")
-                ),
+                format!("{}; waiting for {which} to be available", self.state_reason),
             );
         }
         let mut steps = Vec::new();
@@ -474,36 +501,50 @@ impl Ctx<'_> {
         if let Some((verdict, reason)) = self.excluded(&d.tags) {
             return item(verdict, reason);
         }
+        // Named one by one, a database lightsout cannot act on is a mistake in the schedule file
+        // (the user believes it is scheduled): blocked, with the line and the fix. Picked up by
+        // a tag selector, it is skipped quietly with its reason.
+        let named = self.env.named(&resource.to_string());
+        let cannot = |why: String, fix: String| match &named {
+            Some(at) => item(Verdict::Blocked, format!("{at}: {why} — {fix}")),
+            None => item(Verdict::Skip, why),
+        };
         if let Some(cluster) = &d.member_of {
-            let how = if self.selected_clusters.contains(cluster.as_str()) {
+            let selected = self.selected_clusters.contains(cluster.as_str());
+            let how = if selected {
                 "it is acted on at cluster level"
             } else {
                 "select the cluster, not its instances"
             };
-            return item(
-                Verdict::Skip,
-                format!("member of Aurora cluster {cluster}: {how}"),
-            );
+            let fix = if selected {
+                format!(
+                    "remove the instance from the schedule file: its cluster {cluster} is scheduled already"
+                )
+            } else {
+                format!("name the Aurora cluster instead: [rds] clusters = [\"{cluster}\"]")
+            };
+            return cannot(format!("member of Aurora cluster {cluster}: {how}"), fix);
         }
         if let Some(source) = &d.replica_of {
-            return item(
-                Verdict::Skip,
+            return cannot(
                 format!("read replica of {source}: RDS cannot stop read replicas"),
+                "remove it from the schedule file (a read replica runs as long as it exists)"
+                    .into(),
             );
         }
         if !d.replicas.is_empty() {
-            return item(
-                Verdict::Skip,
+            return cannot(
                 format!(
                     "source of read replica {}: RDS cannot stop a database that has read replicas",
                     d.replicas.join(", ")
                 ),
+                "remove it from the schedule file, or delete its read replicas".into(),
             );
         }
         if d.engine_mode.as_deref() == Some("serverless") {
-            return item(
-                Verdict::Skip,
+            return cannot(
                 "Aurora Serverless v1 cannot be stopped".into(),
+                "remove it from the schedule file (it scales to zero by itself when paused)".into(),
             );
         }
         let slept_at = d
@@ -539,7 +580,14 @@ impl Ctx<'_> {
                         "AWS started it again after 7 days stopped (asleep since {}); stopping again",
                         local_label(t, self.env.timezone, self.now)
                     ),
-                    Some(_) => "the last stop did not take; stopping".to_string(),
+                    Some(t) if self.now - t < STOP_SETTLES => format!(
+                        "the stop lightsout made at {} did not take; stopping again",
+                        local_label(t, self.env.timezone, self.now)
+                    ),
+                    Some(t) => format!(
+                        "started outside lightsout (by hand or another tool) while asleep — lightsout stopped it at {}; stopping it again",
+                        local_label(t, self.env.timezone, self.now)
+                    ),
                     None => "stopping".to_string(),
                 };
                 let mut steps = Vec::new();

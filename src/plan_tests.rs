@@ -225,9 +225,45 @@ fn sleep_puts_services_first_and_databases_after_the_services_that_need_them() {
     ));
 }
 
+/// Named one by one in the schedule file, a replica or an Aurora member is a mistake the user
+/// must hear about: blocked, with the file, line and fix. Picked up by a tag selector, the same
+/// database is skipped quietly with its reason.
 #[test]
-fn replicas_and_cluster_members_are_skipped_with_a_reason() {
+fn named_replicas_and_cluster_members_are_blocked_with_line_and_fix() {
     let p = plan_at(&daytime(), night());
+    let replica = item(&p, "rds:replica");
+    assert_eq!(replica.verdict, Verdict::Blocked);
+    assert!(
+        replica
+            .reason
+            .starts_with("staging.toml:11:20: read replica of other"),
+        "{}",
+        replica.reason
+    );
+    assert!(replica.reason.contains("remove it from the schedule file"));
+    let member = item(&p, "rds:aurora-1");
+    assert_eq!(member.verdict, Verdict::Blocked);
+    assert!(
+        member
+            .reason
+            .starts_with("staging.toml:11:31: member of Aurora cluster aurora"),
+        "{}",
+        member.reason
+    );
+    assert!(
+        member
+            .reason
+            .contains("its cluster aurora is scheduled already"),
+        "{}",
+        member.reason
+    );
+
+    let tagged = parse_str(
+        Path::new("staging.toml"),
+        "region = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = []\n[rds]\n[[rds.select]]\ntags = { Team = \"app\" }\n",
+    )
+    .unwrap();
+    let p = plan(&tagged, &scheduled(&tagged, night()), &daytime(), night());
     assert_eq!(item(&p, "rds:replica").verdict, Verdict::Skip);
     assert!(
         item(&p, "rds:replica")
@@ -240,6 +276,34 @@ fn replicas_and_cluster_members_are_skipped_with_a_reason() {
             .reason
             .contains("acted on at cluster level")
     );
+}
+
+/// A database started by hand a day after lightsout stopped it is said to be just that, not
+/// "the last stop did not take".
+#[test]
+fn a_database_started_by_hand_while_asleep_is_described_as_such() {
+    let mut obs = daytime();
+    let slept_at = night() - TimeDelta::days(1);
+    for d in &mut obs.databases {
+        d.tags.insert(
+            tags::SLEPT_AT.into(),
+            slept_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        );
+    }
+    let p = plan_at(&obs, night());
+    let reason = &item(&p, "rds:db").reason;
+    assert!(reason.contains("started outside lightsout"), "{reason}");
+    assert!(!reason.contains("did not take"), "{reason}");
+    // Minutes after the stop, still available: that stop did not take.
+    let mut obs = daytime();
+    for d in &mut obs.databases {
+        d.tags.insert(
+            tags::SLEPT_AT.into(),
+            (night() - TimeDelta::minutes(5)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        );
+    }
+    let p = plan_at(&obs, night());
+    assert!(item(&p, "rds:db").reason.contains("did not take"));
 }
 
 #[test]

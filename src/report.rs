@@ -2,9 +2,15 @@
 
 use std::fmt::Write as _;
 
+use chrono::{DateTime, Utc};
+
+use crate::config::Environment;
 use crate::engine::{EnvReport, Outcome};
 use crate::model::{Observation, ResourceId, Step};
 use crate::plan::{Plan, Verdict};
+use crate::schedule::{Override, local_label};
+use crate::service::{State, state_of};
+use crate::store::LeaseHolder;
 
 /// Lays out rows in columns under a header, two spaces apart; the last column is not padded.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -80,13 +86,44 @@ pub fn plan(p: &Plan) -> String {
     for problem in &p.problems {
         let _ = writeln!(out, "problem: {problem}");
     }
+    let blocked = p
+        .items
+        .iter()
+        .filter(|i| i.verdict == Verdict::Blocked)
+        .count();
     let _ = writeln!(
         out,
-        "{} write call{} planned",
-        p.write_count(),
-        if p.write_count() == 1 { "" } else { "s" }
+        "{} planned{}",
+        plural(p.write_count(), "write call"),
+        attention(blocked, p.problems.len())
     );
     out
+}
+
+/// Whether a plan needs a person: a resource it cannot act on, or something not observed.
+pub fn needs_attention(p: &Plan) -> bool {
+    !p.problems.is_empty() || p.items.iter().any(|i| i.verdict == Verdict::Blocked)
+}
+
+/// `1 thing`, `2 things`.
+fn plural(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+/// `; attention needed: 1 resource blocked, 2 problems` — empty when there is nothing.
+fn attention(blocked_or_failed: usize, problems: usize) -> String {
+    let mut parts = Vec::new();
+    if blocked_or_failed > 0 {
+        parts.push(plural(blocked_or_failed, "resource"));
+    }
+    if problems > 0 {
+        parts.push(plural(problems, "problem"));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("; attention needed: {}", parts.join(", "))
+    }
 }
 
 /// A pass report as a table.
@@ -105,7 +142,7 @@ pub fn pass(r: &EnvReport) -> String {
                 Some(Outcome::DryRun) => "dry run".into(),
                 Some(Outcome::Failed(e)) => format!("FAILED: {e}"),
                 Some(Outcome::NotRun(e)) => format!("NOT RUN: {e}"),
-                Some(Outcome::Deferred) => "deferred: out of time, next pass".into(),
+                Some(Outcome::Deferred(why)) => format!("deferred: {why}"),
             };
             vec![
                 i.item.resource.to_string(),
@@ -119,20 +156,26 @@ pub fn pass(r: &EnvReport) -> String {
     for problem in &r.problems {
         let _ = writeln!(out, "problem: {problem}");
     }
-    let failed = r
-        .items
-        .iter()
-        .filter(|i| {
-            matches!(i.outcome, Some(Outcome::Failed(_) | Outcome::NotRun(_)))
-                || i.item.verdict == Verdict::Blocked
-        })
-        .count();
+    // The same counts as the exit status (EnvReport::failed).
+    let deferred = if r.deferred() > 0 {
+        format!(
+            ", {} left for the next pass",
+            plural(r.deferred(), "resource")
+        )
+    } else {
+        String::new()
+    };
+    let problems = if r.problems.is_empty() {
+        String::new()
+    } else {
+        format!(", {} (see above)", plural(r.problems.len(), "problem"))
+    };
     let _ = writeln!(
         out,
-        "{} write call{} made, {failed} resource{} failed",
-        r.calls_made(),
-        if r.calls_made() == 1 { "" } else { "s" },
-        if failed == 1 { "" } else { "s" }
+        "{} made, {} failed{problems}{deferred}{}",
+        plural(r.calls_made(), "write call"),
+        plural(r.failures(), "resource"),
+        if r.failed() { ": attention needed" } else { "" }
     );
     out
 }
@@ -164,37 +207,132 @@ pub fn observed(obs: &Observation, id: &ResourceId) -> String {
     }
 }
 
-/// Status: each resource's observed state, what the schedule wants, and the next change.
-pub fn status(p: &Plan, obs: &Observation) -> String {
-    let mut out = format!("{}: {}\n", p.env, p.summary);
-    let rows: Vec<Vec<String>> = p
-        .items
-        .iter()
-        .map(|i| {
-            let desired = match i.verdict {
-                Verdict::InSync => "as it should be".to_string(),
-                Verdict::Act { .. } => if p.awake { "awake" } else { "asleep" }.to_string(),
-                Verdict::Wait => "waiting".into(),
-                Verdict::Skip => "skipped".into(),
-                Verdict::Refuse => "refused".into(),
-                Verdict::Blocked => "BLOCKED".into(),
-            };
-            vec![
-                i.resource.to_string(),
-                observed(obs, &i.resource),
-                desired,
-                i.reason.clone(),
-            ]
-        })
-        .collect();
-    out.push_str(&table(
-        &["RESOURCE", "OBSERVED", "DESIRED", "REASON"],
-        &rows,
-    ));
-    for problem in &p.problems {
-        let _ = writeln!(out, "problem: {problem}");
+/// One environment's status: state, schedule, override, who acts, and each resource.
+#[derive(Debug, Clone)]
+pub struct StatusRow {
+    /// The environment's name.
+    pub env: String,
+    /// Its time zone (times are shown in it).
+    pub tz: chrono_tz::Tz,
+    /// Awake, waking, asleep, going to sleep, unknown.
+    pub state: State,
+    /// What the plan would do now.
+    pub plan: Plan,
+    /// What was observed.
+    pub observed: Observation,
+    /// The active override.
+    pub over: Option<Override>,
+    /// The copy holding its lease (acting on it now), and until when.
+    pub lease: Option<LeaseHolder>,
+    /// When this was looked at.
+    pub now: DateTime<Utc>,
+}
+
+impl StatusRow {
+    /// A status row from a plan made at `now`.
+    pub fn new(
+        env: &Environment,
+        plan: Plan,
+        observed: Observation,
+        over: Option<Override>,
+        lease: Option<LeaseHolder>,
+        now: DateTime<Utc>,
+    ) -> StatusRow {
+        StatusRow {
+            env: env.name.clone(),
+            tz: env.timezone,
+            state: state_of(&plan, &observed),
+            plan,
+            observed,
+            over,
+            lease,
+            now,
+        }
     }
-    out
+
+    /// As a table with a header.
+    pub fn table(&self) -> String {
+        let p = &self.plan;
+        let mut out = match self.state {
+            State::Unknown => format!(
+                "{}: unknown — could not observe it: {}\n  schedule: {}\n",
+                p.env,
+                p.problems.join("; "),
+                p.summary
+            ),
+            state => format!("{}: {state} — {}\n", p.env, p.summary),
+        };
+        if let Some(l) = &self.lease {
+            let _ = writeln!(
+                out,
+                "  acting now: {} holds its lease until {}",
+                l.holder,
+                local_label(l.until, self.tz, self.now)
+            );
+        }
+        let rows: Vec<Vec<String>> = p
+            .items
+            .iter()
+            .map(|i| {
+                let desired = match i.verdict {
+                    Verdict::InSync => "as it should be".to_string(),
+                    Verdict::Act { .. } => if p.awake { "awake" } else { "asleep" }.to_string(),
+                    Verdict::Wait => "waiting".into(),
+                    Verdict::Skip => "skipped".into(),
+                    Verdict::Refuse => "refused".into(),
+                    Verdict::Blocked => "BLOCKED".into(),
+                };
+                vec![
+                    i.resource.to_string(),
+                    observed(&self.observed, &i.resource),
+                    desired,
+                    i.reason.clone(),
+                ]
+            })
+            .collect();
+        out.push_str(&table(
+            &["RESOURCE", "OBSERVED", "DESIRED", "REASON"],
+            &rows,
+        ));
+        if self.state != State::Unknown {
+            for problem in &p.problems {
+                let _ = writeln!(out, "problem: {problem}");
+            }
+        }
+        if let Some(t) = p.next_change {
+            let _ = writeln!(
+                out,
+                "next change: {} ({})",
+                local_label(t, self.tz, self.now),
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            );
+        }
+        out
+    }
+
+    /// As JSON.
+    pub fn json(&self) -> serde_json::Value {
+        let p = &self.plan;
+        serde_json::json!({
+            "env": p.env,
+            "state": self.state,
+            "awake": p.awake,
+            "summary": p.summary,
+            "next_change": p.next_change,
+            "override": self.over,
+            "unknown": (self.state == State::Unknown).then(|| serde_json::json!({
+                "reason": p.problems.join("; "),
+                "since": self.now,
+            })),
+            "lease": self.lease,
+            "resources": p.items.iter().map(|i| serde_json::json!({
+                "resource": i.resource.to_string(),
+                "observed": observed(&self.observed, &i.resource),
+                "plan": i,
+            })).collect::<Vec<_>>(),
+            "problems": p.problems,
+        })
+    }
 }
 
 /// `AWS requests: 16 (DescribeServices 2, ListServices 2, ...)`.

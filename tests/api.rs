@@ -13,7 +13,7 @@ use lightsout::clock::ManualClock;
 use lightsout::config;
 use lightsout::schedule::{Hold, Override};
 use lightsout::service::App;
-use lightsout::store::{AuditEvent, Put, SqliteStore, Store, StoreError};
+use lightsout::store::{AuditEvent, LeaseHolder, Put, SqliteStore, Store, StoreError};
 use serde_json::{Value, json};
 use support::EmptyCloud;
 use tower::ServiceExt;
@@ -460,6 +460,22 @@ impl Store for BrokenStore {
     ) -> BoxFuture<'_, Result<bool, StoreError>> {
         down()
     }
+    fn renew_lease(
+        &self,
+        _: &str,
+        _: &str,
+        _: DateTime<Utc>,
+        _: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        down()
+    }
+    fn lease_holder(
+        &self,
+        _: &str,
+        _: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Option<LeaseHolder>, StoreError>> {
+        down()
+    }
     fn release_lease(&self, _: &str, _: &str) -> BoxFuture<'_, Result<(), StoreError>> {
         down()
     }
@@ -500,7 +516,12 @@ mod slack {
         Arc::new(app)
     }
 
-    async fn slash(app: &Arc<App<EmptyCloud>>, text: &str, ts: i64, tamper: bool) -> Resp {
+    async fn slash<C: lightsout::cloud::Cloud + 'static>(
+        app: &Arc<App<C>>,
+        text: &str,
+        ts: i64,
+        tamper: bool,
+    ) -> Resp {
         let body = format!(
             "command=%2Fstaging&user_name=carol&user_id=U1&text={}",
             text.replace(' ', "+")
@@ -530,6 +551,71 @@ mod slack {
             body: serde_json::from_str(&text).unwrap_or(Value::Null),
             text,
         }
+    }
+
+    /// A cloud that cannot be observed (every describe times out).
+    struct BlindCloud;
+
+    impl lightsout::cloud::Cloud for BlindCloud {
+        async fn observe(
+            &self,
+            _env: &lightsout::config::Environment,
+        ) -> lightsout::model::Observation {
+            lightsout::model::Observation {
+                rds_errors: vec![
+                    "rds instances: DescribeDBInstances failed: no answer in time (timed out)"
+                        .into(),
+                ],
+                ..Default::default()
+            }
+        }
+        async fn execute(
+            &self,
+            _env: &lightsout::config::Environment,
+            _step: &lightsout::model::Step,
+        ) -> Result<(), lightsout::cloud::CloudError> {
+            Ok(())
+        }
+    }
+
+    /// While observation fails, the environment is `unknown` — never a guessed "asleep" — in
+    /// the API, in Slack's answer (with the reason and since when) and in `/metrics`.
+    #[tokio::test]
+    async fn unknown_is_said_as_unknown_everywhere() {
+        let tokens = Tokens::parse(&format!("alice {ALICE}")).unwrap();
+        let mut app = App::new(
+            cfg(),
+            BlindCloud,
+            Arc::new(SqliteStore::in_memory().unwrap()),
+            Arc::new(ManualClock::new(night())),
+            tokens,
+            "test".into(),
+        );
+        app.slack = Some(SlackVerifier::new(SECRET));
+        let a = Arc::new(app);
+        a.reconcile_all().await;
+        a.reconcile_all().await;
+        let r = slash(&a, "status", night().timestamp(), false).await;
+        let text = r.body["text"].as_str().unwrap_or_default().to_string();
+        assert!(text.contains("unknown since"), "{text}");
+        assert!(text.contains("DescribeDBInstances failed"), "{text}");
+        let req = Request::get("/v1/environments/staging")
+            .header(header::AUTHORIZATION, format!("Bearer {ALICE}"))
+            .body(Body::empty())
+            .unwrap();
+        let resp = router(a.clone()).oneshot(req).await.unwrap();
+        let bytes = to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["state"], "unknown", "{v}");
+        assert_eq!(v["unknown"]["since"], "2026-12-02T22:00:00Z", "{v}");
+        let req = Request::get("/metrics").body(Body::empty()).unwrap();
+        let resp = router(a.clone()).oneshot(req).await.unwrap();
+        let bytes = to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        let m = String::from_utf8_lossy(&bytes);
+        assert!(
+            m.contains("lightsout_observation_failures_total{env=\"staging\"} 2"),
+            "{m}"
+        );
     }
 
     /// `/staging wake 2h reason` wakes staging, says so to the channel, and audits the Slack user.

@@ -65,8 +65,8 @@ async fn two_copies_on_one_store_act_once_and_do_not_flap() {
             clock.set("2026-12-03T06:05:00Z".parse().unwrap());
         }
         let (ra, rb) = tokio::join!(a.reconcile_all(), b.reconcile_all());
-        reconciled[0] += ra.len();
-        reconciled[1] += rb.len();
+        reconciled[0] += ra.reports.len();
+        reconciled[1] += rb.reports.len();
     }
     let writes: Vec<String> = moto
         .recorded_operations()

@@ -118,12 +118,14 @@ async fn unknown_events_are_errors() {
     );
 }
 
-/// An invocation at its deadline starts no environment: the next scheduled event does the work.
+/// An invocation at its deadline starts no environment: the next scheduled event does the work,
+/// and the answer names what was deferred.
 #[tokio::test]
 async fn at_the_deadline_the_pass_defers_everything() {
     let a = app();
     let mut context = Context::default();
-    context.deadline = 1; // long past
+    let now_ms = lightsout::clock::Clock::now(&lightsout::clock::SystemClock).timestamp_millis();
+    context.deadline = (now_ms + 1_000) as u64; // inside the 3-second margin
     let out = handle(
         a.as_ref(),
         router(a.clone()),
@@ -132,4 +134,37 @@ async fn at_the_deadline_the_pass_defers_everything() {
     .await
     .unwrap();
     assert_eq!(out["environments"], 0, "{out}");
+    assert_eq!(out["deferred"][0]["env"], "staging", "{out}");
+    assert!(
+        out["deferred"][0]["why"]
+            .as_str()
+            .unwrap()
+            .contains("out of time"),
+        "{out}"
+    );
+}
+
+/// A deadline already past when the invocation begins (`cargo lambda watch` sends a relative
+/// 600000) is reported as implausible and not obeyed: the pass runs.
+#[tokio::test]
+async fn an_implausible_deadline_is_reported_and_not_obeyed() {
+    let a = app();
+    let mut context = Context::default();
+    context.deadline = 600_000;
+    let out = handle(
+        a.as_ref(),
+        router(a.clone()),
+        LambdaEvent::new(fixture("scheduler-reconcile.json"), context),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out["environments"], 1, "{out}");
+    assert!(out["deferred"].as_array().unwrap().is_empty(), "{out}");
+    assert!(
+        out["deadline_note"]
+            .as_str()
+            .unwrap()
+            .contains("not an epoch instant"),
+        "{out}"
+    );
 }

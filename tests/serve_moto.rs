@@ -92,6 +92,14 @@ async fn wake_over_http_comes_up_in_dependency_order_and_sleeps_when_it_ends() {
         desired(&ecs, "backend").await == 2 && desired(&ecs, "frontend").await == 1
     })
     .await;
+    // One more pass sees what the last one did: awake, nothing left to do.
+    passes_until(&mut passes, 3, || {
+        let awake = app
+            .snapshot("staging")
+            .is_some_and(|s| s.state().as_str() == "awake");
+        async move { awake }
+    })
+    .await;
     let ops = moto.recorded_operations();
     let first = |op: &str| {
         ops.iter()

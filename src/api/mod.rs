@@ -28,18 +28,17 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 pub use error::ApiError;
 
 use crate::cloud::Cloud;
-use crate::config::{Environment, format_duration, parse_duration};
+use crate::config::{Environment, format_duration};
 use crate::report;
-use crate::schedule::{Hold, Override, decide, scheduled};
+use crate::schedule::{Override, decide};
 use crate::service::App;
-use crate::store::{AuditEvent, Put};
 use auth::Identity;
 
 /// The largest request body accepted.
@@ -64,7 +63,11 @@ pub fn router<C: Cloud + 'static>(app: Arc<App<C>>) -> Router {
 async fn metrics<C: Cloud>(State(app): State<Arc<App<C>>>) -> Response {
     let last = app.last.read().unwrap_or_else(|p| p.into_inner());
     let awake = last.values().filter(|s| s.report.awake).count();
-    let mut body = app.metrics.render(app.config.environments.len(), awake);
+    let unknown =
+        app.config.environments.len() - last.values().filter(|s| s.unknown.is_none()).count();
+    let mut body = app
+        .metrics
+        .render(app.config.environments.len(), awake, unknown);
     body.push_str("# HELP lightsout_aws_requests_total AWS requests by operation, retries included.\n# TYPE lightsout_aws_requests_total counter\n");
     for (op, n) in app.cloud.requests() {
         body.push_str(&format!(
@@ -163,7 +166,11 @@ fn view<C: Cloud>(
     let snap = app.snapshot(&env.name);
     let mut v = json!({
         "name": env.name,
-        "state": snap.as_ref().map_or("unknown: no pass yet", |s| s.state()),
+        "state": snap.as_ref().map_or("unknown", |s| s.state().as_str()),
+        "unknown": match &snap {
+            None => json!({ "reason": "no pass has run yet", "since": Value::Null }),
+            Some(s) => json!(s.unknown),
+        },
         "awake": decision.awake,
         "why": decision.describe(env.timezone, now),
         "next_change": decision.next_change,
@@ -267,37 +274,6 @@ fn admit<'a, C>(
     Ok((who, env))
 }
 
-fn check_reason(reason: &str) -> Result<String, ApiError> {
-    let reason = reason.trim();
-    if reason.chars().count() > 500 {
-        return Err(ApiError::BadRequest(
-            "reason is longer than 500 characters".into(),
-        ));
-    }
-    Ok(reason.to_string())
-}
-
-/// The instant staging should be ready, estimated from the last pass: a stopped database takes
-/// RDS about 10 minutes to start, services about 2 more.
-fn expected_ready<C: Cloud>(app: &App<C>, env: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let snap = app.snapshot(env)?;
-    let dbs_down = snap
-        .observed
-        .databases
-        .iter()
-        .any(|d| d.status != "available" && d.member_of.is_none() && d.replica_of.is_none());
-    let services_down = snap
-        .observed
-        .services
-        .iter()
-        .any(crate::model::ObservedService::slept);
-    Some(match (dbs_down, services_down || snap.settling()) {
-        (true, _) => now + TimeDelta::minutes(12),
-        (false, true) => now + TimeDelta::minutes(2),
-        (false, false) => now,
-    })
-}
-
 async fn wake<C: Cloud>(
     State(app): State<Arc<App<C>>>,
     Path(name): Path<String>,
@@ -306,7 +282,10 @@ async fn wake<C: Cloud>(
 ) -> Result<Response, ApiError> {
     let (who, env) = admit(&app, &headers, &name).inspect_err(|e| app.count(e))?;
     let req: WakeRequest = json_body(&headers, body, true).inspect_err(|e| app.count(e))?;
-    let woken = do_wake(&app, env, &who.name, &req.duration, &req.reason).await?;
+    let woken = app
+        .wake(env, &who.name, &req.duration, &req.reason)
+        .await
+        .map_err(|e| app.request_error(e))?;
     let body = json!({
         "override": woken.current,
         "extended": !woken.kept,
@@ -324,141 +303,15 @@ async fn sleep<C: Cloud>(
 ) -> Result<Response, ApiError> {
     let (who, env) = admit(&app, &headers, &name).inspect_err(|e| app.count(e))?;
     let req: SleepRequest = json_body(&headers, body, false).inspect_err(|e| app.count(e))?;
-    let (ended, held) = do_sleep(&app, env, &who.name, &req.reason).await?;
+    let slept = app
+        .sleep(env, &who.name, &req.reason)
+        .await
+        .map_err(|e| app.request_error(e))?;
     Ok((
         StatusCode::ACCEPTED,
-        axum::Json(json!({ "ended": ended, "override": held })),
+        axum::Json(json!({ "ended": slept.ended, "override": slept.held })),
     )
         .into_response())
-}
-
-/// What a wake did.
-pub(crate) struct Woken {
-    /// The override in force now.
-    pub(crate) current: Override,
-    /// Whether a longer one was already in force (and kept).
-    pub(crate) kept: bool,
-    /// When the environment should be ready (an estimate).
-    pub(crate) ready: Option<DateTime<Utc>>,
-}
-
-/// Wakes `env` for `duration` on behalf of `who`: checks the duration against `max_wake`,
-/// stores the override (the later end wins), audits, and triggers a pass.
-pub(crate) async fn do_wake<C: Cloud>(
-    app: &App<C>,
-    env: &Environment,
-    who: &str,
-    duration: &str,
-    reason: &str,
-) -> Result<Woken, ApiError> {
-    let reason = check_reason(reason).inspect_err(|e| app.count(e))?;
-    let duration = parse_duration(duration).map_err(|e| app.counted(ApiError::BadRequest(e)))?;
-    if duration > env.max_wake {
-        return Err(app.counted(ApiError::BadRequest(format!(
-            "{} is longer than the longest wake for {} ({}, max_wake in its schedule file); ask for {} or less",
-            format_duration(duration),
-            env.name,
-            format_duration(env.max_wake),
-            format_duration(env.max_wake)
-        ))));
-    }
-    // Whole seconds: overrides are read by people.
-    let now = app.clock.now().trunc_subsecs(0);
-    let ov = Override {
-        env: env.name.clone(),
-        hold: Hold::Awake,
-        created: now,
-        until: now + duration,
-        by: who.to_string(),
-        reason: reason.clone(),
-    };
-    let (current, kept) = match app
-        .store
-        .put_override(ov)
-        .await
-        .map_err(|e| app.count_store(e))?
-    {
-        Put::Stored(o) => (o, false),
-        Put::KeptLater(o) => (o, true),
-    };
-    app.audit(AuditEvent {
-        at: now,
-        env: env.name.clone(),
-        resource: String::new(),
-        action: format!("wake for {}", format_duration(duration)),
-        reason,
-        actor: who.to_string(),
-        outcome: if kept {
-            format!("ok: a wake until {} was already in force", current.until)
-        } else {
-            format!("ok: awake until {}", current.until)
-        },
-    })
-    .await;
-    tracing::info!(env = %env.name, by = %who, until = %current.until, "wake requested");
-    app.trigger.notify_one();
-    Ok(Woken {
-        ready: expected_ready(app, &env.name, now),
-        current,
-        kept,
-    })
-}
-
-/// Puts `env` to sleep on behalf of `who`: ends its override, and inside an awake window holds it
-/// asleep until the next scheduled start. Returns the ended override and the new one.
-pub(crate) async fn do_sleep<C: Cloud>(
-    app: &App<C>,
-    env: &Environment,
-    who: &str,
-    reason: &str,
-) -> Result<(Option<Override>, Option<Override>), ApiError> {
-    let reason = check_reason(reason).inspect_err(|e| app.count(e))?;
-    let now = app.clock.now().trunc_subsecs(0);
-    let ended = app
-        .store
-        .clear_override(&env.name, now)
-        .await
-        .map_err(|e| app.count_store(e))?;
-    let plain = scheduled(env, now);
-    let mut held = None;
-    if plain.awake {
-        let until = plain
-            .next_change
-            .and_then(|end| scheduled(env, end).next_change)
-            .unwrap_or(now + TimeDelta::days(7));
-        let ov = Override {
-            env: env.name.clone(),
-            hold: Hold::Asleep,
-            created: now,
-            until,
-            by: who.to_string(),
-            reason: reason.clone(),
-        };
-        held = Some(
-            app.store
-                .put_override(ov)
-                .await
-                .map_err(|e| app.count_store(e))?
-                .current()
-                .clone(),
-        );
-    }
-    app.audit(AuditEvent {
-        at: now,
-        env: env.name.clone(),
-        resource: String::new(),
-        action: "sleep".into(),
-        reason,
-        actor: who.to_string(),
-        outcome: match &held {
-            Some(o) => format!("ok: asleep until {}", o.until),
-            None => "ok: back on the schedule".into(),
-        },
-    })
-    .await;
-    tracing::info!(env = %env.name, by = %who, "sleep requested");
-    app.trigger.notify_one();
-    Ok((ended, held))
 }
 
 impl<C> App<C> {
@@ -474,18 +327,17 @@ impl<C> App<C> {
         e
     }
 
+    /// A refused wake or sleep as an API error, counted.
+    pub(crate) fn request_error(&self, e: crate::service::RequestError) -> ApiError {
+        match e {
+            crate::service::RequestError::Invalid(m) => self.counted(ApiError::BadRequest(m)),
+            crate::service::RequestError::Store(e) => self.count_store(e),
+        }
+    }
+
     fn count_store(&self, e: crate::store::StoreError) -> ApiError {
         tracing::error!(error = %e, "store failed during a request");
         self.metrics.store_errors.inc();
         self.counted(ApiError::Unavailable(e.to_string()))
-    }
-
-    /// Records a request in the audit trail; a failure here is logged, not returned: the
-    /// override itself was written.
-    async fn audit(&self, event: AuditEvent) {
-        if let Err(e) = self.store.record(vec![event]).await {
-            tracing::error!(error = %e, "cannot write the audit trail");
-            self.metrics.store_errors.inc();
-        }
     }
 }

@@ -69,7 +69,9 @@ async function load() {
     const rows = d.environments.map((e) => {
       const ov = e.override ? `${e.override.hold === "asleep" ? "asleep: " : ""}${esc(e.override.by)} until ${esc(local(e.override.until))}<br><small>${esc(e.override.reason)}</small>` : "";
       const cls = e.state.split(" ")[0];
-      return `<tr data-env="${esc(e.name)}"><td>${esc(e.name)}</td><td class="state ${esc(cls)}">${esc(e.state)}</td>` +
+      const unknown = e.state === "unknown" && e.unknown
+        ? `<br><small class="err">${esc(e.unknown.reason)}${e.unknown.since ? " (since " + esc(local(e.unknown.since)) + ")" : ""}</small>` : "";
+      return `<tr data-env="${esc(e.name)}"><td>${esc(e.name)}</td><td class="state ${esc(cls)}">${esc(e.state)}${unknown}</td>` +
         `<td>${esc(e.why)}</td><td>${ov}</td><td>` +
         [1, 2, 4].map((h) => `<button data-act="wake" data-hours="${h}">Wake ${h}h</button>`).join("") +
         `<button data-act="sleep">Sleep now</button></td></tr>`;

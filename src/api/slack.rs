@@ -19,7 +19,7 @@ use serde_json::json;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use super::{ApiError, do_sleep, do_wake};
+use super::ApiError;
 use crate::cloud::Cloud;
 use crate::config::Config;
 use crate::schedule::{decide, local_label};
@@ -259,9 +259,17 @@ pub(crate) async fn command<C: Cloud>(
                 .active_override(&env.name, now)
                 .await
                 .map_err(|e| app.count_store(e))?;
-            let state = app
-                .snapshot(&env.name)
-                .map_or("unknown: no pass yet", |s| s.state());
+            let state = match app.snapshot(&env.name) {
+                None => "unknown (no pass has run yet)".to_string(),
+                Some(s) => match &s.unknown {
+                    Some(u) => format!(
+                        "unknown since {}: {}",
+                        local_label(u.since, env.timezone, now),
+                        u.reason
+                    ),
+                    None => s.state().to_string(),
+                },
+            };
             return Ok(ephemeral(format!(
                 "*{}*: {} — {}",
                 env.name,
@@ -276,30 +284,34 @@ pub(crate) async fn command<C: Cloud>(
         } => {
             let env = env_of(&env)?;
             limited(&app)?;
-            do_wake(&app, env, &who, &duration, &reason).await.map(|w| {
-                let ready = w
-                    .ready
-                    .map(|t| format!("; ready about {}", local_label(t, env.timezone, now)))
-                    .unwrap_or_default();
-                in_channel(format!(
-                    "{} woke *{}* until {}{ready}{}",
-                    user,
-                    env.name,
-                    local_label(w.current.until, env.timezone, now),
-                    if reason.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" — {reason}")
-                    }
-                ))
-            })
+            app.wake(env, &who, &duration, &reason)
+                .await
+                .map_err(|e| app.request_error(e))
+                .map(|w| {
+                    let ready = w
+                        .ready
+                        .map(|t| format!("; ready about {}", local_label(t, env.timezone, now)))
+                        .unwrap_or_default();
+                    in_channel(format!(
+                        "{} woke *{}* until {}{ready}{}",
+                        user,
+                        env.name,
+                        local_label(w.current.until, env.timezone, now),
+                        if reason.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" — {reason}")
+                        }
+                    ))
+                })
         }
         SlackCommand::Sleep { env, reason } => {
             let env = env_of(&env)?;
             limited(&app)?;
-            do_sleep(&app, env, &who, &reason)
+            app.sleep(env, &who, &reason)
                 .await
-                .map(|(_, held)| match held {
+                .map_err(|e| app.request_error(e))
+                .map(|slept| match slept.held {
                     Some(o) => in_channel(format!(
                         "{} put *{}* to sleep until {}",
                         user,

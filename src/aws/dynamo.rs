@@ -25,7 +25,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::future::{BoxFuture, FutureExt};
 
 use crate::schedule::{Hold, Override};
-use crate::store::{AuditEvent, Put, Store, StoreError, parse_ts, ts};
+use crate::store::{AuditEvent, LeaseHolder, Put, Store, StoreError, parse_ts, ts};
 
 /// How long audit events are kept before DynamoDB's TTL removes them.
 const AUDIT_RETENTION: TimeDelta = TimeDelta::days(90);
@@ -54,14 +54,11 @@ fn get(item: &Item, key: &str) -> Result<String, StoreError> {
     }
 }
 
-fn err<E: std::error::Error + Send + Sync + 'static>(
-    op: &str,
-    e: aws_sdk_dynamodb::error::SdkError<E>,
-) -> StoreError {
-    StoreError(format!(
-        "DynamoDB {op}: {}",
-        aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-    ))
+fn err<E>(op: &'static str, e: aws_sdk_dynamodb::error::SdkError<E>) -> StoreError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    StoreError(format!("DynamoDB {}", super::cloud_error(op, e)))
 }
 
 fn is_condition_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
@@ -375,6 +372,68 @@ impl Store for DynamoStore {
                 Err(e) if is_condition_failed(&e) => Ok(false),
                 Err(e) => Err(err("PutItem", e)),
             }
+        }
+        .boxed()
+    }
+
+    fn renew_lease(
+        &self,
+        env: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        let (env, holder) = (env.to_string(), holder.to_string());
+        async move {
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", s(format!("env#{env}")))
+                .item("sk", s("lease"))
+                .item("holder", s(&holder))
+                .item("until", s(ts(until)))
+                .item("expires_at", n((until + TimeDelta::days(1)).timestamp()))
+                .condition_expression("holder = :holder AND #until > :now")
+                .expression_attribute_names("#until", "until")
+                .expression_attribute_values(":holder", s(&holder))
+                .expression_attribute_values(":now", s(ts(now)))
+                .send()
+                .await;
+            match put {
+                Ok(_) => Ok(true),
+                Err(e) if is_condition_failed(&e) => Ok(false),
+                Err(e) => Err(err("PutItem", e)),
+            }
+        }
+        .boxed()
+    }
+
+    fn lease_holder(
+        &self,
+        env: &str,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Option<LeaseHolder>, StoreError>> {
+        let env = env.to_string();
+        async move {
+            let out = self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .key("pk", s(format!("env#{env}")))
+                .key("sk", s("lease"))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| err("GetItem", e))?;
+            let Some(item) = out.item() else {
+                return Ok(None);
+            };
+            let until = parse_ts(&get(item, "until")?)?;
+            Ok((until > now).then_some(LeaseHolder {
+                holder: get(item, "holder")?,
+                until,
+            }))
         }
         .boxed()
     }

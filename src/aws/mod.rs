@@ -2,7 +2,8 @@
 //! DynamoDB for the shared store).
 //!
 //! Clients are built once per region from one shared configuration, with the SDK's adaptive
-//! retry (client-side rate limiting on throttling). The standard AWS configuration applies:
+//! retry (client-side rate limiting on throttling) and timeouts on every call ([`CallLimits`]):
+//! nothing lightsout asks of AWS can wait forever. The standard AWS configuration applies:
 //! profiles, `AWS_REGION`, `AWS_ENDPOINT_URL`.
 
 mod count;
@@ -19,9 +20,12 @@ use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::sync::{Arc, Mutex};
 
+use std::time::Duration;
+
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_ecs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 
 use crate::cloud::{Cloud, CloudError};
 use crate::config::Environment;
@@ -49,12 +53,47 @@ pub struct AwsCloud {
     counter: RequestCounter,
 }
 
+/// How long lightsout waits for AWS, and how often it tries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallLimits {
+    /// Attempts per call (adaptive retry on throttling), at least 1.
+    pub max_attempts: u32,
+    /// The longest one attempt may take, from sending to the whole answer.
+    pub attempt_timeout: Duration,
+    /// The longest one call may take, every attempt and backoff included.
+    pub call_timeout: Duration,
+    /// The longest connecting may take.
+    pub connect_timeout: Duration,
+}
+
+impl Default for CallLimits {
+    fn default() -> Self {
+        CallLimits {
+            max_attempts: 5,
+            attempt_timeout: Duration::from_secs(5),
+            call_timeout: Duration::from_secs(20),
+            connect_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+impl CallLimits {
+    /// The SDK's timeout configuration for these limits.
+    pub fn timeouts(&self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(self.connect_timeout)
+            .operation_attempt_timeout(self.attempt_timeout)
+            .operation_timeout(self.call_timeout)
+            .build()
+    }
+}
+
 impl AwsCloud {
-    /// Loads the standard AWS configuration with adaptive retry of at most `max_attempts`
-    /// attempts per call.
-    pub async fn from_env(max_attempts: u32) -> AwsCloud {
+    /// Loads the standard AWS configuration with adaptive retry and the timeouts of `limits`.
+    pub async fn from_env(limits: CallLimits) -> AwsCloud {
         let base = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::adaptive().with_max_attempts(max_attempts.max(1)))
+            .retry_config(RetryConfig::adaptive().with_max_attempts(limits.max_attempts.max(1)))
+            .timeout_config(limits.timeouts())
             .load()
             .await;
         AwsCloud::new(base)
@@ -132,6 +171,8 @@ impl AwsCloud {
                 aws_sdk_costexplorer::config::Builder::from(&config)
                     .region(Region::new("us-east-1"))
                     .retry_config(RetryConfig::standard().with_max_attempts(1))
+                    // Its one attempt gets the whole call's time.
+                    .timeout_config(single_attempt(&config))
                     .interceptor(self.counter.clone())
                     .build(),
             ),
@@ -203,7 +244,18 @@ impl Cloud for AwsCloud {
     }
 }
 
-/// Turns an SDK error into a [`CloudError`] with the AWS error code when there is one.
+/// The configuration's timeouts with one attempt allowed the whole call's time.
+fn single_attempt(config: &SdkConfig) -> TimeoutConfig {
+    let base = config
+        .timeout_config()
+        .cloned()
+        .unwrap_or_else(|| TimeoutConfig::builder().build());
+    let call = base.operation_timeout().unwrap_or(Duration::from_secs(20));
+    base.to_builder().operation_attempt_timeout(call).build()
+}
+
+/// Turns an SDK error into a [`CloudError`] with the AWS error code when there is one, and a
+/// one-line cause when there is not (a timeout, a refused connection): never the SDK's debug dump.
 pub(crate) fn cloud_error<E>(
     operation: &'static str,
     err: SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
@@ -220,12 +272,58 @@ where
             "HTTP {} with no AWS error in the answer",
             raw.status().as_u16()
         ),
-        (None, _) => DisplayErrorContext(&err).to_string(),
+        (None, _) => transport_cause(&err),
     };
     CloudError {
         operation,
         code,
         message,
+    }
+}
+
+/// What went wrong below the AWS protocol, in one line: a timeout, or the innermost cause of a
+/// failed connection (`Connection refused (os error 111)`), with where it happened.
+pub(crate) fn transport_cause<E, R>(err: &SdkError<E, R>) -> String
+where
+    E: StdError + 'static,
+    R: std::fmt::Debug,
+{
+    match err {
+        SdkError::TimeoutError(_) => {
+            "no answer in time (timed out; see --attempt-timeout and --call-timeout)".to_string()
+        }
+        SdkError::DispatchFailure(d) => {
+            let what = if d.is_timeout() {
+                "timed out"
+            } else if d.is_io() {
+                "cannot reach AWS"
+            } else {
+                "the request could not be sent"
+            };
+            let mut innermost: Option<String> = None;
+            let mut source: Option<&(dyn StdError + 'static)> =
+                d.as_connector_error().map(|c| c as _);
+            while let Some(e) = source {
+                innermost = Some(e.to_string());
+                source = e.source();
+            }
+            match innermost {
+                Some(cause) => format!("{what}: {cause}"),
+                None => what.to_string(),
+            }
+        }
+        SdkError::ConstructionFailure(_) => "the request could not be built".to_string(),
+        SdkError::ResponseError(_) => "the answer could not be read".to_string(),
+        other => {
+            // A service error without a message: its code is reported beside this.
+            let mut text = other.to_string();
+            let mut source = other.source();
+            while let Some(e) = source {
+                text = e.to_string();
+                source = e.source();
+            }
+            text
+        }
     }
 }
 

@@ -46,6 +46,9 @@ pub struct Environment {
     pub name: String,
     /// The schedule file it was read from.
     pub source: PathBuf,
+    /// Where each resource named one by one is named in it: line and column, by the resource's
+    /// id as written in plans (`ecs:cluster/service`, `rds:id`, `aurora:id`).
+    pub named_at: BTreeMap<String, (usize, usize)>,
     /// AWS region of its resources.
     pub region: String,
     /// An IAM role to assume for its account (cross-account), if not the caller's own.
@@ -249,6 +252,14 @@ pub struct RdsSelection {
 }
 
 impl Environment {
+    /// `schedules/staging.toml:12:5` for a resource named one by one in the schedule file, or
+    /// `None` when a tag selector picked it up.
+    pub fn named(&self, resource: &str) -> Option<String> {
+        self.named_at
+            .get(resource)
+            .map(|(line, col)| format!("{}:{line}:{col}", self.source.display()))
+    }
+
     /// The settings of a service, with the environment's defaults applied.
     pub fn service_settings(&self, name: &ServiceName) -> ServiceSettings {
         let own = self.ecs.settings.get(name).cloned().unwrap_or_default();

@@ -482,10 +482,16 @@ impl<'r, 'a> Walker<'r, 'a> {
             );
         }
 
+        let named_at: BTreeMap<String, (usize, usize)> = spans
+            .resources
+            .iter()
+            .map(|(key, span)| (key.clone(), self.r.position(span.start)))
+            .collect();
         let env = (|| {
             Some(Environment {
                 name: name.clone(),
                 source: file,
+                named_at,
                 region: region?,
                 role_arn,
                 external_id,

@@ -39,6 +39,15 @@ pub struct AuditEvent {
     pub outcome: String,
 }
 
+/// Who holds an environment's lease, and until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeaseHolder {
+    /// The copy's instance name.
+    pub holder: String,
+    /// When the lease runs out unless renewed.
+    pub until: DateTime<Utc>,
+}
+
 /// What [`Store::put_override`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Put {
@@ -96,6 +105,24 @@ pub trait Store: Send + Sync {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<bool, StoreError>>;
+
+    /// Extends the lease on `env` to `until` only if `holder` still holds it and it has not
+    /// expired at `now`; `false` otherwise. Unlike [`Store::acquire_lease`], never takes back a
+    /// lease that lapsed: another holder may have come and gone in between.
+    fn renew_lease(
+        &self,
+        env: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<bool, StoreError>>;
+
+    /// Who holds the lease on `env` at `now`, and until when (`None`: nobody).
+    fn lease_holder(
+        &self,
+        env: &str,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Option<LeaseHolder>, StoreError>>;
 
     /// Gives the lease back, if `holder` has it.
     fn release_lease(&self, env: &str, holder: &str) -> BoxFuture<'_, Result<(), StoreError>>;

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use futures_util::future::{BoxFuture, FutureExt};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{AuditEvent, Put, Store, StoreError, parse_ts, ts};
+use super::{AuditEvent, LeaseHolder, Put, Store, StoreError, parse_ts, ts};
 use crate::schedule::{Hold, Override};
 
 /// The SQLite store.
@@ -225,6 +225,50 @@ impl Store for SqliteStore {
             )
             .map(|changed| changed == 1)
             .map_err(err);
+        async move { r }.boxed()
+    }
+
+    fn renew_lease(
+        &self,
+        env: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        let r = self
+            .conn()
+            .execute(
+                "UPDATE leases SET until = ?3 WHERE env = ?1 AND holder = ?2 AND until > ?4",
+                params![env, holder, ts(until), ts(now)],
+            )
+            .map(|changed| changed == 1)
+            .map_err(err);
+        async move { r }.boxed()
+    }
+
+    fn lease_holder(
+        &self,
+        env: &str,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Option<LeaseHolder>, StoreError>> {
+        let r = (|| {
+            let row: Option<(String, String)> = self
+                .conn()
+                .query_row(
+                    "SELECT holder, until FROM leases WHERE env = ?1 AND until > ?2",
+                    params![env, ts(now)],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(err)?;
+            row.map(|(holder, u)| {
+                Ok(LeaseHolder {
+                    holder,
+                    until: parse_ts(&u)?,
+                })
+            })
+            .transpose()
+        })();
         async move { r }.boxed()
     }
 

@@ -291,6 +291,7 @@ impl Daemon {
         let pace = lightsout::daemon::Pace {
             cadence: chrono::TimeDelta::hours(1),
             settle,
+            pass_timeout: Duration::from_secs(60),
         };
         let shutdown = async {
             let _ = stop_rx.await;
@@ -402,4 +403,191 @@ pub async fn service_state(
         .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
         .collect();
     (s.desired_count(), tags)
+}
+
+/// A TCP listener on loopback that accepts every connection and never answers: an AWS endpoint
+/// that hangs. Connections are held open until it is dropped.
+pub struct Hanging {
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Hanging {
+    /// Starts listening.
+    pub fn start() -> Hanging {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((socket, _)) => held.push(socket),
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        });
+        Hanging { endpoint, stop }
+    }
+}
+
+impl Drop for Hanging {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// An SDK configuration with short timeouts (attempts of `attempt`, calls of `call`), so tests
+/// of hung or held calls finish quickly.
+pub async fn sdk_config_timeouts(
+    endpoint: &str,
+    attempts: u32,
+    attempt: Duration,
+    call: Duration,
+) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(attempts)
+                .with_initial_backoff(Duration::from_millis(5)),
+        )
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(attempt)
+                .operation_timeout(call)
+                .build(),
+        )
+        .load()
+        .await
+}
+
+/// `lightsout serve` as a process, stopped (SIGKILL) when dropped if still running.
+pub struct Served {
+    /// The process.
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// Its standard error, line by line, as it comes.
+    pub stderr: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Served {
+    /// Starts `command` (a `serve` with `--listen 127.0.0.1:0`) and reads its address from the
+    /// first line it prints.
+    pub fn start(mut command: Command) -> Served {
+        use std::io::BufRead;
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start lightsout serve");
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let mut first = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut first)
+            .expect("serve prints its address");
+        let url = first
+            .split("on ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no address in {first:?}: {:?}", lines.lock().unwrap()))
+            .trim()
+            .trim_end_matches('/')
+            .to_string();
+        Served {
+            child,
+            url,
+            stderr: lines,
+        }
+    }
+
+    /// SIGTERM; returns how long it took to exit, and its exit status.
+    pub fn terminate(&mut self, within: Duration) -> (Duration, std::process::ExitStatus) {
+        let start = Instant::now();
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return (start.elapsed(), status);
+            }
+            assert!(
+                start.elapsed() < within,
+                "still running {within:?} after SIGTERM; log: {:?}",
+                self.stderr.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A GET or POST with a bearer token: status and body.
+pub fn http(method: &str, url: &str, token: &str, body: &str) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into();
+    let req = ureq::http::Request::builder()
+        .method(method)
+        .uri(url)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .unwrap();
+    let mut resp = agent.run(req).expect("request");
+    let status = resp.status().as_u16();
+    (status, resp.body_mut().read_to_string().unwrap_or_default())
+}
+
+/// Runs `command` and kills it if it has not ended within `limit`: its output, and how long
+/// it took.
+pub fn run_within(mut command: Command, limit: Duration) -> (std::process::Output, Duration) {
+    let start = Instant::now();
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            let out = child.wait_with_output().unwrap();
+            return (out, start.elapsed());
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "still running after {limit:?}\nstdout: {}\nstderr: {}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -1,7 +1,11 @@
 //! A fault-injecting HTTP proxy in front of moto: per operation (and optionally per target named
 //! in the request body), answer with AWS throttling in the protocol's own error shape, a 5xx, a
-//! connection cut mid-response, or added latency — always, a number of times, or for a share of
-//! requests. Everything else is forwarded to moto unchanged.
+//! connection cut mid-response, added latency, or hold the request until released — always, a
+//! number of times, or for a share of requests. Everything else is forwarded to moto unchanged.
+//!
+//! A held request is forwarded when [`FaultProxy::release`] is called, unless its client has
+//! given up by then (closed the connection): like a request stuck in a network, it then never
+//! arrives. [`FaultProxy::forwarded_after_hold`] counts those that did arrive.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -24,6 +28,8 @@ pub enum Fault {
     Drop,
     /// Forward, but only after this delay.
     Delay(Duration),
+    /// Hold until [`FaultProxy::release`], then forward (if the client is still there).
+    Hold,
 }
 
 /// When a fault applies.
@@ -82,6 +88,9 @@ struct State {
     injected: Mutex<BTreeMap<String, usize>>,
     seed: Mutex<u64>,
     agent: ureq::Agent,
+    release: tokio::sync::watch::Sender<bool>,
+    held: std::sync::atomic::AtomicUsize,
+    forwarded_after_hold: Arc<Mutex<Vec<String>>>,
 }
 
 /// A running proxy.
@@ -105,6 +114,9 @@ impl FaultProxy {
             injected: Mutex::new(BTreeMap::new()),
             seed: Mutex::new(seed.max(1)),
             agent,
+            release: tokio::sync::watch::Sender::new(false),
+            held: std::sync::atomic::AtomicUsize::new(0),
+            forwarded_after_hold: Arc::new(Mutex::new(Vec::new())),
         });
         let app = axum::Router::new()
             .fallback(handle)
@@ -123,6 +135,22 @@ impl FaultProxy {
     /// Removes every rule.
     pub fn clear(&self) {
         self.state.rules.lock().unwrap().clear();
+    }
+
+    /// Requests held so far.
+    pub fn held(&self) -> usize {
+        self.state.held.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Lets every held request (and every later one a `Hold` rule matches) go on.
+    pub fn release(&self) {
+        self.state.release.send_replace(true);
+    }
+
+    /// Held requests that were forwarded after their release (their client was still waiting),
+    /// by operation.
+    pub fn forwarded_after_hold(&self) -> Vec<String> {
+        self.state.forwarded_after_hold.lock().unwrap().clone()
     }
 
     /// Faults injected so far, by operation.
@@ -245,6 +273,14 @@ async fn handle(
                 .unwrap();
         }
         Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
+        Some(Fault::Hold) => {
+            state.held.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut released = state.release.subscribe();
+            // If the client gives up meanwhile, the server drops this future here: the request
+            // is never forwarded.
+            let _ = released.wait_for(|r| *r).await;
+            state.forwarded_after_hold.lock().unwrap().push(op.clone());
+        }
         None => {}
     }
     forward(state, method, uri, headers, body).await

@@ -1,0 +1,275 @@
+//! The command line as typed: flags and subcommands (clap). [`super::run`] turns them into
+//! actions; nothing here talks to AWS or the store.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::aws::CallLimits;
+use crate::config;
+
+/// Puts AWS staging environments to sleep on a schedule and wakes them exactly as they were.
+#[derive(Debug, Parser)]
+#[command(name = "lightsout", version, about)]
+pub struct Cli {
+    /// The schedules directory (or one schedule file).
+    #[arg(
+        long,
+        short = 's',
+        global = true,
+        env = "LIGHTSOUT_SCHEDULES",
+        default_value = "schedules"
+    )]
+    pub schedules: PathBuf,
+    /// Log format on stderr.
+    #[arg(long, global = true, env = "LIGHTSOUT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// Readable lines (coloured on a terminal, unless NO_COLOR is set).
+    Human,
+    /// One JSON object a line.
+    Json,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// A readable table.
+    Table,
+    /// JSON.
+    Json,
+}
+
+/// How lightsout talks to AWS.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AwsArgs {
+    /// Attempts per AWS call, with adaptive retry on throttling.
+    #[arg(long, env = "LIGHTSOUT_MAX_ATTEMPTS", default_value_t = 5)]
+    pub max_attempts: u32,
+    /// The longest one attempt of an AWS call may take.
+    #[arg(long, env = "LIGHTSOUT_ATTEMPT_TIMEOUT", default_value = "5s", value_parser = parse_std)]
+    pub attempt_timeout: Duration,
+    /// The longest one AWS call may take, retries included.
+    #[arg(long, env = "LIGHTSOUT_CALL_TIMEOUT", default_value = "20s", value_parser = parse_std)]
+    pub call_timeout: Duration,
+}
+
+impl AwsArgs {
+    /// The limits every AWS client is built with.
+    pub fn limits(&self) -> CallLimits {
+        CallLimits {
+            max_attempts: self.max_attempts.max(1),
+            attempt_timeout: self.attempt_timeout,
+            call_timeout: self.call_timeout.max(self.attempt_timeout),
+            ..CallLimits::default()
+        }
+    }
+}
+
+/// The state store.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreArgs {
+    /// The state store (overrides, audit trail, leases): a SQLite file, or `dynamodb:TABLE` to
+    /// share it between copies. Every command and the daemon must use the same one.
+    #[arg(long, env = "LIGHTSOUT_STORE", default_value = "lightsout.db")]
+    pub store: String,
+}
+
+/// Which environments, at which instant.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Target {
+    /// Only this environment.
+    #[arg(long)]
+    pub env: Option<String>,
+    /// Evaluate the schedule as if it were this instant (RFC 3339, like 2026-12-02T22:00:00Z).
+    #[arg(long, value_parser = parse_instant)]
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// Waiting for an environment after a wake or sleep.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WaitArgs {
+    /// Wait until the environment is ready (awake, every task running; or asleep), showing
+    /// progress resource by resource. Exits 0 when it is, 1 on --timeout or when a resource
+    /// needs a person.
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits.
+    #[arg(long, default_value = "20m", value_parser = parse_delta)]
+    pub timeout: chrono::TimeDelta,
+    /// How often --wait looks.
+    #[arg(long, default_value = "10s", value_parser = parse_std)]
+    pub poll: Duration,
+    /// Go through a running daemon's API at this URL (like http://127.0.0.1:8080) instead of
+    /// the store; the token is read from LIGHTSOUT_TOKEN or --token-file.
+    #[arg(long, env = "LIGHTSOUT_API")]
+    pub api: Option<String>,
+    /// A file holding the API token (for --api).
+    #[arg(long, env = "LIGHTSOUT_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check schedule files: report every problem with its file, line and fix.
+    Check {
+        /// Directory or file to check (default: --schedules).
+        path: Option<PathBuf>,
+    },
+    /// Show what would change now (or at --at), and why. Calls only describe APIs. Exits 1 when
+    /// something needs attention (a resource that cannot be acted on, or could not be observed).
+    Plan {
+        #[command(flatten)]
+        target: Target,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+        #[command(flatten)]
+        aws: AwsArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Converge the environments on their schedule and active wakes, under their leases.
+    Apply {
+        #[command(flatten)]
+        target: Target,
+        /// Plan and report, but make no write call.
+        #[arg(long)]
+        dry_run: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+        #[command(flatten)]
+        aws: AwsArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Show each resource's observed state, desired state and the next transition.
+    Status {
+        #[command(flatten)]
+        target: Target,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+        #[command(flatten)]
+        aws: AwsArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Wake an environment for a while: it goes back to sleep by itself when the time is up.
+    Wake {
+        /// The environment.
+        env: String,
+        /// How long: 2h, 90m, 1h30m (at most the environment's max_wake).
+        #[arg(long = "for", default_value = "2h")]
+        duration: String,
+        /// Why, for the audit trail and the digest.
+        #[arg(long, default_value = "")]
+        reason: String,
+        #[command(flatten)]
+        wait: WaitArgs,
+        #[command(flatten)]
+        aws: AwsArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// End a wake now; inside an awake window, sleep until the next scheduled start.
+    Sleep {
+        /// The environment.
+        env: String,
+        /// Why, for the audit trail.
+        #[arg(long, default_value = "")]
+        reason: String,
+        #[command(flatten)]
+        wait: WaitArgs,
+        #[command(flatten)]
+        aws: AwsArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Run the daemon: the HTTP API and status page, and the reconcile loop.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "LIGHTSOUT_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// A file of API tokens, one `NAME TOKEN [ENV,ENV]` a line (or set LIGHTSOUT_TOKENS).
+        #[arg(long, env = "LIGHTSOUT_TOKENS_FILE")]
+        tokens_file: Option<PathBuf>,
+        /// The longest time between reconcile passes.
+        #[arg(long, default_value = "1m", value_parser = parse_delta)]
+        every: chrono::TimeDelta,
+        /// Time between passes while resources are still changing.
+        #[arg(long, default_value = "15s", value_parser = parse_delta)]
+        settle: chrono::TimeDelta,
+        /// The longest one pass may take (well inside the 5-minute lease): no environment or
+        /// action starts after it.
+        #[arg(long, env = "LIGHTSOUT_PASS_TIMEOUT", default_value = "2m", value_parser = parse_std)]
+        pass_timeout: Duration,
+        /// Run the clock from this instant instead of now (RFC 3339), to rehearse a schedule.
+        #[arg(long, value_parser = parse_instant)]
+        at: Option<DateTime<Utc>>,
+        /// This copy's name in leases. Keep it stable per deployment (a restarted daemon then
+        /// takes its own lease back at once); two running copies must never share one.
+        #[arg(long, env = "LIGHTSOUT_INSTANCE")]
+        instance: Option<String>,
+        /// State-changing requests one identity may make at once.
+        #[arg(long, default_value_t = 5)]
+        rate_burst: u32,
+        /// State-changing requests one identity may make per minute, sustained.
+        #[arg(long, default_value_t = 10)]
+        rate_per_minute: u32,
+        #[command(flatten)]
+        aws: AwsArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Run as an AWS Lambda function (chosen by itself when AWS_LAMBDA_RUNTIME_API is set).
+    Lambda {
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+    /// Make the daily cost and health digest and send it to the environment's channels.
+    Digest {
+        /// Only this environment.
+        #[arg(long)]
+        env: Option<String>,
+        /// The day to report on, a local date like 2026-11-28 (default: yesterday).
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        /// Print the Markdown digest and send nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Send again to channels that already got this day's digest.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        aws: AwsArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+fn parse_delta(s: &str) -> Result<chrono::TimeDelta, String> {
+    config::parse_duration(s)
+}
+
+fn parse_std(s: &str) -> Result<Duration, String> {
+    let d = config::parse_duration(s)?;
+    d.to_std().map_err(|e| e.to_string())
+}
+
+fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{e}: write an RFC 3339 instant, like 2026-12-02T22:00:00Z or 2026-12-02T23:00:00+01:00"))
+}
