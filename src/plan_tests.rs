@@ -1,7 +1,7 @@
 use super::*;
 use crate::config::{ServiceName, parse_str};
 use crate::model::ObservedService;
-use crate::schedule::{Why, scheduled};
+use crate::schedule::{Override, Why, decide, scheduled};
 use proptest::prelude::*;
 use std::path::Path;
 
@@ -579,4 +579,45 @@ fn services_wait_while_their_autoscaling_bounds_are_unknown() {
             assert_eq!(item(&p, id).verdict, Verdict::Wait, "{id} at {now}");
         }
     }
+}
+
+/// A service waiting for many databases counts them instead of listing each (400 services
+/// waiting for 32 databases printed 32 names 400 times); with a few, it names them.
+#[test]
+fn a_wait_on_many_databases_is_counted_not_listed() {
+    let e = parse_str(
+        Path::new("staging.toml"),
+        "region = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = []\n[ecs]\nservices = [\"app/backend\"]\ndefault_count = 1\n[rds]\n[[rds.select]]\ntags = { Team = \"app\" }\n",
+    )
+    .unwrap();
+    let mut obs = Observation {
+        services: vec![svc("app/backend", 0)],
+        ..Default::default()
+    };
+    for i in 0..32 {
+        obs.databases
+            .push(db(&format!("db-{i:02}"), DbKind::Instance, "starting"));
+    }
+    let woken = Override {
+        env: "staging".into(),
+        hold: crate::schedule::Hold::Awake,
+        created: night(),
+        until: night() + TimeDelta::hours(2),
+        by: "alice".into(),
+        reason: String::new(),
+    };
+    let p = plan(&e, &decide(&e, Some(&woken), night()), &obs, night());
+    let reason = &item(&p, "ecs:app/backend").reason;
+    assert!(
+        reason.contains("waiting for 32 databases (see their lines)"),
+        "{reason}"
+    );
+    assert!(!reason.contains("db-07"), "{reason}");
+    obs.databases.truncate(2);
+    let p = plan(&e, &decide(&e, Some(&woken), night()), &obs, night());
+    let reason = &item(&p, "ecs:app/backend").reason;
+    assert!(
+        reason.contains("waiting for rds:db-00 (starting), rds:db-01 (starting)"),
+        "{reason}"
+    );
 }

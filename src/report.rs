@@ -128,7 +128,14 @@ fn attention(blocked_or_failed: usize, problems: usize) -> String {
 
 /// A pass report as a table.
 pub fn pass(r: &EnvReport) -> String {
-    let mut out = format!("{}: {}\n", r.env, r.summary);
+    let mut out = if r.problems.is_empty() {
+        format!("{}: {}\n", r.env, r.summary)
+    } else {
+        format!(
+            "{}: unknown — could not observe it (see the problems below); schedule: {}\n",
+            r.env, r.summary
+        )
+    };
     let rows: Vec<Vec<String>> = r
         .items
         .iter()
