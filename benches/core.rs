@@ -7,8 +7,9 @@ use std::path::Path;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
-use lightsout::config::{self, Environment, ServiceName};
-use lightsout::model::{Bounds, DbKind, Observation, ObservedDb, ObservedService};
+use lightsout::config;
+use lightsout::kinds::{Bounds, DbKind, Observation, ObservedDb, ObservedService};
+use lightsout::model::{Environment, ServiceName};
 use lightsout::plan::plan;
 use lightsout::schedule::{decide, scheduled};
 

@@ -6,8 +6,8 @@
 use std::fmt;
 use std::future::Future;
 
-use crate::config::Environment;
-use crate::model::{Observation, Step};
+use crate::kinds::{Observation, Step};
+use crate::model::Environment;
 
 /// A write call that failed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -202,7 +202,7 @@ mod tests {
             )
         };
         let p = std::path::Path::new("s.toml");
-        let config = crate::config::Config {
+        let config = crate::model::Config {
             environments: vec![
                 crate::config::parse_str(p, &src("berlin", "Europe/Berlin", "08:30")).unwrap(),
                 crate::config::parse_str(p, &src("sydney", "Australia/Sydney", "07:00")).unwrap(),

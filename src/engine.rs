@@ -25,10 +25,11 @@ use tokio::sync::watch;
 
 use crate::clock::{Clock, SystemClock};
 use crate::cloud::Cloud;
-use crate::config::Environment;
-use crate::model::{Observation, ResourceId};
+use crate::kinds::{Observation, ResourceId};
+use crate::model::Environment;
+use crate::model::Override;
 use crate::plan::{Item, Plan, Verdict, plan};
-use crate::schedule::{Override, decide};
+use crate::schedule::decide;
 
 /// Why a pass stopped acting before it was done.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,8 +2,9 @@
 
 use super::*;
 use crate::cloud::CloudError;
-use crate::config::{ServiceName, parse_str};
-use crate::model::{Bounds, DbKind, Observation, ObservedDb, ObservedService, Step};
+use crate::config::parse_str;
+use crate::kinds::{Bounds, DbKind, Observation, ObservedDb, ObservedService, Step};
+use crate::model::ServiceName;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;

@@ -24,13 +24,16 @@
 
 pub mod api;
 pub mod aws;
+pub mod calendar;
 pub mod cli;
 pub mod clock;
 pub mod cloud;
 pub mod config;
 pub mod daemon;
+pub mod diag;
 pub mod digest;
 pub mod engine;
+pub mod kinds;
 pub mod lambda;
 pub mod metrics;
 pub mod model;

@@ -13,11 +13,12 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use crate::config::Environment;
-use crate::model::{
+use crate::calendar::local_label;
+use crate::kinds::{
     Bounds, DbKind, Observation, ObservedDb, ObservedService, ResourceId, Step, tags,
 };
-use crate::schedule::{Decision, local_label};
+use crate::model::Environment;
+use crate::schedule::Decision;
 
 /// How long RDS keeps a stopped database stopped before starting it by itself.
 const RDS_AUTO_START: TimeDelta = TimeDelta::days(7);

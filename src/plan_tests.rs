@@ -1,7 +1,9 @@
 use super::*;
-use crate::config::{ServiceName, parse_str};
-use crate::model::ObservedService;
-use crate::schedule::{Override, Why, decide, scheduled};
+use crate::config::parse_str;
+use crate::kinds::ObservedService;
+use crate::model::Override;
+use crate::model::ServiceName;
+use crate::schedule::{Why, decide, scheduled};
 use proptest::prelude::*;
 use std::path::Path;
 
@@ -600,7 +602,7 @@ fn a_wait_on_many_databases_is_counted_not_listed() {
     }
     let woken = Override {
         env: "staging".into(),
-        hold: crate::schedule::Hold::Awake,
+        hold: crate::model::Hold::Awake,
         created: night(),
         until: night() + TimeDelta::hours(2),
         by: "alice".into(),

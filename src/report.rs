@@ -4,11 +4,12 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::Environment;
+use crate::calendar::local_label;
 use crate::engine::{EnvReport, Outcome};
-use crate::model::{Observation, ResourceId, Step};
+use crate::kinds::{Observation, ResourceId, Step};
+use crate::model::Environment;
+use crate::model::Override;
 use crate::plan::{Plan, Verdict};
-use crate::schedule::{Override, local_label};
 use crate::service::{State, state_of};
 use crate::store::LeaseHolder;
 
@@ -199,7 +200,7 @@ pub fn observed(obs: &Observation, id: &ResourceId) -> String {
                 if let Some(b) = s.scalable {
                     let _ = write!(d, ", autoscaling {}-{}", b.min, b.max);
                 }
-                if let Some(c) = s.tags.get(crate::model::tags::DESIRED_COUNT) {
+                if let Some(c) = s.tags.get(crate::kinds::tags::DESIRED_COUNT) {
                     let _ = write!(d, ", sleeping (recorded {c})");
                 }
                 d

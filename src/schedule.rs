@@ -13,50 +13,14 @@
 
 use std::fmt;
 
-use chrono::{
-    DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc,
-};
+use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
-use serde::{Deserialize, Serialize};
 
-use crate::config::{Environment, Window};
+use crate::calendar::{local_instant, local_label};
+use crate::model::{Environment, Hold, Override, Window};
 
 /// How far ahead the engine looks for the next transition before saying there is none.
 const HORIZON_DAYS: u64 = 400;
-
-/// Which way an override holds an environment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Hold {
-    /// Kept awake.
-    Awake,
-    /// Kept asleep.
-    Asleep,
-}
-
-/// A request that holds an environment awake (or asleep) until an instant, whatever the schedule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Override {
-    /// The environment it applies to.
-    pub env: String,
-    /// Awake or asleep.
-    pub hold: Hold,
-    /// When it was made; it applies from then.
-    pub created: DateTime<Utc>,
-    /// When it ends.
-    pub until: DateTime<Utc>,
-    /// Who asked.
-    pub by: String,
-    /// Why they asked.
-    pub reason: String,
-}
-
-impl Override {
-    /// Whether it applies at `now`.
-    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
-        self.created <= now && now < self.until
-    }
-}
 
 /// Why an environment is in the state it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,17 +82,6 @@ impl fmt::Display for Why {
             Why::NoWindows => f.write_str("no awake windows"),
             Why::Override { by, .. } => write!(f, "override by {by}"),
         }
-    }
-}
-
-/// Formats an instant in the environment's zone: `Mon 07:00 CET` within the coming week,
-/// `2026-12-28 07:00 CET` beyond it.
-pub fn local_label(t: DateTime<Utc>, tz: Tz, now: DateTime<Utc>) -> String {
-    let local = t.with_timezone(&tz);
-    if t >= now && t - now < TimeDelta::days(6) {
-        local.format("%a %H:%M %Z").to_string()
-    } else {
-        local.format("%Y-%m-%d %H:%M %Z").to_string()
     }
 }
 
@@ -294,21 +247,6 @@ fn resolve(tz: Tz, date: NaiveDate, minute: u16) -> DateTime<Utc> {
                 .unwrap_or(NaiveTime::MIN),
         ),
     )
-}
-
-/// The instant a local wall-clock time means in `tz`: inside a spring-forward gap, the first
-/// instant after it; in a fall-back hour, its first occurrence.
-pub fn local_instant(tz: Tz, mut local: chrono::NaiveDateTime) -> DateTime<Utc> {
-    // Gaps are at most a few hours; step until the wall clock exists again.
-    for _ in 0..(48 * 60) {
-        match tz.from_local_datetime(&local) {
-            LocalResult::Single(t) => return t.with_timezone(&Utc),
-            LocalResult::Ambiguous(first, _) => return first.with_timezone(&Utc),
-            LocalResult::None => local += TimeDelta::minutes(1),
-        }
-    }
-    // Unreachable for real zones; fall back to reading the wall time as UTC.
-    Utc.from_utc_datetime(&local)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 use super::*;
 use crate::config::parse_str;
-use chrono::TimeZone;
+use chrono::{TimeDelta, TimeZone};
 use proptest::prelude::*;
 use std::path::Path;
 

@@ -21,12 +21,13 @@ use tokio::sync::{Notify, watch};
 use crate::api::auth::{RateLimiter, Tokens};
 use crate::clock::Clock;
 use crate::cloud::Cloud;
-use crate::config::{Config, Environment, format_duration, parse_duration};
 use crate::engine::{self, EnvReport, Fence, Halt, Outcome};
+use crate::kinds::Observation;
 use crate::metrics::Metrics;
-use crate::model::Observation;
+use crate::model::{Config, Environment, format_duration, parse_duration};
+use crate::model::{Hold, Override};
 use crate::plan::{Plan, Verdict};
-use crate::schedule::{Hold, Override, scheduled};
+use crate::schedule::scheduled;
 use crate::store::{AuditEvent, Put, Store, StoreError};
 
 /// How a pass holds an environment's lease.
@@ -141,7 +142,7 @@ pub fn settling(report: &EnvReport, observed: &Observation) -> bool {
         .any(|i| matches!(i.item.verdict, Verdict::Wait | Verdict::Act { .. }));
     let starting = report.awake
         && report.items.iter().any(|i| {
-            let crate::model::ResourceId::EcsService(name) = &i.item.resource else {
+            let crate::kinds::ResourceId::EcsService(name) = &i.item.resource else {
                 return false;
             };
             matches!(i.item.verdict, Verdict::InSync | Verdict::Act { .. })
@@ -566,7 +567,7 @@ impl<C: Cloud> App<C> {
                         // What was made, and what was planned but not made.
                         let steps = i.item.steps();
                         let made = i.calls_made.min(steps.len());
-                        let list = |s: &[crate::model::Step]| {
+                        let list = |s: &[crate::kinds::Step]| {
                             s.iter()
                                 .map(ToString::to_string)
                                 .collect::<Vec<_>>()
@@ -760,7 +761,7 @@ impl<C: Cloud> App<C> {
             .observed
             .services
             .iter()
-            .any(crate::model::ObservedService::slept);
+            .any(crate::kinds::ObservedService::slept);
         Some(match (dbs_down, services_down || snap.settling()) {
             (true, _) => now + TimeDelta::minutes(12),
             (false, true) => now + TimeDelta::minutes(2),

@@ -11,7 +11,7 @@ use futures_util::future::{BoxFuture, FutureExt};
 use lightsout::api::{BODY_LIMIT, auth::Tokens, router};
 use lightsout::clock::ManualClock;
 use lightsout::config;
-use lightsout::schedule::{Hold, Override};
+use lightsout::model::{Hold, Override};
 use lightsout::service::App;
 use lightsout::store::{AuditEvent, LeaseHolder, Put, SqliteStore, Store, StoreError};
 use serde_json::{Value, json};
@@ -21,10 +21,10 @@ use tower::ServiceExt;
 const ALICE: &str = "alice-token-0123456789";
 const BOB: &str = "bob-token-0123456789ab";
 
-fn cfg() -> config::Config {
+fn cfg() -> lightsout::model::Config {
     let staging = "name = \"staging\"\nregion = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = [\"Mon-Fri 07:00-20:00\"]\nmax_wake = \"4h\"\n[rds]\ninstances = [\"db\"]\n";
     let preview = "name = \"preview\"\nregion = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = []\n[rds]\ninstances = [\"db2\"]\n";
-    config::Config {
+    lightsout::model::Config {
         environments: vec![
             config::parse_str(std::path::Path::new("staging.toml"), staging).unwrap(),
             config::parse_str(std::path::Path::new("preview.toml"), preview).unwrap(),
@@ -559,9 +559,9 @@ mod slack {
     impl lightsout::cloud::Cloud for BlindCloud {
         async fn observe(
             &self,
-            _env: &lightsout::config::Environment,
-        ) -> lightsout::model::Observation {
-            lightsout::model::Observation {
+            _env: &lightsout::model::Environment,
+        ) -> lightsout::kinds::Observation {
+            lightsout::kinds::Observation {
                 rds_errors: vec![
                     "rds instances: DescribeDBInstances failed: no answer in time (timed out)"
                         .into(),
@@ -571,8 +571,8 @@ mod slack {
         }
         async fn execute(
             &self,
-            _env: &lightsout::config::Environment,
-            _step: &lightsout::model::Step,
+            _env: &lightsout::model::Environment,
+            _step: &lightsout::kinds::Step,
         ) -> Result<(), lightsout::cloud::CloudError> {
             Ok(())
         }

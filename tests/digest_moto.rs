@@ -14,8 +14,9 @@ use std::time::Duration;
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use lightsout::aws::AwsCloud;
 use lightsout::clock::ManualClock;
-use lightsout::config::{Config, parse_str};
+use lightsout::config::parse_str;
 use lightsout::digest::{Digester, RunOptions};
+use lightsout::model::Config;
 use lightsout::store::{SqliteStore, Store};
 use support::Moto;
 
@@ -415,7 +416,7 @@ async fn health_comes_from_ecs_elb_cloudwatch_and_probes() {
     let mut env = d.config.environments[0].clone();
     env.ecs
         .services
-        .push(lightsout::config::ServiceName::parse("app-staging-cluster/api").unwrap());
+        .push(lightsout::model::ServiceName::parse("app-staging-cluster/api").unwrap());
     let input = d.gather(&env, day()).await;
     let h = &input.health;
     let services = h.services.as_ref().expect("services");

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use lightsout::aws::AwsCloud;
-use lightsout::config::{self, Environment};
+use lightsout::config;
 use lightsout::engine::{EnvReport, Outcome, reconcile};
+use lightsout::model::Environment;
 use lightsout::plan::Verdict;
 use support::proxy::{Fault, FaultProxy, Rule};
 use support::{Moto, STAGING, is_write};

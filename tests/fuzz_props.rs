@@ -7,10 +7,12 @@ use std::path::Path;
 
 use chrono::{TimeZone, Utc};
 use lightsout::api::slack::parse_command;
-use lightsout::config::{self, ServiceName, Window, parse_duration};
-use lightsout::model::{Bounds, DbKind, Observation, ObservedDb, ObservedService, tags};
+use lightsout::config;
+use lightsout::kinds::{Bounds, DbKind, Observation, ObservedDb, ObservedService, tags};
+use lightsout::model::{Hold, Override};
+use lightsout::model::{ServiceName, Window, parse_duration};
 use lightsout::plan::plan;
-use lightsout::schedule::{Hold, Override, decide};
+use lightsout::schedule::decide;
 use proptest::prelude::*;
 
 /// Cases per parser property; the closing note reports the totals.

@@ -17,7 +17,7 @@ use support::EmptyCloud;
 
 fn app() -> Arc<App<EmptyCloud>> {
     let staging = "name = \"staging\"\nregion = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = [\"Mon-Fri 07:00-20:00\"]\n[rds]\ninstances = [\"db\"]\n";
-    let cfg = config::Config {
+    let cfg = lightsout::model::Config {
         environments: vec![config::parse_str(Path::new("staging.toml"), staging).unwrap()],
     };
     Arc::new(App::new(

@@ -22,7 +22,7 @@ const THREADS: usize = 6;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mixed_load_has_no_5xx_and_the_limiter_engages() {
     let staging = "name = \"staging\"\nregion = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = []\n[rds]\ninstances = [\"db\"]\n";
-    let cfg = config::Config {
+    let cfg = lightsout::model::Config {
         environments: vec![config::parse_str(Path::new("staging.toml"), staging).unwrap()],
     };
     let dir = tempfile::tempdir().unwrap();

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use lightsout::aws::AwsCloud;
-use lightsout::config::{self, Environment};
+use lightsout::config;
 use lightsout::engine::{EnvReport, Outcome, reconcile};
+use lightsout::model::Environment;
 use support::{Moto, STAGING, is_write, schedules};
 
 fn at(s: &str) -> DateTime<Utc> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use lightsout::aws::DynamoStore;
-use lightsout::schedule::{Hold, Override};
+use lightsout::model::{Hold, Override};
 use lightsout::store::{AuditEvent, Put, SqliteStore, Store};
 
 fn t(s: &str) -> DateTime<Utc> {

@@ -35,9 +35,10 @@ use serde_json::{Value, json};
 pub use error::ApiError;
 
 use crate::cloud::Cloud;
-use crate::config::{Environment, format_duration};
+use crate::model::Override;
+use crate::model::{Environment, format_duration};
 use crate::report;
-use crate::schedule::{Override, decide};
+use crate::schedule::decide;
 use crate::service::App;
 use auth::Identity;
 

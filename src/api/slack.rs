@@ -20,9 +20,10 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use super::ApiError;
+use crate::calendar::local_label;
 use crate::cloud::Cloud;
-use crate::config::Config;
-use crate::schedule::{decide, local_label};
+use crate::model::Config;
+use crate::schedule::decide;
 use crate::service::App;
 
 /// How far a request's timestamp may be from now.

@@ -11,10 +11,10 @@ use aws_sdk_costexplorer::types::{
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{Clients, Pages, cloud_error};
-use crate::config::{CostFilter, ServiceName};
 use crate::digest::input::{
     Alarm, DaySpend, FailedTask, Money, ServiceHealth, Size, TargetGroupHealth,
 };
+use crate::model::{CostFilter, ServiceName};
 
 /// An SDK timestamp as a chrono instant (to the second).
 fn instant(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {

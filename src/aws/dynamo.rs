@@ -24,7 +24,7 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::future::{BoxFuture, FutureExt};
 
-use crate::schedule::{Hold, Override};
+use crate::model::{Hold, Override};
 use crate::store::{AuditEvent, LeaseHolder, Put, Store, StoreError, parse_ts, ts};
 
 /// How long audit events are kept before DynamoDB's TTL removes them.

@@ -8,8 +8,8 @@ use futures_util::StreamExt;
 
 use super::{Clients, Pages, cloud_error};
 use crate::cloud::CloudError;
-use crate::config::{Environment, ServiceName, TagSelector};
-use crate::model::{Bounds, Observation, ObservedService, ResourceId, Step};
+use crate::kinds::{Bounds, Observation, ObservedService, ResourceId, Step};
+use crate::model::{Environment, ServiceName, TagSelector};
 
 /// ECS `DescribeServices` takes at most 10 services a call.
 const DESCRIBE_BATCH: usize = 10;

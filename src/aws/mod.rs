@@ -28,8 +28,8 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 
 use crate::cloud::{Cloud, CloudError};
-use crate::config::Environment;
-use crate::model::{Observation, Step};
+use crate::kinds::{Observation, Step};
+use crate::model::Environment;
 
 /// Clients for one region.
 #[derive(Clone)]

@@ -6,8 +6,8 @@ use aws_sdk_rds::types::{Filter, Tag};
 
 use super::{Clients, Pages, cloud_error};
 use crate::cloud::CloudError;
-use crate::config::{Environment, TagSelector};
-use crate::model::{DbKind, Observation, ObservedDb, ResourceId, Step};
+use crate::kinds::{DbKind, Observation, ObservedDb, ResourceId, Step};
+use crate::model::{Environment, TagSelector};
 
 /// RDS describe calls page at most 100 records, and a filter takes at most 100 values.
 const PAGE: i32 = 100;

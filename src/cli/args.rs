@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::aws::CallLimits;
-use crate::config;
 
 /// Puts AWS staging environments to sleep on a schedule and wakes them exactly as they were.
 #[derive(Debug, Parser)]
@@ -260,11 +259,11 @@ pub enum Command {
 }
 
 fn parse_delta(s: &str) -> Result<chrono::TimeDelta, String> {
-    config::parse_duration(s)
+    crate::model::parse_duration(s)
 }
 
 fn parse_std(s: &str) -> Result<Duration, String> {
-    let d = config::parse_duration(s)?;
+    let d = crate::model::parse_duration(s)?;
     d.to_std().map_err(|e| e.to_string())
 }
 

@@ -23,8 +23,9 @@ pub use startup::secret;
 
 use crate::clock::{Clock, SystemClock};
 use crate::cloud::Cloud;
-use crate::config::{self, Config, Environment};
+use crate::config;
 use crate::engine::EnvReport;
+use crate::model::{Config, Environment};
 use crate::report;
 use crate::service::{EnvPass, State};
 use args::{AwsArgs, StoreArgs, Target};
@@ -385,10 +386,10 @@ async fn serve(cli: &Cli) -> anyhow::Result<()> {
     if pass_timeout_delta + app.lease.margin >= app.lease.ttl {
         anyhow::bail!(
             "--pass-timeout {} is too long: a pass must end well inside its {}-minute lease (less {} s for one AWS call); use at most {}",
-            config::format_duration(pass_timeout_delta),
+            crate::model::format_duration(pass_timeout_delta),
             app.lease.ttl.num_minutes(),
             app.lease.margin.num_seconds(),
-            config::format_duration(
+            crate::model::format_duration(
                 app.lease.ttl - app.lease.margin - chrono::TimeDelta::minutes(1)
             )
         );

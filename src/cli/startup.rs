@@ -10,7 +10,8 @@ use anyhow::Context as _;
 
 use crate::aws::{AwsCloud, CallLimits, DynamoStore};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{self, Config};
+use crate::config;
+use crate::model::Config;
 use crate::service::App;
 use crate::store::{SqliteStore, Store};
 
@@ -129,7 +130,7 @@ pub async fn digester(
     let uses_slack = cfg
         .environments
         .iter()
-        .any(|e| e.digest.channels.contains(&config::Channel::Slack));
+        .any(|e| e.digest.channels.contains(&crate::model::Channel::Slack));
     if uses_slack && webhook.is_none() {
         tracing::warn!(
             "a digest goes to Slack but LIGHTSOUT_SLACK_WEBHOOK_URL (or _FILE, _SSM) is not set: that channel will fail"

@@ -18,9 +18,9 @@ use super::args::{AwsArgs, StoreArgs, WaitArgs};
 use super::startup::{self, Parts};
 use super::{Cli, environment};
 use crate::aws::AwsCloud;
+use crate::calendar::local_label;
 use crate::engine::{EnvReport, Outcome};
 use crate::plan::Verdict;
-use crate::schedule::local_label;
 use crate::service::{App, EnvPass, RequestError, State, settling};
 
 /// What was asked.
@@ -98,7 +98,7 @@ impl Progress {
 }
 
 /// One resource's progress from a pass: what is observed and what the pass did or waits for.
-fn rows(report: &EnvReport, observed: &crate::model::Observation) -> Vec<(String, String)> {
+fn rows(report: &EnvReport, observed: &crate::kinds::Observation) -> Vec<(String, String)> {
     report
         .items
         .iter()
@@ -185,7 +185,7 @@ async fn via_store(
 /// goal, a resource needs a person, or time runs out; without `--wait`, one pass.
 async fn follow(
     app: &App<AwsCloud>,
-    env: &crate::config::Environment,
+    env: &crate::model::Environment,
     ask: Ask<'_>,
     wait: &WaitArgs,
 ) -> anyhow::Result<ExitCode> {

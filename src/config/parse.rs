@@ -10,12 +10,12 @@ use chrono_tz::Tz;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::diag::{Reporter, suggest};
-use super::window::{WeekMinutes, Window, week_minute_label};
-use super::{
-    Channel, CostFilter, Diagnostic, DigestConfig, EcsSelection, EcsTagSelector, Environment,
-    Guard, ProductionTag, RdsSelection, ServiceName, ServiceSettings, TagSelector, parse_duration,
-    parse_ics,
+use super::parse_ics;
+use crate::diag::{Diagnostic, Reporter, suggest};
+use crate::model::{
+    Channel, CostFilter, DigestConfig, EcsSelection, EcsTagSelector, Environment, Guard,
+    ProductionTag, RdsSelection, ServiceName, ServiceSettings, TagSelector, WeekMinutes, Window,
+    parse_duration, week_minute_label,
 };
 
 type Val<'i> = Spanned<DeValue<'i>>;

@@ -13,8 +13,8 @@ use super::input::{
 };
 use crate::aws::digest as aws;
 use crate::cloud::Cloud;
-use crate::config::Environment;
-use crate::model::tags;
+use crate::kinds::tags;
+use crate::model::Environment;
 use crate::schedule;
 
 /// How long Cost Explorer answers are reused: a second digest for the same day asks nothing.
@@ -244,7 +244,7 @@ impl Digester {
                         .services
                         .iter()
                         .find(|s| s.name.to_string() == h.name);
-                    h.asleep = observed.is_some_and(crate::model::ObservedService::slept);
+                    h.asleep = observed.is_some_and(crate::kinds::ObservedService::slept);
                     if let Some(name) = observed.map(|s| s.name.clone()) {
                         match aws::failed_tasks(&clients, &name, since_last).await {
                             Ok(t) => h.failed_tasks = t,
@@ -309,7 +309,7 @@ impl Digester {
         }
     }
 
-    async fn active_override(&self, env: &Environment) -> Option<crate::schedule::Override> {
+    async fn active_override(&self, env: &Environment) -> Option<crate::model::Override> {
         self.store
             .active_override(&env.name, self.clock.now())
             .await

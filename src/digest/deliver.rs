@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::Digester;
 use super::figures::Digest;
 use super::render;
-use crate::config::{Channel, Environment};
+use crate::model::{Channel, Environment};
 
 impl Digester {
     /// Sends `digest` to `channels` at once; per channel, `Ok` or the last error.

@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use super::input::{Budget, DigestInput, Health, Money, Size};
 use super::prices::{PriceTable, Rate};
+use crate::model::AuditEvent;
 use crate::schedule::scheduled;
-use crate::store::AuditEvent;
 
 /// How many services are named before the rest is summed as "Other".
 pub const TOP_SERVICES: usize = 5;
@@ -293,36 +293,8 @@ pub fn compute(input: &DigestInput, prices: &PriceTable) -> Digest {
 // ---------------------------------------------------------------------------------------------
 // Dates
 
-/// The first day of `d`'s month.
-pub fn month_start(d: NaiveDate) -> NaiveDate {
-    d.with_day(1).unwrap_or(d)
-}
-
-/// How many days `d`'s month has.
-pub fn days_in_month(d: NaiveDate) -> u32 {
-    let first = month_start(d);
-    let next = first
-        .checked_add_months(chrono::Months::new(1))
-        .unwrap_or(first);
-    u32::try_from((next - first).num_days()).unwrap_or(30)
-}
-
-fn month_days(d: NaiveDate) -> impl Iterator<Item = NaiveDate> {
-    let first = month_start(d);
-    (0..days_in_month(d)).filter_map(move |i| first.checked_add_days(Days::new(u64::from(i))))
-}
-
-/// The instant local midnight starts `date` in `tz` (the first instant after a gap, the first
-/// occurrence when ambiguous).
-pub fn local_midnight(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
-    crate::schedule::local_instant(tz, date.and_time(chrono::NaiveTime::MIN))
-}
-
-/// `[start, end)` of local day `date`: 23, 24 or 25 hours.
-pub fn local_day(tz: Tz, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
-    let next = date.succ_opt().unwrap_or(date);
-    (local_midnight(tz, date), local_midnight(tz, next))
-}
+use crate::calendar::month_days;
+pub use crate::calendar::{days_in_month, local_day, local_midnight, month_start};
 
 // ---------------------------------------------------------------------------------------------
 // Spend
@@ -696,7 +668,7 @@ pub fn wake_until(outcome: &str) -> Option<DateTime<Utc>> {
 /// Seconds of `[from, to)` outside the schedule's awake windows, stepping from one schedule
 /// change to the next.
 pub fn outside_schedule_secs(
-    env: &crate::config::Environment,
+    env: &crate::model::Environment,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> i64 {

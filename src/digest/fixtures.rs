@@ -12,9 +12,10 @@ use super::input::{
     Alarm, Budget, DaySpend, DbHealth, DigestInput, FailedTask, Health, Money, Probe, ResourceCost,
     ServiceHealth, Size, Spend, TargetGroupHealth,
 };
-use crate::config::{Environment, ServiceName, parse_str};
-use crate::model::{DbKind, Step, tags};
-use crate::store::AuditEvent;
+use crate::config::parse_str;
+use crate::kinds::{DbKind, Step, tags};
+use crate::model::AuditEvent;
+use crate::model::{Environment, ServiceName};
 
 /// The reference environment's schedule file.
 pub const STAGING_TOML: &str = r#"

@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::AwsCloud;
 use crate::clock::Clock;
-use crate::config::{Channel, Config, Environment};
+use crate::model::{Channel, Config, Environment};
 use crate::store::Store;
 
 /// How long the record of a sent digest is kept.

@@ -8,36 +8,17 @@ mod sqlite;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures_util::future::BoxFuture;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 pub use sqlite::SqliteStore;
 
-use crate::schedule::Override;
+pub use crate::model::AuditEvent;
+use crate::model::Override;
 
 /// The store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 #[error("state store unavailable: {0}")]
 pub struct StoreError(pub String);
-
-/// One line of the audit trail.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditEvent {
-    /// When it happened.
-    pub at: DateTime<Utc>,
-    /// The environment.
-    pub env: String,
-    /// The resource (`ecs:cluster/service`, `rds:id`), or empty for a request about the whole
-    /// environment.
-    pub resource: String,
-    /// What was done or asked: `wake`, `sleep`, or an action's steps.
-    pub action: String,
-    /// Why.
-    pub reason: String,
-    /// Who: a token's name, `schedule` for the reconcile loop.
-    pub actor: String,
-    /// `ok`, `failed: ...`, `refused: ...`.
-    pub outcome: String,
-}
 
 /// Who holds an environment's lease, and until when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

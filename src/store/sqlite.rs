@@ -11,7 +11,7 @@ use futures_util::future::{BoxFuture, FutureExt};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{AuditEvent, LeaseHolder, Put, Store, StoreError, parse_ts, ts};
-use crate::schedule::{Hold, Override};
+use crate::model::{Hold, Override};
 
 /// The SQLite store.
 pub struct SqliteStore {

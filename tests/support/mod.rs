@@ -271,7 +271,7 @@ impl Daemon {
         settle: Duration,
     ) -> Daemon {
         use std::sync::Arc;
-        let cfg = lightsout::config::Config {
+        let cfg = lightsout::model::Config {
             environments: vec![
                 lightsout::config::parse_str(Path::new("staging.toml"), STAGING).unwrap(),
             ],
@@ -328,16 +328,13 @@ pub mod proxy;
 pub struct EmptyCloud;
 
 impl lightsout::cloud::Cloud for EmptyCloud {
-    async fn observe(
-        &self,
-        _env: &lightsout::config::Environment,
-    ) -> lightsout::model::Observation {
-        lightsout::model::Observation::default()
+    async fn observe(&self, _env: &lightsout::model::Environment) -> lightsout::kinds::Observation {
+        lightsout::kinds::Observation::default()
     }
     async fn execute(
         &self,
-        _env: &lightsout::config::Environment,
-        _step: &lightsout::model::Step,
+        _env: &lightsout::model::Environment,
+        _step: &lightsout::kinds::Step,
     ) -> Result<(), lightsout::cloud::CloudError> {
         Ok(())
     }

@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::config::ServiceName;
+use crate::model::ServiceName;
 
 /// Tag names lightsout reads and writes on resources.
 pub mod tags {

@@ -143,7 +143,7 @@ fn day_index(name: &str) -> Option<usize> {
 }
 
 fn unknown_day(name: &str, span: Range<usize>) -> WindowError {
-    let help = match super::diag::suggest(name, DAY_NAMES) {
+    let help = match crate::diag::suggest(name, DAY_NAMES) {
         Some(s) => format!("did you mean \"{s}\"? Days are Mon, Tue, Wed, Thu, Fri, Sat, Sun"),
         None => "days are Mon, Tue, Wed, Thu, Fri, Sat, Sun, ranges like Mon-Fri, lists like Mon,Wed, or daily, weekdays, weekends".into(),
     };

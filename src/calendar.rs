@@ -1,0 +1,66 @@
+//! Local days and instants: what a wall-clock time, a day or a month means in an IANA zone.
+//!
+//! Pure. Exact across daylight-saving changes: a local time inside a spring-forward gap means
+//! the first instant after the gap; a time that occurs twice in a fall-back hour means its first
+//! occurrence; a local day is 23, 24 or 25 hours long.
+
+use chrono::{DateTime, Datelike, Days, LocalResult, NaiveDate, TimeDelta, TimeZone, Utc};
+use chrono_tz::Tz;
+
+/// Formats an instant in the environment's zone: `Mon 07:00 CET` within the coming week,
+/// `2026-12-28 07:00 CET` beyond it.
+pub fn local_label(t: DateTime<Utc>, tz: Tz, now: DateTime<Utc>) -> String {
+    let local = t.with_timezone(&tz);
+    if t >= now && t - now < TimeDelta::days(6) {
+        local.format("%a %H:%M %Z").to_string()
+    } else {
+        local.format("%Y-%m-%d %H:%M %Z").to_string()
+    }
+}
+
+/// The instant a local wall-clock time means in `tz`: inside a spring-forward gap, the first
+/// instant after it; in a fall-back hour, its first occurrence.
+pub fn local_instant(tz: Tz, mut local: chrono::NaiveDateTime) -> DateTime<Utc> {
+    // Gaps are at most a few hours; step until the wall clock exists again.
+    for _ in 0..(48 * 60) {
+        match tz.from_local_datetime(&local) {
+            LocalResult::Single(t) => return t.with_timezone(&Utc),
+            LocalResult::Ambiguous(first, _) => return first.with_timezone(&Utc),
+            LocalResult::None => local += TimeDelta::minutes(1),
+        }
+    }
+    // Unreachable for real zones; fall back to reading the wall time as UTC.
+    Utc.from_utc_datetime(&local)
+}
+
+/// The first day of `d`'s month.
+pub fn month_start(d: NaiveDate) -> NaiveDate {
+    d.with_day(1).unwrap_or(d)
+}
+
+/// How many days `d`'s month has.
+pub fn days_in_month(d: NaiveDate) -> u32 {
+    let first = month_start(d);
+    let next = first
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap_or(first);
+    u32::try_from((next - first).num_days()).unwrap_or(30)
+}
+
+/// Every day of `d`'s month, in order.
+pub fn month_days(d: NaiveDate) -> impl Iterator<Item = NaiveDate> {
+    let first = month_start(d);
+    (0..days_in_month(d)).filter_map(move |i| first.checked_add_days(Days::new(u64::from(i))))
+}
+
+/// The instant local midnight starts `date` in `tz` (the first instant after a gap, the first
+/// occurrence when ambiguous).
+pub fn local_midnight(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
+    local_instant(tz, date.and_time(chrono::NaiveTime::MIN))
+}
+
+/// `[start, end)` of local day `date`: 23, 24 or 25 hours.
+pub fn local_day(tz: Tz, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    let next = date.succ_opt().unwrap_or(date);
+    (local_midnight(tz, date), local_midnight(tz, next))
+}
