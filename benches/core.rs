@@ -8,8 +8,9 @@ use std::path::Path;
 use chrono::{DateTime, TimeDelta, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use lightsout::config;
-use lightsout::kinds::{Bounds, DbKind, Observation, ObservedDb, ObservedService};
-use lightsout::model::{Environment, ServiceName};
+use lightsout::kinds::ServiceName;
+use lightsout::kinds::{Bounds, DbKind, Observation, ObservedDb, ObservedService, Scalable};
+use lightsout::model::Environment;
 use lightsout::plan::plan;
 use lightsout::schedule::{decide, scheduled};
 
@@ -37,7 +38,9 @@ fn observation(services: usize, dbs: usize) -> Observation {
                 desired: 2,
                 running: 2,
                 tags: BTreeMap::from([("Team".to_string(), "app".to_string())]),
-                scalable: (i % 2 == 0).then_some(Bounds { min: 1, max: 4 }),
+                scalable: (i % 2 == 0)
+                    .then_some(Bounds { min: 1, max: 4 })
+                    .map_or(Scalable::None, Scalable::Some),
             })
             .collect(),
         databases: (0..dbs)

@@ -4,6 +4,10 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use toml::de::{DeTable, DeValue};
+
+use std::collections::BTreeMap;
+
 /// One problem found in a configuration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -146,6 +150,203 @@ impl<'a> Reporter<'a> {
         } else {
             value_span
         }
+    }
+}
+
+/// A TOML value with its byte span in the source.
+pub type Val<'i> = toml::Spanned<toml::de::DeValue<'i>>;
+
+/// The value of `key` in a table, if it is there.
+pub fn lookup<'t, 'i>(t: &'t DeTable<'i>, key: &str) -> Option<&'t Val<'i>> {
+    t.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v)
+}
+
+/// Reads a schedule file's TOML tree with spans: every getter reports what is wrong (with the
+/// line, column and fix) and returns `None` rather than stopping. Each resource kind reads its
+/// own table with it; it also collects where resources and tag selectors were written, for the
+/// checks across files.
+pub struct Reader<'r, 'a> {
+    /// Where problems go.
+    pub(crate) r: &'r mut Reporter<'a>,
+    /// Resources named one by one, as `ecs:cluster/service`, `rds:id`, `aurora:id`, and where.
+    pub named: Vec<(String, Range<usize>)>,
+    /// Tag selectors, in a canonical text form, and where.
+    pub selectors: Vec<(String, Range<usize>)>,
+}
+
+impl<'r, 'a> Reader<'r, 'a> {
+    /// A reader reporting to `r`.
+    pub(crate) fn new(r: &'r mut Reporter<'a>) -> Reader<'r, 'a> {
+        Reader {
+            r,
+            named: Vec::new(),
+            selectors: Vec::new(),
+        }
+    }
+
+    /// Reports a problem at a span.
+    pub fn err(
+        &mut self,
+        span: Range<usize>,
+        msg: impl Into<String>,
+        help: impl Into<Option<String>>,
+    ) {
+        self.r.error(span, msg, help.into());
+    }
+
+    /// 1-based line and column of a byte offset.
+    pub fn position(&self, offset: usize) -> (usize, usize) {
+        self.r.position(offset)
+    }
+
+    /// Reports keys of `table` that are not in `allowed`.
+    /// A key that looks like a secret gets its own error: secrets never go in schedule files.
+    pub fn check_keys(&mut self, table: &DeTable<'_>, allowed: &[&str], place: &str) {
+        for (k, _) in table.iter() {
+            let key = k.get_ref().as_ref();
+            if allowed.contains(&key) {
+                continue;
+            }
+            if ["webhook", "secret", "token"]
+                .iter()
+                .any(|w| key.contains(w))
+            {
+                self.err(
+                    k.span(),
+                    format!("`{key}` looks like a secret, and secrets do not belong in schedule files"),
+                    Some("delete it, and give lightsout the secret in its environment: LIGHTSOUT_TOKENS, LIGHTSOUT_SLACK_SIGNING_SECRET or LIGHTSOUT_SLACK_WEBHOOK_URL (each also as NAME_FILE, or NAME_SSM with a SecureString parameter name)".to_string()),
+                );
+            } else {
+                let help = match suggest(key, allowed.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("known keys here: {}", allowed.join(", ")),
+                };
+                self.err(k.span(), format!("unknown key `{key}` in {place}"), help);
+            }
+        }
+    }
+
+    pub fn string<'v>(&mut self, v: &'v Val<'_>, what: &str) -> Option<&'v str> {
+        match v.get_ref() {
+            DeValue::String(s) => Some(s.as_ref()),
+            other => {
+                self.err(
+                    v.span(),
+                    format!("`{what}` must be a string, not {}", other.type_str()),
+                    Some(format!("quote it: {what} = \"...\"")),
+                );
+                None
+            }
+        }
+    }
+
+    /// The string in `v`, without reporting anything when it is not one.
+    pub fn string_quiet<'v>(&self, v: &'v Val<'_>) -> Option<&'v str> {
+        match v.get_ref() {
+            DeValue::String(s) => Some(s.as_ref()),
+            _ => None,
+        }
+    }
+
+    pub fn array<'v, 'i>(&mut self, v: &'v Val<'i>, what: &str) -> Option<&'v [Val<'i>]> {
+        match v.get_ref() {
+            DeValue::Array(a) => Some(a),
+            other => {
+                self.err(
+                    v.span(),
+                    format!("`{what}` must be a list, not {}", other.type_str()),
+                    Some(format!("write {what} = [\"...\", \"...\"]")),
+                );
+                None
+            }
+        }
+    }
+
+    /// A list of strings, each with its span.
+    pub fn strings<'v>(&mut self, v: &'v Val<'_>, what: &str) -> Vec<(&'v str, Range<usize>)> {
+        let Some(items) = self.array(v, what) else {
+            return Vec::new();
+        };
+        items
+            .iter()
+            .filter_map(|item| self.string(item, what).map(|s| (s, item.span())))
+            .collect()
+    }
+
+    pub fn table<'v, 'i>(&mut self, v: &'v Val<'i>, what: &str) -> Option<&'v DeTable<'i>> {
+        match v.get_ref() {
+            DeValue::Table(t) => Some(t),
+            other => {
+                self.err(
+                    v.span(),
+                    format!("`{what}` must be a table, not {}", other.type_str()),
+                    Some(format!("write it as [{what}] or {what} = {{ ... }}")),
+                );
+                None
+            }
+        }
+    }
+
+    pub fn integer(&mut self, v: &Val<'_>, what: &str, range: Range<i64>) -> Option<i64> {
+        let n = match v.get_ref() {
+            DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok(),
+            _ => None,
+        };
+        match n {
+            Some(n) if range.contains(&n) => Some(n),
+            _ => {
+                self.err(
+                    v.span(),
+                    format!(
+                        "`{what}` must be a whole number from {} to {}",
+                        range.start,
+                        range.end - 1
+                    ),
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    /// A `{ Key = "value" }` table of tags.
+    pub fn tags(&mut self, v: &Val<'_>, what: &str) -> Option<BTreeMap<String, String>> {
+        let t = self.table(v, what)?;
+        let mut tags = BTreeMap::new();
+        for (k, val) in t.iter() {
+            if let Some(s) = self.string(val, &format!("{what}.{}", k.get_ref())) {
+                tags.insert(k.get_ref().to_string(), s.to_string());
+            }
+        }
+        if tags.is_empty() && t.is_empty() {
+            self.err(
+                v.span(),
+                format!("`{what}` is empty: it would select everything"),
+                Some(format!(
+                    "name at least one tag, like {what} = {{ Environment = \"staging\" }}"
+                )),
+            );
+            return None;
+        }
+        Some(tags)
+    }
+
+    /// `Key=Value` strings.
+    pub fn tag_pairs(&mut self, v: &Val<'_>, what: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (s, span) in self.strings(v, what) {
+            match s.split_once('=') {
+                Some((k, val)) if !k.trim().is_empty() && !val.trim().is_empty() => {
+                    out.push((k.trim().to_string(), val.trim().to_string()))
+                }
+                _ => self.err(
+                    span,
+                    format!("\"{s}\" is not a tag"),
+                    Some("write tags as \"Key=Value\", like \"Stage=live\"".to_string()),
+                ),
+            }
+        }
+        out
     }
 }
 

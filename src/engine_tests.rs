@@ -3,8 +3,9 @@
 use super::*;
 use crate::cloud::CloudError;
 use crate::config::parse_str;
-use crate::kinds::{Bounds, DbKind, Observation, ObservedDb, ObservedService, Step};
-use crate::model::ServiceName;
+use crate::kinds::{
+    Bounds, DbKind, Observation, ObservedDb, ObservedService, Scalable, ServiceName, Step, ecs, rds,
+};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
@@ -23,10 +24,14 @@ impl Cloud for FakeCloud {
 
     async fn execute(&self, _env: &Environment, step: &Step) -> Result<(), CloudError> {
         let (op, target) = match step {
-            Step::SetDesiredCount { service, .. } => ("UpdateService", service.to_string()),
-            Step::TagService { arn, .. } => ("TagResource", arn.clone()),
-            Step::SetBounds { service, .. } => ("RegisterScalableTarget", service.to_string()),
-            Step::StopDb { id, .. } => ("StopDBInstance", id.clone()),
+            Step::Ecs(ecs::Step::SetDesiredCount { service, .. }) => {
+                ("UpdateService", service.to_string())
+            }
+            Step::Ecs(ecs::Step::TagService { arn, .. }) => ("TagResource", arn.clone()),
+            Step::Ecs(ecs::Step::SetBounds { service, .. }) => {
+                ("RegisterScalableTarget", service.to_string())
+            }
+            Step::Rds(rds::Step::StopDb { id, .. }) => ("StopDBInstance", id.clone()),
             other => ("Other", other.to_string()),
         };
         self.calls.lock().unwrap().push(format!("{op} {target}"));
@@ -57,7 +62,7 @@ fn svc(name: &str) -> ObservedService {
         desired: 1,
         running: 1,
         tags: BTreeMap::new(),
-        scalable: Some(Bounds { min: 1, max: 2 }),
+        scalable: Scalable::Some(Bounds { min: 1, max: 2 }),
     }
 }
 

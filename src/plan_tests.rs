@@ -1,10 +1,13 @@
 use super::*;
 use crate::config::parse_str;
-use crate::kinds::ObservedService;
+use crate::kinds::{
+    Bounds, DbKind, ObservedDb, ObservedService, Scalable, ServiceName, ecs, rds, tags,
+};
 use crate::model::Override;
-use crate::model::ServiceName;
 use crate::schedule::{Why, decide, scheduled};
+use chrono::TimeDelta;
 use proptest::prelude::*;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 const ENV: &str = r#"
@@ -45,7 +48,7 @@ fn svc(name: &str, desired: i32) -> ObservedService {
         desired,
         running: desired,
         tags: BTreeMap::new(),
-        scalable: None,
+        scalable: Scalable::None,
     }
 }
 
@@ -67,7 +70,7 @@ fn db(id: &str, kind: DbKind, status: &str) -> ObservedDb {
 /// The reference environment, awake as in the day.
 fn daytime() -> Observation {
     let mut backend = svc("app/backend", 2);
-    backend.scalable = Some(Bounds { min: 1, max: 4 });
+    backend.scalable = Scalable::Some(Bounds { min: 1, max: 4 });
     let mut primary = db("db", DbKind::Instance, "available");
     primary.replicas = Vec::new();
     let mut replica = db("replica", DbKind::Instance, "available");
@@ -103,12 +106,12 @@ fn simulate(obs: &Observation, p: &Plan) -> Observation {
     let mut o = obs.clone();
     for step in p.items.iter().flat_map(|i| i.steps()) {
         match step {
-            Step::TagService { arn, tags } => o
+            Step::Ecs(ecs::Step::TagService { arn, tags }) => o
                 .services
                 .iter_mut()
                 .filter(|s| &s.arn == arn)
                 .for_each(|s| s.tags.extend(tags.clone())),
-            Step::UntagService { arn, keys } => o
+            Step::Ecs(ecs::Step::UntagService { arn, keys }) => o
                 .services
                 .iter_mut()
                 .filter(|s| &s.arn == arn)
@@ -117,32 +120,32 @@ fn simulate(obs: &Observation, p: &Plan) -> Observation {
                         s.tags.remove(k);
                     })
                 }),
-            Step::SetBounds { service, bounds } => o
+            Step::Ecs(ecs::Step::SetBounds { service, bounds }) => o
                 .services
                 .iter_mut()
                 .filter(|s| &s.name == service)
-                .for_each(|s| s.scalable = Some(*bounds)),
-            Step::SetDesiredCount { service, count } => o
+                .for_each(|s| s.scalable = Scalable::Some(*bounds)),
+            Step::Ecs(ecs::Step::SetDesiredCount { service, count }) => o
                 .services
                 .iter_mut()
                 .filter(|s| &s.name == service)
                 .for_each(|s| s.desired = *count),
-            Step::StopDb { id, .. } => o
+            Step::Rds(rds::Step::StopDb { id, .. }) => o
                 .databases
                 .iter_mut()
                 .filter(|d| &d.id == id)
                 .for_each(|d| d.status = "stopped".into()),
-            Step::StartDb { id, .. } => o
+            Step::Rds(rds::Step::StartDb { id, .. }) => o
                 .databases
                 .iter_mut()
                 .filter(|d| &d.id == id)
                 .for_each(|d| d.status = "available".into()),
-            Step::TagDb { arn, tags } => o
+            Step::Rds(rds::Step::TagDb { arn, tags }) => o
                 .databases
                 .iter_mut()
                 .filter(|d| &d.arn == arn)
                 .for_each(|d| d.tags.extend(tags.clone())),
-            Step::UntagDb { arn, keys } => o
+            Step::Rds(rds::Step::UntagDb { arn, keys }) => o
                 .databases
                 .iter_mut()
                 .filter(|d| &d.arn == arn)
@@ -161,24 +164,24 @@ fn sleep_records_count_and_bounds_on_the_service_before_scaling_to_zero() {
     let p = plan_at(&daytime(), night());
     let backend = item(&p, "ecs:app/backend");
     let steps = backend.steps();
-    let Step::TagService { tags: t, .. } = &steps[0] else {
+    let Step::Ecs(ecs::Step::TagService { tags: t, .. }) = &steps[0] else {
         panic!("tags first: {steps:?}")
     };
     assert_eq!(t[tags::DESIRED_COUNT], "2");
     assert_eq!(t[tags::AUTOSCALING], "min=1/max=4");
     assert_eq!(
         steps[1],
-        Step::SetBounds {
+        Step::Ecs(ecs::Step::SetBounds {
             service: ServiceName::parse("app/backend").unwrap(),
             bounds: Bounds { min: 0, max: 0 }
-        }
+        })
     );
     assert_eq!(
         steps[2],
-        Step::SetDesiredCount {
+        Step::Ecs(ecs::Step::SetDesiredCount {
             service: ServiceName::parse("app/backend").unwrap(),
             count: 0
-        }
+        })
     );
     assert!(
         backend.reason.starts_with("asleep until Thu 07:00 UTC"),
@@ -213,17 +216,17 @@ fn sleep_puts_services_first_and_databases_after_the_services_that_need_them() {
     );
     assert!(matches!(
         steps.last(),
-        Some(Step::StopDb {
+        Some(Step::Rds(rds::Step::StopDb {
             kind: DbKind::Instance,
             ..
-        })
+        }))
     ));
     assert!(matches!(
         item(&p, "aurora:aurora").steps().last(),
-        Some(Step::StopDb {
+        Some(Step::Rds(rds::Step::StopDb {
             kind: DbKind::Cluster,
             ..
-        })
+        }))
     ));
 }
 
@@ -347,13 +350,18 @@ fn wake_restores_autoscaling_bounds_before_desired_count_then_untags() {
     let steps = item(&p, "ecs:app/backend").steps();
     assert!(matches!(
         steps[0],
-        Step::SetBounds {
+        Step::Ecs(ecs::Step::SetBounds {
             bounds: Bounds { min: 1, max: 4 },
             ..
-        }
+        })
     ));
-    assert!(matches!(steps[1], Step::SetDesiredCount { count: 2, .. }));
-    assert!(matches!(&steps[2], Step::UntagService { keys, .. } if keys.len() == 3));
+    assert!(matches!(
+        steps[1],
+        Step::Ecs(ecs::Step::SetDesiredCount { count: 2, .. })
+    ));
+    assert!(
+        matches!(&steps[2], Step::Ecs(ecs::Step::UntagService { keys, .. }) if keys.len() == 3)
+    );
 }
 
 #[test]
@@ -364,10 +372,10 @@ fn service_scaled_up_by_hand_at_night_goes_back_to_zero_keeping_the_original() {
     let backend = item(&p, "ecs:app/backend");
     assert_eq!(
         backend.steps(),
-        [Step::SetDesiredCount {
+        [Step::Ecs(ecs::Step::SetDesiredCount {
             service: ServiceName::parse("app/backend").unwrap(),
             count: 0
-        }]
+        })]
     );
     assert!(
         backend.reason.contains("keeping the recorded 2"),
@@ -382,7 +390,7 @@ fn service_without_a_recorded_count_wakes_to_its_default_or_is_left_alone() {
     let worker = item(&p, "ecs:app/worker");
     assert!(matches!(
         worker.steps(),
-        [Step::SetDesiredCount { count: 3, .. }]
+        [Step::Ecs(ecs::Step::SetDesiredCount { count: 3, .. })]
     ));
     assert!(
         worker.reason.contains("3 tasks (default_count)"),
@@ -457,7 +465,10 @@ fn database_started_by_aws_after_seven_days_is_stopped_again_with_that_reason() 
     );
     assert!(matches!(
         it.steps(),
-        [Step::TagDb { .. }, Step::StopDb { .. }]
+        [
+            Step::Rds(rds::Step::TagDb { .. }),
+            Step::Rds(rds::Step::StopDb { .. })
+        ]
     ));
 }
 
@@ -486,7 +497,8 @@ fn unreadable_recorded_count_blocks_instead_of_guessing() {
 fn missing_resources_and_unobservable_services_are_reported_not_guessed() {
     let mut obs = daytime();
     obs.missing.push(ResourceId::DbInstance("gone".into()));
-    obs.ecs_errors.push("ecs cluster app: throttled".into());
+    obs.errors
+        .push((crate::kinds::Kind::Ecs, "ecs cluster app: throttled".into()));
     let p = plan_at(&obs, night());
     assert_eq!(item(&p, "rds:gone").verdict, Verdict::Blocked);
     assert_eq!(
@@ -508,9 +520,11 @@ fn arb_service(name: &'static str) -> impl Strategy<Value = ObservedService> {
     (0i32..5, prop::option::of((0i32..3, 0i32..6)), any::<bool>()).prop_map(
         move |(desired, b, _)| {
             let mut s = svc(name, desired);
-            s.scalable = b.map(|(min, extra)| Bounds {
-                min,
-                max: min + extra,
+            s.scalable = b.map_or(Scalable::None, |(min, extra)| {
+                Scalable::Some(Bounds {
+                    min,
+                    max: min + extra,
+                })
             });
             s
         },
@@ -537,7 +551,7 @@ proptest! {
         prop_assert_eq!(plan_at(&obs, morning()).write_count(), 0);
         for (after, before) in obs.services.iter().zip(&day.services) {
             prop_assert_eq!(after.desired, before.desired);
-            if before.scalable.is_some_and(|b| b.max > 0) {
+            if before.scalable.bounds().is_some_and(|b| b.max > 0) {
                 prop_assert_eq!(after.scalable, before.scalable);
             }
             prop_assert!(after.tags.is_empty(), "tags left: {:?}", after.tags);
@@ -550,8 +564,10 @@ fn services_do_not_wake_while_their_databases_cannot_be_observed() {
     let slept = simulate(&daytime(), &plan_at(&daytime(), night()));
     let mut obs = slept.clone();
     obs.databases.clear();
-    obs.rds_errors
-        .push("rds instances: DescribeDBInstances failed: throttled".into());
+    obs.errors.push((
+        crate::kinds::Kind::Rds,
+        "rds instances: DescribeDBInstances failed: throttled".into(),
+    ));
     let p = plan_at(&obs, morning());
     assert_eq!(item(&p, "ecs:app/backend").verdict, Verdict::Wait);
     assert!(
@@ -572,10 +588,13 @@ fn services_wait_while_their_autoscaling_bounds_are_unknown() {
         obs.databases
             .iter_mut()
             .for_each(|d| d.status = "available".into());
-        obs.services.iter_mut().for_each(|s| s.scalable = None);
-        obs.scalable_unknown = true;
-        obs.ecs_errors
-            .push("ecs autoscaling: DescribeScalableTargets failed: throttled".into());
+        obs.services
+            .iter_mut()
+            .for_each(|s| s.scalable = Scalable::Unknown);
+        obs.errors.push((
+            crate::kinds::Kind::Ecs,
+            "ecs autoscaling: DescribeScalableTargets failed: throttled".into(),
+        ));
         let p = plan_at(&obs, now);
         for id in ["ecs:app/backend", "ecs:app/frontend", "ecs:app/worker"] {
             assert_eq!(item(&p, id).verdict, Verdict::Wait, "{id} at {now}");

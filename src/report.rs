@@ -47,25 +47,16 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 
 fn verdict_label(v: &Verdict) -> String {
     match v {
-        Verdict::Act { steps, .. } => steps.iter().map(short).collect::<Vec<_>>().join(" → "),
+        Verdict::Act { steps, .. } => steps
+            .iter()
+            .map(Step::label)
+            .collect::<Vec<_>>()
+            .join(" → "),
         Verdict::InSync => "-".into(),
         Verdict::Wait => "wait".into(),
         Verdict::Skip => "skip".into(),
         Verdict::Refuse => "REFUSED".into(),
         Verdict::Blocked => "BLOCKED".into(),
-    }
-}
-
-/// A step in a word or two; the reason column says the rest.
-fn short(step: &Step) -> String {
-    match step {
-        Step::TagService { .. } => "record".into(),
-        Step::UntagService { .. } | Step::UntagDb { .. } => "untag".into(),
-        Step::SetBounds { bounds, .. } => format!("bounds {}-{}", bounds.min, bounds.max),
-        Step::SetDesiredCount { count, .. } => format!("count {count}"),
-        Step::StopDb { .. } => "stop".into(),
-        Step::StartDb { .. } => "start".into(),
-        Step::TagDb { .. } => "tag slept-at".into(),
     }
 }
 
@@ -190,29 +181,7 @@ pub fn pass(r: &EnvReport) -> String {
 
 /// What a resource looks like now, in a few words.
 pub fn observed(obs: &Observation, id: &ResourceId) -> String {
-    match id {
-        ResourceId::EcsService(n) => obs
-            .services
-            .iter()
-            .find(|s| &s.name == n)
-            .map(|s| {
-                let mut d = format!("{}/{} tasks", s.running, s.desired);
-                if let Some(b) = s.scalable {
-                    let _ = write!(d, ", autoscaling {}-{}", b.min, b.max);
-                }
-                if let Some(c) = s.tags.get(crate::kinds::tags::DESIRED_COUNT) {
-                    let _ = write!(d, ", sleeping (recorded {c})");
-                }
-                d
-            })
-            .unwrap_or_else(|| "not found".into()),
-        ResourceId::DbInstance(x) | ResourceId::DbCluster(x) => obs
-            .databases
-            .iter()
-            .find(|d| &d.id == x && d.resource_id() == *id)
-            .map(|d| format!("{} ({})", d.status, d.engine))
-            .unwrap_or_else(|| "not found".into()),
-    }
+    obs.describe(id)
 }
 
 /// One environment's status: state, schedule, override, who acts, and each resource.

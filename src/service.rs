@@ -753,10 +753,11 @@ impl<C: Cloud> App<C> {
     /// RDS about 10 minutes to start, services about 2 more.
     pub fn expected_ready(&self, env: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let snap = self.snapshot(env)?;
-        let dbs_down =
-            snap.observed.databases.iter().any(|d| {
-                d.status != "available" && d.member_of.is_none() && d.replica_of.is_none()
-            });
+        let dbs_down = snap.observed.databases.iter().any(|d| {
+            d.status != crate::kinds::DbStatus::Available
+                && d.member_of.is_none()
+                && d.replica_of.is_none()
+        });
         let services_down = snap
             .observed
             .services

@@ -562,10 +562,11 @@ mod slack {
             _env: &lightsout::model::Environment,
         ) -> lightsout::kinds::Observation {
             lightsout::kinds::Observation {
-                rds_errors: vec![
+                errors: vec![(
+                    lightsout::kinds::Kind::Rds,
                     "rds instances: DescribeDBInstances failed: no answer in time (timed out)"
                         .into(),
-                ],
+                )],
                 ..Default::default()
             }
         }

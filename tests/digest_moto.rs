@@ -414,9 +414,10 @@ async fn health_comes_from_ecs_elb_cloudwatch_and_probes() {
     )
     .await;
     let mut env = d.config.environments[0].clone();
-    env.ecs
+    env.kinds
+        .ecs
         .services
-        .push(lightsout::model::ServiceName::parse("app-staging-cluster/api").unwrap());
+        .push(lightsout::kinds::ServiceName::parse("app-staging-cluster/api").unwrap());
     let input = d.gather(&env, day()).await;
     let h = &input.health;
     let services = h.services.as_ref().expect("services");

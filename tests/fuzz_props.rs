@@ -8,9 +8,10 @@ use std::path::Path;
 use chrono::{TimeZone, Utc};
 use lightsout::api::slack::parse_command;
 use lightsout::config;
-use lightsout::kinds::{Bounds, DbKind, Observation, ObservedDb, ObservedService, tags};
+use lightsout::kinds::ServiceName;
+use lightsout::kinds::{Bounds, DbKind, Observation, ObservedDb, ObservedService, Scalable, tags};
 use lightsout::model::{Hold, Override};
-use lightsout::model::{ServiceName, Window, parse_duration};
+use lightsout::model::{Window, parse_duration};
 use lightsout::plan::plan;
 use lightsout::schedule::decide;
 use proptest::prelude::*;
@@ -145,10 +146,16 @@ fn observation() -> impl Strategy<Value = Observation> {
                             desired,
                             running: desired,
                             tags: t,
-                            scalable: b.map(|(min, extra)| Bounds {
-                                min,
-                                max: min + extra,
-                            }),
+                            scalable: if unknown {
+                                Scalable::Unknown
+                            } else {
+                                b.map_or(Scalable::None, |(min, extra)| {
+                                    Scalable::Some(Bounds {
+                                        min,
+                                        max: min + extra,
+                                    })
+                                })
+                            },
                         }
                     })
                     .collect(),
@@ -168,7 +175,6 @@ fn observation() -> impl Strategy<Value = Observation> {
                         tags: BTreeMap::new(),
                     })
                     .collect(),
-                scalable_unknown: unknown,
                 ..Default::default()
             }
         })

@@ -14,7 +14,8 @@ use super::{Clients, Pages, cloud_error};
 use crate::digest::input::{
     Alarm, DaySpend, FailedTask, Money, ServiceHealth, Size, TargetGroupHealth,
 };
-use crate::model::{CostFilter, ServiceName};
+use crate::kinds::ServiceName;
+use crate::model::CostFilter;
 
 /// An SDK timestamp as a chrono instant (to the second).
 fn instant(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {

@@ -8,8 +8,11 @@ use futures_util::StreamExt;
 
 use super::{Clients, Pages, cloud_error};
 use crate::cloud::CloudError;
-use crate::kinds::{Bounds, Observation, ObservedService, ResourceId, Step};
-use crate::model::{Environment, ServiceName, TagSelector};
+use crate::kinds::ecs::{ServiceStatus, Step};
+use crate::kinds::{
+    Bounds, Kind, Observation, ObservedService, ResourceId, Scalable, ServiceName, TagSelector,
+};
+use crate::model::Environment;
 
 /// ECS `DescribeServices` takes at most 10 services a call.
 const DESCRIBE_BATCH: usize = 10;
@@ -22,10 +25,10 @@ const TARGETS_BATCH: usize = 50;
 pub(crate) async fn observe(c: &Clients, env: &Environment, obs: &mut Observation) {
     // Per cluster: the services named one by one, and the tag selectors that look in it.
     let mut clusters: BTreeMap<&str, (BTreeSet<&str>, Vec<&TagSelector>)> = BTreeMap::new();
-    for n in &env.ecs.services {
+    for n in &env.kinds.ecs.services {
         clusters.entry(&n.cluster).or_default().0.insert(&n.service);
     }
-    for sel in &env.ecs.select {
+    for sel in &env.kinds.ecs.select {
         for cluster in &sel.clusters {
             clusters.entry(cluster).or_default().1.push(&sel.tags);
         }
@@ -42,21 +45,28 @@ pub(crate) async fn observe(c: &Clients, env: &Environment, obs: &mut Observatio
     for part in parts {
         obs.services.extend(part.services);
         obs.missing.extend(part.missing);
-        obs.ecs_errors.extend(part.ecs_errors);
+        obs.errors.extend(part.errors);
     }
     let ids: Vec<String> = obs.services[first_new..]
         .iter()
-        .map(|s| scalable_id(&s.name))
+        .map(|s| s.name.scalable_id())
         .collect();
     match scalable_targets(c, &ids).await {
         Ok(bounds) => {
             for s in &mut obs.services[first_new..] {
-                s.scalable = bounds.get(&scalable_id(&s.name)).copied();
+                s.scalable = bounds
+                    .get(&s.name.scalable_id())
+                    .copied()
+                    .map_or(Scalable::None, Scalable::Some);
             }
         }
         Err(e) => {
-            obs.scalable_unknown = true;
-            obs.ecs_errors.push(format!("ecs autoscaling: {e}"));
+            // Without the targets, a service's bounds could be lost: none is acted on.
+            for s in &mut obs.services[first_new..] {
+                s.scalable = Scalable::Unknown;
+            }
+            obs.errors
+                .push((Kind::Ecs, format!("ecs autoscaling: {e}")));
         }
     }
 }
@@ -81,11 +91,14 @@ async fn observe_cluster(
                 }
             }
             Err(e) if e.code.as_deref() == Some("ClusterNotFoundException") => {
-                obs.ecs_errors.push(format!(
-                    "ecs cluster {cluster}: not found (named in a tag selector)"
+                obs.errors.push((
+                    Kind::Ecs,
+                    format!("ecs cluster {cluster}: not found (named in a tag selector)"),
                 ));
             }
-            Err(e) => obs.ecs_errors.push(format!("ecs cluster {cluster}: {e}")),
+            Err(e) => obs
+                .errors
+                .push((Kind::Ecs, format!("ecs cluster {cluster}: {e}"))),
         }
     }
     // Up to 8 describes of 10 at once, results in order.
@@ -105,7 +118,11 @@ async fn observe_cluster(
             Ok((services, missing)) => {
                 for s in services {
                     let explicit = named.contains(s.name.service.as_str());
-                    if explicit || selectors.iter().any(|sel| matches(&s.tags, sel)) {
+                    if explicit
+                        || selectors
+                            .iter()
+                            .any(|sel| crate::kinds::matches(&s.tags, sel))
+                    {
                         obs.services.push(s);
                     }
                 }
@@ -127,19 +144,12 @@ async fn observe_cluster(
                     }));
                 }
             }
-            Err(e) => obs.ecs_errors.push(format!("ecs cluster {cluster}: {e}")),
+            Err(e) => obs
+                .errors
+                .push((Kind::Ecs, format!("ecs cluster {cluster}: {e}"))),
         }
     }
     obs
-}
-
-fn matches(tags: &BTreeMap<String, String>, sel: &TagSelector) -> bool {
-    sel.iter().all(|(k, v)| tags.get(k) == Some(v))
-}
-
-/// The Application Auto Scaling resource id of a service.
-fn scalable_id(n: &ServiceName) -> String {
-    format!("service/{}/{}", n.cluster, n.service)
 }
 
 async fn list_services(c: &Clients, cluster: &str) -> Result<Vec<String>, CloudError> {
@@ -190,7 +200,7 @@ async fn describe(
                     service,
                 },
                 arn: s.service_arn()?.to_string(),
-                status: s.status().unwrap_or("ACTIVE").to_string(),
+                status: ServiceStatus::parse(s.status()),
                 desired: s.desired_count(),
                 running: s.running_count(),
                 tags: s
@@ -200,7 +210,7 @@ async fn describe(
                         Some((t.key()?.to_string(), t.value().unwrap_or("").to_string()))
                     })
                     .collect(),
-                scalable: None,
+                scalable: Scalable::None,
             })
         })
         .collect();
@@ -281,7 +291,7 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .register_scalable_target()
                 .service_namespace(ServiceNamespace::Ecs)
                 .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-                .resource_id(scalable_id(service))
+                .resource_id(service.scalable_id())
                 .min_capacity(bounds.min)
                 .max_capacity(bounds.max)
                 .send()
@@ -297,13 +307,6 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .send()
                 .await
                 .map_err(|e| cloud_error("UpdateService", e))?;
-        }
-        other => {
-            return Err(CloudError {
-                operation: "ecs",
-                code: None,
-                message: format!("not an ECS step: {other}"),
-            });
         }
     }
     Ok(())

@@ -223,23 +223,15 @@ impl Cloud for AwsCloud {
             ecs::observe(&clients, env, &mut obs),
             rds::observe(&clients, env, &mut dbs)
         );
-        obs.databases = dbs.databases;
-        obs.missing.extend(dbs.missing);
-        obs.rds_errors = dbs.rds_errors;
+        obs.merge(dbs);
         obs
     }
 
     async fn execute(&self, env: &Environment, step: &Step) -> Result<(), CloudError> {
         let clients = self.clients(env).await;
         match step {
-            Step::TagService { .. }
-            | Step::UntagService { .. }
-            | Step::SetBounds { .. }
-            | Step::SetDesiredCount { .. } => ecs::execute(&clients, step).await,
-            Step::StopDb { .. }
-            | Step::StartDb { .. }
-            | Step::TagDb { .. }
-            | Step::UntagDb { .. } => rds::execute(&clients, step).await,
+            Step::Ecs(s) => ecs::execute(&clients, s).await,
+            Step::Rds(s) => rds::execute(&clients, s).await,
         }
     }
 }

@@ -6,15 +6,16 @@ use aws_sdk_rds::types::{Filter, Tag};
 
 use super::{Clients, Pages, cloud_error};
 use crate::cloud::CloudError;
-use crate::kinds::{DbKind, Observation, ObservedDb, ResourceId, Step};
-use crate::model::{Environment, TagSelector};
+use crate::kinds::rds::Step;
+use crate::kinds::{DbKind, DbStatus, Kind, Observation, ObservedDb, ResourceId, TagSelector};
+use crate::model::Environment;
 
 /// RDS describe calls page at most 100 records, and a filter takes at most 100 values.
 const PAGE: i32 = 100;
 
 /// Observes the selected instances and clusters of `env` into `obs`.
 pub(crate) async fn observe(c: &Clients, env: &Environment, obs: &mut Observation) {
-    let sel = &env.rds;
+    let sel = &env.kinds.rds;
     let tagged = !sel.select.is_empty();
     let want_clusters = !sel.clusters.is_empty() || tagged;
     let want_instances = !sel.instances.is_empty() || tagged;
@@ -39,14 +40,14 @@ pub(crate) async fn observe(c: &Clients, env: &Environment, obs: &mut Observatio
         let named: BTreeSet<&str> = sel.clusters.iter().map(String::as_str).collect();
         match result {
             Ok(all) => keep(all, &named, &sel.select, DbKind::Cluster, obs),
-            Err(e) => obs.rds_errors.push(format!("rds clusters: {e}")),
+            Err(e) => obs.errors.push((Kind::Rds, format!("rds clusters: {e}"))),
         }
     }
     if let Some(result) = instances {
         let named: BTreeSet<&str> = sel.instances.iter().map(String::as_str).collect();
         match result {
             Ok(all) => keep(all, &named, &sel.select, DbKind::Instance, obs),
-            Err(e) => obs.rds_errors.push(format!("rds instances: {e}")),
+            Err(e) => obs.errors.push((Kind::Rds, format!("rds instances: {e}"))),
         }
     }
 }
@@ -62,9 +63,7 @@ fn keep(
     let mut found = BTreeSet::new();
     for db in all {
         let selected = named.contains(db.id.as_str())
-            || selectors
-                .iter()
-                .any(|s| s.iter().all(|(k, v)| db.tags.get(k) == Some(v)));
+            || selectors.iter().any(|s| crate::kinds::matches(&db.tags, s));
         if selected
             && !obs
                 .databases
@@ -118,7 +117,7 @@ async fn describe_instances(
                         kind: DbKind::Instance,
                         id: i.db_instance_identifier()?.to_string(),
                         arn: i.db_instance_arn().unwrap_or_default().to_string(),
-                        status: i.db_instance_status().unwrap_or("unknown").to_string(),
+                        status: DbStatus::parse(i.db_instance_status().unwrap_or("unknown")),
                         engine: i.engine().unwrap_or_default().to_string(),
                         engine_mode: None,
                         member_of: i.db_cluster_identifier().map(String::from),
@@ -165,7 +164,7 @@ async fn describe_clusters(
                         kind: DbKind::Cluster,
                         id: cl.db_cluster_identifier()?.to_string(),
                         arn: cl.db_cluster_arn().unwrap_or_default().to_string(),
-                        status: cl.status().unwrap_or("unknown").to_string(),
+                        status: DbStatus::parse(cl.status().unwrap_or("unknown")),
                         engine: cl.engine().unwrap_or_default().to_string(),
                         engine_mode: cl.engine_mode().map(String::from),
                         member_of: None,
@@ -294,13 +293,6 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .send()
                 .await
                 .map_err(|e| cloud_error("RemoveTagsFromResource", e))?;
-        }
-        other => {
-            return Err(CloudError {
-                operation: "rds",
-                code: None,
-                message: format!("not an RDS step: {other}"),
-            });
         }
     }
     Ok(())

@@ -1,24 +1,22 @@
 //! Walks one schedule file's TOML tree, with spans, into an [`Environment`], reporting every
 //! problem instead of stopping at the first.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::Path;
 
 use chrono::{NaiveDate, TimeDelta};
 use chrono_tz::Tz;
-use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::parse_ics;
 use crate::diag::{Diagnostic, Reporter, suggest};
+use crate::diag::{Reader, Val, lookup};
+use crate::kinds::{Guard, ProductionTag, Tables};
 use crate::model::{
-    Channel, CostFilter, DigestConfig, EcsSelection, EcsTagSelector, Environment, Guard,
-    ProductionTag, RdsSelection, ServiceName, ServiceSettings, TagSelector, WeekMinutes, Window,
-    parse_duration, week_minute_label,
+    Channel, CostFilter, DigestConfig, Environment, WeekMinutes, Window, parse_duration,
+    week_minute_label,
 };
-
-type Val<'i> = Spanned<DeValue<'i>>;
 
 /// An environment and where its parts were written, for checks across files.
 pub(crate) struct Parsed {
@@ -55,16 +53,9 @@ const TOP_KEYS: &[&str] = &[
     "max_wake",
     "monthly_budget",
     "concurrency",
-    "ecs",
-    "rds",
     "guard",
     "digest",
 ];
-const ECS_KEYS: &[&str] = &["services", "select", "default_count", "service"];
-const ECS_SELECT_KEYS: &[&str] = &["clusters", "tags"];
-const SERVICE_KEYS: &[&str] = &["default_count", "depends_on"];
-const RDS_KEYS: &[&str] = &["instances", "clusters", "select"];
-const RDS_SELECT_KEYS: &[&str] = &["tags"];
 const GUARD_KEYS: &[&str] = &["production_tags", "require_tags"];
 const DIGEST_KEYS: &[&str] = &[
     "at",
@@ -105,7 +96,7 @@ pub(crate) fn parse_environment(
         return None;
     }
     let root = root.get_ref();
-    let mut w = Walker { r: &mut r };
+    let mut w = Reader::new(&mut r);
     let mut parsed = w.environment(root);
     if out.len() > before {
         parsed.env = None;
@@ -113,167 +104,10 @@ pub(crate) fn parse_environment(
     Some(parsed)
 }
 
-struct Walker<'r, 'a> {
-    r: &'r mut Reporter<'a>,
-}
-
-impl<'r, 'a> Walker<'r, 'a> {
-    fn err(&mut self, span: Range<usize>, msg: impl Into<String>, help: impl Into<Option<String>>) {
-        self.r.error(span, msg, help.into());
-    }
-
-    /// Reports keys of `table` that are not in `allowed`.
-    /// A key that looks like a secret gets its own error: secrets never go in schedule files.
-    fn check_keys(&mut self, table: &DeTable<'_>, allowed: &[&str], place: &str) {
-        for (k, _) in table.iter() {
-            let key = k.get_ref().as_ref();
-            if allowed.contains(&key) {
-                continue;
-            }
-            if ["webhook", "secret", "token"]
-                .iter()
-                .any(|w| key.contains(w))
-            {
-                self.err(
-                    k.span(),
-                    format!("`{key}` looks like a secret, and secrets do not belong in schedule files"),
-                    Some("delete it, and give lightsout the secret in its environment: LIGHTSOUT_TOKENS, LIGHTSOUT_SLACK_SIGNING_SECRET or LIGHTSOUT_SLACK_WEBHOOK_URL (each also as NAME_FILE, or NAME_SSM with a SecureString parameter name)".to_string()),
-                );
-            } else {
-                let help = match suggest(key, allowed.iter().copied()) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("known keys here: {}", allowed.join(", ")),
-                };
-                self.err(k.span(), format!("unknown key `{key}` in {place}"), help);
-            }
-        }
-    }
-
-    fn string<'v>(&mut self, v: &'v Val<'_>, what: &str) -> Option<&'v str> {
-        match v.get_ref() {
-            DeValue::String(s) => Some(s.as_ref()),
-            other => {
-                self.err(
-                    v.span(),
-                    format!("`{what}` must be a string, not {}", other.type_str()),
-                    Some(format!("quote it: {what} = \"...\"")),
-                );
-                None
-            }
-        }
-    }
-
-    /// The string in `v`, without reporting anything when it is not one.
-    fn string_quiet<'v>(&self, v: &'v Val<'_>) -> Option<&'v str> {
-        match v.get_ref() {
-            DeValue::String(s) => Some(s.as_ref()),
-            _ => None,
-        }
-    }
-
-    fn array<'v, 'i>(&mut self, v: &'v Val<'i>, what: &str) -> Option<&'v [Val<'i>]> {
-        match v.get_ref() {
-            DeValue::Array(a) => Some(a),
-            other => {
-                self.err(
-                    v.span(),
-                    format!("`{what}` must be a list, not {}", other.type_str()),
-                    Some(format!("write {what} = [\"...\", \"...\"]")),
-                );
-                None
-            }
-        }
-    }
-
-    /// A list of strings, each with its span.
-    fn strings<'v>(&mut self, v: &'v Val<'_>, what: &str) -> Vec<(&'v str, Range<usize>)> {
-        let Some(items) = self.array(v, what) else {
-            return Vec::new();
-        };
-        items
-            .iter()
-            .filter_map(|item| self.string(item, what).map(|s| (s, item.span())))
-            .collect()
-    }
-
-    fn table<'v, 'i>(&mut self, v: &'v Val<'i>, what: &str) -> Option<&'v DeTable<'i>> {
-        match v.get_ref() {
-            DeValue::Table(t) => Some(t),
-            other => {
-                self.err(
-                    v.span(),
-                    format!("`{what}` must be a table, not {}", other.type_str()),
-                    Some(format!("write it as [{what}] or {what} = {{ ... }}")),
-                );
-                None
-            }
-        }
-    }
-
-    fn integer(&mut self, v: &Val<'_>, what: &str, range: Range<i64>) -> Option<i64> {
-        let n = match v.get_ref() {
-            DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok(),
-            _ => None,
-        };
-        match n {
-            Some(n) if range.contains(&n) => Some(n),
-            _ => {
-                self.err(
-                    v.span(),
-                    format!(
-                        "`{what}` must be a whole number from {} to {}",
-                        range.start,
-                        range.end - 1
-                    ),
-                    None,
-                );
-                None
-            }
-        }
-    }
-
-    /// A `{ Key = "value" }` table of tags.
-    fn tags(&mut self, v: &Val<'_>, what: &str) -> Option<TagSelector> {
-        let t = self.table(v, what)?;
-        let mut tags = TagSelector::new();
-        for (k, val) in t.iter() {
-            if let Some(s) = self.string(val, &format!("{what}.{}", k.get_ref())) {
-                tags.insert(k.get_ref().to_string(), s.to_string());
-            }
-        }
-        if tags.is_empty() && t.is_empty() {
-            self.err(
-                v.span(),
-                format!("`{what}` is empty: it would select everything"),
-                Some(format!(
-                    "name at least one tag, like {what} = {{ Environment = \"staging\" }}"
-                )),
-            );
-            return None;
-        }
-        Some(tags)
-    }
-
-    /// `Key=Value` strings.
-    fn tag_pairs(&mut self, v: &Val<'_>, what: &str) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        for (s, span) in self.strings(v, what) {
-            match s.split_once('=') {
-                Some((k, val)) if !k.trim().is_empty() && !val.trim().is_empty() => {
-                    out.push((k.trim().to_string(), val.trim().to_string()))
-                }
-                _ => self.err(
-                    span,
-                    format!("\"{s}\" is not a tag"),
-                    Some("write tags as \"Key=Value\", like \"Stage=live\"".to_string()),
-                ),
-            }
-        }
-        out
-    }
-
+impl Reader<'_, '_> {
     fn environment(&mut self, root: &DeTable<'_>) -> Parsed {
-        self.check_keys(root, TOP_KEYS, "the environment");
+        let top: Vec<&str> = TOP_KEYS.iter().chain(&Tables::KEYS).copied().collect();
+        self.check_keys(root, &top, "the environment");
         let get = |k: &str| lookup(root, k);
         let file = self.r.file().to_path_buf();
         let start = 0..0;
@@ -441,25 +275,7 @@ impl<'r, 'a> Walker<'r, 'a> {
             None => Some(8),
         };
 
-        let mut spans = EnvSpans {
-            name: name_span,
-            resources: Vec::new(),
-            selectors: Vec::new(),
-        };
-        let rds = match get("rds") {
-            Some(v) => self
-                .table(v, "rds")
-                .map(|t| self.rds(t, &mut spans))
-                .unwrap_or_default(),
-            None => RdsSelection::default(),
-        };
-        let ecs = match get("ecs") {
-            Some(v) => self
-                .table(v, "ecs")
-                .map(|t| self.ecs(t, &rds, &mut spans))
-                .unwrap_or_default(),
-            None => EcsSelection::default(),
-        };
+        let kinds = Tables::parse(self, root);
         let guard = match get("guard") {
             Some(v) => self
                 .table(v, "guard")
@@ -474,7 +290,7 @@ impl<'r, 'a> Walker<'r, 'a> {
                 .unwrap_or_default(),
             None => self.digest(&DeTable::new(), &guard, &name),
         };
-        if get("ecs").is_none() && get("rds").is_none() {
+        if Tables::KEYS.iter().all(|k| get(k).is_none()) {
             self.err(
                 start,
                 "the environment selects no resources",
@@ -482,6 +298,11 @@ impl<'r, 'a> Walker<'r, 'a> {
             );
         }
 
+        let spans = EnvSpans {
+            name: name_span,
+            resources: std::mem::take(&mut self.named),
+            selectors: std::mem::take(&mut self.selectors),
+        };
         let named_at: BTreeMap<String, (usize, usize)> = spans
             .resources
             .iter()
@@ -500,8 +321,7 @@ impl<'r, 'a> Walker<'r, 'a> {
                 holidays,
                 max_wake: max_wake?,
                 monthly_budget,
-                ecs,
-                rds,
+                kinds,
                 guard,
                 concurrency: concurrency?,
                 digest,
@@ -694,197 +514,6 @@ impl<'r, 'a> Walker<'r, 'a> {
         }
     }
 
-    fn rds(&mut self, t: &DeTable<'_>, spans: &mut EnvSpans) -> RdsSelection {
-        self.check_keys(t, RDS_KEYS, "[rds]");
-        let mut sel = RdsSelection::default();
-        for (key, kind, list) in [
-            ("instances", "rds", &mut sel.instances),
-            ("clusters", "aurora", &mut sel.clusters),
-        ] {
-            if let Some(v) = lookup(t, key) {
-                for (id, span) in self.strings(v, &format!("rds.{key}")) {
-                    if !is_db_identifier(id) {
-                        self.err(span, format!("\"{id}\" is not an RDS identifier"), Some("identifiers are 1 to 63 letters, digits and hyphens, starting with a letter".to_string()));
-                    } else if list.iter().any(|x| x == id) {
-                        self.err(
-                            span,
-                            format!("\"{id}\" is listed twice"),
-                            Some("remove one of them".to_string()),
-                        );
-                    } else {
-                        list.push(id.to_string());
-                        spans.resources.push((format!("{kind}:{id}"), span));
-                    }
-                }
-            }
-        }
-        if let Some(v) = lookup(t, "select") {
-            for item in self.array(v, "rds.select").unwrap_or_default() {
-                let Some(st) = self.table(item, "rds.select") else {
-                    continue;
-                };
-                self.check_keys(st, RDS_SELECT_KEYS, "[[rds.select]]");
-                match lookup(st, "tags") {
-                    Some(tv) => {
-                        if let Some(tags) = self.tags(tv, "tags") {
-                            spans.selectors.push((format!("rds {tags:?}"), item.span()));
-                            sel.select.push(tags);
-                        }
-                    }
-                    None => self.err(
-                        item.span(),
-                        "[[rds.select]] needs `tags`",
-                        Some("add tags = { Environment = \"staging\" }".to_string()),
-                    ),
-                }
-            }
-        }
-        sel
-    }
-
-    fn ecs(&mut self, t: &DeTable<'_>, rds: &RdsSelection, spans: &mut EnvSpans) -> EcsSelection {
-        self.check_keys(t, ECS_KEYS, "[ecs]");
-        let mut sel = EcsSelection::default();
-        if let Some(v) = lookup(t, "services") {
-            for (s, span) in self.strings(v, "ecs.services") {
-                match ServiceName::parse(s) {
-                    Ok(n) if sel.services.contains(&n) => self.err(
-                        span,
-                        format!("\"{s}\" is listed twice"),
-                        Some("remove one of them".to_string()),
-                    ),
-                    Ok(n) => {
-                        spans.resources.push((format!("ecs:{n}"), span));
-                        sel.services.push(n);
-                    }
-                    Err(e) => self.err(span, e, None),
-                }
-            }
-        }
-        if let Some(v) = lookup(t, "select") {
-            for item in self.array(v, "ecs.select").unwrap_or_default() {
-                let Some(st) = self.table(item, "ecs.select") else {
-                    continue;
-                };
-                self.check_keys(st, ECS_SELECT_KEYS, "[[ecs.select]]");
-                let clusters: Vec<String> = match lookup(st, "clusters") {
-                    Some(cv) => self
-                        .strings(cv, "clusters")
-                        .into_iter()
-                        .map(|(c, _)| c.to_string())
-                        .collect(),
-                    None => {
-                        self.err(
-                            item.span(),
-                            "[[ecs.select]] needs `clusters`",
-                            Some("add clusters = [\"app-staging-cluster\"]".to_string()),
-                        );
-                        continue;
-                    }
-                };
-                if clusters.is_empty() {
-                    self.err(
-                        item.span(),
-                        "`clusters` is empty",
-                        Some("name the clusters to look in".to_string()),
-                    );
-                    continue;
-                }
-                match lookup(st, "tags") {
-                    Some(tv) => {
-                        if let Some(tags) = self.tags(tv, "tags") {
-                            let set: BTreeSet<&String> = clusters.iter().collect();
-                            spans
-                                .selectors
-                                .push((format!("ecs {set:?} {tags:?}"), item.span()));
-                            sel.select.push(EcsTagSelector { clusters, tags });
-                        }
-                    }
-                    None => self.err(
-                        item.span(),
-                        "[[ecs.select]] needs `tags`",
-                        Some("add tags = { Environment = \"staging\" }".to_string()),
-                    ),
-                }
-            }
-        }
-        if let Some(v) = lookup(t, "default_count") {
-            sel.default_count = self
-                .integer(v, "default_count", 0..10_001)
-                .map(|n| n as i32);
-        }
-        let databases: BTreeSet<&str> = rds
-            .instances
-            .iter()
-            .chain(&rds.clusters)
-            .map(String::as_str)
-            .collect();
-        if let Some(v) = lookup(t, "service") {
-            let Some(st) = self.table(v, "ecs.service") else {
-                return sel;
-            };
-            for (k, sv) in st.iter() {
-                let name = match ServiceName::parse(k.get_ref()) {
-                    Ok(n) => n,
-                    Err(e) => {
-                        self.err(k.span(), e, None);
-                        continue;
-                    }
-                };
-                let selected = sel.services.contains(&name)
-                    || sel
-                        .select
-                        .iter()
-                        .any(|s| s.clusters.contains(&name.cluster));
-                if !selected {
-                    self.err(
-                        k.span(),
-                        format!("settings for \"{name}\", which this environment does not select"),
-                        Some("add it to ecs.services, or fix the name".to_string()),
-                    );
-                }
-                let Some(svt) = self.table(sv, &format!("ecs.service.\"{name}\"")) else {
-                    continue;
-                };
-                self.check_keys(svt, SERVICE_KEYS, &format!("[ecs.service.\"{name}\"]"));
-                let mut settings = ServiceSettings::default();
-                if let Some(dv) = lookup(svt, "default_count") {
-                    settings.default_count = self
-                        .integer(dv, "default_count", 0..10_001)
-                        .map(|n| n as i32);
-                }
-                if let Some(dv) = lookup(svt, "depends_on") {
-                    let mut deps = Vec::new();
-                    for (d, span) in self.strings(dv, "depends_on") {
-                        if databases.contains(d) {
-                            deps.push(d.to_string());
-                        } else {
-                            let help = match suggest(d, databases.iter().copied()) {
-                                Some(s) => format!("did you mean \"{s}\"?"),
-                                None if databases.is_empty() => {
-                                    "name the database under [rds] instances or clusters first"
-                                        .to_string()
-                                }
-                                None => format!(
-                                    "databases of this environment: {}",
-                                    databases.iter().copied().collect::<Vec<_>>().join(", ")
-                                ),
-                            };
-                            self.err(
-                                span,
-                                format!("\"{name}\" depends on unknown database \"{d}\""),
-                                help,
-                            );
-                        }
-                    }
-                    settings.depends_on = Some(deps);
-                }
-                sel.settings.insert(name, settings);
-            }
-        }
-        sel
-    }
-
     fn guard(&mut self, t: &DeTable<'_>) -> Guard {
         self.check_keys(t, GUARD_KEYS, "[guard]");
         let mut guard = Guard::default();
@@ -906,7 +535,7 @@ impl<'r, 'a> Walker<'r, 'a> {
     }
 }
 
-impl Walker<'_, '_> {
+impl Reader<'_, '_> {
     /// The `[digest]` table. Without `cost_tag` or `cost_account`, costs are filtered by the
     /// first `require_tags` tag when there is one; alarms default to names starting with the
     /// environment's name and a dash.
@@ -1099,10 +728,6 @@ fn usable_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
 }
 
-fn lookup<'t, 'i>(t: &'t DeTable<'i>, key: &str) -> Option<&'t Val<'i>> {
-    t.iter().find(|(k, _)| k.get_ref() == key).map(|(_, v)| v)
-}
-
 fn is_region(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() >= 3
@@ -1125,12 +750,4 @@ fn is_role_arn(s: &str) -> bool {
             && account.len() == 12
             && account.bytes().all(|c| c.is_ascii_digit())
             && resource.strip_prefix("role/").is_some_and(|r| !r.is_empty()))
-}
-
-fn is_db_identifier(s: &str) -> bool {
-    (1..=63).contains(&s.len())
-        && s.starts_with(|c: char| c.is_ascii_alphabetic())
-        && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
-        && !s.ends_with('-')
-        && !s.contains("--")
 }

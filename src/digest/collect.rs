@@ -13,7 +13,6 @@ use super::input::{
 };
 use crate::aws::digest as aws;
 use crate::cloud::Cloud;
-use crate::kinds::tags;
 use crate::model::Environment;
 use crate::schedule;
 
@@ -154,7 +153,7 @@ impl Digester {
             let tasks = if s.desired > 0 {
                 s.desired
             } else {
-                crate::plan::wake_count(s, env.service_settings(&s.name).default_count)
+                crate::kinds::ecs::wake_count(s, env.kinds.ecs.settings_of(&s.name).default_count)
                     .ok()
                     .flatten()
                     .map_or(0, |(n, _)| n)
@@ -260,19 +259,25 @@ impl Digester {
                 Ok(out)
             }
         };
-        let databases = if observed.rds_errors.is_empty() {
+        let databases = if !observed.failed(crate::kinds::Kind::Rds) {
             Ok(observed
                 .databases
                 .iter()
                 .filter(|d| d.member_of.is_none())
                 .map(|d| DbHealth {
                     resource: d.resource_id().to_string(),
-                    status: d.status.clone(),
-                    asleep: d.status == "stopped" && d.tags.contains_key(tags::SLEPT_AT),
+                    status: d.status.to_string(),
+                    asleep: d.slept(),
                 })
                 .collect())
         } else {
-            Err(observed.rds_errors.join("; "))
+            Err(observed
+                .errors
+                .iter()
+                .filter(|(k, _)| *k == crate::kinds::Kind::Rds)
+                .map(|(_, e)| e.as_str())
+                .collect::<Vec<_>>()
+                .join("; "))
         };
         let target_groups = match &details {
             Err(e) => Err(e.clone()),

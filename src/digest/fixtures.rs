@@ -13,9 +13,12 @@ use super::input::{
     ServiceHealth, Size, Spend, TargetGroupHealth,
 };
 use crate::config::parse_str;
+use crate::kinds::ServiceName;
+use crate::kinds::ecs::Step as EcsStep;
+use crate::kinds::rds::Step as RdsStep;
 use crate::kinds::{DbKind, Step, tags};
 use crate::model::AuditEvent;
-use crate::model::{Environment, ServiceName};
+use crate::model::Environment;
 
 /// The reference environment's schedule file.
 pub const STAGING_TOML: &str = r#"
@@ -60,59 +63,67 @@ fn svc(name: &str) -> ServiceName {
 /// The action text of a service going to sleep, as the engine records it.
 pub fn ecs_sleep_action(service: &str, desired: i32, at: DateTime<Utc>) -> String {
     join(&[
-        Step::TagService {
+        EcsStep::TagService {
             arn: format!("arn:aws:ecs:eu-west-1:123456789012:service/{service}"),
             tags: BTreeMap::from([
                 (tags::DESIRED_COUNT.to_string(), desired.to_string()),
                 (tags::SLEPT_AT.to_string(), at.to_rfc3339()),
             ]),
-        },
-        Step::SetDesiredCount {
+        }
+        .into(),
+        EcsStep::SetDesiredCount {
             service: svc(service),
             count: 0,
-        },
+        }
+        .into(),
     ])
 }
 
 /// The action text of a service waking.
 pub fn ecs_wake_action(service: &str, desired: i32) -> String {
     join(&[
-        Step::SetDesiredCount {
+        EcsStep::SetDesiredCount {
             service: svc(service),
             count: desired,
-        },
-        Step::UntagService {
+        }
+        .into(),
+        EcsStep::UntagService {
             arn: format!("arn:aws:ecs:eu-west-1:123456789012:service/{service}"),
             keys: vec![tags::DESIRED_COUNT.to_string(), tags::SLEPT_AT.to_string()],
-        },
+        }
+        .into(),
     ])
 }
 
 /// The action text of a database stopping.
 pub fn db_sleep_action(kind: DbKind, id: &str, at: DateTime<Utc>) -> String {
     join(&[
-        Step::TagDb {
+        RdsStep::TagDb {
             arn: format!("arn:aws:rds:eu-west-1:123456789012:db:{id}"),
             tags: BTreeMap::from([(tags::SLEPT_AT.to_string(), at.to_rfc3339())]),
-        },
-        Step::StopDb {
+        }
+        .into(),
+        RdsStep::StopDb {
             kind,
             id: id.to_string(),
-        },
+        }
+        .into(),
     ])
 }
 
 /// The action text of a database starting.
 pub fn db_wake_action(kind: DbKind, id: &str) -> String {
     join(&[
-        Step::StartDb {
+        RdsStep::StartDb {
             kind,
             id: id.to_string(),
-        },
-        Step::UntagDb {
+        }
+        .into(),
+        RdsStep::UntagDb {
             arn: format!("arn:aws:rds:eu-west-1:123456789012:db:{id}"),
             keys: vec![tags::SLEPT_AT.to_string()],
-        },
+        }
+        .into(),
     ])
 }
 

@@ -1,52 +1,166 @@
-//! What lightsout sees of a resource, the tags it keeps on them, and the write calls it makes.
+//! Resource kinds: what lightsout sees of each kind of resource, the write calls it makes, and
+//! the rules that put one to sleep and wake it — one file per kind, and this module, the one
+//! place that dispatches over them (an enum with an arm per kind, like mini-redis's `Command`:
+//! the compiler lists every place a new kind must be handled, and they are all here).
+//!
+//! - [`ecs`]: ECS services and their Application Auto Scaling bounds (tier: apps).
+//! - [`rds`]: RDS DB instances and Aurora DB clusters (tier: data).
+//!
+//! Shared by every kind: [`ResourceId`], the [`tags`] lightsout keeps on resources, the
+//! production [`Guard`], [`Tier`] (the order of a whole environment: apps sleep first and wake
+//! last), and [`Observation`] (one pass's view of an environment).
+//!
+//! Pure: no I/O. The AWS side of each kind is in `crate::aws`, its table is read from the
+//! schedule file with [`crate::diag::Reader`].
+//!
+//! Adding a kind: see "Adding a resource kind" in the README.
 
-use std::collections::BTreeMap;
+pub mod ecs;
+pub mod rds;
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
+use toml::de::DeTable;
 
-use crate::model::ServiceName;
+use crate::diag::{Reader, lookup};
 
-/// Tag names lightsout reads and writes on resources.
+pub use ecs::{Bounds, ObservedService, Scalable, ServiceName};
+pub use rds::{DbKind, DbStatus, ObservedDb};
+
+/// Tag names lightsout reads and writes on resources (each kind's own are in its file).
 pub mod tags {
-    /// On a sleeping ECS service: the desired count to restore.
-    pub const DESIRED_COUNT: &str = "lightsout:desired-count";
-    /// On a sleeping ECS service: its Application Auto Scaling bounds, `min=1/max=4`.
-    pub const AUTOSCALING: &str = "lightsout:autoscaling";
+    pub use super::ecs::{AUTOSCALING, DESIRED_COUNT};
     /// On a sleeping resource: when lightsout put it to sleep (RFC 3339).
     pub const SLEPT_AT: &str = "lightsout:slept-at";
     /// On any resource: leave it alone until this instant (RFC 3339).
     pub const SKIP_UNTIL: &str = "lightsout:skip-until";
 }
 
-/// Application Auto Scaling capacity bounds of a service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Bounds {
-    /// Minimum capacity.
-    pub min: i32,
-    /// Maximum capacity.
-    pub max: i32,
+/// Tags that must all be present, with these exact values.
+pub type TagSelector = BTreeMap<String, String>;
+
+/// Whether every tag of `sel` is on a resource with these tags.
+pub fn matches(tags: &BTreeMap<String, String>, sel: &TagSelector) -> bool {
+    sel.iter().all(|(k, v)| tags.get(k) == Some(v))
 }
 
-impl Bounds {
-    /// As written in the `lightsout:autoscaling` tag.
-    pub fn to_tag(self) -> String {
-        format!("min={}/max={}", self.min, self.max)
-    }
+/// A tag that marks a resource as production: its key (compared without regard to case) and
+/// the values that count (likewise).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductionTag {
+    /// Tag key.
+    pub key: String,
+    /// Values that mark production.
+    pub values: Vec<String>,
+}
 
-    /// Reads a `lightsout:autoscaling` tag value.
-    pub fn from_tag(s: &str) -> Option<Bounds> {
-        let (min, max) = s.trim().split_once('/')?;
-        let min = min.strip_prefix("min=")?.parse().ok()?;
-        let max = max.strip_prefix("max=")?.parse().ok()?;
-        (0 <= min && min <= max).then_some(Bounds { min, max })
+/// The production guard: resources it matches are never acted on.
+///
+/// The built-in rule (`Environment` or `env` equal to `production` or `prod`) is always in force;
+/// configuration can only add to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guard {
+    /// Tags that mark production: the built-in ones and any the configuration adds.
+    pub production_tags: Vec<ProductionTag>,
+    /// Tags every resource must carry to be acted on (empty: no such requirement).
+    pub require_tags: TagSelector,
+}
+
+impl Default for Guard {
+    fn default() -> Self {
+        let values = vec!["production".to_string(), "prod".to_string()];
+        Guard {
+            production_tags: vec![
+                ProductionTag {
+                    key: "Environment".into(),
+                    values: values.clone(),
+                },
+                ProductionTag {
+                    key: "env".into(),
+                    values,
+                },
+            ],
+            require_tags: TagSelector::new(),
+        }
     }
 }
 
-impl fmt::Display for Bounds {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "min {} / max {}", self.min, self.max)
+impl Guard {
+    /// Why the guard refuses a resource with these tags, if it does.
+    pub fn refusal(&self, tags: &BTreeMap<String, String>) -> Option<String> {
+        for rule in &self.production_tags {
+            for (k, v) in tags {
+                if k.eq_ignore_ascii_case(&rule.key)
+                    && rule.values.iter().any(|p| p.eq_ignore_ascii_case(v.trim()))
+                {
+                    return Some(format!("tagged {k}={v}: production is never touched"));
+                }
+            }
+        }
+        for (k, v) in &self.require_tags {
+            if tags.get(k) != Some(v) {
+                return Some(format!(
+                    "lacks the required tag {k}={v} (guard.require_tags)"
+                ));
+            }
+        }
+        None
     }
+}
+
+/// The kinds of resource lightsout manages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// ECS services.
+    Ecs,
+    /// RDS instances and Aurora clusters.
+    Rds,
+}
+
+impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 2] = [Kind::Ecs, Kind::Rds];
+
+    /// Where a whole environment's order puts this kind.
+    pub fn tier(self) -> Tier {
+        match self {
+            Kind::Ecs => Tier::App,
+            Kind::Rds => Tier::Data,
+        }
+    }
+
+    /// What its resources are called, plural: `services`, `databases`.
+    pub fn plural(self) -> &'static str {
+        match self {
+            Kind::Ecs => "services",
+            Kind::Rds => "databases",
+        }
+    }
+
+    /// Its table in schedule files.
+    pub fn table(self) -> &'static str {
+        match self {
+            Kind::Ecs => "ecs",
+            Kind::Rds => "rds",
+        }
+    }
+}
+
+/// The order of a whole environment: going to sleep, a tier sleeps only after the tiers before it
+/// (the apps that use the data) have; waking, the reverse, each tier waiting until the ones after
+/// it are ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    /// Applications: ECS services.
+    App,
+    /// Data: databases.
+    Data,
 }
 
 /// A resource lightsout manages.
@@ -61,6 +175,27 @@ pub enum ResourceId {
     DbCluster(String),
 }
 
+impl ResourceId {
+    /// Its kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            ResourceId::EcsService(_) => Kind::Ecs,
+            ResourceId::DbInstance(_) | ResourceId::DbCluster(_) => Kind::Rds,
+        }
+    }
+
+    /// What it is, for people: `ECS service backend in cluster app`, `RDS DB instance db`.
+    pub fn describe(&self) -> String {
+        match self {
+            ResourceId::EcsService(n) => {
+                format!("ECS service {} in cluster {}", n.service, n.cluster)
+            }
+            ResourceId::DbInstance(x) => format!("RDS DB instance {x}"),
+            ResourceId::DbCluster(x) => format!("Aurora DB cluster {x}"),
+        }
+    }
+}
+
 impl fmt::Display for ResourceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -71,80 +206,36 @@ impl fmt::Display for ResourceId {
     }
 }
 
-impl serde::Serialize for ServiceName {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
+/// The resource tables of a schedule file (`[ecs]`, `[rds]`): which resources an environment is
+/// made of, and their settings.
+#[derive(Debug, Clone, Default)]
+pub struct Tables {
+    /// `[ecs]`.
+    pub ecs: ecs::Selection,
+    /// `[rds]`.
+    pub rds: rds::Selection,
 }
 
-/// An ECS service as observed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObservedService {
-    /// Cluster and service name.
-    pub name: ServiceName,
-    /// Service ARN.
-    pub arn: String,
-    /// `ACTIVE`, `DRAINING` or `INACTIVE`.
-    pub status: String,
-    /// Desired task count.
-    pub desired: i32,
-    /// Running task count.
-    pub running: i32,
-    /// The service's tags.
-    pub tags: BTreeMap<String, String>,
-    /// Its Application Auto Scaling bounds, if it has a scalable target.
-    pub scalable: Option<Bounds>,
-}
+impl Tables {
+    /// The top-level keys of the resource tables.
+    pub const KEYS: [&'static str; 2] = ["ecs", "rds"];
 
-impl ObservedService {
-    /// Put to sleep by lightsout: at 0 tasks with its recorded count on it.
-    pub fn slept(&self) -> bool {
-        self.desired == 0 && self.tags.contains_key(tags::DESIRED_COUNT)
-    }
-}
-
-/// Whether a database is an instance or an Aurora cluster.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DbKind {
-    /// An RDS DB instance.
-    Instance,
-    /// An Aurora DB cluster.
-    Cluster,
-}
-
-/// An RDS instance or Aurora cluster as observed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObservedDb {
-    /// Instance or cluster.
-    pub kind: DbKind,
-    /// Identifier.
-    pub id: String,
-    /// ARN.
-    pub arn: String,
-    /// Status: `available`, `stopped`, `stopping`, `starting`, ...
-    pub status: String,
-    /// Engine, like `postgres` or `aurora-postgresql`.
-    pub engine: String,
-    /// Engine mode of a cluster (`provisioned`, `serverless`), if known.
-    pub engine_mode: Option<String>,
-    /// For an instance: the Aurora cluster it belongs to.
-    pub member_of: Option<String>,
-    /// The instance or cluster this one replicates, if it is a replica.
-    pub replica_of: Option<String>,
-    /// Replicas of this one.
-    pub replicas: Vec<String>,
-    /// Its tags.
-    pub tags: BTreeMap<String, String>,
-}
-
-impl ObservedDb {
-    /// The id the planner knows it by.
-    pub fn resource_id(&self) -> ResourceId {
-        match self.kind {
-            DbKind::Instance => ResourceId::DbInstance(self.id.clone()),
-            DbKind::Cluster => ResourceId::DbCluster(self.id.clone()),
+    /// Reads the resource tables of a schedule file's root table. Data-tier tables are read
+    /// first, so the apps' `depends_on` can name what they depend on.
+    pub fn parse(rd: &mut Reader<'_, '_>, root: &DeTable<'_>) -> Tables {
+        let mut tables = Tables::default();
+        if let Some(v) = lookup(root, "rds") {
+            if let Some(t) = rd.table(v, "rds") {
+                tables.rds = rds::Selection::parse(rd, t);
+            }
         }
+        let data: BTreeSet<&str> = tables.rds.named().collect();
+        if let Some(v) = lookup(root, "ecs") {
+            if let Some(t) = rd.table(v, "ecs") {
+                tables.ecs = ecs::Selection::parse(rd, t, &data);
+            }
+        }
+        tables
     }
 }
 
@@ -157,138 +248,270 @@ pub struct Observation {
     pub databases: Vec<ObservedDb>,
     /// Resources named in the configuration that do not exist.
     pub missing: Vec<ResourceId>,
-    /// ECS services or scalable targets that could not be observed, and why; the planner does
-    /// not stop databases while services are unknown.
-    pub ecs_errors: Vec<String>,
-    /// Databases that could not be observed, and why; the planner does not wake services that
-    /// wait for unknown databases.
-    pub rds_errors: Vec<String>,
-    /// The services' scalable targets could not be read: `scalable: None` then means "unknown",
-    /// not "none", and no service may be acted on (its bounds could be lost).
-    pub scalable_unknown: bool,
+    /// What could not be observed, by kind, and why. The planner acts on nothing whose state
+    /// depends on it: no database stops while the services that may use it are unknown, no
+    /// service wakes while the databases it needs are.
+    pub errors: Vec<(Kind, String)>,
 }
 
 impl Observation {
     /// Everything that could not be observed.
-    pub fn errors(&self) -> Vec<String> {
-        self.ecs_errors
-            .iter()
-            .chain(&self.rds_errors)
-            .cloned()
-            .collect()
+    pub fn problems(&self) -> Vec<String> {
+        self.errors.iter().map(|(_, e)| e.clone()).collect()
     }
+
+    /// Whether some of `kind` could not be observed.
+    pub fn failed(&self, kind: Kind) -> bool {
+        self.errors.iter().any(|(k, _)| *k == kind)
+    }
+
+    /// Every observed resource, in kind order and then as observed.
+    pub fn each(&self) -> impl Iterator<Item = Observed<'_>> {
+        self.services
+            .iter()
+            .map(Observed::Service)
+            .chain(self.databases.iter().map(Observed::Database))
+    }
+
+    /// Adds what another part of the observation saw (one kind's adapter, say).
+    pub fn merge(&mut self, other: Observation) {
+        self.services.extend(other.services);
+        self.databases.extend(other.databases);
+        self.missing.extend(other.missing);
+        self.errors.extend(other.errors);
+    }
+
+    /// What `id` looks like now, in a few words (for status tables).
+    pub fn describe(&self, id: &ResourceId) -> String {
+        self.each()
+            .find(|o| &o.id() == id)
+            .map_or_else(|| "not found".into(), |o| o.describe())
+    }
+}
+
+/// One observed resource, of whatever kind.
+#[derive(Debug, Clone, Copy)]
+pub enum Observed<'a> {
+    /// An ECS service.
+    Service(&'a ObservedService),
+    /// An RDS instance or Aurora cluster.
+    Database(&'a ObservedDb),
+}
+
+/// What a waking resource depends on (the next tier's resources it needs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deps {
+    /// All ready.
+    Ready,
+    /// Not ready yet: each as `rds:db (starting)`.
+    Pending(Vec<String>),
+    /// One it names explicitly was not found.
+    Missing(String),
+    /// They could not be observed.
+    Unknown,
+}
+
+/// What a kind's rules are told about the pass.
+#[derive(Debug, Clone)]
+pub struct Ctx<'a> {
+    /// The instant planned for.
+    pub now: DateTime<Utc>,
+    /// The environment's time zone, for the times in reasons.
+    pub tz: Tz,
+    /// Whether the environment should be awake.
+    pub awake: bool,
+    /// `asleep until Mon 07:00 CET (outside the awake windows)`: the start of most reasons.
+    pub state_reason: &'a str,
+    /// Where the schedule file names this resource one by one (`file:line:col`), or `None`
+    /// when a tag selector picked it up.
+    pub named: Option<String>,
+    /// The environment's resource tables.
+    pub tables: &'a Tables,
+    /// The whole observation (a kind may look at others of its own, like a cluster's members).
+    pub obs: &'a Observation,
+}
+
+/// What a kind's rule decides for one resource; the reason is the whole line people read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rule {
+    /// Make these calls, in order.
+    Act(Vec<Step>, String),
+    /// Already as it should be.
+    InSync(String),
+    /// Not now: it is changing, or waits for another resource.
+    Wait(String),
+    /// Left alone on purpose.
+    Skip(String),
+    /// Needs a person: acting could lose something, or the schedule file is wrong.
+    Blocked(String),
+}
+
+impl Observed<'_> {
+    /// Its id.
+    pub fn id(&self) -> ResourceId {
+        match self {
+            Observed::Service(s) => ResourceId::EcsService(s.name.clone()),
+            Observed::Database(d) => d.resource_id(),
+        }
+    }
+
+    /// Its kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Observed::Service(_) => Kind::Ecs,
+            Observed::Database(_) => Kind::Rds,
+        }
+    }
+
+    /// Its tags.
+    pub fn tags(&self) -> &BTreeMap<String, String> {
+        match self {
+            Observed::Service(s) => &s.tags,
+            Observed::Database(d) => &d.tags,
+        }
+    }
+
+    /// In a few words: `2/2 tasks, autoscaling 1-4`, `available (postgres)`.
+    pub fn describe(&self) -> String {
+        match self {
+            Observed::Service(s) => s.describe(),
+            Observed::Database(d) => d.describe(),
+        }
+    }
+
+    /// Whether another resource that needs it counts it (an Aurora member does not: its
+    /// cluster does).
+    pub fn is_dependency(&self) -> bool {
+        match self {
+            Observed::Service(_) => true,
+            Observed::Database(d) => d.member_of.is_none(),
+        }
+    }
+
+    /// The ids a resource that needs this one may name it by in `depends_on`.
+    pub fn answers_to(&self, name: &str) -> bool {
+        match self {
+            Observed::Service(s) => s.name.to_string() == name,
+            Observed::Database(d) => d.id == name,
+        }
+    }
+
+    /// Why it is not ready for what depends on it (`rds:db (starting)`), or `None` when it is.
+    pub fn not_ready(&self) -> Option<String> {
+        match self {
+            Observed::Service(s) => (s.running < s.desired)
+                .then(|| format!("{} ({}/{} tasks)", self.id(), s.running, s.desired)),
+            Observed::Database(d) => {
+                (d.status != DbStatus::Available).then(|| format!("{} ({})", self.id(), d.status))
+            }
+        }
+    }
+
+    /// Which resources of the next tier it needs, by the names `depends_on` uses; `None`: all.
+    pub fn depends_on(&self, tables: &Tables) -> Option<Vec<String>> {
+        match self {
+            Observed::Service(s) => tables.ecs.settings_of(&s.name).depends_on,
+            Observed::Database(_) => None,
+        }
+    }
+
+    /// What should be done with it, by its kind's rules (the guard and `skip-until` are the
+    /// planner's, before this).
+    pub fn rule(&self, ctx: &Ctx<'_>, deps: &Deps) -> Rule {
+        match self {
+            Observed::Service(s) => ecs::rule(s, ctx, deps),
+            Observed::Database(d) => rds::rule(d, ctx),
+        }
+    }
+}
+
+/// What a write call does to its resource's sleep: the audit trail keeps it as a type, so the
+/// digest's savings never depend on how a step is worded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Effect {
+    /// It stopped running (scaled to 0, stopped).
+    Sleep,
+    /// It runs again (scaled up, started).
+    Wake,
 }
 
 /// One write call to AWS.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "call", rename_all = "snake_case")]
+#[serde(untagged)]
 pub enum Step {
-    /// ECS `TagResource` on a service.
-    TagService {
-        /// Service ARN.
-        arn: String,
-        /// Tags to set.
-        tags: BTreeMap<String, String>,
-    },
-    /// ECS `UntagResource` on a service.
-    UntagService {
-        /// Service ARN.
-        arn: String,
-        /// Tag keys to remove.
-        keys: Vec<String>,
-    },
-    /// Application Auto Scaling `RegisterScalableTarget` with new bounds.
-    SetBounds {
-        /// The service.
-        service: ServiceName,
-        /// New bounds.
-        bounds: Bounds,
-    },
-    /// ECS `UpdateService` with a new desired count.
-    SetDesiredCount {
-        /// The service.
-        service: ServiceName,
-        /// New desired count.
-        count: i32,
-    },
-    /// RDS `StopDBInstance` or `StopDBCluster`.
-    StopDb {
-        /// Instance or cluster.
-        kind: DbKind,
-        /// Identifier.
-        id: String,
-    },
-    /// RDS `StartDBInstance` or `StartDBCluster`.
-    StartDb {
-        /// Instance or cluster.
-        kind: DbKind,
-        /// Identifier.
-        id: String,
-    },
-    /// RDS `AddTagsToResource`.
-    TagDb {
-        /// ARN.
-        arn: String,
-        /// Tags to set.
-        tags: BTreeMap<String, String>,
-    },
-    /// RDS `RemoveTagsFromResource`.
-    UntagDb {
-        /// ARN.
-        arn: String,
-        /// Tag keys to remove.
-        keys: Vec<String>,
-    },
+    /// An ECS or Application Auto Scaling call.
+    Ecs(ecs::Step),
+    /// An RDS call.
+    Rds(rds::Step),
 }
 
 impl Step {
     /// The AWS API operation it calls.
     pub fn operation(&self) -> &'static str {
         match self {
-            Step::TagService { .. } => "TagResource",
-            Step::UntagService { .. } => "UntagResource",
-            Step::SetBounds { .. } => "RegisterScalableTarget",
-            Step::SetDesiredCount { .. } => "UpdateService",
-            Step::StopDb {
-                kind: DbKind::Instance,
-                ..
-            } => "StopDBInstance",
-            Step::StopDb {
-                kind: DbKind::Cluster,
-                ..
-            } => "StopDBCluster",
-            Step::StartDb {
-                kind: DbKind::Instance,
-                ..
-            } => "StartDBInstance",
-            Step::StartDb {
-                kind: DbKind::Cluster,
-                ..
-            } => "StartDBCluster",
-            Step::TagDb { .. } => "AddTagsToResource",
-            Step::UntagDb { .. } => "RemoveTagsFromResource",
+            Step::Ecs(s) => s.operation(),
+            Step::Rds(s) => s.operation(),
+        }
+    }
+
+    /// A word or two for plan tables: `record`, `count 0`, `stop`.
+    pub fn label(&self) -> String {
+        match self {
+            Step::Ecs(s) => s.label(),
+            Step::Rds(s) => s.label(),
+        }
+    }
+
+    /// Whether it puts its resource to sleep or wakes it (or neither: tags).
+    pub fn effect(&self) -> Option<Effect> {
+        match self {
+            Step::Ecs(s) => s.effect(),
+            Step::Rds(s) => s.effect(),
         }
     }
 }
 
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = |k: &DbKind| match k {
-            DbKind::Instance => "DBInstance",
-            DbKind::Cluster => "DBCluster",
-        };
         match self {
-            Step::TagService { tags, .. } | Step::TagDb { tags, .. } => {
-                let list: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                write!(f, "tag {}", list.join(", "))
-            }
-            Step::UntagService { keys, .. } | Step::UntagDb { keys, .. } => {
-                write!(f, "untag {}", keys.join(", "))
-            }
-            Step::SetBounds { bounds, .. } => write!(f, "set autoscaling {bounds}"),
-            Step::SetDesiredCount { count, .. } => write!(f, "set desired count {count}"),
-            Step::StopDb { kind: k, .. } => write!(f, "Stop{}", kind(k)),
-            Step::StartDb { kind: k, .. } => write!(f, "Start{}", kind(k)),
+            Step::Ecs(s) => s.fmt(f),
+            Step::Rds(s) => s.fmt(f),
         }
+    }
+}
+
+impl From<ecs::Step> for Step {
+    fn from(s: ecs::Step) -> Step {
+        Step::Ecs(s)
+    }
+}
+
+impl From<rds::Step> for Step {
+    fn from(s: rds::Step) -> Step {
+        Step::Rds(s)
+    }
+}
+
+/// `1 task`, `2 tasks`.
+pub(crate) fn tasks(n: i32) -> String {
+    format!("{n} task{}", if n == 1 { "" } else { "s" })
+}
+
+/// `skip-until`: whether a resource's own tag excludes it now, and why (the production guard is
+/// checked before this).
+pub fn skipped(tags: &BTreeMap<String, String>, now: DateTime<Utc>, tz: Tz) -> Option<String> {
+    let raw = tags.get(tags::SKIP_UNTIL)?;
+    match DateTime::parse_from_rfc3339(raw.trim()) {
+        Ok(t) if now < t => Some(format!(
+            "skipped until {} ({} tag)",
+            crate::calendar::local_label(t.with_timezone(&Utc), tz, now),
+            tags::SKIP_UNTIL
+        )),
+        Ok(_) => None,
+        Err(_) => Some(format!(
+            "skipped: {} tag \"{raw}\" is not an RFC 3339 instant (like 2026-12-01T07:00:00Z); left alone until it is fixed or removed",
+            tags::SKIP_UNTIL
+        )),
     }
 }

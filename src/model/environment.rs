@@ -10,6 +10,7 @@ use chrono::{NaiveDate, TimeDelta};
 use chrono_tz::Tz;
 
 use super::Window;
+use crate::kinds::{Guard, Tables};
 
 /// Every environment of a configuration directory.
 #[derive(Debug, Clone, Default)]
@@ -51,10 +52,8 @@ pub struct Environment {
     pub max_wake: TimeDelta,
     /// Monthly budget in USD, for the digest.
     pub monthly_budget: Option<f64>,
-    /// The ECS services it is made of.
-    pub ecs: EcsSelection,
-    /// The RDS instances and Aurora clusters it is made of.
-    pub rds: RdsSelection,
+    /// The resources it is made of: one table per kind (`[ecs]`, `[rds]`).
+    pub kinds: Tables,
     /// The production guard.
     pub guard: Guard,
     /// How many resources are acted on at once.
@@ -154,89 +153,6 @@ impl Default for DigestConfig {
     }
 }
 
-/// An ECS service by cluster and service name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ServiceName {
-    /// Cluster name.
-    pub cluster: String,
-    /// Service name.
-    pub service: String,
-}
-
-impl ServiceName {
-    /// Parses `cluster/service`.
-    pub fn parse(s: &str) -> Result<ServiceName, String> {
-        let valid = |p: &str| {
-            !p.is_empty()
-                && p.len() <= 255
-                && p.bytes()
-                    .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
-        };
-        match s.split_once('/') {
-            Some((c, n)) if valid(c) && valid(n) => Ok(ServiceName {
-                cluster: c.to_string(),
-                service: n.to_string(),
-            }),
-            _ => Err(format!(
-                "\"{s}\" is not a service name: write \"cluster/service\", like \"app-staging-cluster/backend\" (letters, digits, - and _)"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for ServiceName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.cluster, self.service)
-    }
-}
-
-/// Tags that must all be present, with these exact values.
-pub type TagSelector = BTreeMap<String, String>;
-
-/// Which ECS services belong to the environment.
-#[derive(Debug, Clone, Default)]
-pub struct EcsSelection {
-    /// Services named one by one.
-    pub services: Vec<ServiceName>,
-    /// Services selected by tags in the given clusters.
-    pub select: Vec<EcsTagSelector>,
-    /// Desired count for a service that is woken with no recorded count, unless its own
-    /// settings say otherwise. `None`: such a service is left as it is, with a reason.
-    pub default_count: Option<i32>,
-    /// Per-service settings.
-    pub settings: BTreeMap<ServiceName, ServiceSettings>,
-}
-
-/// ECS services selected by tag over some clusters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EcsTagSelector {
-    /// Clusters to look in.
-    pub clusters: Vec<String>,
-    /// Tags a service must carry.
-    pub tags: TagSelector,
-}
-
-/// Settings for one ECS service.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ServiceSettings {
-    /// Desired count when it is woken with no recorded count.
-    pub default_count: Option<i32>,
-    /// Databases (RDS instance or Aurora cluster identifiers) that must be available before it
-    /// is scaled up. `None`: every database of the environment.
-    pub depends_on: Option<Vec<String>>,
-}
-
-/// Which databases belong to the environment.
-#[derive(Debug, Clone, Default)]
-pub struct RdsSelection {
-    /// RDS DB instance identifiers.
-    pub instances: Vec<String>,
-    /// Aurora DB cluster identifiers.
-    pub clusters: Vec<String>,
-    /// Instances and clusters selected by tags.
-    pub select: Vec<TagSelector>,
-}
-
 impl Environment {
     /// `schedules/staging.toml:12:5` for a resource named one by one in the schedule file, or
     /// `None` when a tag selector picked it up.
@@ -244,78 +160,5 @@ impl Environment {
         self.named_at
             .get(resource)
             .map(|(line, col)| format!("{}:{line}:{col}", self.source.display()))
-    }
-
-    /// The settings of a service, with the environment's defaults applied.
-    pub fn service_settings(&self, name: &ServiceName) -> ServiceSettings {
-        let own = self.ecs.settings.get(name).cloned().unwrap_or_default();
-        ServiceSettings {
-            default_count: own.default_count.or(self.ecs.default_count),
-            depends_on: own.depends_on,
-        }
-    }
-}
-
-/// A tag that marks a resource as production: its key (compared without regard to case) and
-/// the values that count (likewise).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProductionTag {
-    /// Tag key.
-    pub key: String,
-    /// Values that mark production.
-    pub values: Vec<String>,
-}
-
-/// The production guard: resources it matches are never acted on.
-///
-/// The built-in rule (`Environment` or `env` equal to `production` or `prod`) is always in force;
-/// configuration can only add to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Guard {
-    /// Tags that mark production: the built-in ones and any the configuration adds.
-    pub production_tags: Vec<ProductionTag>,
-    /// Tags every resource must carry to be acted on (empty: no such requirement).
-    pub require_tags: TagSelector,
-}
-
-impl Default for Guard {
-    fn default() -> Self {
-        let values = vec!["production".to_string(), "prod".to_string()];
-        Guard {
-            production_tags: vec![
-                ProductionTag {
-                    key: "Environment".into(),
-                    values: values.clone(),
-                },
-                ProductionTag {
-                    key: "env".into(),
-                    values,
-                },
-            ],
-            require_tags: TagSelector::new(),
-        }
-    }
-}
-
-impl Guard {
-    /// Why the guard refuses a resource with these tags, if it does.
-    pub fn refusal(&self, tags: &BTreeMap<String, String>) -> Option<String> {
-        for rule in &self.production_tags {
-            for (k, v) in tags {
-                if k.eq_ignore_ascii_case(&rule.key)
-                    && rule.values.iter().any(|p| p.eq_ignore_ascii_case(v.trim()))
-                {
-                    return Some(format!("tagged {k}={v}: production is never touched"));
-                }
-            }
-        }
-        for (k, v) in &self.require_tags {
-            if tags.get(k) != Some(v) {
-                return Some(format!(
-                    "lacks the required tag {k}={v} (guard.require_tags)"
-                ));
-            }
-        }
-        None
     }
 }
