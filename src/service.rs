@@ -24,11 +24,12 @@ use crate::cloud::Cloud;
 use crate::engine::{self, EnvReport, Fence, Halt, Outcome};
 use crate::kinds::Observation;
 use crate::metrics::Metrics;
+use crate::model::{Action, AuditEvent, Outcome as Recorded};
 use crate::model::{Config, Environment, format_duration, parse_duration};
 use crate::model::{Hold, Override};
 use crate::plan::{Plan, Verdict};
 use crate::schedule::scheduled;
-use crate::store::{AuditEvent, Put, Store, StoreError};
+use crate::store::{Put, Store, StoreError};
 
 /// How a pass holds an environment's lease.
 #[derive(Debug, Clone, Copy)]
@@ -547,41 +548,33 @@ impl<C: Cloud> App<C> {
             .iter()
             .filter_map(|i| {
                 let outcome = match i.outcome.as_ref()? {
-                    Outcome::Done => "ok".to_string(),
-                    Outcome::Failed(e) => format!("failed: {e}"),
-                    Outcome::NotRun(e) => format!("not run: {e}"),
+                    Outcome::Done => Recorded::Ok,
+                    Outcome::Failed(e) => Recorded::Failed(e.clone()),
+                    Outcome::NotRun(e) => Recorded::NotRun(e.clone()),
                     // Calls made before the pass stopped are recorded; the rest is next pass's.
-                    Outcome::Deferred(e) if i.calls_made > 0 => format!("partial: {e}"),
+                    Outcome::Deferred(e) if i.calls_made > 0 => Recorded::Partial(e.clone()),
                     Outcome::Deferred(_) | Outcome::DryRun => return None,
                 };
                 let kind = if report.awake { "wake" } else { "sleep" };
-                let result = if outcome == "ok" { "ok" } else { "failed" };
+                let result = if outcome.is_ok() { "ok" } else { "failed" };
                 self.metrics
                     .actions
                     .inc(&format!("kind=\"{kind}\",outcome=\"{result}\""));
+                // What was made (and so what it did), and what was planned but not made.
+                let steps = i.item.steps();
+                let made = i.calls_made.min(steps.len());
+                let text = |s: &[crate::kinds::Step]| s.iter().map(ToString::to_string).collect();
                 Some(AuditEvent {
                     at: i.at.unwrap_or(at),
                     env: env.name.clone(),
                     resource: i.item.resource.to_string(),
-                    action: {
-                        // What was made, and what was planned but not made.
-                        let steps = i.item.steps();
-                        let made = i.calls_made.min(steps.len());
-                        let list = |s: &[crate::kinds::Step]| {
-                            s.iter()
-                                .map(ToString::to_string)
-                                .collect::<Vec<_>>()
-                                .join("; ")
-                        };
-                        match (made, steps.len() - made) {
-                            (_, 0) => list(steps),
-                            (0, _) => format!("not made: {}", list(steps)),
-                            _ => format!(
-                                "{}; not made: {}",
-                                list(&steps[..made]),
-                                list(&steps[made..])
-                            ),
-                        }
+                    action: Action::Steps {
+                        effect: steps[..made]
+                            .iter()
+                            .filter_map(crate::kinds::Step::effect)
+                            .last(),
+                        steps: text(&steps[..made]),
+                        not_made: text(&steps[made..]),
                     },
                     reason: i.item.reason.clone(),
                     actor: ov.map_or_else(
@@ -684,14 +677,14 @@ impl<C: Cloud> App<C> {
             at: now,
             env: env.name.clone(),
             resource: String::new(),
-            action: format!("wake for {}", format_duration(duration)),
+            action: Action::Wake {
+                asked: format_duration(duration),
+                until: current.until,
+                kept,
+            },
             reason,
             actor: who.to_string(),
-            outcome: if kept {
-                format!("ok: a wake until {} was already in force", current.until)
-            } else {
-                format!("ok: awake until {}", current.until)
-            },
+            outcome: Recorded::Ok,
         })
         .await;
         tracing::info!(env = %env.name, by = %who, until = %current.until, "wake requested");
@@ -735,13 +728,12 @@ impl<C: Cloud> App<C> {
             at: now,
             env: env.name.clone(),
             resource: String::new(),
-            action: "sleep".into(),
+            action: Action::Sleep {
+                until: held.as_ref().map(|o| o.until),
+            },
             reason,
             actor: who.to_string(),
-            outcome: match &held {
-                Some(o) => format!("ok: asleep until {}", o.until),
-                None => "ok: back on the schedule".into(),
-            },
+            outcome: Recorded::Ok,
         })
         .await;
         tracing::info!(env = %env.name, by = %who, "sleep requested");

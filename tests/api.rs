@@ -203,7 +203,10 @@ async fn wake_creates_an_override_and_answers_202() {
     assert_eq!(ov.hold, Hold::Awake);
     let audit = a.store.audit(Some("staging"), 5).await.unwrap();
     assert_eq!(
-        (audit[0].actor.as_str(), audit[0].action.as_str()),
+        (
+            audit[0].actor.as_str(),
+            audit[0].action.to_string().as_str()
+        ),
         ("alice", "wake for 2h")
     );
     let r = call(&a, "GET", "/v1/environments/staging", Some(ALICE), None).await;

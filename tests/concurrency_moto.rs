@@ -86,9 +86,9 @@ async fn two_copies_on_one_store_act_once_and_do_not_flap() {
     let audit = store.audit(Some("staging"), 1000).await.unwrap();
     let mut seen = std::collections::BTreeSet::new();
     for e in &audit {
-        assert_eq!(e.outcome, "ok", "{e:?}");
+        assert!(e.outcome.is_ok(), "{e:?}");
         assert!(
-            seen.insert((e.resource.clone(), e.action.clone())),
+            seen.insert((e.resource.clone(), e.action.to_string())),
             "action recorded twice: {e:?}"
         );
     }

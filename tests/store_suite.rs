@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use lightsout::aws::DynamoStore;
-use lightsout::model::{Hold, Override};
+use lightsout::model::{Action, Effect, Hold, Outcome, Override};
 use lightsout::store::{AuditEvent, Put, SqliteStore, Store};
 
 fn t(s: &str) -> DateTime<Utc> {
@@ -105,10 +105,14 @@ async fn suite(store: Arc<dyn Store>) {
         at: now + TimeDelta::seconds(i),
         env: env.into(),
         resource: format!("ecs:c/s{i}"),
-        action: "set desired count 0".into(),
+        action: Action::Steps {
+            effect: Some(Effect::Sleep),
+            steps: vec!["set desired count 0".into()],
+            not_made: Vec::new(),
+        },
         reason: "asleep".into(),
         actor: "schedule".into(),
-        outcome: "ok".into(),
+        outcome: Outcome::Ok,
     };
     store
         .record(vec![ev(1, "staging"), ev(2, "preview"), ev(3, "staging")])
@@ -145,6 +149,55 @@ async fn suite(store: Arc<dyn Store>) {
             .await
             .unwrap(),
         "expired"
+    );
+    // Renewal: only by the holder, and only while the lease has not lapsed.
+    let later = until + TimeDelta::minutes(5);
+    assert!(
+        store
+            .renew_lease(
+                "staging",
+                "b",
+                until + TimeDelta::minutes(1),
+                later + TimeDelta::minutes(1)
+            )
+            .await
+            .unwrap(),
+        "the holder renews"
+    );
+    assert!(
+        !store
+            .renew_lease("staging", "a", until + TimeDelta::minutes(1), later)
+            .await
+            .unwrap(),
+        "another copy cannot renew"
+    );
+    assert_eq!(
+        store
+            .lease_holder("staging", until + TimeDelta::minutes(2))
+            .await
+            .unwrap()
+            .map(|l| l.holder)
+            .as_deref(),
+        Some("b")
+    );
+    assert!(
+        !store
+            .renew_lease(
+                "staging",
+                "b",
+                later + TimeDelta::minutes(2),
+                later + TimeDelta::minutes(9)
+            )
+            .await
+            .unwrap(),
+        "a lapsed lease is not renewed, even by its holder"
+    );
+    assert!(
+        store
+            .lease_holder("staging", later + TimeDelta::minutes(2))
+            .await
+            .unwrap()
+            .is_none()
     );
     store.release_lease("staging", "a").await.unwrap();
     assert!(
@@ -275,4 +328,93 @@ async fn dynamodb_missing_table_is_an_error() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("DynamoDB GetItem"), "{e}");
+}
+
+/// Audit rows written before the trail was typed (text only) still read, as typed events, from
+/// a SQLite file of the old schema.
+#[tokio::test]
+async fn sqlite_reads_audit_rows_from_before_the_typed_trail() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, env TEXT NOT NULL,
+                 resource TEXT NOT NULL, action TEXT NOT NULL, reason TEXT NOT NULL,
+                 actor TEXT NOT NULL, outcome TEXT NOT NULL);
+             INSERT INTO audit (at, env, resource, action, reason, actor, outcome) VALUES
+               ('2026-11-20T19:00:00.000Z', 'staging', 'rds:db', 'tag lightsout:slept-at=x; StopDBInstance', 'asleep', 'schedule', 'ok'),
+               ('2026-11-20T22:00:00.000Z', 'staging', '', 'wake for 2h', 'fix', 'alice', 'ok: awake until 2026-11-21 00:00:00 UTC');",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let got = store.audit(Some("staging"), 10).await.unwrap();
+    assert_eq!(
+        got[0].action,
+        Action::Wake {
+            asked: "2h".into(),
+            until: t("2026-11-21T00:00:00Z"),
+            kept: false
+        }
+    );
+    assert_eq!(got[1].action.effect(), Some(Effect::Sleep));
+    assert!(got[1].outcome.is_ok());
+    // New rows are typed, beside the old ones.
+    let new = AuditEvent {
+        at: t("2026-11-21T07:00:00Z"),
+        env: "staging".into(),
+        resource: "rds:db".into(),
+        action: Action::Steps {
+            effect: Some(Effect::Wake),
+            steps: vec!["StartDBInstance".into()],
+            not_made: Vec::new(),
+        },
+        reason: "awake".into(),
+        actor: "schedule".into(),
+        outcome: Outcome::Ok,
+    };
+    store.record(vec![new.clone()]).await.unwrap();
+    let got = store.audit(Some("staging"), 10).await.unwrap();
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[0], new);
+}
+
+/// Likewise for DynamoDB items without the typed `event` attribute.
+#[tokio::test]
+async fn dynamodb_reads_audit_items_from_before_the_typed_trail() {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    let moto = support::Moto::start();
+    let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
+    DynamoStore::create_table(&client, "lightsout")
+        .await
+        .unwrap();
+    client
+        .put_item()
+        .table_name("lightsout")
+        .item("pk", S("audit#staging".into()))
+        .item("sk", S("2026-11-20T19:00:00.000Z#staging#00000000".into()))
+        .item("at", S("2026-11-20T19:00:00.000Z".into()))
+        .item("env", S("staging".into()))
+        .item("resource", S("ecs:app/backend".into()))
+        .item(
+            "action",
+            S("tag lightsout:desired-count=2; set desired count 0".into()),
+        )
+        .item("reason", S("asleep".into()))
+        .item("actor", S("schedule".into()))
+        .item(
+            "outcome",
+            S("failed: UpdateService failed: ThrottlingException: slow down".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let store = DynamoStore::new(client, "lightsout");
+    let got = store.audit(Some("staging"), 10).await.unwrap();
+    assert_eq!(got[0].action.effect(), Some(Effect::Sleep));
+    assert_eq!(
+        got[0].outcome,
+        Outcome::Failed("UpdateService failed: ThrottlingException: slow down".into())
+    );
 }

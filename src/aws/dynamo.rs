@@ -68,6 +68,11 @@ fn is_condition_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
     e.code() == Some("ConditionalCheckFailedException")
 }
 
+fn event_json(e: &AuditEvent) -> Result<String, StoreError> {
+    serde_json::to_string(e)
+        .map_err(|err| StoreError(format!("cannot encode an audit event: {err}")))
+}
+
 fn override_from(env: &str, item: &Item) -> Result<Override, StoreError> {
     Ok(Override {
         env: env.to_string(),
@@ -256,10 +261,13 @@ impl Store for DynamoStore {
                         ("at", s(ts(e.at))),
                         ("env", s(&e.env)),
                         ("resource", s(&e.resource)),
-                        ("action", s(&e.action)),
+                        // The typed event, as JSON; the text columns are for people reading
+                        // the table.
+                        ("event", s(event_json(e)?)),
+                        ("action", s(e.action.to_string())),
                         ("reason", s(&e.reason)),
                         ("actor", s(&e.actor)),
-                        ("outcome", s(&e.outcome)),
+                        ("outcome", s(e.outcome.to_string())),
                         ("expires_at", n((e.at + AUDIT_RETENTION).timestamp())),
                     ]
                     .into_iter()
@@ -325,16 +333,18 @@ impl Store for DynamoStore {
                 .map_err(|e| err("Query", e))?;
             out.items()
                 .iter()
-                .map(|i| {
-                    Ok(AuditEvent {
-                        at: parse_ts(&get(i, "at")?)?,
-                        env: get(i, "env")?,
-                        resource: get(i, "resource")?,
-                        action: get(i, "action")?,
-                        reason: get(i, "reason")?,
-                        actor: get(i, "actor")?,
-                        outcome: get(i, "outcome")?,
-                    })
+                .map(|i| match i.get("event") {
+                    Some(AttributeValue::S(json)) => serde_json::from_str(json)
+                        .map_err(|e| StoreError(format!("unreadable audit event: {e}"))),
+                    _ => Ok(AuditEvent::from_legacy(
+                        parse_ts(&get(i, "at")?)?,
+                        get(i, "env")?,
+                        get(i, "resource")?,
+                        &get(i, "action")?,
+                        get(i, "reason")?,
+                        get(i, "actor")?,
+                        &get(i, "outcome")?,
+                    )),
                 })
                 .collect()
         }

@@ -221,7 +221,7 @@ impl Digester {
                 ev.reverse();
                 let failures = ev
                     .iter()
-                    .filter(|e| e.at >= since_last && !e.outcome.starts_with("ok"))
+                    .filter(|e| e.at >= since_last && !e.outcome.is_ok())
                     .cloned()
                     .collect();
                 (ev, failures)

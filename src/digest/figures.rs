@@ -5,13 +5,13 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
 use super::input::{Budget, DigestInput, Health, Money, Size};
 use super::prices::{PriceTable, Rate};
-use crate::model::AuditEvent;
+use crate::model::{Action, AuditEvent, Effect};
 use crate::schedule::scheduled;
 
 /// How many services are named before the rest is summed as "Other".
@@ -509,31 +509,6 @@ fn rates(input: &DigestInput, prices: &PriceTable) -> Vec<(String, Result<Rate, 
         .collect()
 }
 
-/// What an action (steps joined by `; `) did to a resource's sleep.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Effect {
-    Sleep,
-    Wake,
-}
-
-fn effect(action: &str) -> Option<Effect> {
-    let mut out = None;
-    for step in action.split(';').map(str::trim) {
-        if let Some(n) = step.strip_prefix("set desired count ") {
-            match n.trim().parse::<i64>() {
-                Ok(0) => out = Some(Effect::Sleep),
-                Ok(n) if n > 0 => out = Some(Effect::Wake),
-                _ => {}
-            }
-        } else if step == "StopDBInstance" || step == "StopDBCluster" {
-            out = Some(Effect::Sleep);
-        } else if step == "StartDBInstance" || step == "StartDBCluster" {
-            out = Some(Effect::Wake);
-        }
-    }
-    out
-}
-
 /// The intervals `resource` slept, from the audit trail. A resource whose first recorded
 /// action is a wake slept since before the trail begins (the trail covers the month, so its
 /// sleep is counted from the month's start); one still asleep sleeps until `until`.
@@ -547,9 +522,9 @@ pub fn sleep_intervals(
     let mut seen = false;
     for e in events
         .iter()
-        .filter(|e| e.resource == resource && e.outcome == "ok")
+        .filter(|e| e.resource == resource && e.outcome.is_ok())
     {
-        match effect(&e.action) {
+        match e.action.effect() {
             Some(Effect::Sleep) => {
                 seen = true;
                 if asleep_since.is_none() {
@@ -655,16 +630,6 @@ fn savings(
 // ---------------------------------------------------------------------------------------------
 // Out-of-hours use
 
-/// Reads the `until` out of a wake request's outcome: `ok: awake until 2026-11-28 23:00:00 UTC`
-/// or `ok: a wake until 2026-11-28 23:00:00 UTC was already in force`.
-pub fn wake_until(outcome: &str) -> Option<DateTime<Utc>> {
-    let rest = outcome.split_once("until ")?.1;
-    let text = rest.split(" UTC").next()?.trim();
-    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
-        .ok()
-        .map(|t| t.and_utc())
-}
-
 /// Seconds of `[from, to)` outside the schedule's awake windows, stepping from one schedule
 /// change to the next.
 pub fn outside_schedule_secs(
@@ -690,12 +655,12 @@ pub fn outside_schedule_secs(
 
 fn wakes(input: &DigestInput, rates: &[(String, Result<Rate, String>)]) -> Vec<WakeUse> {
     let (day_start, day_end) = local_day(input.config.timezone, input.day);
-    let env_level = |e: &&AuditEvent| e.resource.is_empty() && e.outcome.starts_with("ok");
+    let env_level = |e: &&AuditEvent| e.resource.is_empty() && e.outcome.is_ok();
     let sleeps: Vec<DateTime<Utc>> = input
         .events
         .iter()
         .filter(env_level)
-        .filter(|e| e.action == "sleep")
+        .filter(|e| matches!(e.action, Action::Sleep { .. }))
         .map(|e| e.at)
         .collect();
     let priced: Rate = rates
@@ -707,78 +672,61 @@ fn wakes(input: &DigestInput, rates: &[(String, Result<Rate, String>)]) -> Vec<W
     let n_unpriced = rates.len() - n_priced;
     let mut covered_until: Option<DateTime<Utc>> = None;
     let mut out = Vec::new();
-    for e in input
-        .events
-        .iter()
-        .filter(env_level)
-        .filter(|e| e.action.starts_with("wake for"))
-    {
-        let until = wake_until(&e.outcome);
-        let end_by_sleep =
-            until.and_then(|u| sleeps.iter().copied().find(|s| *s >= e.at && *s < u));
+    for e in input.events.iter().filter(env_level) {
+        let Action::Wake { until, .. } = &e.action else {
+            continue;
+        };
+        let until = *until;
+        let end_by_sleep = sleeps.iter().copied().find(|s| *s >= e.at && *s < until);
         let in_day = day_start <= e.at && e.at < day_end;
-        let end = end_by_sleep.or(until);
+        let end = end_by_sleep.unwrap_or(until);
         if !in_day {
             // Earlier requests still matter: time they covered is not counted again.
-            if let Some(end) = end {
-                covered_until = covered_until.max(Some(end));
-            }
+            covered_until = covered_until.max(Some(end));
             continue;
         }
         let mut notes = Vec::new();
-        let (awake_secs, outside_secs, cost) = match end {
-            None => (
-                0,
-                0,
-                Err(format!(
-                    "the audit trail does not say until when (\"{}\")",
-                    e.outcome
-                )),
-            ),
-            Some(end) => {
-                // Only time that has passed is counted.
-                let end = if end > input.generated_at {
-                    notes.push(format!(
-                        "still awake when the digest was made; counted to {}",
-                        local_hm(input.generated_at, input.config.timezone)
-                    ));
-                    input.generated_at
-                } else {
-                    end
-                };
-                let start = match covered_until {
-                    Some(c) if c > e.at => {
-                        notes.push(format!(
-                            "already awake until {} by an earlier request, counted there",
-                            local_hm(c, input.config.timezone)
-                        ));
-                        c
-                    }
-                    _ => e.at,
-                };
-                let start = start.min(end);
-                covered_until = covered_until.max(Some(end));
-                let outside = outside_schedule_secs(&input.config, start, end);
-                let cost = if n_priced == 0 {
-                    Err("none of the environment's resources could be priced".to_string())
-                } else {
-                    if n_unpriced > 0 {
-                        notes.push(format!(
-                            "{n_unpriced} resource{} not priced",
-                            if n_unpriced == 1 { "" } else { "s" }
-                        ));
-                    }
-                    Ok(priced.cost(outside))
-                };
-                ((end - start).num_seconds(), outside, cost)
-            }
+        // Only time that has passed is counted.
+        let end = if end > input.generated_at {
+            notes.push(format!(
+                "still awake when the digest was made; counted to {}",
+                local_hm(input.generated_at, input.config.timezone)
+            ));
+            input.generated_at
+        } else {
+            end
         };
+        let start = match covered_until {
+            Some(c) if c > e.at => {
+                notes.push(format!(
+                    "already awake until {} by an earlier request, counted there",
+                    local_hm(c, input.config.timezone)
+                ));
+                c
+            }
+            _ => e.at,
+        };
+        let start = start.min(end);
+        covered_until = covered_until.max(Some(end));
+        let outside = outside_schedule_secs(&input.config, start, end);
+        let cost = if n_priced == 0 {
+            Err("none of the environment's resources could be priced".to_string())
+        } else {
+            if n_unpriced > 0 {
+                notes.push(format!(
+                    "{n_unpriced} resource{} not priced",
+                    if n_unpriced == 1 { "" } else { "s" }
+                ));
+            }
+            Ok(priced.cost(outside))
+        };
+        let (awake_secs, outside_secs) = ((end - start).num_seconds(), outside);
         out.push(WakeUse {
             at: e.at,
             actor: e.actor.clone(),
             reason: e.reason.clone(),
-            asked: e.action.clone(),
-            until,
+            asked: e.action.to_string(),
+            until: Some(until),
             ended_early: end_by_sleep,
             awake_secs,
             outside_secs,

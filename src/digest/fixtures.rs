@@ -17,8 +17,8 @@ use crate::kinds::ServiceName;
 use crate::kinds::ecs::Step as EcsStep;
 use crate::kinds::rds::Step as RdsStep;
 use crate::kinds::{DbKind, Step, tags};
-use crate::model::AuditEvent;
 use crate::model::Environment;
+use crate::model::{AuditEvent, Outcome};
 
 /// The reference environment's schedule file.
 pub const STAGING_TOML: &str = r#"
@@ -143,19 +143,20 @@ pub fn event(
     actor: &str,
     outcome: &str,
 ) -> AuditEvent {
-    AuditEvent {
+    // Written as text, as the engine's actions read; typed the way the store reads such rows.
+    AuditEvent::from_legacy(
         at,
-        env: "staging".into(),
-        resource: resource.into(),
-        action: action.into(),
-        reason: if resource.is_empty() {
+        "staging".into(),
+        resource.into(),
+        action,
+        if resource.is_empty() {
             String::new()
         } else {
             "schedule".into()
         },
-        actor: actor.into(),
-        outcome: outcome.into(),
-    }
+        actor.into(),
+        outcome,
+    )
 }
 
 /// The four resources of the reference environment going to sleep (`sleep`) or waking.
@@ -310,7 +311,7 @@ pub fn sample_input() -> DigestInput {
                 // The Aurora stop failed once on Friday, and the next tick retried it.
                 let mut evs = whole_env(at(20), true, "schedule");
                 let failed = AuditEvent {
-                    outcome: "failed: InvalidDBClusterStateFault: DbCluster app-staging-aurora is not in available state (backup in progress)".into(),
+                    outcome: Outcome::Failed("InvalidDBClusterStateFault: DbCluster app-staging-aurora is not in available state (backup in progress)".into()),
                     ..evs[3].clone()
                 };
                 evs[3].at = at(20) + TimeDelta::minutes(1);
@@ -351,7 +352,7 @@ pub fn sample_input() -> DigestInput {
     events.sort_by_key(|e| e.at);
     let failures: Vec<AuditEvent> = events
         .iter()
-        .filter(|e| e.outcome.starts_with("failed"))
+        .filter(|e| matches!(e.outcome, Outcome::Failed(_)))
         .cloned()
         .collect();
     DigestInput {

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use super::chart::{chart_png, sparkline_days};
 use super::figures::{Digest, HealthSection, Status, Verdict, month_start};
 use super::input::Money;
+use crate::model::{Action, Outcome};
 
 /// Slack: at most this many blocks in a message.
 pub const SLACK_MAX_BLOCKS: usize = 50;
@@ -158,9 +159,12 @@ fn dates(ds: &[NaiveDate]) -> String {
 }
 
 /// The steps of an action that say what happened (`StopDBCluster`), without the tag steps.
-fn main_steps(action: &str) -> String {
-    let steps: Vec<&str> = action
-        .split("; ")
+/// The calls of an action that change something (tag calls left out), for people.
+fn main_steps(action: &Action) -> String {
+    let planned = action.planned_steps();
+    let steps: Vec<&str> = planned
+        .iter()
+        .copied()
         .filter(|s| !s.starts_with("tag ") && !s.starts_with("untag "))
         .collect();
     if steps.is_empty() {
@@ -211,7 +215,10 @@ fn doc(d: &Digest) -> Doc {
                     " at {} ({}): {}",
                     local(f.at, tz),
                     f.actor,
-                    f.outcome.strip_prefix("failed: ").unwrap_or(&f.outcome)
+                    match &f.outcome {
+                        Outcome::Failed(e) | Outcome::NotRun(e) | Outcome::Partial(e) => e.clone(),
+                        Outcome::Ok => "ok".to_string(),
+                    }
                 )),
         );
     }

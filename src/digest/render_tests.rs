@@ -209,7 +209,12 @@ fn small_formats() {
     assert_eq!(hours(1_800), "30m");
     assert_eq!(signed(usd(120)), "+$1.20");
     assert_eq!(signed(usd(-1583)), "-$15.83");
-    assert_eq!(main_steps("tag a=b; StopDBCluster"), "StopDBCluster");
+    let action = crate::model::Action::Steps {
+        effect: Some(crate::model::Effect::Sleep),
+        steps: vec!["tag a=b".into()],
+        not_made: vec!["StopDBCluster".into()],
+    };
+    assert_eq!(main_steps(&action), "StopDBCluster");
 }
 
 #[test]

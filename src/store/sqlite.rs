@@ -51,6 +51,16 @@ impl SqliteStore {
              CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires TEXT NOT NULL);",
         )
         .map_err(err)?;
+        // The typed event (JSON) beside the text columns; rows from before it have none and are
+        // read by AuditEvent::from_legacy.
+        let has_event: bool = conn
+            .prepare("SELECT 1 FROM pragma_table_info('audit') WHERE name = 'event'")
+            .and_then(|mut st| st.exists([]))
+            .map_err(err)?;
+        if !has_event {
+            conn.execute_batch("ALTER TABLE audit ADD COLUMN event TEXT")
+                .map_err(err)?;
+        }
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })
@@ -157,9 +167,11 @@ impl Store for SqliteStore {
             let mut conn = self.conn();
             let tx = conn.transaction().map_err(err)?;
             for e in &events {
+                let event = serde_json::to_string(e)
+                    .map_err(|x| StoreError(format!("cannot encode an audit event: {x}")))?;
                 tx.execute(
-                    "INSERT INTO audit (at, env, resource, action, reason, actor, outcome) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![ts(e.at), e.env, e.resource, e.action, e.reason, e.actor, e.outcome],
+                    "INSERT INTO audit (at, env, resource, action, reason, actor, outcome, event) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![ts(e.at), e.env, e.resource, e.action.to_string(), e.reason, e.actor, e.outcome.to_string(), event],
                 )
                 .map_err(err)?;
             }
@@ -177,31 +189,51 @@ impl Store for SqliteStore {
             let conn = self.conn();
             let mut stmt = conn
                 .prepare(
-                    "SELECT at, env, resource, action, reason, actor, outcome FROM audit
+                    "SELECT at, env, resource, action, reason, actor, outcome, event FROM audit
                      WHERE ?1 IS NULL OR env = ?1 ORDER BY id DESC LIMIT ?2",
                 )
                 .map_err(err)?;
+            type Row = (
+                String,
+                String,
+                String,
+                String,
+                String,
+                String,
+                String,
+                Option<String>,
+            );
             let rows = stmt
                 .query_map(params![env, limit as i64], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        AuditEvent {
-                            at: DateTime::<Utc>::MIN_UTC,
-                            env: r.get(1)?,
-                            resource: r.get(2)?,
-                            action: r.get(3)?,
-                            reason: r.get(4)?,
-                            actor: r.get(5)?,
-                            outcome: r.get(6)?,
-                        },
+                    Ok::<Row, rusqlite::Error>((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
                     ))
                 })
                 .map_err(err)?;
             let mut out = Vec::new();
             for row in rows {
-                let (at, mut e) = row.map_err(err)?;
-                e.at = parse_ts(&at)?;
-                out.push(e);
+                let (at, env, resource, action, reason, actor, outcome, event) =
+                    row.map_err(err)?;
+                out.push(match event {
+                    Some(json) => serde_json::from_str(&json)
+                        .map_err(|e| StoreError(format!("unreadable audit event: {e}")))?,
+                    None => AuditEvent::from_legacy(
+                        parse_ts(&at)?,
+                        env,
+                        resource,
+                        &action,
+                        reason,
+                        actor,
+                        &outcome,
+                    ),
+                });
             }
             Ok(out)
         })();
