@@ -571,8 +571,8 @@ impl<C: Cloud> App<C> {
                     action: Action::Steps {
                         effect: steps[..made]
                             .iter()
-                            .filter_map(crate::kinds::Step::effect)
-                            .last(),
+                            .rev()
+                            .find_map(crate::kinds::Step::effect),
                         steps: text(&steps[..made]),
                         not_made: text(&steps[made..]),
                     },
