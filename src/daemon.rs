@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::api;
-use crate::cloud::Cloud;
+use crate::ports::Cloud;
 use crate::service::App;
 
 /// How the loop paces itself.
@@ -213,10 +213,9 @@ mod tests {
             .build();
         let d = Arc::new(crate::digest::Digester::new(
             config,
-            Arc::new(crate::aws::AwsCloud::new(aws)),
+            Arc::new(crate::aws::AwsCloud::new(aws)).ports(None),
             Arc::new(crate::store::SqliteStore::in_memory().unwrap()),
             Arc::new(crate::clock::SystemClock),
-            None,
         ));
         let (mut sched, jobs) = schedule_digests(d).await.unwrap();
         assert_eq!(jobs.len(), 2);

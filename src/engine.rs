@@ -24,11 +24,11 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::clock::{Clock, SystemClock};
-use crate::cloud::Cloud;
 use crate::kinds::{Observation, ResourceId};
 use crate::model::Environment;
 use crate::model::Override;
 use crate::plan::{Item, Plan, Verdict, plan};
+use crate::ports::Cloud;
 use crate::schedule::decide;
 
 /// Why a pass stopped acting before it was done.

@@ -1,11 +1,11 @@
 //! The engine's logic over an in-memory cloud: isolation of failures and ordering.
 
 use super::*;
-use crate::cloud::CloudError;
 use crate::config::parse_str;
 use crate::kinds::{
     Bounds, DbKind, Observation, ObservedDb, ObservedService, Scalable, ServiceName, Step, ecs, rds,
 };
+use crate::ports::CloudError;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;

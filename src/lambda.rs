@@ -19,7 +19,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
 use crate::api;
-use crate::cloud::Cloud;
+use crate::ports::Cloud;
 use crate::service::App;
 
 /// Serves Lambda invocations until the runtime stops.

@@ -20,7 +20,6 @@ use tokio::sync::{Notify, watch};
 
 use crate::api::auth::{RateLimiter, Tokens};
 use crate::clock::Clock;
-use crate::cloud::Cloud;
 use crate::engine::{self, EnvReport, Fence, Halt, Outcome};
 use crate::kinds::Observation;
 use crate::metrics::Metrics;
@@ -28,6 +27,7 @@ use crate::model::{Action, AuditEvent, Outcome as Recorded};
 use crate::model::{Config, Environment, format_duration, parse_duration};
 use crate::model::{Hold, Override};
 use crate::plan::{Plan, Verdict};
+use crate::ports::Cloud;
 use crate::schedule::scheduled;
 use crate::store::{Put, Store, StoreError};
 

@@ -519,7 +519,7 @@ mod slack {
         Arc::new(app)
     }
 
-    async fn slash<C: lightsout::cloud::Cloud + 'static>(
+    async fn slash<C: lightsout::ports::Cloud + 'static>(
         app: &Arc<App<C>>,
         text: &str,
         ts: i64,
@@ -559,7 +559,7 @@ mod slack {
     /// A cloud that cannot be observed (every describe times out).
     struct BlindCloud;
 
-    impl lightsout::cloud::Cloud for BlindCloud {
+    impl lightsout::ports::Cloud for BlindCloud {
         async fn observe(
             &self,
             _env: &lightsout::model::Environment,
@@ -577,7 +577,7 @@ mod slack {
             &self,
             _env: &lightsout::model::Environment,
             _step: &lightsout::kinds::Step,
-        ) -> Result<(), lightsout::cloud::CloudError> {
+        ) -> Result<(), lightsout::ports::CloudError> {
             Ok(())
         }
     }

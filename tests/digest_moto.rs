@@ -84,10 +84,9 @@ async fn digester(
         Config {
             environments: vec![env],
         },
-        Arc::new(AwsCloud::new(moto.sdk_config().await)),
+        Arc::new(AwsCloud::new(moto.sdk_config().await)).ports(webhook),
         store.clone(),
         Arc::new(ManualClock::new(now())),
-        webhook,
     );
     d.backoff = vec![Duration::from_millis(20), Duration::from_millis(40)];
     d.probe_timeout = Duration::from_millis(500);
@@ -680,10 +679,9 @@ async fn the_digest_covers_only_what_lightsout_manages() {
         Config {
             environments: vec![env.clone()],
         },
-        Arc::new(AwsCloud::new(moto.sdk_config().await)),
+        Arc::new(AwsCloud::new(moto.sdk_config().await)).ports(None),
         Arc::new(SqliteStore::in_memory().unwrap()),
         Arc::new(ManualClock::new(now())),
-        None,
     );
     let input = d.gather(&env, day()).await;
     let names: Vec<&str> = input

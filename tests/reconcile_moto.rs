@@ -173,12 +173,12 @@ async fn morning_pass_starts_databases_only_then_the_next_restores_services_exac
 async fn repeated_pass_makes_no_write_call() {
     let w = world().await;
     w.moto.start_recording();
-    let before = lightsout::cloud::Cloud::requests(&w.cloud);
+    let before = lightsout::ports::Cloud::requests(&w.cloud);
     assert!(!w.pass(night()).await.failed());
     let sleep = w.moto.recorded_counts();
     // lightsout's own count of its requests matches what moto received, operation by operation.
     let counted: std::collections::BTreeMap<String, usize> =
-        lightsout::cloud::Cloud::requests(&w.cloud)
+        lightsout::ports::Cloud::requests(&w.cloud)
             .into_iter()
             .map(|(op, n)| {
                 (

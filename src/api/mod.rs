@@ -34,9 +34,9 @@ use serde_json::{Value, json};
 
 pub use error::ApiError;
 
-use crate::cloud::Cloud;
 use crate::model::Override;
 use crate::model::{Environment, format_duration};
+use crate::ports::Cloud;
 use crate::report;
 use crate::schedule::decide;
 use crate::service::App;

@@ -21,8 +21,8 @@ use subtle::ConstantTimeEq;
 
 use super::ApiError;
 use crate::calendar::local_label;
-use crate::cloud::Cloud;
 use crate::model::Config;
+use crate::ports::Cloud;
 use crate::schedule::decide;
 use crate::service::App;
 

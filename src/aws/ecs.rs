@@ -7,12 +7,12 @@ use aws_sdk_ecs::types::{ServiceField, Tag};
 use futures_util::StreamExt;
 
 use super::{Clients, Pages, cloud_error};
-use crate::cloud::CloudError;
 use crate::kinds::ecs::{ServiceStatus, Step};
 use crate::kinds::{
     Bounds, Kind, Observation, ObservedService, ResourceId, Scalable, ServiceName, TagSelector,
 };
 use crate::model::Environment;
+use crate::ports::CloudError;
 
 /// ECS `DescribeServices` takes at most 10 services a call.
 const DESCRIBE_BATCH: usize = 10;

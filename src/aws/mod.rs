@@ -6,15 +6,18 @@
 //! nothing lightsout asks of AWS can wait forever. The standard AWS configuration applies:
 //! profiles, `AWS_REGION`, `AWS_ENDPOINT_URL`.
 
+mod billing;
 mod count;
-pub(crate) mod digest;
 mod dynamo;
 mod ecs;
+mod health;
 pub mod outbox;
 mod rds;
 
+pub use billing::COST_PAGES;
 pub use count::RequestCounter;
 pub use dynamo::DynamoStore;
+pub use outbox::AwsOutbox;
 
 use std::collections::HashMap;
 use std::error::Error as StdError;
@@ -27,9 +30,9 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 
-use crate::cloud::{Cloud, CloudError};
 use crate::kinds::{Observation, Step};
 use crate::model::Environment;
+use crate::ports::{Cloud, CloudError};
 
 /// Clients for one region.
 #[derive(Clone)]
@@ -105,6 +108,17 @@ impl AwsCloud {
             base,
             regions: Mutex::new(HashMap::new()),
             counter: RequestCounter::default(),
+        }
+    }
+
+    /// The digest's ports over AWS: billing and inspection through these clients, the outbox
+    /// through SES, SNS and the Slack webhook `slack_webhook`.
+    pub fn ports(self: Arc<Self>, slack_webhook: Option<String>) -> crate::ports::Ports {
+        let outbox = Arc::new(AwsOutbox::new(self.base.clone(), slack_webhook));
+        crate::ports::Ports {
+            billing: self.clone(),
+            inspect: self,
+            outbox,
         }
     }
 

@@ -1,9 +1,67 @@
-//! What lightsout sends and reads outside the environments: the digest by SES and SNS, and
-//! secrets from SSM Parameter Store at start-up.
+//! What lightsout sends and reads outside the environments: the digest by SES, SNS and a Slack
+//! incoming webhook (the [`Outbox`] port), and secrets from SSM Parameter Store at start-up.
+
+use std::time::Duration;
 
 use aws_config::{Region, SdkConfig};
+use futures_util::future::{BoxFuture, FutureExt};
 
 use super::cloud_error;
+use crate::ports::Outbox;
+
+/// The real outbox: SES and SNS through the SDK, Slack through its webhook.
+pub struct AwsOutbox {
+    config: SdkConfig,
+    /// The Slack incoming webhook URL (a secret: never logged or echoed).
+    slack_webhook: Option<String>,
+}
+
+impl AwsOutbox {
+    /// An outbox over `config`, posting to `slack_webhook` when there is one.
+    pub fn new(config: SdkConfig, slack_webhook: Option<String>) -> AwsOutbox {
+        AwsOutbox {
+            config,
+            slack_webhook,
+        }
+    }
+}
+
+impl Outbox for AwsOutbox {
+    fn email<'a>(
+        &'a self,
+        from: &'a str,
+        to: &'a [String],
+        raw: Vec<u8>,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        async move { send_email(&self.config, from, to, raw).await.map(|_| ()) }.boxed()
+    }
+
+    fn publish<'a>(
+        &'a self,
+        topic_arn: &'a str,
+        subject: &'a str,
+        message: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        async move {
+            publish(&self.config, topic_arn, subject, message)
+                .await
+                .map(|_| ())
+        }
+        .boxed()
+    }
+
+    fn slack(&self, body: String) -> BoxFuture<'_, Result<(), String>> {
+        let url = self.slack_webhook.clone();
+        async move {
+            let url =
+                url.ok_or("no Slack webhook: set LIGHTSOUT_SLACK_WEBHOOK_URL (or _FILE, or _SSM)")?;
+            tokio::task::spawn_blocking(move || post_json(&url, &body, Duration::from_secs(10)))
+                .await
+                .map_err(|e| format!("Slack post failed: {e}"))?
+        }
+        .boxed()
+    }
+}
 
 /// Sends a raw MIME message through SES (v2 `SendEmail`), in the SDK configuration's region.
 pub async fn send_email(
@@ -86,4 +144,34 @@ pub async fn parameter(config: &SdkConfig, name: &str) -> Result<String, String>
         .and_then(|p| p.value())
         .map(String::from)
         .ok_or_else(|| format!("parameter {name} has no value"))
+}
+
+/// POSTs JSON to a webhook; any answer but 2xx is an error with the start of its body.
+fn post_json(url: &str, body: &str, timeout: Duration) -> Result<(), String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut resp = agent
+        .post(url)
+        .header("content-type", "application/json")
+        .send(body)
+        .map_err(|e| match e {
+            // These would quote the URL, which is the secret.
+            ureq::Error::BadUri(_) | ureq::Error::RequireHttpsOnly(_) => {
+                "the Slack webhook URL is not a usable URL (check LIGHTSOUT_SLACK_WEBHOOK_URL)"
+                    .to_string()
+            }
+            e => format!("Slack webhook unreachable: {e}"),
+        })?;
+    let status = resp.status().as_u16();
+    if (200..300).contains(&status) {
+        return Ok(());
+    }
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    Err(format!(
+        "Slack answered {status}: {}",
+        text.chars().take(200).collect::<String>()
+    ))
 }

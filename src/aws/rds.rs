@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_rds::types::{Filter, Tag};
 
 use super::{Clients, Pages, cloud_error};
-use crate::cloud::CloudError;
 use crate::kinds::rds::Step;
 use crate::kinds::{DbKind, DbStatus, Kind, Observation, ObservedDb, ResourceId, TagSelector};
 use crate::model::Environment;
+use crate::ports::CloudError;
 
 /// RDS describe calls page at most 100 records, and a filter takes at most 100 values.
 const PAGE: i32 = 100;

@@ -22,10 +22,10 @@ pub use args::{Cli, Command, LogFormat, Output};
 pub use startup::secret;
 
 use crate::clock::{Clock, SystemClock};
-use crate::cloud::Cloud;
 use crate::config;
 use crate::engine::EnvReport;
 use crate::model::{Config, Environment};
+use crate::ports::Cloud;
 use crate::report;
 use crate::service::{EnvPass, State};
 use args::{AwsArgs, StoreArgs, Target};

@@ -137,7 +137,10 @@ pub async fn digester(
         );
     }
     Ok(crate::digest::Digester::new(
-        cfg, cloud, store, clock, webhook,
+        cfg,
+        cloud.ports(webhook),
+        store,
+        clock,
     ))
 }
 

@@ -1,8 +1,6 @@
 //! Sends a digest to its channels: each on its own, retried with backoff, never blocking the
 //! others; what failed is returned (and shown in the next digest).
 
-use std::time::Duration;
-
 use super::Digester;
 use super::figures::Digest;
 use super::render;
@@ -51,34 +49,19 @@ impl Digester {
                 println!("{}", render::markdown(digest));
                 Ok(())
             }
-            Channel::Slack => {
-                let url = self.slack_webhook.clone().ok_or(
-                    "no Slack webhook: set LIGHTSOUT_SLACK_WEBHOOK_URL (or _FILE, or _SSM)",
-                )?;
-                let body = render::slack(digest).to_string();
-                tokio::task::spawn_blocking(move || post_json(&url, &body, Duration::from_secs(10)))
-                    .await
-                    .map_err(|e| format!("Slack post failed: {e}"))?
-            }
+            Channel::Slack => self.outbox.slack(render::slack(digest).to_string()).await,
             Channel::Email => {
                 let from = d.email_from.as_deref().ok_or("no email_from")?;
                 let mail = render::email(digest);
                 let raw = mime(&mail, from, &d.email_to, self.clock.now().timestamp())?;
-                crate::aws::outbox::send_email(self.cloud.sdk_config(), from, &d.email_to, raw)
-                    .await
-                    .map(|_| ())
+                self.outbox.email(from, &d.email_to, raw).await
             }
             Channel::Sns => {
                 let topic = d.sns_topic_arn.as_deref().ok_or("no sns_topic_arn")?;
                 let mail = render::email(digest);
-                crate::aws::outbox::publish(
-                    self.cloud.sdk_config(),
-                    topic,
-                    &mail.subject,
-                    &render::plain_text(digest),
-                )
-                .await
-                .map(|_| ())
+                self.outbox
+                    .publish(topic, &mail.subject, &render::plain_text(digest))
+                    .await
             }
         }
     }
@@ -103,34 +86,4 @@ pub(crate) fn mime(
     }
     m.write_to_vec()
         .map_err(|e| format!("cannot build the email: {e}"))
-}
-
-/// POSTs JSON to a webhook; any answer but 2xx is an error with the start of its body.
-fn post_json(url: &str, body: &str, timeout: Duration) -> Result<(), String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut resp = agent
-        .post(url)
-        .header("content-type", "application/json")
-        .send(body)
-        .map_err(|e| match e {
-            // These would quote the URL, which is the secret.
-            ureq::Error::BadUri(_) | ureq::Error::RequireHttpsOnly(_) => {
-                "the Slack webhook URL is not a usable URL (check LIGHTSOUT_SLACK_WEBHOOK_URL)"
-                    .to_string()
-            }
-            e => format!("Slack webhook unreachable: {e}"),
-        })?;
-    let status = resp.status().as_u16();
-    if (200..300).contains(&status) {
-        return Ok(());
-    }
-    let text = resp.body_mut().read_to_string().unwrap_or_default();
-    Err(format!(
-        "Slack answered {status}: {}",
-        text.chars().take(200).collect::<String>()
-    ))
 }

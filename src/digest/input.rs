@@ -6,10 +6,11 @@
 //! missing and why, and never makes a number up.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 pub use crate::model::Money;
 use crate::model::{AuditEvent, Environment};
+pub use crate::ports::{Alarm, DaySpend, FailedTask, ServiceHealth, Size, TargetGroupHealth};
 
 /// Everything one digest is made from.
 #[derive(Debug, Clone)]
@@ -52,19 +53,6 @@ pub struct Spend {
     pub filter: String,
 }
 
-/// One day's spend.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DaySpend {
-    /// The day (Cost Explorer days are UTC days).
-    pub date: NaiveDate,
-    /// Total for the day.
-    pub total: Money,
-    /// AWS still marks the day's figures as estimated.
-    pub estimated: bool,
-    /// Cost by AWS service name (`Amazon Elastic Container Service`), as reported.
-    pub by_service: Vec<(String, Money)>,
-}
-
 /// The monthly budget.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Budget {
@@ -90,37 +78,6 @@ pub struct ResourceCost {
     pub size: Size,
 }
 
-/// What a resource is priced as.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub enum Size {
-    /// A Fargate service: its task size and the task count it runs when awake.
-    Fargate {
-        /// Region.
-        region: String,
-        /// Task CPU in vCPU units of 1/1024.
-        cpu_units: u32,
-        /// Task memory in MiB.
-        memory_mib: u32,
-        /// ARM64 (Graviton) tasks.
-        arm: bool,
-        /// Tasks running when awake.
-        tasks: u32,
-    },
-    /// An RDS instance, or the instances of an Aurora cluster (one entry per member).
-    Database {
-        /// Region.
-        region: String,
-        /// Instance classes (`db.t4g.medium`), one per instance billed.
-        classes: Vec<String>,
-        /// Engine (`postgres`, `aurora-postgresql`).
-        engine: String,
-        /// Multi-AZ (billed twice for a non-Aurora instance).
-        multi_az: bool,
-    },
-    /// Cannot be priced, and why (no task size, not Fargate, ...).
-    Unknown(String),
-}
-
 /// Health of the environment at `generated_at`.
 #[derive(Debug, Clone)]
 pub struct Health {
@@ -138,35 +95,6 @@ pub struct Health {
     pub probes: Vec<Probe>,
 }
 
-/// One ECS service's health.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ServiceHealth {
-    /// `cluster/service`.
-    pub name: String,
-    /// Desired tasks.
-    pub desired: i32,
-    /// Running tasks.
-    pub running: i32,
-    /// Put to sleep by lightsout (desired 0 with its tags).
-    pub asleep: bool,
-    /// A deployment that is failing or not finishing, in words, if any.
-    pub stuck_deployment: Option<String>,
-    /// Tasks that stopped with a failure since the previous digest, newest first (of those ECS
-    /// still lists: it keeps stopped tasks for about an hour).
-    pub failed_tasks: Vec<FailedTask>,
-}
-
-/// A task that stopped with a failure.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FailedTask {
-    /// Task id (the last part of its ARN).
-    pub task: String,
-    /// When it stopped.
-    pub stopped_at: Option<DateTime<Utc>>,
-    /// ECS's stopped reason, with the container's exit code when there is one.
-    pub reason: String,
-}
-
 /// One database's health.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DbHealth {
@@ -176,28 +104,6 @@ pub struct DbHealth {
     pub status: String,
     /// Stopped by lightsout.
     pub asleep: bool,
-}
-
-/// One target group's health.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TargetGroupHealth {
-    /// Target group name.
-    pub name: String,
-    /// Healthy targets.
-    pub healthy: u32,
-    /// Targets not healthy: target id and state/reason (`i-0ab… unhealthy: Target.Timeout`).
-    pub unhealthy: Vec<String>,
-}
-
-/// A CloudWatch alarm in ALARM.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Alarm {
-    /// Alarm name.
-    pub name: String,
-    /// Its state reason.
-    pub reason: String,
-    /// Since when it is in ALARM.
-    pub since: Option<DateTime<Utc>>,
 }
 
 /// One HTTP health check.

@@ -1,8 +1,8 @@
 //! The daily cost and health digest: spend against budget, what sleeping saved, who woke what,
 //! and whether the environment is healthy.
 //!
-//! - [`input`]: what a digest is made from; [`collect`] gathers it (Cost Explorer, AWS Budgets,
-//!   ECS, RDS, load balancers, CloudWatch, the audit trail, HTTP probes).
+//! - [`input`]: what a digest is made from; [`collect`] gathers it through the [`Ports`]
+//!   (billing, inspection) and the store, section by section, each failing on its own.
 //! - [`prices`]: the price table shipped with the code (`prices.toml`).
 //! - [`figures`]: every figure, computed purely from the input and the prices.
 //! - [`render`]: Markdown, Slack Block Kit, plain text and email.
@@ -28,9 +28,9 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::aws::AwsCloud;
 use crate::clock::Clock;
 use crate::model::{Channel, Config, Environment};
+use crate::ports::{Billing, Inspect, Outbox, Ports};
 use crate::store::Store;
 
 /// How long the record of a sent digest is kept.
@@ -40,14 +40,16 @@ const SENT_RECORD: TimeDelta = TimeDelta::days(40);
 pub struct Digester {
     /// The environments.
     pub config: Config,
-    /// AWS, for costs, sizes and health.
-    pub cloud: Arc<AwsCloud>,
+    /// Costs, forecasts and budgets.
+    pub billing: Arc<dyn Billing>,
+    /// The environment's resources, their sizes and health.
+    pub inspect: Arc<dyn Inspect>,
+    /// Email, SNS and Slack.
+    pub outbox: Arc<dyn Outbox>,
     /// Where sent digests, cached Cost Explorer answers and the audit trail are.
     pub store: Arc<dyn Store>,
     /// The clock.
     pub clock: Arc<dyn Clock>,
-    /// The Slack incoming webhook URL (a secret).
-    pub slack_webhook: Option<String>,
     /// Waits between attempts of a failing channel (so `len() + 1` attempts).
     pub backoff: Vec<Duration>,
     /// Timeout of each HTTP health check.
@@ -99,17 +101,17 @@ impl Digester {
     /// A digester with the default retry (after 2 s, then 8 s) and probe timeout (5 s).
     pub fn new(
         config: Config,
-        cloud: Arc<AwsCloud>,
+        ports: Ports,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
-        slack_webhook: Option<String>,
     ) -> Digester {
         Digester {
             config,
-            cloud,
+            billing: ports.billing,
+            inspect: ports.inspect,
+            outbox: ports.outbox,
             store,
             clock,
-            slack_webhook,
             backoff: vec![Duration::from_secs(2), Duration::from_secs(8)],
             probe_timeout: Duration::from_secs(5),
         }
@@ -123,7 +125,7 @@ impl Digester {
     /// Makes the digest of `env` for `day` and sends it to the channels that have not had it.
     pub async fn run(&self, env: &Environment, day: NaiveDate, opts: RunOptions) -> RunReport {
         let start = std::time::Instant::now();
-        let before = crate::cloud::Cloud::requests(self.cloud.as_ref());
+        let before = self.inspect.requests();
         let key = sent_key(&env.name, day);
         let mut record: Sent = self.load(&key).await.unwrap_or_default();
         let channels: Vec<Channel> = if opts.dry_run {
@@ -174,7 +176,7 @@ impl Digester {
                 }
             }
         }
-        let after = crate::cloud::Cloud::requests(self.cloud.as_ref());
+        let after = self.inspect.requests();
         let requests = after
             .into_iter()
             .filter_map(|(op, n)| {

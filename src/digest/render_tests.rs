@@ -3,6 +3,7 @@ use crate::digest::figures::compute;
 use crate::digest::fixtures::{date, event, sample_input, usd, utc};
 use crate::digest::input::{Budget, DigestInput, Size};
 use crate::digest::prices::PriceTable;
+use crate::digest::render::slack::fit;
 
 fn digest(input: &DigestInput) -> Digest {
     compute(input, PriceTable::shipped())

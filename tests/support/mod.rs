@@ -327,7 +327,7 @@ pub mod proxy;
 /// A cloud with nothing in it, for tests about the layers above it (HTTP, Lambda events).
 pub struct EmptyCloud;
 
-impl lightsout::cloud::Cloud for EmptyCloud {
+impl lightsout::ports::Cloud for EmptyCloud {
     async fn observe(&self, _env: &lightsout::model::Environment) -> lightsout::kinds::Observation {
         lightsout::kinds::Observation::default()
     }
@@ -335,7 +335,7 @@ impl lightsout::cloud::Cloud for EmptyCloud {
         &self,
         _env: &lightsout::model::Environment,
         _step: &lightsout::kinds::Step,
-    ) -> Result<(), lightsout::cloud::CloudError> {
+    ) -> Result<(), lightsout::ports::CloudError> {
         Ok(())
     }
 }

@@ -1,216 +1,26 @@
-//! The AWS calls of the digest: Cost Explorer, AWS Budgets, and the health of ECS services,
-//! databases, load balancer target groups and CloudWatch alarms. Read-only, each answering
-//! `Err(why)` in words the digest can print.
+//! Inspection: what an environment's resources are (task and instance sizes, for pricing) and
+//! how healthy they are (deployments, failed tasks, target groups, CloudWatch alarms) — the
+//! [`Inspect`] port. Read-only, each answering `Err(why)` in words the digest can print.
 
 use std::collections::BTreeMap;
 
-use aws_sdk_costexplorer::types::{
-    DateInterval, Dimension, DimensionValues, Expression, Granularity, GroupDefinition,
-    GroupDefinitionType, Metric, TagValues,
-};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
+use futures_util::future::{BoxFuture, FutureExt};
 
-use super::{Clients, Pages, cloud_error};
-use crate::digest::input::{
-    Alarm, DaySpend, FailedTask, Money, ServiceHealth, Size, TargetGroupHealth,
+use super::{AwsCloud, Clients, Pages, cloud_error};
+use crate::kinds::{Observation, ServiceName};
+use crate::model::Environment;
+use crate::ports::{
+    Alarm, Cloud, FailedTask, Inspect, ServiceDetail, ServiceHealth, Size, TargetGroupHealth,
 };
-use crate::kinds::ServiceName;
-use crate::model::CostFilter;
 
 /// An SDK timestamp as a chrono instant (to the second).
 fn instant(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(t.secs(), 0)
 }
 
-/// Cost Explorer pages one query may use: with the forecast, at most 3 requests ($0.03) a digest.
-pub const COST_PAGES: usize = 2;
-
-/// Daily cost by AWS service from `start` to `end` (exclusive), Cost Explorer days (UTC).
-pub(crate) async fn daily_cost(
-    c: &Clients,
-    filter: &CostFilter,
-    start: NaiveDate,
-    end: NaiveDate,
-) -> Result<Vec<DaySpend>, String> {
-    let mut days: BTreeMap<NaiveDate, DaySpend> = BTreeMap::new();
-    let mut pages = Pages::new();
-    let mut token: Option<String> = None;
-    for page in 1.. {
-        if page > COST_PAGES {
-            return Err(format!(
-                "Cost Explorer's answer runs past {COST_PAGES} pages; the digest stops there to keep to 3 requests ($0.03) and shows no partial figures"
-            ));
-        }
-        let out =
-            c.ce.get_cost_and_usage()
-                .time_period(interval(start, end)?)
-                .granularity(Granularity::Daily)
-                .metrics("UnblendedCost")
-                .group_by(
-                    GroupDefinition::builder()
-                        .r#type(GroupDefinitionType::Dimension)
-                        .key("SERVICE")
-                        .build(),
-                )
-                .set_filter(expression(filter))
-                .set_next_page_token(token.take())
-                .send()
-                .await
-                .map_err(|e| cloud_error("GetCostAndUsage", e).to_string())?;
-        for r in out.results_by_time() {
-            let Some(date) = r
-                .time_period()
-                .and_then(|p| NaiveDate::parse_from_str(p.start(), "%Y-%m-%d").ok())
-            else {
-                return Err("Cost Explorer answered a result without a valid day".into());
-            };
-            let day = days.entry(date).or_insert_with(|| DaySpend {
-                date,
-                total: Money::ZERO,
-                estimated: false,
-                by_service: Vec::new(),
-            });
-            day.estimated |= r.estimated();
-            for g in r.groups() {
-                let name = g.keys().join(", ");
-                let amount = g
-                    .metrics()
-                    .and_then(|m| m.get("UnblendedCost"))
-                    .and_then(|m| m.amount())
-                    .ok_or_else(|| {
-                        format!("Cost Explorer gave no UnblendedCost for {name} on {date}")
-                    })?;
-                let amount = Money::parse(amount).ok_or_else(|| {
-                    format!(
-                        "Cost Explorer gave an unreadable amount {amount:?} for {name} on {date}"
-                    )
-                })?;
-                day.total = day.total + amount;
-                day.by_service.push((name, amount));
-            }
-            // Without groups (no usage that day), the total is the day's figure.
-            if r.groups().is_empty() {
-                if let Some(a) = r
-                    .total()
-                    .and_then(|t| t.get("UnblendedCost"))
-                    .and_then(|m| m.amount())
-                {
-                    day.total = Money::parse(a).ok_or_else(|| {
-                        format!("Cost Explorer gave an unreadable amount {a:?} on {date}")
-                    })?;
-                }
-            }
-        }
-        match pages
-            .next("GetCostAndUsage", out.next_page_token())
-            .map_err(|e| e.to_string())?
-        {
-            Some(t) => token = Some(t),
-            None => break,
-        }
-    }
-    Ok(days.into_values().collect())
-}
-
-/// Cost Explorer's forecast of the spend from `start` to `end` (exclusive).
-pub(crate) async fn forecast(
-    c: &Clients,
-    filter: &CostFilter,
-    start: NaiveDate,
-    end: NaiveDate,
-) -> Result<Money, String> {
-    let out =
-        c.ce.get_cost_forecast()
-            .time_period(interval(start, end)?)
-            .granularity(Granularity::Monthly)
-            .metric(Metric::UnblendedCost)
-            .set_filter(expression(filter))
-            .send()
-            .await
-            .map_err(|e| cloud_error("GetCostForecast", e).to_string())?;
-    let amount = out
-        .total()
-        .and_then(|t| t.amount())
-        .ok_or("Cost Explorer's forecast had no total")?;
-    Money::parse(amount)
-        .ok_or_else(|| format!("Cost Explorer forecast an unreadable amount {amount:?}"))
-}
-
-fn interval(start: NaiveDate, end: NaiveDate) -> Result<DateInterval, String> {
-    DateInterval::builder()
-        .start(start.format("%Y-%m-%d").to_string())
-        .end(end.format("%Y-%m-%d").to_string())
-        .build()
-        .map_err(|e| e.to_string())
-}
-
-fn expression(filter: &CostFilter) -> Option<Expression> {
-    match filter {
-        CostFilter::Tag(k, v) => Some(
-            Expression::builder()
-                .tags(TagValues::builder().key(k).values(v).build())
-                .build(),
-        ),
-        CostFilter::Account(a) => Some(
-            Expression::builder()
-                .dimensions(
-                    DimensionValues::builder()
-                        .key(Dimension::LinkedAccount)
-                        .values(a)
-                        .build(),
-                )
-                .build(),
-        ),
-        CostFilter::None => None,
-    }
-}
-
-/// The monthly limit of the AWS Budgets budget `name` in the caller's account.
-pub(crate) async fn budget(c: &Clients, name: &str) -> Result<Money, String> {
-    let account = c
-        .sts
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| cloud_error("GetCallerIdentity", e).to_string())?;
-    let account = account
-        .account()
-        .ok_or("STS did not say which account this is")?;
-    let out = c
-        .budgets
-        .describe_budget()
-        .account_id(account)
-        .budget_name(name)
-        .send()
-        .await
-        .map_err(|e| cloud_error("DescribeBudget", e).to_string())?;
-    let limit = out.budget().and_then(|b| b.budget_limit()).ok_or_else(|| {
-        format!(
-            "budget {name:?} has no fixed limit (planned or auto-adjusting budgets are not read)"
-        )
-    })?;
-    if limit.unit() != "USD" {
-        return Err(format!("budget {name:?} is in {}, not USD", limit.unit()));
-    }
-    Money::parse(limit.amount()).ok_or_else(|| {
-        format!(
-            "budget {name:?} has an unreadable limit {:?}",
-            limit.amount()
-        )
-    })
-}
-
-/// What DescribeServices says of a service beyond what the planner reads.
-#[derive(Debug, Clone)]
-pub(crate) struct ServiceDetail {
-    pub(crate) health: ServiceHealth,
-    pub(crate) task_definition: Option<String>,
-    pub(crate) fargate: bool,
-    pub(crate) target_groups: Vec<String>,
-}
-
 /// Health details of `services` (DescribeServices, by cluster, ten at a time).
-pub(crate) async fn services(
+async fn services_detail(
     c: &Clients,
     services: &[ServiceName],
     now: DateTime<Utc>,
@@ -280,7 +90,7 @@ pub(crate) async fn services(
 }
 
 /// The size of a task definition, as priced: `Size::Fargate` with `tasks` set by the caller.
-pub(crate) async fn task_size(c: &Clients, region: &str, task_definition: &str) -> Size {
+async fn task_size(c: &Clients, region: &str, task_definition: &str) -> Size {
     let out = match c
         .ecs
         .describe_task_definition()
@@ -318,7 +128,7 @@ pub(crate) async fn task_size(c: &Clients, region: &str, task_definition: &str) 
 }
 
 /// Tasks of `service` that stopped with a failure since `since`, newest first (at most 5).
-pub(crate) async fn failed_tasks(
+async fn failed_tasks(
     c: &Clients,
     service: &ServiceName,
     since: DateTime<Utc>,
@@ -389,10 +199,7 @@ fn is_failure(stop_code: Option<&str>, nonzero_exit: Option<i32>) -> bool {
 }
 
 /// Health of the target groups `arns`.
-pub(crate) async fn target_groups(
-    c: &Clients,
-    arns: &[String],
-) -> Result<Vec<TargetGroupHealth>, String> {
+async fn target_groups(c: &Clients, arns: &[String]) -> Result<Vec<TargetGroupHealth>, String> {
     let mut out = Vec::new();
     for arn in arns {
         let resp = c
@@ -434,7 +241,7 @@ pub(crate) async fn target_groups(
 }
 
 /// CloudWatch alarms in ALARM whose names start with `prefix`.
-pub(crate) async fn alarms(c: &Clients, prefix: &str) -> Result<Vec<Alarm>, String> {
+async fn alarms(c: &Clients, prefix: &str) -> Result<Vec<Alarm>, String> {
     let mut out = Vec::new();
     let mut pages = Pages::new();
     let mut token: Option<String> = None;
@@ -482,7 +289,7 @@ pub(crate) async fn alarms(c: &Clients, prefix: &str) -> Result<Vec<Alarm>, Stri
 }
 
 /// Instance classes of the databases, for pricing: by `rds:id` / `aurora:id`.
-pub(crate) async fn db_sizes(c: &Clients, region: &str) -> Result<BTreeMap<String, Size>, String> {
+async fn db_sizes(c: &Clients, region: &str) -> Result<BTreeMap<String, Size>, String> {
     let mut sizes: BTreeMap<String, Size> = BTreeMap::new();
     let mut pages = Pages::new();
     let mut marker: Option<String> = None;
@@ -523,6 +330,66 @@ pub(crate) async fn db_sizes(c: &Clients, region: &str) -> Result<BTreeMap<Strin
             Some(m) => marker = Some(m),
             None => return Ok(sizes),
         }
+    }
+}
+
+impl Inspect for AwsCloud {
+    fn observe<'a>(&'a self, env: &'a Environment) -> BoxFuture<'a, Observation> {
+        Cloud::observe(self, env).boxed()
+    }
+
+    fn services<'a>(
+        &'a self,
+        env: &'a Environment,
+        services: &'a [ServiceName],
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Vec<ServiceDetail>, String>> {
+        async move { services_detail(&*self.clients(env).await, services, now).await }.boxed()
+    }
+
+    fn task_size<'a>(
+        &'a self,
+        env: &'a Environment,
+        task_definition: &'a str,
+    ) -> BoxFuture<'a, Size> {
+        async move { task_size(&*self.clients(env).await, &env.region, task_definition).await }
+            .boxed()
+    }
+
+    fn failed_tasks<'a>(
+        &'a self,
+        env: &'a Environment,
+        service: &'a ServiceName,
+        since: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Vec<FailedTask>, String>> {
+        async move { failed_tasks(&*self.clients(env).await, service, since).await }.boxed()
+    }
+
+    fn db_sizes<'a>(
+        &'a self,
+        env: &'a Environment,
+    ) -> BoxFuture<'a, Result<BTreeMap<String, Size>, String>> {
+        async move { db_sizes(&*self.clients(env).await, &env.region).await }.boxed()
+    }
+
+    fn target_groups<'a>(
+        &'a self,
+        env: &'a Environment,
+        arns: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<TargetGroupHealth>, String>> {
+        async move { target_groups(&*self.clients(env).await, arns).await }.boxed()
+    }
+
+    fn alarms<'a>(
+        &'a self,
+        env: &'a Environment,
+        prefix: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Alarm>, String>> {
+        async move { alarms(&*self.clients(env).await, prefix).await }.boxed()
+    }
+
+    fn requests(&self) -> BTreeMap<String, u64> {
+        Cloud::requests(self)
     }
 }
 

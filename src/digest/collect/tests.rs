@@ -1,0 +1,260 @@
+//! Gathering over in-memory ports: the digest's input is made from what the ports answer, and
+//! Cost Explorer's answers are reused from the store.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::future::{BoxFuture, FutureExt};
+
+use crate::clock::FixedClock;
+use crate::digest::Digester;
+use crate::digest::fixtures::{date, day_spend, staging_env, usd, utc};
+use crate::digest::input::{Budget, Size};
+use crate::kinds::{
+    DbKind, DbStatus, Observation, ObservedDb, ObservedService, Scalable, ServiceName,
+    ecs::ServiceStatus,
+};
+use crate::model::{Config, Environment, Money};
+use crate::ports::{
+    Alarm, Billing, DaySpend, FailedTask, Inspect, Outbox, Ports, ServiceDetail, ServiceHealth,
+    TargetGroupHealth,
+};
+use crate::store::SqliteStore;
+
+#[derive(Default)]
+struct Fake {
+    cost_calls: AtomicUsize,
+    sent: Mutex<Vec<String>>,
+}
+
+impl Billing for Fake {
+    fn daily_cost<'a>(
+        &'a self,
+        _env: &'a Environment,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> BoxFuture<'a, Result<Vec<DaySpend>, String>> {
+        self.cost_calls.fetch_add(1, Ordering::SeqCst);
+        let days = start
+            .iter_days()
+            .take_while(|d| *d < end)
+            .map(day_spend)
+            .collect();
+        async move { Ok(days) }.boxed()
+    }
+    fn forecast<'a>(
+        &'a self,
+        _env: &'a Environment,
+        _start: NaiveDate,
+        _end: NaiveDate,
+    ) -> BoxFuture<'a, Result<Money, String>> {
+        async { Err("not enough history".to_string()) }.boxed()
+    }
+    fn budget<'a>(
+        &'a self,
+        _env: &'a Environment,
+        _name: &'a str,
+    ) -> BoxFuture<'a, Result<Money, String>> {
+        async { Ok(usd(70_000)) }.boxed()
+    }
+}
+
+fn service(name: &str, desired: i32) -> ObservedService {
+    ObservedService {
+        name: ServiceName::parse(name).unwrap(),
+        arn: name.into(),
+        status: ServiceStatus::Active,
+        desired,
+        running: desired,
+        tags: BTreeMap::new(),
+        scalable: Scalable::None,
+    }
+}
+
+impl Inspect for Fake {
+    fn observe<'a>(&'a self, _env: &'a Environment) -> BoxFuture<'a, Observation> {
+        let obs = Observation {
+            services: vec![service("app-staging-cluster/backend", 2)],
+            databases: vec![ObservedDb {
+                kind: DbKind::Instance,
+                id: "app-staging-db".into(),
+                arn: "arn".into(),
+                status: DbStatus::Available,
+                engine: "postgres".into(),
+                engine_mode: None,
+                member_of: None,
+                replica_of: None,
+                replicas: Vec::new(),
+                tags: BTreeMap::new(),
+            }],
+            ..Default::default()
+        };
+        async move { obs }.boxed()
+    }
+    fn services<'a>(
+        &'a self,
+        _env: &'a Environment,
+        services: &'a [ServiceName],
+        _now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Vec<ServiceDetail>, String>> {
+        let out = services
+            .iter()
+            .map(|s| ServiceDetail {
+                health: ServiceHealth {
+                    name: s.to_string(),
+                    desired: 2,
+                    running: 2,
+                    asleep: false,
+                    stuck_deployment: None,
+                    failed_tasks: Vec::new(),
+                },
+                task_definition: Some("app:7".into()),
+                fargate: true,
+                target_groups: Vec::new(),
+            })
+            .collect();
+        async move { Ok(out) }.boxed()
+    }
+    fn task_size<'a>(&'a self, env: &'a Environment, _td: &'a str) -> BoxFuture<'a, Size> {
+        let region = env.region.clone();
+        async move {
+            Size::Fargate {
+                region,
+                cpu_units: 512,
+                memory_mib: 1024,
+                arm: false,
+                tasks: 0,
+            }
+        }
+        .boxed()
+    }
+    fn failed_tasks<'a>(
+        &'a self,
+        _env: &'a Environment,
+        _service: &'a ServiceName,
+        _since: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Vec<FailedTask>, String>> {
+        async { Ok(Vec::new()) }.boxed()
+    }
+    fn db_sizes<'a>(
+        &'a self,
+        env: &'a Environment,
+    ) -> BoxFuture<'a, Result<BTreeMap<String, Size>, String>> {
+        let region = env.region.clone();
+        async move {
+            Ok(BTreeMap::from([(
+                "rds:app-staging-db".to_string(),
+                Size::Database {
+                    region,
+                    classes: vec!["db.t4g.medium".into()],
+                    engine: "postgres".into(),
+                    multi_az: false,
+                },
+            )]))
+        }
+        .boxed()
+    }
+    fn target_groups<'a>(
+        &'a self,
+        _env: &'a Environment,
+        _arns: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<TargetGroupHealth>, String>> {
+        async { Ok(Vec::new()) }.boxed()
+    }
+    fn alarms<'a>(
+        &'a self,
+        _env: &'a Environment,
+        _prefix: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Alarm>, String>> {
+        async { Err("DescribeAlarms failed: AccessDenied".to_string()) }.boxed()
+    }
+    fn requests(&self) -> BTreeMap<String, u64> {
+        BTreeMap::new()
+    }
+}
+
+impl Outbox for Fake {
+    fn email<'a>(
+        &'a self,
+        _from: &'a str,
+        _to: &'a [String],
+        _raw: Vec<u8>,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        async { Ok(()) }.boxed()
+    }
+    fn publish<'a>(
+        &'a self,
+        _topic_arn: &'a str,
+        _subject: &'a str,
+        _message: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>> {
+        async { Ok(()) }.boxed()
+    }
+    fn slack(&self, body: String) -> BoxFuture<'_, Result<(), String>> {
+        self.sent.lock().unwrap().push(body);
+        async { Ok(()) }.boxed()
+    }
+}
+
+/// The digest's input is made from what the ports answer — no AWS, no emulator — and a second
+/// digest for the same day asks Cost Explorer nothing.
+#[tokio::test]
+async fn gathering_needs_only_the_ports() {
+    let fake = Arc::new(Fake::default());
+    let ports = Ports {
+        billing: fake.clone(),
+        inspect: fake.clone(),
+        outbox: fake.clone(),
+    };
+    let env = staging_env();
+    let d = Digester::new(
+        Config {
+            environments: vec![env.clone()],
+        },
+        ports,
+        Arc::new(SqliteStore::in_memory().unwrap()),
+        Arc::new(FixedClock(utc("2026-11-29T07:30:00Z"))),
+    );
+    let input = d.gather(&env, date("2026-11-28")).await;
+    let spend = input.spend.as_ref().unwrap();
+    assert_eq!(spend.days.first().unwrap().date, date("2026-10-01"));
+    assert_eq!(spend.days.last().unwrap().date, date("2026-11-28"));
+    assert_eq!(input.budget, Budget::Config(usd(75_000)));
+    assert_eq!(input.forecast, Err("not enough history".to_string()));
+    let sizes: Vec<(&str, bool)> = input
+        .resources
+        .iter()
+        .map(|r| (r.resource.as_str(), !matches!(r.size, Size::Unknown(_))))
+        .collect();
+    assert_eq!(
+        sizes,
+        [
+            ("ecs:app-staging-cluster/backend", true),
+            ("rds:app-staging-db", true)
+        ]
+    );
+    assert!(matches!(
+        &input.resources[0].size,
+        Size::Fargate {
+            tasks: 2,
+            cpu_units: 512,
+            ..
+        }
+    ));
+    assert!(
+        input
+            .health
+            .alarms
+            .as_ref()
+            .unwrap_err()
+            .contains("AccessDenied")
+    );
+    d.gather(&env, date("2026-11-28")).await;
+    assert_eq!(
+        fake.cost_calls.load(Ordering::SeqCst),
+        1,
+        "cached for the day"
+    );
+}

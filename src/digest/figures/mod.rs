@@ -1,0 +1,313 @@
+//! Every figure of the digest, computed from a [`DigestInput`] and a [`PriceTable`]: pure, no
+//! I/O, no clock. Money stays exact ([`Money`], micro-dollars; [`Rate`] for hourly prices);
+//! percentages are `f64` and only for display. A section that cannot be computed says why
+//! instead of showing a number.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use super::input::{Budget, DigestInput, Health, Money, Size};
+use super::prices::{PriceTable, Rate};
+use crate::model::{Action, AuditEvent, Effect};
+use crate::schedule::scheduled;
+
+/// How many services are named before the rest is summed as "Other".
+pub const TOP_SERVICES: usize = 5;
+/// How many days the digest's own projection averages.
+pub const PROJECTION_DAYS: u32 = 7;
+
+/// Everything the digest says about one environment and one day.
+#[derive(Debug, Clone, Serialize)]
+pub struct Digest {
+    /// The environment.
+    pub env: String,
+    /// The day reported on (local).
+    pub day: NaiveDate,
+    /// The environment's time zone.
+    #[serde(serialize_with = "tz_name")]
+    pub timezone: Tz,
+    /// When the digest was made.
+    pub generated_at: DateTime<Utc>,
+    /// Actions that failed since the previous digest: shown first.
+    pub failures: Vec<AuditEvent>,
+    /// Channels that could not deliver the previous digest.
+    pub delivery_problems: Vec<String>,
+    /// Spend, or why it is unknown.
+    pub spend: Result<SpendFigures, String>,
+    /// The budget against the spend.
+    pub budget: BudgetFigures,
+    /// What sleeping saved.
+    pub savings: Savings,
+    /// Wake requests on `day`.
+    pub wakes: Vec<WakeUse>,
+    /// Health at `generated_at`.
+    pub health: HealthFigures,
+    /// The month's days, for the chart and the sparkline.
+    pub chart: ChartData,
+}
+
+/// The spend section.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpendFigures {
+    /// How Cost Explorer's figures were filtered.
+    pub filter: String,
+    /// `day`'s cost, `None` when Cost Explorer has no figure for it.
+    pub day_total: Option<Money>,
+    /// AWS still marks `day`'s figure as estimated.
+    pub day_estimated: bool,
+    /// The day before `day`.
+    pub previous_day: NaiveDate,
+    /// Its cost, `None` when missing.
+    pub previous_total: Option<Money>,
+    /// Day over day: `day_total - previous_total`, when both are known.
+    pub change: Option<Money>,
+    /// The same in percent of the day before, when that was not zero.
+    pub change_pct: Option<f64>,
+    /// Month to date: the days of `day`'s month up to `day` that Cost Explorer answered for.
+    pub month_to_date: Money,
+    /// Days of the month up to `day` with no figure.
+    pub month_missing: Vec<NaiveDate>,
+    /// Some day in the month's figures is still estimated.
+    pub month_estimated: bool,
+    /// The same days of last month: first day.
+    pub last_month_from: NaiveDate,
+    /// ...last day (the last month may be shorter).
+    pub last_month_to: NaiveDate,
+    /// Their total, over the days present.
+    pub last_month: Money,
+    /// Days of that range with no figure.
+    pub last_month_missing: Vec<NaiveDate>,
+    /// Month to date against the same days of last month, in percent, when comparable.
+    pub vs_last_month_pct: Option<f64>,
+    /// The top services by month-to-date cost, largest first.
+    pub top_services: Vec<(String, Money)>,
+    /// Everything else, and how many services that is.
+    pub other: Option<(usize, Money)>,
+}
+
+/// The projected month end.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Projection {
+    /// Spend at the end of the month.
+    pub month_end: Money,
+    /// How it was made: `Cost Explorer forecast`, or lightsout's own method in words.
+    pub method: String,
+    /// Why Cost Explorer's forecast was not used, when it was not.
+    pub forecast_unavailable: Option<String>,
+}
+
+/// The budget section.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BudgetFigures {
+    /// The monthly budget and where it comes from (`schedule file`, `AWS Budgets "name"`), or
+    /// why there is none.
+    pub budget: Result<(Money, String), String>,
+    /// Share of the budget spent to date, percent (needs a budget and the spend).
+    pub spent_pct: Option<f64>,
+    /// Share of the month elapsed through `day`, percent.
+    pub month_pct: f64,
+    /// Days elapsed through `day` and days in the month.
+    pub days: (u32, u32),
+    /// The projected month end, or why there is none.
+    pub projection: Result<Projection, String>,
+    /// How much the projection exceeds the budget, when it does.
+    pub over_by: Option<Money>,
+    /// The budget per day (budget / days in the month): the chart's pace line.
+    pub daily_pace: Option<Money>,
+}
+
+/// The savings section.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Savings {
+    /// Saved on `day`, over the priced resources.
+    pub day: Money,
+    /// Saved from the start of the month through `day`.
+    pub month: Money,
+    /// Each priced resource.
+    pub resources: Vec<ResourceSaving>,
+    /// Resources that could not be priced, and why; not in the totals.
+    pub unpriced: Vec<(String, String)>,
+    /// The method, in one line.
+    pub method: String,
+}
+
+/// What one resource's sleeping saved.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResourceSaving {
+    /// `ecs:cluster/service`, `rds:id`, `aurora:id`.
+    pub resource: String,
+    /// What an hour of it costs (rounded for display; the savings use the exact rate).
+    pub hourly: Money,
+    /// Seconds asleep during `day`.
+    pub asleep_day_secs: i64,
+    /// Seconds asleep from the start of the month through `day`.
+    pub asleep_month_secs: i64,
+    /// Saved on `day`.
+    pub saved_day: Money,
+    /// Saved this month.
+    pub saved_month: Money,
+}
+
+/// One wake request on `day`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WakeUse {
+    /// When it was asked.
+    pub at: DateTime<Utc>,
+    /// Who asked.
+    pub actor: String,
+    /// Why.
+    pub reason: String,
+    /// What was asked: `wake for 2h`.
+    pub asked: String,
+    /// Until when it kept the environment awake; `None` when the trail does not say.
+    pub until: Option<DateTime<Utc>>,
+    /// A sleep request that ended it before `until`.
+    pub ended_early: Option<DateTime<Utc>>,
+    /// Seconds it kept the environment awake (not counting time an earlier request already
+    /// covered).
+    pub awake_secs: i64,
+    /// Of these, seconds outside the schedule's awake windows.
+    pub outside_secs: i64,
+    /// What the time outside the schedule cost, or why it is unknown.
+    pub cost: Result<Money, String>,
+    /// Notes: overlaps, resources not priced.
+    pub notes: Vec<String>,
+}
+
+/// How one thing checked is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Fine.
+    Ok,
+    /// Asleep, as meant.
+    Asleep,
+    /// Something is wrong.
+    Problem,
+}
+
+/// One line of the health section.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HealthLine {
+    /// What it is about.
+    pub subject: String,
+    /// Fine, asleep or a problem.
+    pub status: Status,
+    /// What was seen.
+    pub text: String,
+}
+
+/// One part of the health section.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HealthSection {
+    /// `Services`, `Databases`, `Target groups`, `Alarms`, `Health checks`.
+    pub title: String,
+    /// Its lines, or why it could not be read.
+    pub lines: Result<Vec<HealthLine>, String>,
+}
+
+/// The overall verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Nothing wrong seen.
+    Healthy,
+    /// Asleep, as meant, and nothing wrong seen.
+    Asleep,
+    /// Something is wrong.
+    Problems,
+}
+
+/// The health section.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HealthFigures {
+    /// Overall.
+    pub verdict: Verdict,
+    /// Problem lines, over every section.
+    pub problems: usize,
+    /// Sections that could not be read.
+    pub unknown: usize,
+    /// The sections.
+    pub sections: Vec<HealthSection>,
+}
+
+/// The month's daily spend, for the chart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChartData {
+    /// Every day of `day`'s month: its spend, `None` when missing or after `day`.
+    pub days: Vec<(NaiveDate, Option<Money>)>,
+    /// `day`'s day of the month (days after it are the future).
+    pub through: u32,
+    /// The budget per day, when there is a budget.
+    pub daily_pace: Option<Money>,
+}
+
+fn tz_name<S: serde::Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(tz.name())
+}
+
+impl ChartData {
+    /// Whether there is any spend to draw.
+    pub fn has_data(&self) -> bool {
+        self.days.iter().any(|(_, m)| m.is_some())
+    }
+}
+
+/// Computes every figure of the digest.
+pub fn compute(input: &DigestInput, prices: &PriceTable) -> Digest {
+    let spend = spend(input);
+    let budget = budget(input, spend.as_ref().ok());
+    let rates = rates(input, prices);
+    let savings = savings(input, prices, &rates);
+    let wakes = wakes(input, &rates);
+    let health = health(&input.health, input.config.timezone);
+    let chart = ChartData {
+        days: month_days(input.day)
+            .map(|d| {
+                let v = (d <= input.day).then(|| day_total(input, d)).flatten();
+                (d, v)
+            })
+            .collect(),
+        through: input.day.day(),
+        daily_pace: budget.daily_pace,
+    };
+    Digest {
+        env: input.config.name.clone(),
+        day: input.day,
+        timezone: input.config.timezone,
+        generated_at: input.generated_at,
+        failures: input.failures.clone(),
+        delivery_problems: input.delivery_problems.clone(),
+        spend,
+        budget,
+        savings,
+        wakes,
+        health,
+        chart,
+    }
+}
+
+use crate::calendar::month_days;
+pub use crate::calendar::{days_in_month, local_day, local_midnight, month_start};
+
+mod budget;
+mod health;
+mod savings;
+mod spend;
+mod wakes;
+
+use budget::*;
+use health::*;
+use savings::*;
+use spend::*;
+use wakes::*;
+
+pub use savings::{overlap_secs, sleep_intervals};
+pub use wakes::{local_hm, outside_schedule_secs};
+
+#[cfg(test)]
+#[path = "../figures_tests.rs"]
+mod tests;

@@ -1,0 +1,286 @@
+//! The ports: what the core needs of the outside world, as traits, and the answer types that
+//! cross them. The AWS adapters (`crate::aws`) implement every one; tests may implement them in
+//! memory, so the engine and the digest's gathering can be tested without an emulator.
+//!
+//! - [`Cloud`]: observe an environment, make one write call (the engine's).
+//! - [`Billing`]: what an environment costs — Cost Explorer's daily costs and forecast, a
+//!   budget's limit.
+//! - [`Inspect`]: what an environment is made of and how healthy it is, beyond what the planner
+//!   needs — task and instance sizes for pricing, deployments, failed tasks, target groups,
+//!   alarms.
+//! - [`Outbox`]: where a digest goes — email, SNS, a Slack webhook.
+//!
+//! Port errors that reach people (a digest section that could not be gathered) are said in
+//! words: `Err(String)` is that reason.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use futures_util::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+
+use crate::kinds::{Observation, ServiceName, Step};
+use crate::model::{Environment, Money};
+
+/// A write call that failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloudError {
+    /// The API operation, like `UpdateService`.
+    pub operation: &'static str,
+    /// The AWS error code, like `ThrottlingException`, when there is one.
+    pub code: Option<String>,
+    /// What AWS (or the transport) said.
+    pub message: String,
+}
+
+impl fmt::Display for CloudError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{} failed: {code}: {}", self.operation, self.message),
+            None => write!(f, "{} failed: {}", self.operation, self.message),
+        }
+    }
+}
+
+impl std::error::Error for CloudError {}
+
+/// What the engine needs of a cloud.
+pub trait Cloud: Send + Sync {
+    /// Observes every resource the environment selects. Never fails as a whole: what cannot be
+    /// observed is listed in [`Observation::ecs_errors`] and [`Observation::rds_errors`].
+    fn observe(&self, env: &Environment) -> impl Future<Output = Observation> + Send;
+
+    /// Requests made so far, by operation (retries included), where the cloud counts them.
+    fn requests(&self) -> std::collections::BTreeMap<String, u64> {
+        std::collections::BTreeMap::new()
+    }
+
+    /// Makes one write call in the environment's account and region.
+    fn execute(
+        &self,
+        env: &Environment,
+        step: &Step,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+}
+
+/// What an environment costs, from AWS's billing.
+pub trait Billing: Send + Sync {
+    /// Daily cost by AWS service from `start` to `end` (exclusive), in Cost Explorer's days
+    /// (UTC billing days), filtered by the environment's `[digest]` cost filter.
+    fn daily_cost<'a>(
+        &'a self,
+        env: &'a Environment,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> BoxFuture<'a, Result<Vec<DaySpend>, String>>;
+
+    /// Cost Explorer's forecast of the spend from `start` to `end` (exclusive).
+    fn forecast<'a>(
+        &'a self,
+        env: &'a Environment,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> BoxFuture<'a, Result<Money, String>>;
+
+    /// The monthly limit of an AWS Budgets budget.
+    fn budget<'a>(
+        &'a self,
+        env: &'a Environment,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Money, String>>;
+}
+
+/// What an environment is made of and how healthy it is.
+pub trait Inspect: Send + Sync {
+    /// Everything the environment selects, as the planner sees it.
+    fn observe<'a>(&'a self, env: &'a Environment) -> BoxFuture<'a, Observation>;
+
+    /// Deployments, task definitions, launch types and target groups of services.
+    fn services<'a>(
+        &'a self,
+        env: &'a Environment,
+        services: &'a [ServiceName],
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Vec<ServiceDetail>, String>>;
+
+    /// The size of a task definition, as priced ([`Size::Fargate`] with no tasks yet).
+    fn task_size<'a>(
+        &'a self,
+        env: &'a Environment,
+        task_definition: &'a str,
+    ) -> BoxFuture<'a, Size>;
+
+    /// Tasks of a service that stopped with a failure since `since`, newest first.
+    fn failed_tasks<'a>(
+        &'a self,
+        env: &'a Environment,
+        service: &'a ServiceName,
+        since: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Vec<FailedTask>, String>>;
+
+    /// Instance classes of the databases, for pricing, by `rds:id` / `aurora:id`.
+    fn db_sizes<'a>(
+        &'a self,
+        env: &'a Environment,
+    ) -> BoxFuture<'a, Result<BTreeMap<String, Size>, String>>;
+
+    /// Health of target groups.
+    fn target_groups<'a>(
+        &'a self,
+        env: &'a Environment,
+        arns: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<TargetGroupHealth>, String>>;
+
+    /// CloudWatch alarms in ALARM whose names start with `prefix`.
+    fn alarms<'a>(
+        &'a self,
+        env: &'a Environment,
+        prefix: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Alarm>, String>>;
+
+    /// Requests made so far, by operation (retries included), where the adapter counts them.
+    fn requests(&self) -> BTreeMap<String, u64>;
+}
+
+/// Where a digest goes.
+pub trait Outbox: Send + Sync {
+    /// Sends a raw MIME message by email.
+    fn email<'a>(
+        &'a self,
+        from: &'a str,
+        to: &'a [String],
+        raw: Vec<u8>,
+    ) -> BoxFuture<'a, Result<(), String>>;
+
+    /// Publishes a message to an SNS topic.
+    fn publish<'a>(
+        &'a self,
+        topic_arn: &'a str,
+        subject: &'a str,
+        message: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>>;
+
+    /// Posts a JSON message to the configured Slack incoming webhook.
+    fn slack(&self, body: String) -> BoxFuture<'_, Result<(), String>>;
+}
+
+/// What a digest is gathered from and sent through.
+#[derive(Clone)]
+pub struct Ports {
+    /// Costs, forecasts and budgets.
+    pub billing: std::sync::Arc<dyn Billing>,
+    /// The environment's resources, their sizes and health.
+    pub inspect: std::sync::Arc<dyn Inspect>,
+    /// Email, SNS and Slack.
+    pub outbox: std::sync::Arc<dyn Outbox>,
+}
+
+/// What DescribeServices says of a service beyond what the planner reads.
+#[derive(Debug, Clone)]
+pub struct ServiceDetail {
+    /// Its health (failed tasks filled in separately).
+    pub health: ServiceHealth,
+    /// Its task definition ARN.
+    pub task_definition: Option<String>,
+    /// Whether it runs on Fargate.
+    pub fargate: bool,
+    /// Its load balancers' target groups.
+    pub target_groups: Vec<String>,
+}
+
+/// One day's spend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DaySpend {
+    /// The day (Cost Explorer days are UTC days).
+    pub date: NaiveDate,
+    /// Total for the day.
+    pub total: Money,
+    /// AWS still marks the day's figures as estimated.
+    pub estimated: bool,
+    /// Cost by AWS service name (`Amazon Elastic Container Service`), as reported.
+    pub by_service: Vec<(String, Money)>,
+}
+
+/// What a resource is priced as.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Size {
+    /// A Fargate service: its task size and the task count it runs when awake.
+    Fargate {
+        /// Region.
+        region: String,
+        /// Task CPU in vCPU units of 1/1024.
+        cpu_units: u32,
+        /// Task memory in MiB.
+        memory_mib: u32,
+        /// ARM64 (Graviton) tasks.
+        arm: bool,
+        /// Tasks running when awake.
+        tasks: u32,
+    },
+    /// An RDS instance, or the instances of an Aurora cluster (one entry per member).
+    Database {
+        /// Region.
+        region: String,
+        /// Instance classes (`db.t4g.medium`), one per instance billed.
+        classes: Vec<String>,
+        /// Engine (`postgres`, `aurora-postgresql`).
+        engine: String,
+        /// Multi-AZ (billed twice for a non-Aurora instance).
+        multi_az: bool,
+    },
+    /// Cannot be priced, and why (no task size, not Fargate, ...).
+    Unknown(String),
+}
+
+/// One ECS service's health.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceHealth {
+    /// `cluster/service`.
+    pub name: String,
+    /// Desired tasks.
+    pub desired: i32,
+    /// Running tasks.
+    pub running: i32,
+    /// Put to sleep by lightsout (desired 0 with its tags).
+    pub asleep: bool,
+    /// A deployment that is failing or not finishing, in words, if any.
+    pub stuck_deployment: Option<String>,
+    /// Tasks that stopped with a failure since the previous digest, newest first (of those ECS
+    /// still lists: it keeps stopped tasks for about an hour).
+    pub failed_tasks: Vec<FailedTask>,
+}
+
+/// A task that stopped with a failure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailedTask {
+    /// Task id (the last part of its ARN).
+    pub task: String,
+    /// When it stopped.
+    pub stopped_at: Option<DateTime<Utc>>,
+    /// ECS's stopped reason, with the container's exit code when there is one.
+    pub reason: String,
+}
+
+/// One target group's health.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TargetGroupHealth {
+    /// Target group name.
+    pub name: String,
+    /// Healthy targets.
+    pub healthy: u32,
+    /// Targets not healthy: target id and state/reason (`i-0ab… unhealthy: Target.Timeout`).
+    pub unhealthy: Vec<String>,
+}
+
+/// A CloudWatch alarm in ALARM.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alarm {
+    /// Alarm name.
+    pub name: String,
+    /// Its state reason.
+    pub reason: String,
+    /// Since when it is in ALARM.
+    pub since: Option<DateTime<Utc>>,
+}
