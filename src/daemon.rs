@@ -19,8 +19,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::api;
+use crate::api::ApiState;
 use crate::ports::Cloud;
-use crate::service::App;
+use crate::service::{Requeue, Service};
 
 /// How the loop paces itself.
 #[derive(Debug, Clone, Copy)]
@@ -46,13 +47,14 @@ impl Default for Pace {
 /// Serves the API on `listener` and runs the reconcile loop until `shutdown` resolves.
 /// `passes` counts completed passes (tests wait on it instead of on the wall clock).
 pub async fn serve<C: Cloud + 'static>(
-    app: Arc<App<C>>,
+    api: Arc<ApiState<C>>,
     listener: TcpListener,
     pace: Pace,
     shutdown: impl Future<Output = ()> + Send + 'static,
     passes: watch::Sender<u64>,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
+    let app = api.service.clone();
     let looper = tokio::spawn(run_loop(app.clone(), pace, stop_rx.clone(), passes));
     let mut digests = match &app.digest {
         Some(d) => match schedule_digests(d.clone()).await {
@@ -65,10 +67,9 @@ pub async fn serve<C: Cloud + 'static>(
         None => None,
     };
     let mut server_stop = stop_rx;
-    let server =
-        axum::serve(listener, api::router(app.clone())).with_graceful_shutdown(async move {
-            let _ = server_stop.wait_for(|s| *s).await;
-        });
+    let server = axum::serve(listener, api::router(api)).with_graceful_shutdown(async move {
+        let _ = server_stop.wait_for(|s| *s).await;
+    });
     let server = tokio::spawn(async move { server.await });
     shutdown.await;
     tracing::info!("shutting down: stopping the pass in flight between steps");
@@ -87,7 +88,7 @@ pub async fn serve<C: Cloud + 'static>(
 }
 
 async fn run_loop<C: Cloud>(
-    app: Arc<App<C>>,
+    app: Arc<Service<C>>,
     pace: Pace,
     mut stop: watch::Receiver<bool>,
     passes: watch::Sender<u64>,
@@ -110,15 +111,12 @@ async fn run_loop<C: Cloud>(
             millis = started.elapsed().as_millis() as u64,
             "pass done"
         );
-        let settling = app.any_settling() || !pass.deferred.is_empty();
-        let wait = if settling {
-            pace.settle
-        } else {
-            let next = app.next_pass(pace.cadence).await;
-            (next - app.clock.now())
+        let wait = match app.requeue(&pass, pace.cadence) {
+            Requeue::Soon => pace.settle,
+            Requeue::At(next) => (next - app.clock.now())
                 .to_std()
                 .unwrap_or(Duration::ZERO)
-                .max(Duration::from_millis(200))
+                .max(Duration::from_millis(200)),
         };
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}

@@ -19,25 +19,26 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
 use crate::api;
+use crate::api::ApiState;
 use crate::ports::Cloud;
-use crate::service::App;
 
 /// Serves Lambda invocations until the runtime stops.
-pub async fn run<C: Cloud + 'static>(app: Arc<App<C>>) -> Result<(), Error> {
-    let router = api::router(app.clone());
+pub async fn run<C: Cloud + 'static>(api: Arc<ApiState<C>>) -> Result<(), Error> {
+    let router = api::router(api.clone());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let (app, router) = (app.clone(), router.clone());
-        async move { handle(&app, router, event).await }
+        let (api, router) = (api.clone(), router.clone());
+        async move { handle(&api, router, event).await }
     }))
     .await
 }
 
 /// Handles one invocation.
 pub async fn handle<C: Cloud + 'static>(
-    app: &App<C>,
+    api: &ApiState<C>,
     router: Router,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Error> {
+    let app = &api.service;
     let (payload, context) = event.into_parts();
     if let Some(action) = payload.get("action") {
         return match action.as_str() {
@@ -62,8 +63,10 @@ pub async fn handle<C: Cloud + 'static>(
                     skipped = pass.skipped.len(),
                     "{done}"
                 );
+                let requeue = app.requeue(&pass, chrono::TimeDelta::minutes(1));
                 let mut answer = json!({
                     "action": "reconcile",
+                    "requeue": requeue,
                     "environments": pass.reports.len(),
                     "write_calls": calls,
                     "failed": failed,

@@ -12,7 +12,6 @@ use lightsout::api::{BODY_LIMIT, auth::Tokens, router};
 use lightsout::clock::ManualClock;
 use lightsout::config;
 use lightsout::model::{Hold, Override};
-use lightsout::service::App;
 use lightsout::store::{AuditEvent, LeaseHolder, Put, SqliteStore, Store, StoreError};
 use serde_json::{Value, json};
 use support::EmptyCloud;
@@ -37,19 +36,24 @@ fn night() -> DateTime<Utc> {
     "2026-12-02T22:00:00Z".parse().unwrap()
 }
 
-fn app_with(store: Arc<dyn Store>, now: DateTime<Utc>) -> Arc<App<EmptyCloud>> {
+fn app_with(
+    store: Arc<dyn Store>,
+    now: DateTime<Utc>,
+) -> Arc<lightsout::api::ApiState<EmptyCloud>> {
     let tokens = Tokens::parse(&format!("alice {ALICE}\nbob {BOB} preview")).unwrap();
-    Arc::new(App::new(
-        cfg(),
-        EmptyCloud,
-        store,
-        Arc::new(ManualClock::new(now)),
+    Arc::new(lightsout::api::ApiState::new(
+        Arc::new(lightsout::service::Service::new(
+            cfg(),
+            EmptyCloud,
+            store,
+            Arc::new(ManualClock::new(now)),
+            "test".into(),
+        )),
         tokens,
-        "test".into(),
     ))
 }
 
-fn app() -> Arc<App<EmptyCloud>> {
+fn app() -> Arc<lightsout::api::ApiState<EmptyCloud>> {
     app_with(Arc::new(SqliteStore::in_memory().unwrap()), night())
 }
 
@@ -61,7 +65,7 @@ struct Resp {
 }
 
 async fn call(
-    app: &Arc<App<EmptyCloud>>,
+    app: &Arc<lightsout::api::ApiState<EmptyCloud>>,
     method: &str,
     path: &str,
     token: Option<&str>,
@@ -91,7 +95,12 @@ async fn call(
     }
 }
 
-async fn wake(app: &Arc<App<EmptyCloud>>, token: &str, env: &str, body: Value) -> Resp {
+async fn wake(
+    app: &Arc<lightsout::api::ApiState<EmptyCloud>>,
+    token: &str,
+    env: &str,
+    body: Value,
+) -> Resp {
     call(
         app,
         "POST",
@@ -103,7 +112,7 @@ async fn wake(app: &Arc<App<EmptyCloud>>, token: &str, env: &str, body: Value) -
 }
 
 /// Asserts staging has no active override at night (the request changed nothing).
-async fn assert_no_override(a: &Arc<App<EmptyCloud>>) {
+async fn assert_no_override(a: &Arc<lightsout::api::ApiState<EmptyCloud>>) {
     assert!(
         a.store
             .active_override("staging", night())
@@ -505,22 +514,24 @@ mod slack {
 
     const SECRET: &str = "slack-signing-secret-for-tests";
 
-    fn slack_app() -> Arc<App<EmptyCloud>> {
+    fn slack_app() -> Arc<lightsout::api::ApiState<EmptyCloud>> {
         let tokens = Tokens::parse(&format!("alice {ALICE}")).unwrap();
-        let mut app = App::new(
-            cfg(),
-            EmptyCloud,
-            Arc::new(SqliteStore::in_memory().unwrap()),
-            Arc::new(ManualClock::new(night())),
+        let mut app = lightsout::api::ApiState::new(
+            Arc::new(lightsout::service::Service::new(
+                cfg(),
+                EmptyCloud,
+                Arc::new(SqliteStore::in_memory().unwrap()),
+                Arc::new(ManualClock::new(night())),
+                "test".into(),
+            )),
             tokens,
-            "test".into(),
         );
         app.slack = Some(SlackVerifier::new(SECRET));
         Arc::new(app)
     }
 
     async fn slash<C: lightsout::ports::Cloud + 'static>(
-        app: &Arc<App<C>>,
+        app: &Arc<lightsout::api::ApiState<C>>,
         text: &str,
         ts: i64,
         tamper: bool,
@@ -587,13 +598,15 @@ mod slack {
     #[tokio::test]
     async fn unknown_is_said_as_unknown_everywhere() {
         let tokens = Tokens::parse(&format!("alice {ALICE}")).unwrap();
-        let mut app = App::new(
-            cfg(),
-            BlindCloud,
-            Arc::new(SqliteStore::in_memory().unwrap()),
-            Arc::new(ManualClock::new(night())),
+        let mut app = lightsout::api::ApiState::new(
+            Arc::new(lightsout::service::Service::new(
+                cfg(),
+                BlindCloud,
+                Arc::new(SqliteStore::in_memory().unwrap()),
+                Arc::new(ManualClock::new(night())),
+                "test".into(),
+            )),
             tokens,
-            "test".into(),
         );
         app.slack = Some(SlackVerifier::new(SECRET));
         let a = Arc::new(app);

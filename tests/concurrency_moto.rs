@@ -13,7 +13,6 @@ use lightsout::clock::ManualClock;
 use lightsout::config;
 use lightsout::model::Config;
 use lightsout::model::Hold;
-use lightsout::service::App;
 use lightsout::store::Store;
 use support::{Moto, STAGING, is_write};
 
@@ -22,19 +21,21 @@ async fn copy(
     store: Arc<dyn Store>,
     clock: Arc<ManualClock>,
     name: &str,
-) -> Arc<App<AwsCloud>> {
+) -> Arc<lightsout::api::ApiState<AwsCloud>> {
     let cfg = Config {
         environments: vec![
             config::parse_str(std::path::Path::new("staging.toml"), STAGING).unwrap(),
         ],
     };
-    let mut app = App::new(
-        cfg,
-        AwsCloud::new(moto.sdk_config().await),
-        store,
-        clock,
+    let mut app = lightsout::api::ApiState::new(
+        Arc::new(lightsout::service::Service::new(
+            cfg,
+            AwsCloud::new(moto.sdk_config().await),
+            store,
+            clock,
+            name.into(),
+        )),
         Tokens::parse("alice alice-token-0123456789").unwrap(),
-        name.into(),
     );
     // 30 requests from one identity in this test: the limiter is not what it is about.
     app.limiter = lightsout::api::auth::RateLimiter::new(100, 1000);

@@ -607,16 +607,18 @@ sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:missing""#,
     )
     .await;
     let cfg = d.config.clone();
-    let mut app = lightsout::service::App::new(
+    let mut service = lightsout::service::Service::new(
         cfg,
         AwsCloud::new(moto.sdk_config().await),
         store,
         Arc::new(ManualClock::new(now())),
-        lightsout::api::auth::Tokens::parse("").unwrap(),
         "lambda-test".into(),
     );
-    app.digest = Some(Arc::new(d));
-    let app = Arc::new(app);
+    service.digest = Some(Arc::new(d));
+    let app = Arc::new(lightsout::api::ApiState::new(
+        Arc::new(service),
+        lightsout::api::auth::Tokens::parse("").unwrap(),
+    ));
     let event: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -10,13 +10,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::future::{BoxFuture, FutureExt};
-use lightsout::api::auth::Tokens;
 use lightsout::aws::{AwsCloud, DynamoStore};
 use lightsout::clock::ManualClock;
 use lightsout::config;
 use lightsout::model::Config;
 use lightsout::model::Override;
-use lightsout::service::{App, LeaseTiming};
+use lightsout::service::{LeaseTiming, Service};
 use lightsout::store::{AuditEvent, LeaseHolder, Put, SqliteStore, Store, StoreError};
 use support::proxy::{Fault, FaultProxy, Rule};
 use support::{Moto, STAGING};
@@ -32,7 +31,7 @@ async fn copy(
     store: Arc<dyn Store>,
     clock: Arc<ManualClock>,
     name: &str,
-) -> Arc<App<AwsCloud>> {
+) -> Arc<Service<AwsCloud>> {
     let cfg = Config {
         environments: vec![
             config::parse_str(std::path::Path::new("staging.toml"), STAGING).unwrap(),
@@ -41,14 +40,7 @@ async fn copy(
     let sdk =
         support::sdk_config_timeouts(endpoint, 2, Duration::from_secs(1), Duration::from_secs(3))
             .await;
-    let mut app = App::new(
-        cfg,
-        AwsCloud::new(sdk),
-        store,
-        clock,
-        Tokens::default(),
-        name.into(),
-    );
+    let mut app = Service::new(cfg, AwsCloud::new(sdk), store, clock, name.into());
     app.lease = LeaseTiming {
         ttl: TimeDelta::minutes(5),
         renew_every: Duration::from_millis(100),

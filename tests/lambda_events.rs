@@ -10,23 +10,24 @@ use lightsout::api::{auth::Tokens, router};
 use lightsout::clock::ManualClock;
 use lightsout::config;
 use lightsout::lambda::handle;
-use lightsout::service::App;
 use lightsout::store::SqliteStore;
 use serde_json::Value;
 use support::EmptyCloud;
 
-fn app() -> Arc<App<EmptyCloud>> {
+fn app() -> Arc<lightsout::api::ApiState<EmptyCloud>> {
     let staging = "name = \"staging\"\nregion = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = [\"Mon-Fri 07:00-20:00\"]\n[rds]\ninstances = [\"db\"]\n";
     let cfg = lightsout::model::Config {
         environments: vec![config::parse_str(Path::new("staging.toml"), staging).unwrap()],
     };
-    Arc::new(App::new(
-        cfg,
-        EmptyCloud,
-        Arc::new(SqliteStore::in_memory().unwrap()),
-        Arc::new(ManualClock::new("2026-12-02T22:00:00Z".parse().unwrap())),
+    Arc::new(lightsout::api::ApiState::new(
+        Arc::new(lightsout::service::Service::new(
+            cfg,
+            EmptyCloud,
+            Arc::new(SqliteStore::in_memory().unwrap()),
+            Arc::new(ManualClock::new("2026-12-02T22:00:00Z".parse().unwrap())),
+            "lambda-test".into(),
+        )),
         Tokens::parse("lambda lambda-token-0123456789").unwrap(),
-        "lambda-test".into(),
     ))
 }
 
@@ -38,7 +39,7 @@ fn fixture(name: &str) -> Value {
 }
 
 async fn invoke(
-    app: &Arc<App<EmptyCloud>>,
+    app: &Arc<lightsout::api::ApiState<EmptyCloud>>,
     payload: Value,
 ) -> Result<Value, lambda_runtime::Error> {
     handle(

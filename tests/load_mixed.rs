@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use lightsout::api::auth::Tokens;
 use lightsout::clock::ManualClock;
 use lightsout::config;
-use lightsout::service::App;
 use lightsout::store::SqliteStore;
 use support::EmptyCloud;
 
@@ -26,13 +25,15 @@ async fn mixed_load_has_no_5xx_and_the_limiter_engages() {
         environments: vec![config::parse_str(Path::new("staging.toml"), staging).unwrap()],
     };
     let dir = tempfile::tempdir().unwrap();
-    let app = Arc::new(App::new(
-        cfg,
-        EmptyCloud,
-        Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap()),
-        Arc::new(ManualClock::new("2026-12-02T22:00:00Z".parse().unwrap())),
+    let app = Arc::new(lightsout::api::ApiState::new(
+        Arc::new(lightsout::service::Service::new(
+            cfg,
+            EmptyCloud,
+            Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap()),
+            Arc::new(ManualClock::new("2026-12-02T22:00:00Z".parse().unwrap())),
+            "load".into(),
+        )),
         Tokens::parse(&format!("alice {GOOD}")).unwrap(),
-        "load".into(),
     ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

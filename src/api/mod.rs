@@ -37,16 +37,50 @@ pub use error::ApiError;
 use crate::model::Override;
 use crate::model::{Environment, format_duration};
 use crate::ports::Cloud;
-use crate::report;
 use crate::schedule::decide;
-use crate::service::App;
+use crate::service::Service;
 use auth::Identity;
 
 /// The largest request body accepted.
 pub const BODY_LIMIT: usize = 16 * 1024;
 
+/// What the HTTP side holds beside the service: who may call it and how often, and the Slack
+/// verifier.
+pub struct ApiState<C> {
+    /// The running service.
+    pub service: Arc<Service<C>>,
+    /// API tokens.
+    pub tokens: auth::Tokens,
+    /// Per-identity limit on state-changing requests.
+    pub limiter: auth::RateLimiter,
+    /// Verifies the Slack slash command, when a signing secret is configured.
+    pub slack: Option<slack::SlackVerifier>,
+}
+
+impl<C> ApiState<C> {
+    /// The API over `service`, for the holders of `tokens`, with the default rate limit (5 at
+    /// once, 10 a minute) and no Slack command.
+    pub fn new(service: Arc<Service<C>>, tokens: auth::Tokens) -> ApiState<C> {
+        ApiState {
+            service,
+            tokens,
+            limiter: auth::RateLimiter::new(5, 10),
+            slack: None,
+        }
+    }
+}
+
+/// The service's own fields and methods read through the API state (`api.store`,
+/// `api.snapshot(..)`): the state is the service plus what HTTP needs.
+impl<C> std::ops::Deref for ApiState<C> {
+    type Target = Service<C>;
+    fn deref(&self) -> &Service<C> {
+        &self.service
+    }
+}
+
 /// The router over a running service.
-pub fn router<C: Cloud + 'static>(app: Arc<App<C>>) -> Router {
+pub fn router<C: Cloud + 'static>(api: Arc<ApiState<C>>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics::<C>))
@@ -58,10 +92,11 @@ pub fn router<C: Cloud + 'static>(app: Arc<App<C>>) -> Router {
         .route("/v1/slack/command", post(slack::command::<C>))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(app)
+        .with_state(api)
 }
 
-async fn metrics<C: Cloud>(State(app): State<Arc<App<C>>>) -> Response {
+async fn metrics<C: Cloud>(State(api): State<Arc<ApiState<C>>>) -> Response {
+    let app = &api.service;
     let last = app.last.read().unwrap_or_else(|p| p.into_inner());
     let awake = last.values().filter(|s| s.report.awake).count();
     let unknown =
@@ -79,7 +114,7 @@ async fn metrics<C: Cloud>(State(app): State<Arc<App<C>>>) -> Response {
 }
 
 /// The caller's identity, from `Authorization: Bearer TOKEN`.
-fn identify<C>(app: &App<C>, headers: &HeaderMap) -> Result<Identity, ApiError> {
+fn identify<C>(api: &ApiState<C>, headers: &HeaderMap) -> Result<Identity, ApiError> {
     let value = headers.get(header::AUTHORIZATION).ok_or_else(|| {
         ApiError::Unauthorized(
             "missing Authorization header: send `Authorization: Bearer TOKEN`".into(),
@@ -94,14 +129,14 @@ fn identify<C>(app: &App<C>, headers: &HeaderMap) -> Result<Identity, ApiError> 
         .ok_or_else(|| {
             ApiError::Unauthorized("malformed Authorization header: expected `Bearer TOKEN`".into())
         })?;
-    app.tokens
+    api.tokens
         .identify(token)
         .ok_or_else(|| ApiError::Unauthorized("unknown or revoked token".into()))
 }
 
 /// The environment `name`, if the caller may act on it.
 fn environment<'a, C>(
-    app: &'a App<C>,
+    app: &'a Service<C>,
     who: &Identity,
     name: &str,
 ) -> Result<&'a Environment, ApiError> {
@@ -157,7 +192,7 @@ fn json_body<T: for<'de> Deserialize<'de> + Default>(
 
 /// An environment as the API shows it.
 fn view<C: Cloud>(
-    app: &App<C>,
+    app: &Service<C>,
     env: &Environment,
     ov: Option<&Override>,
     now: DateTime<Utc>,
@@ -187,7 +222,7 @@ fn view<C: Cloud>(
                 .map(|i| {
                     json!({
                         "resource": i.item.resource.to_string(),
-                        "observed": report::observed(&s.observed, &i.item.resource),
+                        "observed": s.observed.describe(&i.item.resource),
                         "verdict": i.item.verdict,
                         "outcome": i.outcome,
                         "reason": i.item.reason,
@@ -200,10 +235,11 @@ fn view<C: Cloud>(
 }
 
 async fn list<C: Cloud>(
-    State(app): State<Arc<App<C>>>,
+    State(api): State<Arc<ApiState<C>>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let who = identify(&app, &headers).inspect_err(|e| app.count(e))?;
+    let app = &api.service;
+    let who = identify(&api, &headers).inspect_err(|e| app.count(e))?;
     let now = app.clock.now();
     let mut out = Vec::new();
     for env in app.config.environments.iter().filter(|e| who.may(&e.name)) {
@@ -212,25 +248,26 @@ async fn list<C: Cloud>(
             .active_override(&env.name, now)
             .await
             .map_err(|e| app.count_store(e))?;
-        out.push(view(&app, env, ov.as_ref(), now, false));
+        out.push(view(app, env, ov.as_ref(), now, false));
     }
     Ok(axum::Json(json!({ "environments": out, "you": who.name })).into_response())
 }
 
 async fn detail<C: Cloud>(
-    State(app): State<Arc<App<C>>>,
+    State(api): State<Arc<ApiState<C>>>,
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let who = identify(&app, &headers).inspect_err(|e| app.count(e))?;
-    let env = environment(&app, &who, &name).inspect_err(|e| app.count(e))?;
+    let app = &api.service;
+    let who = identify(&api, &headers).inspect_err(|e| app.count(e))?;
+    let env = environment(app, &who, &name).inspect_err(|e| app.count(e))?;
     let now = app.clock.now();
     let ov = app
         .store
         .active_override(&env.name, now)
         .await
         .map_err(|e| app.count_store(e))?;
-    let mut v = view(&app, env, ov.as_ref(), now, true);
+    let mut v = view(app, env, ov.as_ref(), now, true);
     v["audit"] = json!(
         app.store
             .audit(Some(&env.name), 20)
@@ -263,25 +300,26 @@ struct SleepRequest {
 
 /// Checks a state-changing request: identity, environment, rate limit.
 fn admit<'a, C>(
-    app: &'a App<C>,
+    api: &'a ApiState<C>,
     headers: &HeaderMap,
     name: &str,
 ) -> Result<(Identity, &'a Environment), ApiError> {
-    let who = identify(app, headers)?;
-    let env = environment(app, &who, name)?;
-    app.limiter
+    let who = identify(api, headers)?;
+    let env = environment(&api.service, &who, name)?;
+    api.limiter
         .take(&who.name, Instant::now())
         .map_err(ApiError::TooManyRequests)?;
     Ok((who, env))
 }
 
 async fn wake<C: Cloud>(
-    State(app): State<Arc<App<C>>>,
+    State(api): State<Arc<ApiState<C>>>,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let (who, env) = admit(&app, &headers, &name).inspect_err(|e| app.count(e))?;
+    let app = &api.service;
+    let (who, env) = admit(&api, &headers, &name).inspect_err(|e| app.count(e))?;
     let req: WakeRequest = json_body(&headers, body, true).inspect_err(|e| app.count(e))?;
     let woken = app
         .wake(env, &who.name, &req.duration, &req.reason)
@@ -297,12 +335,13 @@ async fn wake<C: Cloud>(
 }
 
 async fn sleep<C: Cloud>(
-    State(app): State<Arc<App<C>>>,
+    State(api): State<Arc<ApiState<C>>>,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let (who, env) = admit(&app, &headers, &name).inspect_err(|e| app.count(e))?;
+    let app = &api.service;
+    let (who, env) = admit(&api, &headers, &name).inspect_err(|e| app.count(e))?;
     let req: SleepRequest = json_body(&headers, body, false).inspect_err(|e| app.count(e))?;
     let slept = app
         .sleep(env, &who.name, &req.reason)
@@ -315,7 +354,7 @@ async fn sleep<C: Cloud>(
         .into_response())
 }
 
-impl<C> App<C> {
+impl<C> Service<C> {
     /// Counts a refused request.
     fn count(&self, e: &ApiError) {
         self.metrics

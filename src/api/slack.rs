@@ -20,11 +20,11 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use super::ApiError;
+use super::ApiState;
 use crate::calendar::local_label;
 use crate::model::Config;
 use crate::ports::Cloud;
 use crate::schedule::decide;
-use crate::service::App;
 
 /// How far a request's timestamp may be from now.
 const MAX_SKEW_SECONDS: i64 = 5 * 60;
@@ -198,11 +198,12 @@ fn env_names(config: &Config) -> Vec<&str> {
 
 /// `POST /v1/slack/command`.
 pub(crate) async fn command<C: Cloud>(
-    State(app): State<Arc<App<C>>>,
+    State(api): State<Arc<ApiState<C>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let Some(verifier) = &app.slack else {
+    let app = &api.service;
+    let Some(verifier) = &api.slack else {
         return Err(app.counted(ApiError::NotFound(
             "the Slack command is not configured (set LIGHTSOUT_SLACK_SIGNING_SECRET)".into(),
         )));
@@ -242,8 +243,8 @@ pub(crate) async fn command<C: Cloud>(
             .environment(name)
             .ok_or_else(|| ApiError::NotFound(format!("no environment \"{name}\"")))
     };
-    let limited = |app: &App<C>| {
-        app.limiter
+    let limited = |api: &ApiState<C>| {
+        api.limiter
             .take(&who, std::time::Instant::now())
             .map_err(ApiError::TooManyRequests)
     };
@@ -284,7 +285,7 @@ pub(crate) async fn command<C: Cloud>(
             reason,
         } => {
             let env = env_of(&env)?;
-            limited(&app)?;
+            limited(&api)?;
             app.wake(env, &who, &duration, &reason)
                 .await
                 .map_err(|e| app.request_error(e))
@@ -308,7 +309,7 @@ pub(crate) async fn command<C: Cloud>(
         }
         SlackCommand::Sleep { env, reason } => {
             let env = env_of(&env)?;
-            limited(&app)?;
+            limited(&api)?;
             app.sleep(env, &who, &reason)
                 .await
                 .map_err(|e| app.request_error(e))

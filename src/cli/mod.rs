@@ -345,9 +345,10 @@ async fn lambda(cli: &Cli, aws: &AwsArgs) -> anyhow::Result<()> {
         "lambda-{}",
         std::env::var("AWS_LAMBDA_LOG_STREAM_NAME").unwrap_or_default()
     );
-    let app =
-        Arc::new(startup::server(&cli.schedules, aws.limits(), &store, None, instance).await?);
-    crate::lambda::run(app)
+    let api = startup::server(&cli.schedules, aws.limits(), &store, None, instance)
+        .await?
+        .api();
+    crate::lambda::run(Arc::new(api))
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
@@ -374,7 +375,7 @@ async fn serve(cli: &Cli) -> anyhow::Result<()> {
     let instance = instance
         .clone()
         .unwrap_or_else(|| startup::instance_name(""));
-    let mut app = startup::server(
+    let mut server = startup::server(
         &cli.schedules,
         aws.limits(),
         &store.store,
@@ -382,6 +383,7 @@ async fn serve(cli: &Cli) -> anyhow::Result<()> {
         instance,
     )
     .await?;
+    let app = &mut server.service;
     let pass_timeout_delta = chrono::TimeDelta::from_std(*pass_timeout).unwrap_or_default();
     if pass_timeout_delta + app.lease.margin >= app.lease.ttl {
         anyhow::bail!(
@@ -394,13 +396,14 @@ async fn serve(cli: &Cli) -> anyhow::Result<()> {
             )
         );
     }
-    app.limiter = crate::api::auth::RateLimiter::new(*rate_burst, *rate_per_minute);
     if let Some(at) = at {
         tracing::warn!(%at, "rehearsal: the clock runs from --at, not from now");
         app.clock = Arc::new(crate::clock::OffsetClock::starting_at(*at));
     }
-    let app = Arc::new(app);
-    let envs = app.config.environments.len();
+    let mut api = server.api();
+    api.limiter = crate::api::auth::RateLimiter::new(*rate_burst, *rate_per_minute);
+    let api = Arc::new(api);
+    let envs = api.service.config.environments.len();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -415,7 +418,7 @@ async fn serve(cli: &Cli) -> anyhow::Result<()> {
         pass_timeout: *pass_timeout,
     };
     let (passes, _) = tokio::sync::watch::channel(0);
-    crate::daemon::serve(app, listener, pace, crate::daemon::signals(), passes).await?;
+    crate::daemon::serve(api, listener, pace, crate::daemon::signals(), passes).await?;
     Ok(())
 }
 

@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
+use crate::api::ApiState;
 use crate::aws::{AwsCloud, CallLimits, DynamoStore};
 use crate::clock::{Clock, SystemClock};
 use crate::config;
 use crate::model::Config;
-use crate::service::App;
+use crate::service::Service;
 use crate::store::{SqliteStore, Store};
 
 /// Loads the schedules, or says what is wrong with them.
@@ -67,15 +68,8 @@ impl Parts {
     /// The service over these parts, for a copy named `instance` whose actions the audit trail
     /// names `actor`. A write starts only while more of its lease is left than one AWS call can
     /// take.
-    pub fn app(self, instance: String, actor: String) -> App<AwsCloud> {
-        let mut app = App::new(
-            self.config,
-            self.cloud,
-            self.store,
-            self.clock,
-            crate::api::auth::Tokens::default(),
-            instance,
-        );
+    pub fn app(self, instance: String, actor: String) -> Service<AwsCloud> {
+        let mut app = Service::new(self.config, self.cloud, self.store, self.clock, instance);
         app.actor = actor;
         let call = chrono::TimeDelta::from_std(self.limits.call_timeout)
             .unwrap_or(chrono::TimeDelta::seconds(20));
@@ -144,6 +138,25 @@ pub async fn digester(
     ))
 }
 
+/// What `serve` and `lambda` run: the service, and what its API needs beside it.
+pub struct Server {
+    /// The service.
+    pub service: Service<AwsCloud>,
+    /// API tokens.
+    pub tokens: crate::api::auth::Tokens,
+    /// The Slack verifier, when a signing secret is configured.
+    pub slack: Option<crate::api::slack::SlackVerifier>,
+}
+
+impl Server {
+    /// The API over the service, with the default rate limit.
+    pub fn api(self) -> ApiState<AwsCloud> {
+        let mut api = ApiState::new(Arc::new(self.service), self.tokens);
+        api.slack = self.slack;
+        api
+    }
+}
+
 /// The running service shared by `serve` and `lambda`: schedules, tokens, the Slack secret, the
 /// store and the AWS clients, once.
 pub async fn server(
@@ -152,7 +165,7 @@ pub async fn server(
     store: &str,
     tokens_file: Option<&Path>,
     instance: String,
-) -> anyhow::Result<App<AwsCloud>> {
+) -> anyhow::Result<Server> {
     let parts = Parts::open(schedules, limits, store).await?;
     let tokens_text = match tokens_file {
         Some(path) => std::fs::read_to_string(path)
@@ -179,9 +192,11 @@ pub async fn server(
     let slack = secret("LIGHTSOUT_SLACK_SIGNING_SECRET", parts.cloud.sdk_config())
         .await?
         .map(|s| crate::api::slack::SlackVerifier::new(&s));
-    let mut app = parts.app(instance, "schedule".into());
-    app.tokens = tokens;
-    app.digest = Some(Arc::new(digester));
-    app.slack = slack;
-    Ok(app)
+    let mut service = parts.app(instance, "schedule".into());
+    service.digest = Some(Arc::new(digester));
+    Ok(Server {
+        service,
+        tokens,
+        slack,
+    })
 }

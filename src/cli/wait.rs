@@ -21,7 +21,7 @@ use crate::aws::AwsCloud;
 use crate::calendar::local_label;
 use crate::engine::{EnvReport, Outcome};
 use crate::plan::Verdict;
-use crate::service::{App, EnvPass, RequestError, State, settling};
+use crate::service::{EnvPass, RequestError, Service, State, settling};
 
 /// What was asked.
 #[derive(Debug, Clone, Copy)]
@@ -184,7 +184,7 @@ async fn via_store(
 /// Runs passes (or watches the copy that holds the lease) until the environment reaches the
 /// goal, a resource needs a person, or time runs out; without `--wait`, one pass.
 async fn follow(
-    app: &App<AwsCloud>,
+    app: &Service<AwsCloud>,
     env: &crate::model::Environment,
     ask: Ask<'_>,
     wait: &WaitArgs,

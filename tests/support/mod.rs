@@ -253,7 +253,7 @@ pub fn schedules(src: &str) -> tempfile::TempDir {
 /// `lightsout serve` in-process against a moto, on a free loopback port, with an injected clock.
 pub struct Daemon {
     /// The running service.
-    pub app: std::sync::Arc<lightsout::service::App<lightsout::aws::AwsCloud>>,
+    pub app: std::sync::Arc<lightsout::api::ApiState<lightsout::aws::AwsCloud>>,
     /// Where it listens.
     pub addr: std::net::SocketAddr,
     /// Completed passes (wait on it instead of on the wall clock).
@@ -276,13 +276,15 @@ impl Daemon {
                 lightsout::config::parse_str(Path::new("staging.toml"), STAGING).unwrap(),
             ],
         };
-        let app = Arc::new(lightsout::service::App::new(
-            cfg,
-            lightsout::aws::AwsCloud::new(moto.sdk_config().await),
-            Arc::new(lightsout::store::SqliteStore::in_memory().unwrap()),
-            clock,
+        let app = Arc::new(lightsout::api::ApiState::new(
+            Arc::new(lightsout::service::Service::new(
+                cfg,
+                lightsout::aws::AwsCloud::new(moto.sdk_config().await),
+                Arc::new(lightsout::store::SqliteStore::in_memory().unwrap()),
+                clock,
+                "test".into(),
+            )),
             lightsout::api::auth::Tokens::parse(&format!("alice {token}")).unwrap(),
-            "test".into(),
         ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -1,6 +1,9 @@
 //! The running service: configuration, cloud, store and clock in one place, and one reconcile
 //! pass over every environment with leases, overrides and the audit trail. The daemon, the
-//! HTTP API, the Lambda and the command line all drive this.
+//! HTTP API, the Lambda and the command line all drive this; it knows nothing of HTTP.
+//!
+//! - [`state`]: each environment's state after a pass, and when to look again ([`Requeue`]).
+//! - [`requests`]: wake and sleep requests, the rules every entry point shares.
 //!
 //! A pass acts on an environment only under its lease. The lease is renewed while the pass runs
 //! and checked (through the engine's [`Fence`]) before every write: a copy whose lease ran out,
@@ -12,24 +15,25 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::future::{BoxFuture, FutureExt};
 use futures_util::{StreamExt, stream};
-use serde::Serialize;
 use tokio::sync::{Notify, watch};
 
-use crate::api::auth::{RateLimiter, Tokens};
 use crate::clock::Clock;
 use crate::engine::{self, EnvReport, Fence, Halt, Outcome};
 use crate::kinds::Observation;
 use crate::metrics::Metrics;
-use crate::model::{Action, AuditEvent, Outcome as Recorded};
-use crate::model::{Config, Environment, format_duration, parse_duration};
-use crate::model::{Hold, Override};
-use crate::plan::{Plan, Verdict};
+use crate::model::{Action, AuditEvent, Config, Environment, Outcome as Recorded, Override};
+use crate::plan::Plan;
 use crate::ports::Cloud;
-use crate::schedule::scheduled;
-use crate::store::{Put, Store, StoreError};
+use crate::store::{Store, StoreError};
+
+mod requests;
+mod state;
+
+pub use requests::{RequestError, Slept, Woken};
+pub use state::{EnvPass, Left, PassReport, Requeue, Snapshot, State, Unknown, settling, state_of};
 
 /// How a pass holds an environment's lease.
 #[derive(Debug, Clone, Copy)]
@@ -53,204 +57,8 @@ impl Default for LeaseTiming {
     }
 }
 
-/// An environment's state as people see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    /// Meant to be awake, and everything is.
-    Awake,
-    /// Meant to be awake; something is still starting.
-    Waking,
-    /// Meant to be asleep, and everything is.
-    Asleep,
-    /// Meant to be asleep; something is still going down.
-    GoingToSleep,
-    /// What is there could not be observed: see the reason.
-    Unknown,
-}
-
-impl State {
-    /// `awake`, `waking`, `asleep`, `going to sleep`, `unknown`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Awake => "awake",
-            State::Waking => "waking",
-            State::Asleep => "asleep",
-            State::GoingToSleep => "going to sleep",
-            State::Unknown => "unknown",
-        }
-    }
-}
-
-impl std::fmt::Display for State {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Why an environment's state is not known, and since when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Unknown {
-    /// What could not be observed, and why.
-    pub reason: String,
-    /// Since when passes have failed to observe it.
-    pub since: DateTime<Utc>,
-}
-
-/// The last pass's view of one environment.
-#[derive(Debug, Clone, Serialize)]
-pub struct Snapshot {
-    /// When it was taken.
-    pub at: DateTime<Utc>,
-    /// What it planned and what came of it.
-    pub report: EnvReport,
-    /// What it observed.
-    #[serde(skip)]
-    pub observed: Observation,
-    /// Set while observation fails.
-    pub unknown: Option<Unknown>,
-}
-
-impl Snapshot {
-    /// Whether something was still changing after the pass: a resource waiting, an action made
-    /// (its effect is seen by the next pass), or (awake) a service whose tasks are not all
-    /// running yet. The daemon looks again soon while this holds.
-    pub fn settling(&self) -> bool {
-        settling(&self.report, &self.observed)
-    }
-
-    /// `awake`, `waking`, `asleep`, `going to sleep` or `unknown`.
-    pub fn state(&self) -> State {
-        if self.unknown.is_some() {
-            return State::Unknown;
-        }
-        match (self.report.awake, self.settling()) {
-            (true, false) => State::Awake,
-            (true, true) => State::Waking,
-            (false, false) => State::Asleep,
-            (false, true) => State::GoingToSleep,
-        }
-    }
-}
-
-/// Whether a pass's result is still changing (see [`Snapshot::settling`]). A pass that acted
-/// has not yet seen the effect of its calls, so it counts as settling until a later pass finds
-/// nothing to do.
-pub fn settling(report: &EnvReport, observed: &Observation) -> bool {
-    let acting = report
-        .items
-        .iter()
-        .any(|i| matches!(i.item.verdict, Verdict::Wait | Verdict::Act { .. }));
-    let starting = report.awake
-        && report.items.iter().any(|i| {
-            let crate::kinds::ResourceId::EcsService(name) = &i.item.resource else {
-                return false;
-            };
-            matches!(i.item.verdict, Verdict::InSync | Verdict::Act { .. })
-                && observed
-                    .services
-                    .iter()
-                    .any(|s| &s.name == name && s.running < s.desired)
-        });
-    acting || starting
-}
-
-/// The state a plan made at one instant shows: unknown when something could not be observed.
-pub fn state_of(plan: &Plan, observed: &Observation) -> State {
-    if !plan.problems.is_empty() {
-        return State::Unknown;
-    }
-    let report = EnvReport::planned(plan.clone());
-    match (plan.awake, settling(&report, observed)) {
-        (true, false) => State::Awake,
-        (true, true) => State::Waking,
-        (false, false) => State::Asleep,
-        (false, true) => State::GoingToSleep,
-    }
-}
-
-/// An environment a pass did not reconcile, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Left {
-    /// The environment.
-    pub env: String,
-    /// Why it was left.
-    pub why: String,
-}
-
-/// One pass over several environments.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct PassReport {
-    /// The environments this copy reconciled.
-    pub reports: Vec<EnvReport>,
-    /// Environments left for the next pass: out of time, lease lost, shutting down.
-    pub deferred: Vec<Left>,
-    /// Environments not reconciled by this copy: leased to another copy, or the store failed.
-    pub skipped: Vec<Left>,
-}
-
-impl PassReport {
-    /// Write calls made.
-    pub fn calls_made(&self) -> usize {
-        self.reports.iter().map(EnvReport::calls_made).sum()
-    }
-
-    /// Environments where something failed or needs a person.
-    pub fn failed(&self) -> Vec<&str> {
-        self.reports
-            .iter()
-            .filter(|r| r.failed())
-            .map(|r| r.env.as_str())
-            .collect()
-    }
-}
-
-/// What one environment's pass came to.
-#[derive(Debug, Clone)]
-pub enum EnvPass {
-    /// Reconciled (possibly with some actions deferred: see the report).
-    Reconciled(EnvReport),
-    /// Not reconciled by this copy: its lease is held by another, or the store failed.
-    Skipped(String),
-    /// Left for the next pass before anything was planned (out of time, shutting down, lease
-    /// lost during observation).
-    Deferred(String),
-}
-
-/// A wake or sleep request refused.
-#[derive(Debug, thiserror::Error)]
-pub enum RequestError {
-    /// The request itself is wrong (a duration over the limit, a reason too long): the message
-    /// says how to fix it.
-    #[error("{0}")]
-    Invalid(String),
-    /// The store could not be written; nothing was changed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// What a wake did.
-#[derive(Debug, Clone)]
-pub struct Woken {
-    /// The override in force now.
-    pub current: Override,
-    /// Whether a longer one was already in force (and kept).
-    pub kept: bool,
-    /// When the environment should be ready (an estimate from the last pass).
-    pub ready: Option<DateTime<Utc>>,
-}
-
-/// What a sleep request did.
-#[derive(Debug, Clone)]
-pub struct Slept {
-    /// The override it ended, if one was active.
-    pub ended: Option<Override>,
-    /// The override holding it asleep until the next scheduled start (inside an awake window).
-    pub held: Option<Override>,
-}
-
-/// Everything a running lightsout shares.
-pub struct App<C> {
+/// Everything a running lightsout shares (but HTTP: that is `crate::api::ApiState`).
+pub struct Service<C> {
     /// The environments.
     pub config: Config,
     /// The cloud.
@@ -259,10 +67,6 @@ pub struct App<C> {
     pub store: Arc<dyn Store>,
     /// The clock (injected, so tests drive time).
     pub clock: Arc<dyn Clock>,
-    /// API tokens.
-    pub tokens: Tokens,
-    /// Per-identity limit on state-changing requests.
-    pub limiter: RateLimiter,
     /// Wakes the daemon's loop for a pass now.
     pub trigger: Notify,
     /// The last pass per environment.
@@ -278,29 +82,24 @@ pub struct App<C> {
     pub lease: LeaseTiming,
     /// Turned true on shutdown: passes stop between steps and abandon calls in flight.
     pub shutdown: watch::Sender<bool>,
-    /// Verifies the Slack slash command, when a signing secret is configured.
-    pub slack: Option<crate::api::slack::SlackVerifier>,
     /// Makes and sends the daily digest (AWS only; `None` in tests of other parts).
     pub digest: Option<Arc<crate::digest::Digester>>,
 }
 
-impl<C: Cloud> App<C> {
+impl<C: Cloud> Service<C> {
     /// A new service; `instance` names this copy in leases.
     pub fn new(
         config: Config,
         cloud: C,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
-        tokens: Tokens,
         instance: String,
-    ) -> App<C> {
-        App {
+    ) -> Service<C> {
+        Service {
             config,
             cloud,
             store,
             clock,
-            tokens,
-            limiter: RateLimiter::new(5, 10),
             trigger: Notify::new(),
             last: RwLock::new(HashMap::new()),
             metrics: Metrics::default(),
@@ -308,7 +107,6 @@ impl<C: Cloud> App<C> {
             actor: "schedule".into(),
             lease: LeaseTiming::default(),
             shutdown: watch::Sender::new(false),
-            slack: None,
             digest: None,
         }
     }
@@ -614,170 +412,19 @@ impl<C: Cloud> App<C> {
         Ok((plan, observed, ov))
     }
 
-    /// When the next pass should run at the latest, given a cadence: the next scheduled
-    /// transition or override end, if sooner.
-    pub async fn next_pass(&self, cadence: TimeDelta) -> DateTime<Utc> {
+    /// When to look again after `pass`: soon while anything is settling, unknown, or was left
+    /// for the next pass; otherwise at the next scheduled transition or override end, or after
+    /// `cadence`, whichever comes first.
+    pub fn requeue(&self, pass: &PassReport, cadence: TimeDelta) -> Requeue {
+        let last = self.last.read().unwrap_or_else(|p| p.into_inner());
+        if !pass.deferred.is_empty() || last.values().any(|s| s.settling() || s.unknown.is_some()) {
+            return Requeue::Soon;
+        }
         let now = self.clock.now();
-        let mut next = now + cadence;
-        for env in &self.config.environments {
-            if let Some(s) = self.snapshot(&env.name) {
-                if let Some(t) = s.report.next_change.filter(|t| *t > now) {
-                    next = next.min(t);
-                }
-            }
-        }
-        next
-    }
-
-    /// Whether any environment was still changing after its last pass (the daemon then looks
-    /// again after its settle interval).
-    pub fn any_settling(&self) -> bool {
-        self.last
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
+        let next = last
             .values()
-            .any(|s| s.settling() || s.unknown.is_some())
+            .filter_map(|s| s.report.next_change.filter(|t| *t > now))
+            .fold(now + cadence, DateTime::min);
+        Requeue::At(next)
     }
-
-    /// Wakes `env` for `duration` on behalf of `who`: checks the duration against `max_wake`,
-    /// stores the override (the later end wins), audits, and triggers a pass.
-    pub async fn wake(
-        &self,
-        env: &Environment,
-        who: &str,
-        duration: &str,
-        reason: &str,
-    ) -> Result<Woken, RequestError> {
-        let reason = check_reason(reason)?;
-        let duration = parse_duration(duration).map_err(RequestError::Invalid)?;
-        if duration > env.max_wake {
-            return Err(RequestError::Invalid(format!(
-                "{} is longer than the longest wake for {} ({}, max_wake in its schedule file); ask for {} or less",
-                format_duration(duration),
-                env.name,
-                format_duration(env.max_wake),
-                format_duration(env.max_wake)
-            )));
-        }
-        // Whole seconds: overrides are read by people.
-        let now = self.clock.now().trunc_subsecs(0);
-        let ov = Override {
-            env: env.name.clone(),
-            hold: Hold::Awake,
-            created: now,
-            until: now + duration,
-            by: who.to_string(),
-            reason: reason.clone(),
-        };
-        let (current, kept) = match self.store.put_override(ov).await? {
-            Put::Stored(o) => (o, false),
-            Put::KeptLater(o) => (o, true),
-        };
-        self.audit(AuditEvent {
-            at: now,
-            env: env.name.clone(),
-            resource: String::new(),
-            action: Action::Wake {
-                asked: format_duration(duration),
-                until: current.until,
-                kept,
-            },
-            reason,
-            actor: who.to_string(),
-            outcome: Recorded::Ok,
-        })
-        .await;
-        tracing::info!(env = %env.name, by = %who, until = %current.until, "wake requested");
-        self.trigger.notify_one();
-        Ok(Woken {
-            ready: self.expected_ready(&env.name, now),
-            current,
-            kept,
-        })
-    }
-
-    /// Puts `env` to sleep on behalf of `who`: ends its override, and inside an awake window
-    /// holds it asleep until the next scheduled start.
-    pub async fn sleep(
-        &self,
-        env: &Environment,
-        who: &str,
-        reason: &str,
-    ) -> Result<Slept, RequestError> {
-        let reason = check_reason(reason)?;
-        let now = self.clock.now().trunc_subsecs(0);
-        let ended = self.store.clear_override(&env.name, now).await?;
-        let plain = scheduled(env, now);
-        let mut held = None;
-        if plain.awake {
-            let until = plain
-                .next_change
-                .and_then(|end| scheduled(env, end).next_change)
-                .unwrap_or(now + TimeDelta::days(7));
-            let ov = Override {
-                env: env.name.clone(),
-                hold: Hold::Asleep,
-                created: now,
-                until,
-                by: who.to_string(),
-                reason: reason.clone(),
-            };
-            held = Some(self.store.put_override(ov).await?.current().clone());
-        }
-        self.audit(AuditEvent {
-            at: now,
-            env: env.name.clone(),
-            resource: String::new(),
-            action: Action::Sleep {
-                until: held.as_ref().map(|o| o.until),
-            },
-            reason,
-            actor: who.to_string(),
-            outcome: Recorded::Ok,
-        })
-        .await;
-        tracing::info!(env = %env.name, by = %who, "sleep requested");
-        self.trigger.notify_one();
-        Ok(Slept { ended, held })
-    }
-
-    /// The instant `env` should be ready, estimated from the last pass: a stopped database takes
-    /// RDS about 10 minutes to start, services about 2 more.
-    pub fn expected_ready(&self, env: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let snap = self.snapshot(env)?;
-        let dbs_down = snap.observed.databases.iter().any(|d| {
-            d.status != crate::kinds::DbStatus::Available
-                && d.member_of.is_none()
-                && d.replica_of.is_none()
-        });
-        let services_down = snap
-            .observed
-            .services
-            .iter()
-            .any(crate::kinds::ObservedService::slept);
-        Some(match (dbs_down, services_down || snap.settling()) {
-            (true, _) => now + TimeDelta::minutes(12),
-            (false, true) => now + TimeDelta::minutes(2),
-            (false, false) => now,
-        })
-    }
-
-    /// Records a request in the audit trail; a failure here is logged, not returned: the
-    /// override itself was written.
-    async fn audit(&self, event: AuditEvent) {
-        if let Err(e) = self.store.record(vec![event]).await {
-            tracing::error!(error = %e, "cannot write the audit trail");
-            self.metrics.store_errors.inc();
-        }
-    }
-}
-
-fn check_reason(reason: &str) -> Result<String, RequestError> {
-    let reason = reason.trim();
-    if reason.chars().count() > 500 {
-        return Err(RequestError::Invalid(
-            "reason is longer than 500 characters".into(),
-        ));
-    }
-    Ok(reason.to_string())
 }
