@@ -152,7 +152,7 @@ pub async fn schedule_digests(
                 };
                 let day = crate::digest::Digester::default_day(&env, d.clock.now());
                 let r = d.run(&env, day, Default::default()).await;
-                tracing::info!(summary = %crate::report::digest(&r), "daily digest");
+                tracing::info!(summary = %r, "daily digest");
             })
         })?;
         jobs.push((env.name.clone(), sched.add(job).await?));

@@ -85,7 +85,7 @@ pub async fn handle<C: Cloud + 'static>(
                     .ok_or("the digest is not configured in this copy")?;
                 let reports = digester.run_all(Default::default()).await;
                 for r in &reports {
-                    tracing::info!(summary = %crate::report::digest(r), "digest");
+                    tracing::info!(summary = %r, "digest");
                 }
                 let failed: Vec<String> = reports
                     .iter()

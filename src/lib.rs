@@ -38,7 +38,6 @@ pub mod metrics;
 pub mod model;
 pub mod plan;
 pub mod ports;
-pub mod report;
 pub mod schedule;
 pub mod service;
 pub mod store;

@@ -166,6 +166,13 @@ pub trait Outbox: Send + Sync {
     fn slack(&self, body: String) -> BoxFuture<'_, Result<(), String>>;
 }
 
+/// `AWS requests: 16 (DescribeServices 2, ListServices 2, ...)`.
+pub fn describe_requests(counts: &std::collections::BTreeMap<String, u64>) -> String {
+    let total: u64 = counts.values().sum();
+    let list: Vec<String> = counts.iter().map(|(op, n)| format!("{op} {n}")).collect();
+    format!("AWS requests: {total} ({})", list.join(", "))
+}
+
 /// What a digest is gathered from and sent through.
 #[derive(Clone)]
 pub struct Ports {

@@ -4,12 +4,14 @@
 //! - [`args`]: the flags and subcommands as typed.
 //! - [`startup`]: the one composition root (schedules, AWS clients, store, clock).
 //! - [`wait`]: `wake` and `sleep`, through the store or a daemon's API, and `--wait`.
+//! - [`table`]: plans, pass reports and status as tables.
 //!
 //! Exit codes: 0 done, 1 something failed or needs attention, 2 bad input (flags, schedules).
 //! `anyhow` lives here only: every error is printed once, with its causes, on one line.
 
 pub mod args;
 pub mod startup;
+pub mod table;
 pub mod wait;
 
 use std::process::ExitCode;
@@ -26,7 +28,6 @@ use crate::config;
 use crate::engine::EnvReport;
 use crate::model::{Config, Environment};
 use crate::ports::Cloud;
-use crate::report;
 use crate::service::{EnvPass, State};
 use args::{AwsArgs, StoreArgs, Target};
 use startup::Parts;
@@ -180,9 +181,9 @@ async fn plan(
     for p in planned {
         plans.push(p?.0);
     }
-    emit(output, &plans, report::plan);
-    eprintln!("{}", report::requests(&app.cloud.requests()));
-    let attention = plans.iter().any(report::needs_attention);
+    emit(output, &plans, table::plan);
+    eprintln!("{}", crate::ports::describe_requests(&app.cloud.requests()));
+    let attention = plans.iter().any(table::needs_attention);
     Ok(exit(attention))
 }
 
@@ -224,11 +225,11 @@ async fn apply(
             }
         }
     }
-    emit(output, &reports, report::pass);
+    emit(output, &reports, table::pass);
     for note in &notes {
         eprintln!("{note}");
     }
-    let requests = report::requests(&app.cloud.requests());
+    let requests = crate::ports::describe_requests(&app.cloud.requests());
     match output {
         Output::Table => println!("{requests}"),
         Output::Json => eprintln!("{requests}"),
@@ -262,10 +263,10 @@ async fn status(
             .await
             .ok()
             .flatten();
-        rows.push(report::StatusRow::new(env, plan, observed, ov, lease, now));
+        rows.push(table::StatusRow::new(env, plan, observed, ov, lease, now));
     }
     if output == Output::Json {
-        let json: Vec<_> = rows.iter().map(report::StatusRow::json).collect();
+        let json: Vec<_> = rows.iter().map(table::StatusRow::json).collect();
         println!(
             "{}",
             serde_json::to_string_pretty(&json).unwrap_or_default()
@@ -277,7 +278,7 @@ async fn status(
     }
     let attention = rows
         .iter()
-        .any(|r| r.state == State::Unknown || report::needs_attention(&r.plan));
+        .any(|r| r.state == State::Unknown || table::needs_attention(&r.plan));
     Ok(exit(attention))
 }
 
@@ -329,7 +330,7 @@ async fn digest(
     for (env, day) in envs.iter().zip(days) {
         let r = digester.run(env, day, opts).await;
         failed |= r.failed();
-        eprintln!("{}", report::digest(&r));
+        eprintln!("{}", r);
     }
     Ok(exit(failed))
 }

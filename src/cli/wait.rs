@@ -104,7 +104,7 @@ fn rows(report: &EnvReport, observed: &crate::kinds::Observation) -> Vec<(String
         .iter()
         .filter(|i| !matches!(i.item.verdict, Verdict::Skip | Verdict::Refuse))
         .map(|i| {
-            let seen = crate::report::observed(observed, &i.item.resource);
+            let seen = observed.describe(&i.item.resource);
             let doing = match (&i.item.verdict, &i.outcome) {
                 (Verdict::Act { steps, .. }, Some(Outcome::Done)) => {
                     let ops: Vec<&str> = steps.iter().map(|s| s.operation()).collect();

@@ -6,6 +6,7 @@
 //! What comes out of a successful load is valid by construction, so the schedule engine and the
 //! planner never check it again.
 
+mod digest;
 mod ics;
 mod parse;
 

@@ -82,6 +82,43 @@ pub struct RunReport {
     pub millis: u128,
 }
 
+impl std::fmt::Display for RunReport {
+    /// `staging 2026-11-28: slack ok, email FAILED (...); Cost Explorer requests: 2; 412 ms`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts: Vec<String> = self
+            .sent
+            .iter()
+            .map(|(c, res)| match res {
+                Ok(()) => format!("{c} ok"),
+                Err(e) => format!("{c} FAILED ({e})"),
+            })
+            .collect();
+        if !self.already_sent.is_empty() {
+            parts.push(format!(
+                "already sent to {} (use --force to send again)",
+                self.already_sent.join(", ")
+            ));
+        }
+        let ce: u64 = ["GetCostAndUsage", "GetCostForecast"]
+            .iter()
+            .filter_map(|op| self.requests.get(*op))
+            .sum();
+        write!(
+            f,
+            "{} {}: {}; Cost Explorer requests: {ce}; {}; {} ms",
+            self.env,
+            self.day,
+            if parts.is_empty() {
+                "nothing to send".to_string()
+            } else {
+                parts.join(", ")
+            },
+            crate::ports::describe_requests(&self.requests),
+            self.millis
+        )
+    }
+}
+
 impl RunReport {
     /// Whether a channel failed.
     pub fn failed(&self) -> bool {

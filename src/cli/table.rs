@@ -1,4 +1,4 @@
-//! Rendering plans, pass reports and status as readable tables.
+//! The command line's tables: plans, pass reports and status, readable in a terminal.
 
 use std::fmt::Write as _;
 
@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::calendar::local_label;
 use crate::engine::{EnvReport, Outcome};
-use crate::kinds::{Observation, ResourceId, Step};
+use crate::kinds::{Observation, Step};
 use crate::model::Environment;
 use crate::model::Override;
 use crate::plan::{Plan, Verdict};
@@ -179,11 +179,6 @@ pub fn pass(r: &EnvReport) -> String {
     out
 }
 
-/// What a resource looks like now, in a few words.
-pub fn observed(obs: &Observation, id: &ResourceId) -> String {
-    obs.describe(id)
-}
-
 /// One environment's status: state, schedule, override, who acts, and each resource.
 #[derive(Debug, Clone)]
 pub struct StatusRow {
@@ -261,7 +256,7 @@ impl StatusRow {
                 };
                 vec![
                     i.resource.to_string(),
-                    observed(&self.observed, &i.resource),
+                    self.observed.describe(&i.resource),
                     desired,
                     i.reason.clone(),
                 ]
@@ -304,51 +299,10 @@ impl StatusRow {
             "lease": self.lease,
             "resources": p.items.iter().map(|i| serde_json::json!({
                 "resource": i.resource.to_string(),
-                "observed": observed(&self.observed, &i.resource),
+                "observed": self.observed.describe(&i.resource),
                 "plan": i,
             })).collect::<Vec<_>>(),
             "problems": p.problems,
         })
     }
-}
-
-/// `AWS requests: 16 (DescribeServices 2, ListServices 2, ...)`.
-pub fn requests(counts: &std::collections::BTreeMap<String, u64>) -> String {
-    let total: u64 = counts.values().sum();
-    let list: Vec<String> = counts.iter().map(|(op, n)| format!("{op} {n}")).collect();
-    format!("AWS requests: {total} ({})", list.join(", "))
-}
-
-/// `staging 2026-11-28: slack ok, email FAILED (...); Cost Explorer requests: 2; 412 ms`.
-pub fn digest(r: &crate::digest::RunReport) -> String {
-    let mut parts: Vec<String> = r
-        .sent
-        .iter()
-        .map(|(c, res)| match res {
-            Ok(()) => format!("{c} ok"),
-            Err(e) => format!("{c} FAILED ({e})"),
-        })
-        .collect();
-    if !r.already_sent.is_empty() {
-        parts.push(format!(
-            "already sent to {} (use --force to send again)",
-            r.already_sent.join(", ")
-        ));
-    }
-    let ce: u64 = ["GetCostAndUsage", "GetCostForecast"]
-        .iter()
-        .filter_map(|op| r.requests.get(*op))
-        .sum();
-    format!(
-        "{} {}: {}; Cost Explorer requests: {ce}; {}; {} ms",
-        r.env,
-        r.day,
-        if parts.is_empty() {
-            "nothing to send".to_string()
-        } else {
-            parts.join(", ")
-        },
-        requests(&r.requests),
-        r.millis
-    )
 }
