@@ -105,12 +105,12 @@ pub trait Inspect: Send + Sync {
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<Vec<ServiceDetail>, String>>;
 
-    /// The size of a task definition, as priced ([`Size::Fargate`] with no tasks yet).
-    fn task_size<'a>(
+    /// What each observed resource is priced as (or why it cannot be), in observation order.
+    fn priced<'a>(
         &'a self,
         env: &'a Environment,
-        task_definition: &'a str,
-    ) -> BoxFuture<'a, Size>;
+        observed: &'a Observation,
+    ) -> BoxFuture<'a, Vec<ResourceCost>>;
 
     /// Tasks of a service that stopped with a failure since `since`, newest first.
     fn failed_tasks<'a>(
@@ -119,12 +119,6 @@ pub trait Inspect: Send + Sync {
         service: &'a ServiceName,
         since: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<Vec<FailedTask>, String>>;
-
-    /// Instance classes of the databases, for pricing, by `rds:id` / `aurora:id`.
-    fn db_sizes<'a>(
-        &'a self,
-        env: &'a Environment,
-    ) -> BoxFuture<'a, Result<BTreeMap<String, Size>, String>>;
 
     /// Health of target groups.
     fn target_groups<'a>(
@@ -208,6 +202,17 @@ pub struct DaySpend {
     pub estimated: bool,
     /// Cost by AWS service name (`Amazon Elastic Container Service`), as reported.
     pub by_service: Vec<(String, Money)>,
+}
+
+/// One resource of the environment and what an hour of it running costs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResourceCost {
+    /// As in the audit trail: `ecs:cluster/service`, `rds:id`, `aurora:id`.
+    pub resource: String,
+    /// What it is priced as.
+    pub size: Size,
+    /// Whether lightsout can put it to sleep (an ElastiCache cluster keeps costing).
+    pub sleeps: bool,
 }
 
 /// What a resource is priced as.

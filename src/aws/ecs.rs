@@ -13,6 +13,7 @@ use crate::kinds::{
 };
 use crate::model::Environment;
 use crate::ports::CloudError;
+use crate::ports::{ResourceCost, Size};
 
 /// ECS `DescribeServices` takes at most 10 services a call.
 const DESCRIBE_BATCH: usize = 10;
@@ -259,6 +260,118 @@ async fn scalable_targets(
         }
     }
     Ok(out)
+}
+
+/// What each service is priced as: its Fargate task size × the tasks it runs awake (or, asleep,
+/// the tasks it will wake to, as the planner decides it).
+pub(crate) async fn priced(
+    c: &Clients,
+    env: &Environment,
+    services: &[ObservedService],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<ResourceCost> {
+    let names: Vec<ServiceName> = services.iter().map(|s| s.name.clone()).collect();
+    let details = if names.is_empty() {
+        Ok(Vec::new())
+    } else {
+        super::health::services_detail(c, &names, now).await
+    };
+    let mut resources = Vec::new();
+    let observed = services;
+    let mut task_sizes: BTreeMap<String, Size> = BTreeMap::new();
+    for s in observed {
+        let id = format!("ecs:{}", s.name);
+        let detail = details
+            .as_ref()
+            .ok()
+            .and_then(|d| d.iter().find(|d| d.health.name == s.name.to_string()));
+        // Awake: what it runs; asleep: what it will wake to, as the planner decides it.
+        let tasks = if s.desired > 0 {
+            s.desired
+        } else {
+            crate::kinds::ecs::wake_count(s, env.kinds.ecs.settings_of(&s.name).default_count)
+                .ok()
+                .flatten()
+                .map_or(0, |(n, _)| n)
+        };
+        let size = match (&details, detail) {
+            (Err(e), _) => Size::Unknown(e.clone()),
+            (Ok(_), None) => Size::Unknown("DescribeServices did not return it".into()),
+            (Ok(_), Some(d)) if !d.fargate => Size::Unknown(
+                "not on Fargate: its cost is the EC2 instances', which lightsout does not stop"
+                    .into(),
+            ),
+            (Ok(_), Some(d)) => match &d.task_definition {
+                None => Size::Unknown("no task definition".into()),
+                Some(td) => {
+                    if !task_sizes.contains_key(td) {
+                        let size = task_size(c, &env.region, td).await;
+                        task_sizes.insert(td.clone(), size);
+                    }
+                    match task_sizes[td].clone() {
+                        Size::Fargate {
+                            region,
+                            cpu_units,
+                            memory_mib,
+                            arm,
+                            ..
+                        } => Size::Fargate {
+                            region,
+                            cpu_units,
+                            memory_mib,
+                            arm,
+                            tasks: tasks.max(0) as u32,
+                        },
+                        other => other,
+                    }
+                }
+            },
+        };
+        resources.push(ResourceCost {
+            resource: id,
+            size,
+            sleeps: true,
+        });
+    }
+    resources
+}
+
+/// The size of a task definition, as priced: `Size::Fargate` with `tasks` set by the caller.
+async fn task_size(c: &Clients, region: &str, task_definition: &str) -> Size {
+    let out = match c
+        .ecs
+        .describe_task_definition()
+        .task_definition(task_definition)
+        .send()
+        .await
+    {
+        Ok(o) => o,
+        Err(e) => return Size::Unknown(cloud_error("DescribeTaskDefinition", e).to_string()),
+    };
+    let Some(td) = out.task_definition() else {
+        return Size::Unknown(format!("task definition {task_definition} not found"));
+    };
+    let parse = |v: Option<&str>| v.and_then(|s| s.trim().parse::<u32>().ok());
+    let (Some(cpu), Some(memory)) = (parse(td.cpu()), parse(td.memory())) else {
+        return Size::Unknown(format!(
+            "task definition {} has no task-level cpu and memory",
+            task_definition
+                .rsplit('/')
+                .next()
+                .unwrap_or(task_definition)
+        ));
+    };
+    let arm = td
+        .runtime_platform()
+        .and_then(|p| p.cpu_architecture())
+        .is_some_and(|a| a.as_str() == "ARM64");
+    Size::Fargate {
+        region: region.to_string(),
+        cpu_units: cpu,
+        memory_mib: memory,
+        arm,
+        tasks: 0,
+    }
 }
 
 /// Makes one ECS or Application Auto Scaling write call.

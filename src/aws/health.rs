@@ -11,7 +11,8 @@ use super::{AwsCloud, Clients, Pages, cloud_error};
 use crate::kinds::{Observation, ServiceName};
 use crate::model::Environment;
 use crate::ports::{
-    Alarm, Cloud, FailedTask, Inspect, ServiceDetail, ServiceHealth, Size, TargetGroupHealth,
+    Alarm, Cloud, FailedTask, Inspect, ResourceCost, ServiceDetail, ServiceHealth,
+    TargetGroupHealth,
 };
 
 /// An SDK timestamp as a chrono instant (to the second).
@@ -20,7 +21,7 @@ fn instant(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
 }
 
 /// Health details of `services` (DescribeServices, by cluster, ten at a time).
-async fn services_detail(
+pub(super) async fn services_detail(
     c: &Clients,
     services: &[ServiceName],
     now: DateTime<Utc>,
@@ -87,44 +88,6 @@ async fn services_detail(
         }
     }
     Ok(out)
-}
-
-/// The size of a task definition, as priced: `Size::Fargate` with `tasks` set by the caller.
-async fn task_size(c: &Clients, region: &str, task_definition: &str) -> Size {
-    let out = match c
-        .ecs
-        .describe_task_definition()
-        .task_definition(task_definition)
-        .send()
-        .await
-    {
-        Ok(o) => o,
-        Err(e) => return Size::Unknown(cloud_error("DescribeTaskDefinition", e).to_string()),
-    };
-    let Some(td) = out.task_definition() else {
-        return Size::Unknown(format!("task definition {task_definition} not found"));
-    };
-    let parse = |v: Option<&str>| v.and_then(|s| s.trim().parse::<u32>().ok());
-    let (Some(cpu), Some(memory)) = (parse(td.cpu()), parse(td.memory())) else {
-        return Size::Unknown(format!(
-            "task definition {} has no task-level cpu and memory",
-            task_definition
-                .rsplit('/')
-                .next()
-                .unwrap_or(task_definition)
-        ));
-    };
-    let arm = td
-        .runtime_platform()
-        .and_then(|p| p.cpu_architecture())
-        .is_some_and(|a| a.as_str() == "ARM64");
-    Size::Fargate {
-        region: region.to_string(),
-        cpu_units: cpu,
-        memory_mib: memory,
-        arm,
-        tasks: 0,
-    }
 }
 
 /// Tasks of `service` that stopped with a failure since `since`, newest first (at most 5).
@@ -288,51 +251,6 @@ async fn alarms(c: &Clients, prefix: &str) -> Result<Vec<Alarm>, String> {
     }
 }
 
-/// Instance classes of the databases, for pricing: by `rds:id` / `aurora:id`.
-async fn db_sizes(c: &Clients, region: &str) -> Result<BTreeMap<String, Size>, String> {
-    let mut sizes: BTreeMap<String, Size> = BTreeMap::new();
-    let mut pages = Pages::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let resp = c
-            .rds
-            .describe_db_instances()
-            .max_records(100)
-            .set_marker(marker.take())
-            .send()
-            .await
-            .map_err(|e| cloud_error("DescribeDBInstances", e).to_string())?;
-        for i in resp.db_instances() {
-            let (Some(id), Some(class)) = (i.db_instance_identifier(), i.db_instance_class())
-            else {
-                continue;
-            };
-            let engine = i.engine().unwrap_or("").to_string();
-            let (key, multi_az) = match i.db_cluster_identifier() {
-                Some(cluster) => (format!("aurora:{cluster}"), false),
-                None => (format!("rds:{id}"), i.multi_az().unwrap_or(false)),
-            };
-            if let Size::Database { classes, .. } =
-                sizes.entry(key).or_insert_with(|| Size::Database {
-                    region: region.to_string(),
-                    classes: Vec::new(),
-                    engine,
-                    multi_az,
-                })
-            {
-                classes.push(class.to_string());
-            }
-        }
-        match pages
-            .next("DescribeDBInstances", resp.marker())
-            .map_err(|e| e.to_string())?
-        {
-            Some(m) => marker = Some(m),
-            None => return Ok(sizes),
-        }
-    }
-}
-
 impl Inspect for AwsCloud {
     fn observe<'a>(&'a self, env: &'a Environment) -> BoxFuture<'a, Observation> {
         Cloud::observe(self, env).boxed()
@@ -347,13 +265,19 @@ impl Inspect for AwsCloud {
         async move { services_detail(&*self.clients(env).await, services, now).await }.boxed()
     }
 
-    fn task_size<'a>(
+    fn priced<'a>(
         &'a self,
         env: &'a Environment,
-        task_definition: &'a str,
-    ) -> BoxFuture<'a, Size> {
-        async move { task_size(&*self.clients(env).await, &env.region, task_definition).await }
-            .boxed()
+        observed: &'a Observation,
+    ) -> BoxFuture<'a, Vec<ResourceCost>> {
+        async move {
+            let c = self.clients(env).await;
+            let now = crate::clock::Clock::now(&crate::clock::SystemClock);
+            let mut out = super::ecs::priced(&c, env, &observed.services, now).await;
+            out.extend(super::rds::priced(&c, env, &observed.databases).await);
+            out
+        }
+        .boxed()
     }
 
     fn failed_tasks<'a>(
@@ -363,13 +287,6 @@ impl Inspect for AwsCloud {
         since: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<Vec<FailedTask>, String>> {
         async move { failed_tasks(&*self.clients(env).await, service, since).await }.boxed()
-    }
-
-    fn db_sizes<'a>(
-        &'a self,
-        env: &'a Environment,
-    ) -> BoxFuture<'a, Result<BTreeMap<String, Size>, String>> {
-        async move { db_sizes(&*self.clients(env).await, &env.region).await }.boxed()
     }
 
     fn target_groups<'a>(

@@ -9,6 +9,7 @@ use crate::kinds::rds::Step;
 use crate::kinds::{DbKind, DbStatus, Kind, Observation, ObservedDb, ResourceId, TagSelector};
 use crate::model::Environment;
 use crate::ports::CloudError;
+use crate::ports::{ResourceCost, Size};
 
 /// RDS describe calls page at most 100 records, and a filter takes at most 100 values.
 const PAGE: i32 = 100;
@@ -223,6 +224,82 @@ where
         }
     }
     Ok(out)
+}
+
+/// What each database is priced as: the instance classes billed for it.
+pub(crate) async fn priced(
+    c: &Clients,
+    env: &Environment,
+    dbs: &[ObservedDb],
+) -> Vec<ResourceCost> {
+    let db_sizes = if dbs.is_empty() {
+        Ok(BTreeMap::new())
+    } else {
+        db_sizes(c, &env.region).await
+    };
+    let mut resources = Vec::new();
+    for db in dbs {
+        let id = db.resource_id().to_string();
+        let size = match &db_sizes {
+            Err(e) => Size::Unknown(e.clone()),
+            Ok(sizes) => sizes.get(&id).cloned().unwrap_or_else(|| {
+                Size::Unknown(
+                    "no DB instances found for it (Aurora Serverless is not priced)".into(),
+                )
+            }),
+        };
+        resources.push(ResourceCost {
+            resource: id,
+            size,
+            sleeps: true,
+        });
+    }
+    resources
+}
+
+/// Instance classes of the databases, for pricing: by `rds:id` / `aurora:id`.
+async fn db_sizes(c: &Clients, region: &str) -> Result<BTreeMap<String, Size>, String> {
+    let mut sizes: BTreeMap<String, Size> = BTreeMap::new();
+    let mut pages = Pages::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let resp = c
+            .rds
+            .describe_db_instances()
+            .max_records(100)
+            .set_marker(marker.take())
+            .send()
+            .await
+            .map_err(|e| cloud_error("DescribeDBInstances", e).to_string())?;
+        for i in resp.db_instances() {
+            let (Some(id), Some(class)) = (i.db_instance_identifier(), i.db_instance_class())
+            else {
+                continue;
+            };
+            let engine = i.engine().unwrap_or("").to_string();
+            let (key, multi_az) = match i.db_cluster_identifier() {
+                Some(cluster) => (format!("aurora:{cluster}"), false),
+                None => (format!("rds:{id}"), i.multi_az().unwrap_or(false)),
+            };
+            if let Size::Database { classes, .. } =
+                sizes.entry(key).or_insert_with(|| Size::Database {
+                    region: region.to_string(),
+                    classes: Vec::new(),
+                    engine,
+                    multi_az,
+                })
+            {
+                classes.push(class.to_string());
+            }
+        }
+        match pages
+            .next("DescribeDBInstances", resp.marker())
+            .map_err(|e| e.to_string())?
+        {
+            Some(m) => marker = Some(m),
+            None => return Ok(sizes),
+        }
+    }
 }
 
 /// Makes one RDS write call.

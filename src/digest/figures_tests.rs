@@ -657,3 +657,41 @@ fn a_wake_still_in_force_is_counted_only_to_when_the_digest_was_made() {
     assert_eq!(w[0].cost, Ok(Money(1_285_700)));
     assert!(w[0].notes[0].contains("still awake"), "{:?}", w[0].notes);
 }
+
+/// A resource lightsout cannot stop is not in the savings and does not make a wake cost more:
+/// it keeps costing while asleep, and that is its own figure — its hourly price over the hours
+/// of the day the environment slept, out-of-hours wakes not counted.
+#[test]
+fn what_cannot_sleep_keeps_costing_and_is_not_a_saving() {
+    let mut input = sample_input();
+    input.resources.push(crate::digest::input::ResourceCost {
+        resource: "elasticache:app-staging-redis".into(),
+        size: crate::digest::input::Size::Database {
+            region: "eu-west-1".into(),
+            classes: vec!["db.t4g.micro".into()],
+            engine: "postgres".into(),
+            multi_az: false,
+        },
+        sleeps: false,
+    });
+    let with = compute(&input, prices());
+    input.resources.pop();
+    let without = compute(&input, prices());
+    assert_eq!(with.savings, without.savings);
+    assert_eq!(with.wakes, without.wakes);
+    // Saturday 28 Nov: asleep all day but for alice's out-of-hours wake (09:00–12:00 UTC).
+    let a = &with.always_on;
+    assert_eq!(a.asleep_secs, 21 * 3600);
+    assert_eq!(a.resources.len(), 1);
+    // db.t4g.micro in eu-west-1 at the shipped table's price, for 21 hours.
+    let hourly = prices()
+        .rate(&crate::digest::input::Size::Database {
+            region: "eu-west-1".into(),
+            classes: vec!["db.t4g.micro".into()],
+            engine: "postgres".into(),
+            multi_az: false,
+        })
+        .unwrap();
+    assert_eq!(a.day, hourly.cost(21 * 3600));
+    assert!(without.always_on.resources.is_empty());
+}

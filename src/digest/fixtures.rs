@@ -214,6 +214,7 @@ pub fn staging_resources() -> Vec<ResourceCost> {
                 arm: false,
                 tasks: 2,
             },
+            sleeps: true,
         },
         ResourceCost {
             resource: "ecs:app-staging-cluster/frontend".into(),
@@ -224,6 +225,7 @@ pub fn staging_resources() -> Vec<ResourceCost> {
                 arm: false,
                 tasks: 1,
             },
+            sleeps: true,
         },
         ResourceCost {
             resource: "rds:app-staging-db".into(),
@@ -233,6 +235,7 @@ pub fn staging_resources() -> Vec<ResourceCost> {
                 engine: "postgres".into(),
                 multi_az: false,
             },
+            sleeps: true,
         },
         ResourceCost {
             resource: "aurora:app-staging-aurora".into(),
@@ -242,6 +245,7 @@ pub fn staging_resources() -> Vec<ResourceCost> {
                 engine: "aurora-postgresql".into(),
                 multi_az: false,
             },
+            sleeps: true,
         },
     ]
 }

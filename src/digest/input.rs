@@ -10,7 +10,9 @@ use serde::Serialize;
 
 pub use crate::model::Money;
 use crate::model::{AuditEvent, Environment};
-pub use crate::ports::{Alarm, DaySpend, FailedTask, ServiceHealth, Size, TargetGroupHealth};
+pub use crate::ports::{
+    Alarm, DaySpend, FailedTask, ResourceCost, ServiceHealth, Size, TargetGroupHealth,
+};
 
 /// Everything one digest is made from.
 #[derive(Debug, Clone)]
@@ -67,15 +69,6 @@ pub enum Budget {
     },
     /// No budget: why (not configured, zero, or the AWS budget could not be read).
     Missing(String),
-}
-
-/// One resource of the environment and what an hour of it running costs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ResourceCost {
-    /// As in the audit trail: `ecs:cluster/service`, `rds:id`, `aurora:id`.
-    pub resource: String,
-    /// What it is priced as.
-    pub size: Size,
 }
 
 /// Health of the environment at `generated_at`.

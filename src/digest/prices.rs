@@ -75,8 +75,17 @@ impl PriceTable {
         static TABLE: OnceLock<PriceTable> = OnceLock::new();
         TABLE.get_or_init(|| {
             // A unit test proves the shipped file parses; a broken edit fails the build's tests.
-            PriceTable::parse(include_str!("prices.toml"))
-                .unwrap_or_else(|e| panic!("{FILE} does not parse: {e}"))
+            let mut table = PriceTable::parse(include_str!("prices.toml"))
+                .unwrap_or_else(|e| panic!("{FILE} does not parse: {e}"));
+            // Each resource kind may ship prices for what it prices, in the same format.
+            for kind in crate::kinds::Kind::ALL {
+                if !kind.prices().trim().is_empty() {
+                    table.merge(kind.prices()).unwrap_or_else(|e| {
+                        panic!("the {} kind's prices do not parse: {e}", kind.table())
+                    });
+                }
+            }
+            table
         })
     }
 
@@ -148,6 +157,16 @@ impl PriceTable {
     }
 
     /// The date the prices were taken, `2026-11-01`.
+    /// Adds the `[fargate.REGION]` and `[rds.REGION.ENGINE]` tables of a price fragment (no
+    /// `taken` or `source` needed) to this table.
+    pub fn merge(&mut self, fragment: &str) -> Result<(), String> {
+        let head = format!("taken = \"{}\"\nsource = \"{}\"\n", self.taken, self.source);
+        let more = PriceTable::parse(&format!("{head}{}", with_sections(fragment)))?;
+        self.fargate.extend(more.fargate);
+        self.rds.extend(more.rds);
+        Ok(())
+    }
+
     pub fn taken(&self) -> &str {
         &self.taken
     }
@@ -218,6 +237,18 @@ impl PriceTable {
             }
         }
     }
+}
+
+/// A fragment with the `[fargate]` and `[rds]` tables present (empty when it has none), so it
+/// parses as a whole table.
+fn with_sections(fragment: &str) -> String {
+    let mut out = fragment.to_string();
+    for section in ["fargate", "rds"] {
+        if !fragment.contains(&format!("[{section}.")) {
+            out.push_str(&format!("\n[{section}]\n"));
+        }
+    }
+    out
 }
 
 fn table<'t>(v: Option<&'t toml::Value>, at: &str) -> Result<&'t toml::Table, String> {

@@ -142,6 +142,22 @@ impl Kind {
         }
     }
 
+    /// Whether lightsout can put its resources to sleep (those it cannot are reported: they
+    /// keep costing while the environment sleeps).
+    pub fn can_sleep(self) -> bool {
+        match self {
+            Kind::Ecs | Kind::Rds => true,
+        }
+    }
+
+    /// Fallback prices this kind ships (in the price table's format), beside the table the
+    /// digest ships; empty when the shipped table covers it.
+    pub fn prices(self) -> &'static str {
+        match self {
+            Kind::Ecs | Kind::Rds => "",
+        }
+    }
+
     /// Its table in schedule files.
     pub fn table(self) -> &'static str {
         match self {
@@ -376,6 +392,22 @@ impl Observed<'_> {
         match self {
             Observed::Service(s) => s.describe(),
             Observed::Database(d) => d.describe(),
+        }
+    }
+
+    /// Its status in a word or two, as AWS says it (`available`, `ACTIVE`), for health lines.
+    pub fn status(&self) -> String {
+        match self {
+            Observed::Service(s) => s.status.to_string(),
+            Observed::Database(d) => d.status.to_string(),
+        }
+    }
+
+    /// Put to sleep by lightsout (stopped, or at 0 tasks, with its tags on it).
+    pub fn slept(&self) -> bool {
+        match self {
+            Observed::Service(s) => s.slept(),
+            Observed::Database(d) => d.slept(),
         }
     }
 

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::digest::Digester;
 use crate::digest::input::{DbHealth, FailedTask, Health, Probe, ServiceHealth};
-use crate::kinds::{Kind, Observation};
+use crate::kinds::{Kind, Observation, Tier};
 use crate::model::Environment;
 use crate::ports::ServiceDetail;
 
@@ -47,22 +47,26 @@ impl Digester {
                 Ok(out)
             }
         };
-        let databases = if !observed.failed(Kind::Rds) {
+        // Every resource of the data tier, whatever its kind (RDS, Aurora, a cache).
+        let data_kinds: Vec<Kind> = Kind::ALL
+            .into_iter()
+            .filter(|k| k.tier() == Tier::Data)
+            .collect();
+        let databases = if !data_kinds.iter().any(|k| observed.failed(*k)) {
             Ok(observed
-                .databases
-                .iter()
-                .filter(|d| d.member_of.is_none())
-                .map(|d| DbHealth {
-                    resource: d.resource_id().to_string(),
-                    status: d.status.to_string(),
-                    asleep: d.slept(),
+                .each()
+                .filter(|o| o.kind().tier() == Tier::Data && o.is_dependency())
+                .map(|o| DbHealth {
+                    resource: o.id().to_string(),
+                    status: o.status(),
+                    asleep: o.slept(),
                 })
                 .collect())
         } else {
             Err(observed
                 .errors
                 .iter()
-                .filter(|(k, _)| *k == Kind::Rds)
+                .filter(|(k, _)| data_kinds.contains(k))
                 .map(|(_, e)| e.as_str())
                 .collect::<Vec<_>>()
                 .join("; "))

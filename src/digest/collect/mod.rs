@@ -35,7 +35,7 @@ impl Digester {
             .retain(|d| env.guard.refusal(&d.tags).is_none() && d.member_of.is_none());
         let names: Vec<_> = observed.services.iter().map(|s| s.name.clone()).collect();
         let details = self.inspect.services(env, &names, now).await;
-        let resources = self.resources(env, &observed, &details).await;
+        let resources = self.resources(env, &observed).await;
 
         let since_last = self
             .last_digest(env)

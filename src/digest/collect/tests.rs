@@ -18,8 +18,8 @@ use crate::kinds::{
 };
 use crate::model::{Config, Environment, Money};
 use crate::ports::{
-    Alarm, Billing, DaySpend, FailedTask, Inspect, Outbox, Ports, ServiceDetail, ServiceHealth,
-    TargetGroupHealth,
+    Alarm, Billing, DaySpend, FailedTask, Inspect, Outbox, Ports, ResourceCost, ServiceDetail,
+    ServiceHealth, TargetGroupHealth,
 };
 use crate::store::SqliteStore;
 
@@ -117,18 +117,38 @@ impl Inspect for Fake {
             .collect();
         async move { Ok(out) }.boxed()
     }
-    fn task_size<'a>(&'a self, env: &'a Environment, _td: &'a str) -> BoxFuture<'a, Size> {
+    fn priced<'a>(
+        &'a self,
+        env: &'a Environment,
+        observed: &'a Observation,
+    ) -> BoxFuture<'a, Vec<ResourceCost>> {
         let region = env.region.clone();
-        async move {
-            Size::Fargate {
-                region,
-                cpu_units: 512,
-                memory_mib: 1024,
-                arm: false,
-                tasks: 0,
-            }
-        }
-        .boxed()
+        let mut out: Vec<ResourceCost> = observed
+            .services
+            .iter()
+            .map(|s| ResourceCost {
+                resource: format!("ecs:{}", s.name),
+                size: Size::Fargate {
+                    region: region.clone(),
+                    cpu_units: 512,
+                    memory_mib: 1024,
+                    arm: false,
+                    tasks: s.desired as u32,
+                },
+                sleeps: true,
+            })
+            .collect();
+        out.extend(observed.databases.iter().map(|d| ResourceCost {
+            resource: d.resource_id().to_string(),
+            size: Size::Database {
+                region: region.clone(),
+                classes: vec!["db.t4g.medium".into()],
+                engine: d.engine.clone(),
+                multi_az: false,
+            },
+            sleeps: true,
+        }));
+        async move { out }.boxed()
     }
     fn failed_tasks<'a>(
         &'a self,
@@ -137,24 +157,6 @@ impl Inspect for Fake {
         _since: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<Vec<FailedTask>, String>> {
         async { Ok(Vec::new()) }.boxed()
-    }
-    fn db_sizes<'a>(
-        &'a self,
-        env: &'a Environment,
-    ) -> BoxFuture<'a, Result<BTreeMap<String, Size>, String>> {
-        let region = env.region.clone();
-        async move {
-            Ok(BTreeMap::from([(
-                "rds:app-staging-db".to_string(),
-                Size::Database {
-                    region,
-                    classes: vec!["db.t4g.medium".into()],
-                    engine: "postgres".into(),
-                    multi_az: false,
-                },
-            )]))
-        }
-        .boxed()
     }
     fn target_groups<'a>(
         &'a self,

@@ -43,6 +43,8 @@ pub struct Digest {
     pub savings: Savings,
     /// Wake requests on `day`.
     pub wakes: Vec<WakeUse>,
+    /// What keeps costing while it sleeps (resources lightsout cannot stop).
+    pub always_on: AlwaysOn,
     /// Health at `generated_at`.
     pub health: HealthFigures,
     /// The month's days, for the chart and the sparkline.
@@ -132,6 +134,30 @@ pub struct Savings {
     pub unpriced: Vec<(String, String)>,
     /// The method, in one line.
     pub method: String,
+}
+
+/// What keeps costing while the environment sleeps.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AlwaysOn {
+    /// Seconds of `day` the environment was asleep.
+    pub asleep_secs: i64,
+    /// Each priced resource that cannot sleep.
+    pub resources: Vec<AlwaysOnCost>,
+    /// Such resources that could not be priced, and why.
+    pub unpriced: Vec<(String, String)>,
+    /// Their cost over the asleep hours of `day`.
+    pub day: Money,
+}
+
+/// One resource that keeps costing while asleep.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AlwaysOnCost {
+    /// `elasticache:id`.
+    pub resource: String,
+    /// What an hour of it costs.
+    pub hourly: Money,
+    /// What it cost over the asleep hours of `day`.
+    pub while_asleep: Money,
 }
 
 /// What one resource's sleeping saved.
@@ -263,6 +289,7 @@ pub fn compute(input: &DigestInput, prices: &PriceTable) -> Digest {
     let rates = rates(input, prices);
     let savings = savings(input, prices, &rates);
     let wakes = wakes(input, &rates);
+    let always_on = always_on(input, prices, &wakes);
     let health = health(&input.health, input.config.timezone);
     let chart = ChartData {
         days: month_days(input.day)
@@ -285,6 +312,7 @@ pub fn compute(input: &DigestInput, prices: &PriceTable) -> Digest {
         budget,
         savings,
         wakes,
+        always_on,
         health,
         chart,
     }

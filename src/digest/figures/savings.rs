@@ -10,8 +10,34 @@ pub(super) fn rates(
     input
         .resources
         .iter()
+        .filter(|r| r.sleeps)
         .map(|r| (r.resource.clone(), prices.rate(&r.size)))
         .collect()
+}
+
+/// What keeps costing while the environment sleeps: each resource lightsout cannot stop, at its
+/// hourly price, over the hours of `day` the environment was asleep (outside its windows, less
+/// the out-of-hours wakes).
+pub(super) fn always_on(input: &DigestInput, prices: &PriceTable, wakes: &[WakeUse]) -> AlwaysOn {
+    let (day_start, day_end) = local_day(input.config.timezone, input.day);
+    let woken: i64 = wakes.iter().map(|w| w.outside_secs).sum();
+    let asleep = (outside_schedule_secs(&input.config, day_start, day_end) - woken).max(0);
+    let mut out = AlwaysOn {
+        asleep_secs: asleep,
+        ..AlwaysOn::default()
+    };
+    for r in input.resources.iter().filter(|r| !r.sleeps) {
+        match prices.rate(&r.size) {
+            Ok(rate) => out.resources.push(AlwaysOnCost {
+                resource: r.resource.clone(),
+                hourly: rate.hourly(),
+                while_asleep: rate.cost(asleep),
+            }),
+            Err(why) => out.unpriced.push((r.resource.clone(), why)),
+        }
+    }
+    out.day = out.resources.iter().map(|r| r.while_asleep).sum();
+    out
 }
 
 /// The intervals `resource` slept, from the audit trail. A resource whose first recorded

@@ -259,6 +259,7 @@ fn doc(d: &Digest) -> Doc {
         spend_section(d),
         budget_section(d),
         savings_section(d),
+        always_on_section(d),
         wakes_section(d),
         health_section(d),
     ];
@@ -478,6 +479,35 @@ fn savings_section(d: &Digest) -> Section {
         title: "Savings".into(),
         lines,
         note: Some(s.method.clone()),
+    }
+}
+
+/// Resources lightsout cannot stop: shown only when there are some.
+fn always_on_section(d: &Digest) -> Section {
+    let a = &d.always_on;
+    let mut lines = Vec::new();
+    if !a.resources.is_empty() {
+        lines.push(t("Kept costing ").strong(a.day.to_string()).text(format!(
+            " while asleep on {} ({} asleep): AWS cannot stop these.",
+            short_date(d.day),
+            hours(a.asleep_secs)
+        )));
+    }
+    for r in &a.resources {
+        lines.push(t(format!(
+            "{}: {}/h, {} while asleep",
+            r.resource,
+            price(r.hourly),
+            r.while_asleep
+        )));
+    }
+    for (r, why) in &a.unpriced {
+        lines.push(t(format!("{r}: always on, not priced: {why}")));
+    }
+    Section {
+        title: "Keeps costing while asleep".into(),
+        lines,
+        note: None,
     }
 }
 
