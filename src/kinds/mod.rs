@@ -297,6 +297,15 @@ impl Observation {
         self.errors.extend(other.errors);
     }
 
+    /// Keeps only what lightsout manages and what is billed on its own: never what the guard
+    /// refuses (production), and Aurora members only through their cluster. What the digest
+    /// prices and reports on.
+    pub fn retain_managed(&mut self, guard: &Guard) {
+        self.services.retain(|s| guard.refusal(&s.tags).is_none());
+        self.databases
+            .retain(|d| guard.refusal(&d.tags).is_none() && d.member_of.is_none());
+    }
+
     /// What `id` looks like now, in a few words (for status tables).
     pub fn describe(&self, id: &ResourceId) -> String {
         self.each()

@@ -27,12 +27,7 @@ impl Digester {
         // The environment as it is now. Only what lightsout manages: never production (the
         // guard's refusals), and Aurora members through their cluster.
         let mut observed = self.inspect.observe(env).await;
-        observed
-            .services
-            .retain(|s| env.guard.refusal(&s.tags).is_none());
-        observed
-            .databases
-            .retain(|d| env.guard.refusal(&d.tags).is_none() && d.member_of.is_none());
+        observed.retain_managed(&env.guard);
         let names: Vec<_> = observed.services.iter().map(|s| s.name.clone()).collect();
         let details = self.inspect.services(env, &names, now).await;
         let resources = self.resources(env, &observed).await;
