@@ -9,7 +9,10 @@
         "ecs:DescribeServices",
         "application-autoscaling:DescribeScalableTargets",
         "rds:DescribeDBInstances",
-        "rds:DescribeDBClusters"
+        "rds:DescribeDBClusters",
+        "elasticache:DescribeReplicationGroups",
+        "elasticache:DescribeCacheClusters",
+        "elasticache:ListTagsForResource"
       ],
       "Resource": "*"
     },

@@ -10,6 +10,7 @@ mod billing;
 mod count;
 mod dynamo;
 mod ecs;
+mod elasticache;
 mod health;
 pub mod outbox;
 mod rds;
@@ -47,6 +48,7 @@ pub(crate) struct Clients {
     pub(crate) sts: aws_sdk_sts::Client,
     pub(crate) cw: aws_sdk_cloudwatch::Client,
     pub(crate) elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub(crate) elasticache: aws_sdk_elasticache::Client,
 }
 
 /// The real cloud, through the AWS SDK.
@@ -210,6 +212,12 @@ impl AwsCloud {
             ),
             elb: aws_sdk_elasticloadbalancingv2::Client::from_conf(
                 aws_sdk_elasticloadbalancingv2::config::Builder::from(&config)
+                    .region(region.clone())
+                    .interceptor(self.counter.clone())
+                    .build(),
+            ),
+            elasticache: aws_sdk_elasticache::Client::from_conf(
+                aws_sdk_elasticache::config::Builder::from(&config)
                     .region(region)
                     .interceptor(self.counter.clone())
                     .build(),
@@ -233,11 +241,14 @@ impl Cloud for AwsCloud {
         let clients = self.clients(env).await;
         // ECS and RDS are observed concurrently, then merged.
         let (mut obs, mut dbs) = (Observation::default(), Observation::default());
+        let mut caches = Observation::default();
         tokio::join!(
             ecs::observe(&clients, env, &mut obs),
-            rds::observe(&clients, env, &mut dbs)
+            rds::observe(&clients, env, &mut dbs),
+            elasticache::observe(&clients, env, &mut caches),
         );
         obs.merge(dbs);
+        obs.merge(caches);
         obs
     }
 

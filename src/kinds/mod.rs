@@ -5,6 +5,7 @@
 //!
 //! - [`ecs`]: ECS services and their Application Auto Scaling bounds (tier: apps).
 //! - [`rds`]: RDS DB instances and Aurora DB clusters (tier: data).
+//! - [`elasticache`]: ElastiCache caches, reported only: AWS cannot stop them (tier: data).
 //!
 //! Shared by every kind: [`ResourceId`], the [`tags`] lightsout keeps on resources, the
 //! production [`Guard`], [`Tier`] (the order of a whole environment: apps sleep first and wake
@@ -16,6 +17,7 @@
 //! Adding a kind: see "Adding a resource kind" in the README.
 
 pub mod ecs;
+pub mod elasticache;
 pub mod rds;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -120,17 +122,19 @@ pub enum Kind {
     Ecs,
     /// RDS instances and Aurora clusters.
     Rds,
+    /// ElastiCache caches.
+    ElastiCache,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 2] = [Kind::Ecs, Kind::Rds];
+    pub const ALL: [Kind; 3] = [Kind::Ecs, Kind::Rds, Kind::ElastiCache];
 
     /// Where a whole environment's order puts this kind.
     pub fn tier(self) -> Tier {
         match self {
             Kind::Ecs => Tier::App,
-            Kind::Rds => Tier::Data,
+            Kind::Rds | Kind::ElastiCache => Tier::Data,
         }
     }
 
@@ -139,6 +143,7 @@ impl Kind {
         match self {
             Kind::Ecs => "services",
             Kind::Rds => "databases",
+            Kind::ElastiCache => "caches",
         }
     }
 
@@ -147,6 +152,7 @@ impl Kind {
     pub fn can_sleep(self) -> bool {
         match self {
             Kind::Ecs | Kind::Rds => true,
+            Kind::ElastiCache => false,
         }
     }
 
@@ -155,6 +161,7 @@ impl Kind {
     pub fn prices(self) -> &'static str {
         match self {
             Kind::Ecs | Kind::Rds => "",
+            Kind::ElastiCache => elasticache::PRICES,
         }
     }
 
@@ -163,6 +170,7 @@ impl Kind {
         match self {
             Kind::Ecs => "ecs",
             Kind::Rds => "rds",
+            Kind::ElastiCache => "elasticache",
         }
     }
 }
@@ -189,6 +197,8 @@ pub enum ResourceId {
     DbInstance(String),
     /// An Aurora DB cluster.
     DbCluster(String),
+    /// An ElastiCache replication group or cache cluster.
+    CacheCluster(String),
 }
 
 impl ResourceId {
@@ -197,6 +207,7 @@ impl ResourceId {
         match self {
             ResourceId::EcsService(_) => Kind::Ecs,
             ResourceId::DbInstance(_) | ResourceId::DbCluster(_) => Kind::Rds,
+            ResourceId::CacheCluster(_) => Kind::ElastiCache,
         }
     }
 
@@ -208,6 +219,7 @@ impl ResourceId {
             }
             ResourceId::DbInstance(x) => format!("RDS DB instance {x}"),
             ResourceId::DbCluster(x) => format!("Aurora DB cluster {x}"),
+            ResourceId::CacheCluster(x) => format!("ElastiCache cluster {x}"),
         }
     }
 }
@@ -218,6 +230,7 @@ impl fmt::Display for ResourceId {
             ResourceId::EcsService(n) => write!(f, "ecs:{n}"),
             ResourceId::DbInstance(id) => write!(f, "rds:{id}"),
             ResourceId::DbCluster(id) => write!(f, "aurora:{id}"),
+            ResourceId::CacheCluster(id) => write!(f, "elasticache:{id}"),
         }
     }
 }
@@ -230,11 +243,13 @@ pub struct Tables {
     pub ecs: ecs::Selection,
     /// `[rds]`.
     pub rds: rds::Selection,
+    /// `[elasticache]`.
+    pub elasticache: elasticache::Selection,
 }
 
 impl Tables {
     /// The top-level keys of the resource tables.
-    pub const KEYS: [&'static str; 2] = ["ecs", "rds"];
+    pub const KEYS: [&'static str; 3] = ["ecs", "rds", "elasticache"];
 
     /// Reads the resource tables of a schedule file's root table. Data-tier tables are read
     /// first, so the apps' `depends_on` can name what they depend on.
@@ -243,6 +258,11 @@ impl Tables {
         if let Some(v) = lookup(root, "rds") {
             if let Some(t) = rd.table(v, "rds") {
                 tables.rds = rds::Selection::parse(rd, t);
+            }
+        }
+        if let Some(v) = lookup(root, "elasticache") {
+            if let Some(t) = rd.table(v, "elasticache") {
+                tables.elasticache = elasticache::Selection::parse(rd, t);
             }
         }
         let data: BTreeSet<&str> = tables.rds.named().collect();
@@ -262,6 +282,8 @@ pub struct Observation {
     pub services: Vec<ObservedService>,
     /// Selected databases.
     pub databases: Vec<ObservedDb>,
+    /// Selected caches.
+    pub caches: Vec<elasticache::ObservedCache>,
     /// Resources named in the configuration that do not exist.
     pub missing: Vec<ResourceId>,
     /// What could not be observed, by kind, and why. The planner acts on nothing whose state
@@ -287,12 +309,14 @@ impl Observation {
             .iter()
             .map(Observed::Service)
             .chain(self.databases.iter().map(Observed::Database))
+            .chain(self.caches.iter().map(Observed::Cache))
     }
 
     /// Adds what another part of the observation saw (one kind's adapter, say).
     pub fn merge(&mut self, other: Observation) {
         self.services.extend(other.services);
         self.databases.extend(other.databases);
+        self.caches.extend(other.caches);
         self.missing.extend(other.missing);
         self.errors.extend(other.errors);
     }
@@ -304,6 +328,7 @@ impl Observation {
         self.services.retain(|s| guard.refusal(&s.tags).is_none());
         self.databases
             .retain(|d| guard.refusal(&d.tags).is_none() && d.member_of.is_none());
+        self.caches.retain(|c| guard.refusal(&c.tags).is_none());
     }
 
     /// What `id` looks like now, in a few words (for status tables).
@@ -321,6 +346,8 @@ pub enum Observed<'a> {
     Service(&'a ObservedService),
     /// An RDS instance or Aurora cluster.
     Database(&'a ObservedDb),
+    /// An ElastiCache cache.
+    Cache(&'a elasticache::ObservedCache),
 }
 
 /// What a waking resource depends on (the next tier's resources it needs).
@@ -377,6 +404,7 @@ impl Observed<'_> {
         match self {
             Observed::Service(s) => ResourceId::EcsService(s.name.clone()),
             Observed::Database(d) => d.resource_id(),
+            Observed::Cache(c) => ResourceId::CacheCluster(c.id.clone()),
         }
     }
 
@@ -385,6 +413,7 @@ impl Observed<'_> {
         match self {
             Observed::Service(_) => Kind::Ecs,
             Observed::Database(_) => Kind::Rds,
+            Observed::Cache(_) => Kind::ElastiCache,
         }
     }
 
@@ -393,6 +422,7 @@ impl Observed<'_> {
         match self {
             Observed::Service(s) => &s.tags,
             Observed::Database(d) => &d.tags,
+            Observed::Cache(c) => &c.tags,
         }
     }
 
@@ -401,6 +431,7 @@ impl Observed<'_> {
         match self {
             Observed::Service(s) => s.describe(),
             Observed::Database(d) => d.describe(),
+            Observed::Cache(c) => c.describe(),
         }
     }
 
@@ -409,6 +440,7 @@ impl Observed<'_> {
         match self {
             Observed::Service(s) => s.status.to_string(),
             Observed::Database(d) => d.status.to_string(),
+            Observed::Cache(c) => c.status.clone(),
         }
     }
 
@@ -417,6 +449,7 @@ impl Observed<'_> {
         match self {
             Observed::Service(s) => s.slept(),
             Observed::Database(d) => d.slept(),
+            Observed::Cache(_) => false,
         }
     }
 
@@ -426,6 +459,8 @@ impl Observed<'_> {
         match self {
             Observed::Service(_) => true,
             Observed::Database(d) => d.member_of.is_none(),
+            // Always on: nothing waits for it.
+            Observed::Cache(_) => false,
         }
     }
 
@@ -434,6 +469,7 @@ impl Observed<'_> {
         match self {
             Observed::Service(s) => s.name.to_string() == name,
             Observed::Database(d) => d.id == name,
+            Observed::Cache(c) => c.id == name,
         }
     }
 
@@ -445,6 +481,7 @@ impl Observed<'_> {
             Observed::Database(d) => {
                 (d.status != DbStatus::Available).then(|| format!("{} ({})", self.id(), d.status))
             }
+            Observed::Cache(_) => None,
         }
     }
 
@@ -452,7 +489,7 @@ impl Observed<'_> {
     pub fn depends_on(&self, tables: &Tables) -> Option<Vec<String>> {
         match self {
             Observed::Service(s) => tables.ecs.settings_of(&s.name).depends_on,
-            Observed::Database(_) => None,
+            Observed::Database(_) | Observed::Cache(_) => None,
         }
     }
 
@@ -462,6 +499,7 @@ impl Observed<'_> {
         match self {
             Observed::Service(s) => ecs::rule(s, ctx, deps),
             Observed::Database(d) => rds::rule(d, ctx),
+            Observed::Cache(c) => elasticache::rule(c, ctx),
         }
     }
 }
