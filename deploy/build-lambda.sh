@@ -75,10 +75,11 @@ else
   echo "build-lambda: cargo lambda build --target $triple.$glibc ($kind)"
   start=$(date +%s)
   # cargo-lambda finds zig through `python3 -m ziglang`: the venv's python3 first on PATH.
+  # It moves the binary to LAMBDA_DIR/lightsout/bootstrap.
   PATH=$repo/target/venv/bin:$PATH cargo-lambda lambda build --locked "${profile_args[@]}" \
-    --target "$triple.$glibc" --bin lightsout
+    --target "$triple.$glibc" --bin lightsout --lambda-dir "$target_dir/lambda/$profile"
   echo "build-lambda: built in $(($(date +%s) - start)) s"
-  bin=$target_dir/$triple/$profile/lightsout
+  bin=$target_dir/lambda/$profile/lightsout/bootstrap
 fi
 
 stage=$(mktemp -d)
