@@ -56,7 +56,7 @@ if [ -n "$too_new" ]; then
   echo "check-glibc: FAIL: $bin needs glibc newer than $max (newest: GLIBC_$newest):" >&2
   echo "$too_new" >&2
   echo "  on Lambda (provided.al2023, glibc 2.34) it would fail to start with \"GLIBC_$newest not found\";" >&2
-  echo "  build it with deploy/build-lambda.sh (cargo zigbuild --target x86_64-unknown-linux-gnu.2.34)" >&2
+  echo "  build it with deploy/build-lambda.sh (cargo lambda build --target x86_64-unknown-linux-gnu.2.34)" >&2
   exit 1
 fi
 echo "check-glibc: ok: $bin needs at most GLIBC_$newest (limit $max; $(wc -l <<<"$refs") versioned symbols)"

@@ -2,50 +2,78 @@
 # The quick start's first command: an emulated AWS staging environment and lightsout serving it.
 #
 #   deploy/local/demo.sh        # page on http://127.0.0.1:8080/ (LIGHTSOUT_DEMO_LISTEN), moto on :5000
+#                               # (LIGHTSOUT_DEMO_MOTO_PORT)
 #
-# It installs moto[server] if needed, starts moto_server on loopback, seeds the reference staging
-# environment (and a production service and database that must stay untouched), and runs
-# `lightsout serve` with a fresh demo token. The demo environment is awake only when woken, so
-# whatever the hour you see it go to sleep, then wake it from the page or with curl.
-# Ctrl-C stops lightsout and moto.
+# It makes the project's Python venv with moto[server] if needed (.ci/python-env: target/venv,
+# never the system Python), builds lightsout (cargo's progress shown), starts moto_server on
+# loopback, seeds the reference staging environment (and a production service and database that
+# must stay untouched), and runs `lightsout serve` with a fresh demo token. When the page answers
+# it prints how to use it and how long the demo took to get there. The demo environment is awake
+# only when woken, so whatever the hour you see it go to sleep, then wake it from the page or
+# with curl. Ctrl-C stops lightsout and moto.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+repo=$(pwd)
+started=$(date +%s)
 moto_port=${LIGHTSOUT_DEMO_MOTO_PORT:-5000}
 listen=${LIGHTSOUT_DEMO_LISTEN:-127.0.0.1:8080}
+db=/tmp/lightsout-demo.db
 
-if ! python3 -c "import moto.server, flask, boto3" 2>/dev/null; then
-  echo "installing moto[server] from PyPI ..."
-  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]>=5.1,<6'
-fi
-cargo build --quiet
+.ci/python-env moto
+py=$repo/target/venv/bin/python3
 
-python3 tests/support/moto_strict.py "$moto_port" >/tmp/lightsout-demo-moto.log 2>&1 &
-moto=$!
-trap 'kill $moto 2>/dev/null || true' EXIT
+echo "demo: building lightsout (cargo build; the first build takes minutes) ..."
+build_start=$(date +%s)
+cargo build --locked --bin lightsout
+build_took=$(($(date +%s) - build_start))
+bin=${CARGO_TARGET_DIR:-$repo/target}/debug/lightsout
+
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+"$py" tests/support/moto_strict.py "$moto_port" >/tmp/lightsout-demo-moto.log 2>&1 &
+pids+=($!)
 for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$moto_port/moto-api/" >/dev/null 2>&1 && break
   sleep 0.1
 done
-python3 tests/support/seed.py "http://127.0.0.1:$moto_port" eu-west-1 >/dev/null
-python3 tests/support/seed_costs.py "http://127.0.0.1:$moto_port" >/dev/null
+curl -fs "http://127.0.0.1:$moto_port/moto-api/" >/dev/null ||
+  { echo "demo: moto_server did not start on port $moto_port (log: /tmp/lightsout-demo-moto.log)" >&2; exit 1; }
+"$py" tests/support/seed.py "http://127.0.0.1:$moto_port" eu-west-1 >/dev/null
+"$py" tests/support/seed_costs.py "http://127.0.0.1:$moto_port" >/dev/null
 
+# Everything the commands below need, for this shell and, printed below, for any other.
+schedules=$repo/tests/support/demo-schedules
 export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port" AWS_REGION=eu-west-1
 export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo
+export LIGHTSOUT_SCHEDULES=$schedules LIGHTSOUT_STORE=$db
 token=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export LIGHTSOUT_TOKENS="demo $token"
-schedules=tests/support/demo-schedules
-rm -f /tmp/lightsout-demo.db*
+rm -f "$db"*
 
-target/debug/lightsout check "$schedules"
+"$bin" check "$schedules"
+"$bin" serve --listen "$listen" --settle 3s &
+pids+=($!)
+for _ in $(seq 1 300); do
+  curl -fs "http://$listen/healthz" >/dev/null 2>&1 && break
+  kill -0 "${pids[1]}" 2>/dev/null || { echo "demo: lightsout serve exited" >&2; exit 1; }
+  sleep 0.1
+done
+
 cat <<MSG
 
   Status page:  http://$listen/   (token: $token)
   Wake by curl: curl -X POST -H 'Authorization: Bearer $token' -H 'Content-Type: application/json' \\
                   -d '{"for": "1h", "reason": "trying lightsout"}' http://$listen/v1/environments/staging/wake
   Status:       curl -H 'Authorization: Bearer $token' http://$listen/v1/environments/staging
-  From the CLI: AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL target/debug/lightsout -s $schedules status
-  The digest:   AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo \\
-                  target/debug/lightsout -s $schedules digest --dry-run --store /tmp/lightsout-demo.db
+
+  From the CLI, in any shell (same emulator, schedules and store as the page):
+    export AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL AWS_REGION=$AWS_REGION AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo \\
+      LIGHTSOUT_SCHEDULES=$schedules LIGHTSOUT_STORE=$db
+    $bin status
+    $bin plan
+    $bin digest --dry-run
+
+  The page answered $(($(date +%s) - started)) s after the demo started (the build took $build_took s). Ctrl-C stops it.
 
 MSG
-target/debug/lightsout -s "$schedules" serve --listen "$listen" --store /tmp/lightsout-demo.db --settle 3s
+wait "${pids[1]}"

@@ -30,6 +30,21 @@ fn support_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support")
 }
 
+/// The Python that runs moto and the seed scripts: `LIGHTSOUT_PYTHON` if set (`.ci/run` sets
+/// it), else the project's venv `target/venv/bin/python3` (made by `.ci/python-env`) if it
+/// exists, else `python3` on PATH.
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("LIGHTSOUT_PYTHON").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/venv/bin/python3");
+    if venv.exists() {
+        venv
+    } else {
+        PathBuf::from("python3")
+    }
+}
+
 impl Moto {
     /// Starts moto on a free port and waits until it answers.
     pub fn start() -> Moto {
@@ -39,7 +54,7 @@ impl Moto {
                 .and_then(|l| l.local_addr())
                 .expect("free port")
                 .port();
-            let child = Command::new("python3")
+            let child = Command::new(python())
                 .arg(support_dir().join("moto_strict.py"))
                 .arg(port.to_string())
                 .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording.jsonl"))
@@ -47,7 +62,13 @@ impl Moto {
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
-                .expect("python3 with moto[server] installed (see .ci/run)");
+                .unwrap_or_else(|e| {
+                    let py = python();
+                    panic!(
+                        "{}: {e}: run .ci/python-env (makes target/venv)",
+                        py.display()
+                    )
+                });
             let mut moto = Moto {
                 child,
                 endpoint: format!("http://127.0.0.1:{port}"),
@@ -68,12 +89,15 @@ impl Moto {
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
-        panic!("moto_server did not start: is `moto[server]` installed for python3?");
+        panic!(
+            "moto_server did not start: is `moto[server]` installed for {}? Run .ci/python-env (or .ci/run)",
+            python().display()
+        );
     }
 
     /// Seeds the reference environment (see `seed.py`).
     pub fn seed(&self) {
-        let status = Command::new("python3")
+        let status = Command::new(python())
             .arg(support_dir().join("seed.py"))
             .arg(&self.endpoint)
             .arg(REGION)
@@ -85,7 +109,7 @@ impl Moto {
 
     /// Seeds the reference environment in another account (through `role_arn`) and region.
     pub fn seed_account(&self, region: &str, role_arn: &str) {
-        let status = Command::new("python3")
+        let status = Command::new(python())
             .arg(support_dir().join("seed.py"))
             .args([self.endpoint.as_str(), region, role_arn])
             .stdout(Stdio::null())
@@ -100,11 +124,11 @@ impl Moto {
             "import boto3\nkw = dict(endpoint_url='{}', region_name='{REGION}', aws_access_key_id='t', aws_secret_access_key='t')\necs = boto3.client('ecs', **kw)\naas = boto3.client('application-autoscaling', **kw)\nrds = boto3.client('rds', **kw)\n{code}\n",
             self.endpoint
         );
-        let status = Command::new("python3")
+        let status = Command::new(python())
             .arg("-c")
             .arg(script)
             .status()
-            .expect("python3");
+            .expect("python3 (see .ci/python-env)");
         assert!(status.success(), "python snippet failed: {code}");
     }
 

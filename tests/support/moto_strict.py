@@ -8,13 +8,18 @@ process so that, as on AWS:
 - Application Auto Scaling DescribeScalableTargets returns a NextToken that moves forward (moto's
   token repeats past 100 targets, so a paginator loops forever) and caps MaxResults at 50.
 
-It also lets /moto-api/data.json work with Aurora clusters present (see the end).
+It also lets /moto-api/data.json work with Aurora clusters present, and keeps it small (see the end).
 
 Usage: python3 moto_strict.py PORT
 """
 
 import json
+import os
 import sys
+
+# moto's default AMIs (with their snapshots and volumes: ~5 MB of /moto-api/data.json once EC2 is
+# touched, which seed.py does for the default VPC) are nothing lightsout uses.
+os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
 from moto.applicationautoscaling import responses as aas_responses
 from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
@@ -71,6 +76,9 @@ def describe_scalable_targets(self):
 # Read-back for tests: /moto-api/data.json (where tests read the mail SES sent) stops at the first
 # model attribute that raises something it does not expect (RDS models have write-only
 # properties that raise NotImplementedError). Skip any attribute that cannot be read instead.
+# Backends are not resources: since moto 5.2.5 EC2Backend is a tracked model whose
+# instance_types (3.5 MB a region) made data.json larger than a client will read; leave them out.
+from moto.core.base_backend import BaseBackend
 from moto.moto_api._internal.responses import MotoAPIResponse
 
 
@@ -83,6 +91,8 @@ def model_data(self, request, full_url, headers):
         for name, model in sorted(models_by_service[service].items()):
             rows = results[service][name] = []
             for instance in model.instances_tracked:
+                if isinstance(instance, BaseBackend):
+                    continue
                 row = {}
                 for attr in dir(instance):
                     if attr.startswith("_"):
