@@ -1,26 +1,44 @@
 //! lightsout puts AWS staging environments to sleep on a schedule and wakes them exactly as
 //! they were.
 //!
-//! The layout, in the order a tick flows through it:
+//! The layout, in layers: a module imports only modules of the layers below it (checked by
+//! `tests/layers.rs`), so arrows point down and there is no import circle.
 //!
-//! - [`config`]: schedule files (`schedules/*.toml`) read into typed environments; every error
-//!   names the file, line and fix.
-//! - [`clock`]: the one place that reads the wall clock.
-//! - [`schedule`]: pure — is an environment meant to be awake at instant T, why, and when does
-//!   that next change. Exact across daylight-saving changes.
-//! - [`model`]: what is observed of ECS services and databases, the tags kept on them, and the
-//!   write calls ([`model::Step`]).
-//! - [`plan`]: pure — desired and observed state in, ordered actions with one-line reasons out.
-//! - [`cloud`]: the engine's view of the cloud (observe, execute one step).
-//! - [`aws`]: the only module that calls AWS (ECS, Application Auto Scaling, RDS).
-//! - [`engine`]: observe → plan → apply, bounded and with per-resource error isolation.
-//! - [`store`]: overrides, audit trail, leases and cache (SQLite).
-//! - [`service`]: the running service — one pass over every environment with leases,
-//!   overrides and audit; shared by the daemon and the API.
-//! - [`api`]: the HTTP API and status page (axum); [`daemon`]: `lightsout serve`;
-//!   [`metrics`]: Prometheus counters.
-//! - [`lambda`]: the Lambda handler (scheduled passes and Function URL requests).
-//! - [`cli`] and [`report`]: the command line and its tables.
+//! - The entry points, thin:
+//!   - [`cli`]: the command line; `cli::startup` is the one composition root (schedules, AWS
+//!     clients, store, clock) that every command, the daemon and the Lambda go through.
+//!   - [`daemon`]: `lightsout serve` — the router on a socket and the reconcile loop.
+//!   - [`lambda`]: the Lambda handler (scheduled passes, the digest, Function URL requests).
+//! - [`api`]: the HTTP API, the status page and the Slack command, over `api::ApiState`
+//!   (the service, tokens, the rate limiter, the Slack verifier); one error type, one status map.
+//! - [`service`]: the running service, with no HTTP in it — passes over every environment under
+//!   leases that fence every write, snapshots, the audit trail, the one `Requeue` decision,
+//!   and the wake and sleep rules every entry point shares.
+//! - [`engine`] (observe → plan → apply behind a `Fence`: deadline, lease, shutdown) and
+//!   [`digest`] (the daily cost and health digest: gathered through the ports, computed and
+//!   rendered purely, delivered per channel).
+//! - [`plan`] (the kind-agnostic planner: guard, `skip-until`, tiers, who waits for whom) and
+//!   [`aws`] (every AWS SDK call: one file per service, and the adapters of every port).
+//! - [`ports`] (what the core needs of the outside: `Cloud`, `Billing`, `Inspect`, `Outbox`),
+//!   [`store`] (overrides, the audit trail, leases, a cache: SQLite; DynamoDB is in `aws`),
+//!   [`config`] (only the parser of schedule files, every error with file, line and fix) and
+//!   [`schedule`] (pure: awake or asleep at an instant, and when that changes).
+//! - [`model`]: the nouns — what an environment, a window, a duration, an override, an audit
+//!   event and money are.
+//! - [`kinds`]: one file per resource kind (its table, observed form, steps, rules, tier) and
+//!   the one enum dispatch over them; the production guard.
+//! - At the ground: [`calendar`] (local days and instants, exact across DST), [`diag`]
+//!   (diagnostics and the spanned reader of schedule files), [`clock`] (the one place that reads
+//!   the wall clock) and [`metrics`] (Prometheus counters).
+//!
+//! The pure core — `model`, `kinds`, `calendar`, `diag`, `schedule`, `plan`, and the digest's
+//! figures, prices, chart and renderings — imports no tokio, AWS SDK, store or clock.
+//!
+//! Errors, one policy: a `thiserror` enum per boundary — `ports::CloudError` (an AWS call),
+//! `store::StoreError`, `config::Diagnostics` (schedule files), `service::RequestError` (a wake
+//! or sleep refused), `api::ApiError` (mapped to HTTP statuses in one place); `anyhow` only in
+//! `cli`; a `String` error only where the text is the reason shown to people (a digest section
+//! that could not be gathered, a parse message).
 
 pub mod api;
 pub mod aws;

@@ -14,7 +14,6 @@
 //! words: `Err(String)` is that reason.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::future::Future;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -24,8 +23,10 @@ use serde::{Deserialize, Serialize};
 use crate::kinds::{Observation, ServiceName, Step};
 use crate::model::{Environment, Money};
 
-/// A write call that failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An AWS call that failed: the operation, the AWS error code when there is one, and what AWS
+/// (or the transport: a timeout, a refused connection) said, in one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation} failed: {}{message}", code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
 pub struct CloudError {
     /// The API operation, like `UpdateService`.
     pub operation: &'static str,
@@ -35,21 +36,10 @@ pub struct CloudError {
     pub message: String,
 }
 
-impl fmt::Display for CloudError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.code {
-            Some(code) => write!(f, "{} failed: {code}: {}", self.operation, self.message),
-            None => write!(f, "{} failed: {}", self.operation, self.message),
-        }
-    }
-}
-
-impl std::error::Error for CloudError {}
-
 /// What the engine needs of a cloud.
 pub trait Cloud: Send + Sync {
     /// Observes every resource the environment selects. Never fails as a whole: what cannot be
-    /// observed is listed in [`Observation::ecs_errors`] and [`Observation::rds_errors`].
+    /// observed is listed, by kind, in [`Observation::errors`].
     fn observe(&self, env: &Environment) -> impl Future<Output = Observation> + Send;
 
     /// Requests made so far, by operation (retries included), where the cloud counts them.
