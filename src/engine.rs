@@ -150,13 +150,13 @@ impl Fence {
         if let Some(h) = &s.halted {
             return Err(h.clone());
         }
-        if let Some(until) = s.valid_until {
-            if self.clock.now() + self.margin >= until {
-                return Err(Halt::LeaseLost(format!(
-                    "it ran out at {} and was not renewed in time",
-                    until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                )));
-            }
+        if let Some(until) = s.valid_until
+            && self.clock.now() + self.margin >= until
+        {
+            return Err(Halt::LeaseLost(format!(
+                "it ran out at {} and was not renewed in time",
+                until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )));
         }
         if self
             .deadline

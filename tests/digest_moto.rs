@@ -375,6 +375,9 @@ sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:lightsout-digest""#,
     assert_eq!(r.sent.len(), 1);
 }
 
+/// Health from ECS, ELB and HTTP probes against moto. CloudWatch alarms are tested with
+/// aws-smithy-mocks (`aws::health` unit tests): the current SDK speaks rpcv2Cbor, which moto
+/// does not serve, so here the alarms section must say plainly it could not be read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_comes_from_ecs_elb_cloudwatch_and_probes() {
     let moto = Moto::start();
@@ -391,10 +394,7 @@ async fn health_comes_from_ecs_elb_cloudwatch_and_probes() {
          ecs.create_service(cluster='app-staging-cluster', serviceName='api', taskDefinition='app', desiredCount=1, launchType='FARGATE', \
            networkConfiguration={'awsvpcConfiguration': {'subnets': [sub], 'securityGroups': [sg]}}, loadBalancers=[{'targetGroupArn': tg, 'containerName': 'app', 'containerPort': 80}], \
            tags=[{'key': 'Environment', 'value': 'staging'}])\n\
-         cw.put_metric_alarm(AlarmName='staging-5xx', MetricName='HTTPCode_Target_5XX_Count', Namespace='AWS/ApplicationELB', Statistic='Sum', Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator='GreaterThanThreshold')\n\
-         cw.set_alarm_state(AlarmName='staging-5xx', StateValue='ALARM', StateReason='Threshold Crossed: 12 errors')\n\
-         cw.put_metric_alarm(AlarmName='production-5xx', MetricName='X', Namespace='Y', Statistic='Sum', Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator='GreaterThanThreshold')\n\
-         cw.set_alarm_state(AlarmName='production-5xx', StateValue='ALARM', StateReason='not ours')",
+         cw.put_metric_alarm(AlarmName='staging-5xx', MetricName='HTTPCode_Target_5XX_Count', Namespace='AWS/ApplicationELB', Statistic='Sum', Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator='GreaterThanThreshold')",
     );
     let ok = receiver(vec![]);
     let health_url = ok
@@ -434,13 +434,8 @@ async fn health_comes_from_ecs_elb_cloudwatch_and_probes() {
         1,
         "{tgs:?}"
     );
-    let alarms = h.alarms.as_ref().expect("alarms");
-    // Only the environment's prefix. (Composite alarms are asked for too; moto cannot make one.)
-    assert_eq!(
-        alarms.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
-        vec!["staging-5xx"]
-    );
-    assert!(alarms[0].reason.contains("12 errors"));
+    let alarms = h.alarms.as_ref().expect_err("moto cannot answer rpcv2Cbor");
+    assert!(alarms.starts_with("DescribeAlarms failed: "), "{alarms}");
     let dbs = h.databases.as_ref().expect("databases");
     assert!(
         dbs.iter()

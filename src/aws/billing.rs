@@ -84,16 +84,15 @@ async fn daily_cost(
                 day.by_service.push((name, amount));
             }
             // Without groups (no usage that day), the total is the day's figure.
-            if r.groups().is_empty() {
-                if let Some(a) = r
+            if r.groups().is_empty()
+                && let Some(a) = r
                     .total()
                     .and_then(|t| t.get("UnblendedCost"))
                     .and_then(|m| m.amount())
-                {
-                    day.total = Money::parse(a).ok_or_else(|| {
-                        format!("Cost Explorer gave an unreadable amount {a:?} on {date}")
-                    })?;
-                }
+            {
+                day.total = Money::parse(a).ok_or_else(|| {
+                    format!("Cost Explorer gave an unreadable amount {a:?} on {date}")
+                })?;
             }
         }
         match pages

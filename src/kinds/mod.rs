@@ -255,21 +255,21 @@ impl Tables {
     /// first, so the apps' `depends_on` can name what they depend on.
     pub fn parse(rd: &mut Reader<'_, '_>, root: &DeTable<'_>) -> Tables {
         let mut tables = Tables::default();
-        if let Some(v) = lookup(root, "rds") {
-            if let Some(t) = rd.table(v, "rds") {
-                tables.rds = rds::Selection::parse(rd, t);
-            }
+        if let Some(v) = lookup(root, "rds")
+            && let Some(t) = rd.table(v, "rds")
+        {
+            tables.rds = rds::Selection::parse(rd, t);
         }
-        if let Some(v) = lookup(root, "elasticache") {
-            if let Some(t) = rd.table(v, "elasticache") {
-                tables.elasticache = elasticache::Selection::parse(rd, t);
-            }
+        if let Some(v) = lookup(root, "elasticache")
+            && let Some(t) = rd.table(v, "elasticache")
+        {
+            tables.elasticache = elasticache::Selection::parse(rd, t);
         }
         let data: BTreeSet<&str> = tables.rds.named().collect();
-        if let Some(v) = lookup(root, "ecs") {
-            if let Some(t) = rd.table(v, "ecs") {
-                tables.ecs = ecs::Selection::parse(rd, t, &data);
-            }
+        if let Some(v) = lookup(root, "ecs")
+            && let Some(t) = rd.table(v, "ecs")
+        {
+            tables.ecs = ecs::Selection::parse(rd, t, &data);
         }
         tables
     }

@@ -383,11 +383,11 @@ impl<C: Cloud> Service<C> {
                 })
             })
             .collect();
-        if !events.is_empty() {
-            if let Err(e) = self.store.record(events).await {
-                tracing::error!(env = %env.name, error = %e, "cannot write the audit trail");
-                self.metrics.store_errors.inc();
-            }
+        if !events.is_empty()
+            && let Err(e) = self.store.record(events).await
+        {
+            tracing::error!(env = %env.name, error = %e, "cannot write the audit trail");
+            self.metrics.store_errors.inc();
         }
     }
 

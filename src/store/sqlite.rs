@@ -128,10 +128,12 @@ impl Store for SqliteStore {
         let r = (|| {
             let mut conn = self.conn();
             let tx = conn.transaction().map_err(err)?;
-            if let Some(old) = read_override(&tx, &ov.env)? {
-                if old.is_active(ov.created) && old.hold == ov.hold && old.until >= ov.until {
-                    return Ok(Put::KeptLater(old));
-                }
+            if let Some(old) = read_override(&tx, &ov.env)?
+                && old.is_active(ov.created)
+                && old.hold == ov.hold
+                && old.until >= ov.until
+            {
+                return Ok(Put::KeptLater(old));
             }
             tx.execute(
                 "INSERT INTO overrides (env, hold, created, until, by, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
