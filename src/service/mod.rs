@@ -4,6 +4,7 @@
 //!
 //! - [`state`]: each environment's state after a pass, and when to look again ([`Requeue`]).
 //! - [`requests`]: wake and sleep requests, the rules every entry point shares.
+//! - [`history`]: recent wakes and sleeps, read from the audit trail (for the status page).
 //!
 //! A pass acts on an environment only under its lease. The lease is renewed while the pass runs
 //! and checked (through the engine's [`Fence`]) before every write: a copy whose lease ran out,
@@ -29,11 +30,14 @@ use crate::plan::Plan;
 use crate::ports::Cloud;
 use crate::store::{Store, StoreError};
 
+pub mod history;
 mod requests;
 mod state;
 
 pub use requests::{RequestError, Slept, Woken};
-pub use state::{EnvPass, Left, PassReport, Requeue, Snapshot, State, Unknown, settling, state_of};
+pub use state::{
+    EnvPass, Left, PassReport, Requeue, Snapshot, State, Unknown, settling, state_now, state_of,
+};
 
 /// How a pass holds an environment's lease.
 #[derive(Debug, Clone, Copy)]
