@@ -4,10 +4,11 @@
 //! |---|---|---|
 //! | `GET /healthz` | none | liveness |
 //! | `GET /metrics` | none | Prometheus counters |
-//! | `GET /` | none (the page asks for a token and keeps it in the tab) | status page |
+//! | `GET /` | none (the page asks for a token and keeps it in the tab) | status page (`page.rs`) |
+//! | `GET /page.js`, `GET /page.css` | none | the page's script and stylesheet |
 //! | `GET /v1/environments` | bearer | every environment the token may see |
 //! | `GET /v1/environments/{env}` | bearer | one environment, its resources and recent audit |
-//! | `GET /v1/environments/{env}/overview` | bearer | what the page shows: the detail, the week's schedule, recent wakes and sleeps, the last digest's figures ([`overview`]) |
+//! | `GET /v1/environments/{env}/overview` | bearer | what the page shows: the detail, the week's schedule, recent wakes and sleeps, the last digest's figures (`overview.rs`) |
 //! | `POST /v1/environments/{env}/wake` | bearer, rate-limited | `{"for": "2h", "reason": "..."}` |
 //! | `POST /v1/environments/{env}/sleep` | bearer, rate-limited | `{"reason": "..."}` (body optional) |
 //! | `POST /v1/slack/command` | Slack signature, rate-limited | a slash command ([`slack`]) |
@@ -87,6 +88,14 @@ pub fn router<C: Cloud + 'static>(api: Arc<ApiState<C>>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics::<C>))
         .route("/", get(|| async { Html(page::PAGE) }))
+        .route(
+            "/page.js",
+            get(|| async { asset("text/javascript; charset=utf-8", page::SCRIPT) }),
+        )
+        .route(
+            "/page.css",
+            get(|| async { asset("text/css; charset=utf-8", page::STYLE) }),
+        )
         .route("/v1/environments", get(list::<C>))
         .route("/v1/environments/{env}", get(detail::<C>))
         .route(
@@ -99,6 +108,18 @@ pub fn router<C: Cloud + 'static>(api: Arc<ApiState<C>>) -> Router {
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(api)
+}
+
+/// One of the page's files; revalidated on every load, so an upgrade shows at once.
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 async fn metrics<C: Cloud>(State(api): State<Arc<ApiState<C>>>) -> Response {
@@ -234,6 +255,13 @@ fn view<C: Cloud>(
                         "verdict": i.item.verdict,
                         "outcome": i.outcome,
                         "reason": i.item.reason,
+                        // The reason without the environment's state it starts with.
+                        "detail": i
+                            .item
+                            .reason
+                            .strip_prefix(s.report.state_reason.as_str())
+                            .and_then(|r| r.strip_prefix("; "))
+                            .unwrap_or(&i.item.reason),
                     })
                 })
                 .collect()

@@ -47,11 +47,13 @@ pub(super) async fn overview<C: Cloud>(
         .active_override(&env.name, now)
         .await
         .map_err(|e| app.count_store(e))?;
-    let events = app
+    let mut events = app
         .store
         .audit(Some(&env.name), HISTORY_EVENTS)
         .await
         .map_err(|e| app.count_store(e))?;
+    // Oldest first: a request and the pass it triggered may share an instant.
+    events.reverse();
     let figures = summary::load(app.store.as_ref(), &env.name, now)
         .await
         .map_err(|e| app.count_store(e))?;

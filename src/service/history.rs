@@ -74,8 +74,9 @@ impl Entry {
     }
 }
 
-/// The history in `events` (oldest first, as a digest reads them; any order is sorted) from
-/// `since`, newest first, at most `limit` entries.
+/// The history in `events` from `since`, newest first, at most `limit` entries. `events` are
+/// sorted by instant; those at the same instant (a request and the pass it triggered, on a
+/// stopped clock) keep their order, which should be the order they were recorded in.
 pub fn history(events: &[AuditEvent], since: DateTime<Utc>, limit: usize) -> Vec<Entry> {
     let mut events: Vec<&AuditEvent> = events.iter().collect();
     events.sort_by_key(|e| e.at);
