@@ -1,4 +1,5 @@
-//! The HTTP API: one axum router, served by the daemon (and later, unchanged, by the Lambda).
+//! The HTTP API: one axum router, served by the daemon (`lightsout serve`) and, unchanged, by
+//! the Lambda through its Function URL.
 //!
 //! | route | auth | what |
 //! |---|---|---|
