@@ -253,8 +253,10 @@ async fn the_page_shows_staging_asleep_waking_and_awake() {
     ])
     .await;
     assert_eq!(woke["after"], "waking", "{woke}");
+    // The page shows the 202's `state` as soon as it has it (tests/page_api.rs pins that the
+    // answer says `waking` before any pass); the bound only catches a page that waits for a pass.
     assert!(
-        woke["afterMs"].as_u64().unwrap() < 3000,
+        woke["afterMs"].as_u64().unwrap() < 10_000,
         "the state changes on the answer: {woke}"
     );
     assert!(
