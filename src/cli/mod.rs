@@ -438,8 +438,9 @@ fn emit<T: serde::Serialize>(output: Output, results: &[T], table: impl Fn(&T) -
 fn init_logs(format: LogFormat) {
     use std::io::IsTerminal as _;
     use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_env("LIGHTSOUT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // tokio_cron_scheduler announces its own start-up at INFO: noise beside lightsout's lines.
+    let filter = EnvFilter::try_from_env("LIGHTSOUT_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,tokio_cron_scheduler=warn"));
     let colour = std::io::stderr().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()

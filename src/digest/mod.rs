@@ -9,6 +9,7 @@
 //! - [`chart`]: the month's daily spend as a PNG, and a sparkline for text channels.
 //! - [`fixtures`]: a realistic input (the reference environment) for tests and samples.
 //! - [`deliver`]: the channels, each retried on its own.
+//! - [`summary`]: the figures the status page shows, kept in the store by each digest made.
 //!
 //! [`Digester::run`] ties them together and records, per environment and day, which channels
 //! got the digest, so it is never sent twice and a failed channel shows in the next one.
@@ -21,6 +22,7 @@ pub mod fixtures;
 pub mod input;
 pub mod prices;
 pub mod render;
+pub mod summary;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,6 +82,8 @@ pub struct RunReport {
     pub requests: std::collections::BTreeMap<String, u64>,
     /// Wall time to gather, compute and send, in milliseconds.
     pub millis: u128,
+    /// A dry run: printed on standard output, sent nowhere, recorded nowhere.
+    pub dry_run: bool,
 }
 
 impl std::fmt::Display for RunReport {
@@ -89,6 +93,9 @@ impl std::fmt::Display for RunReport {
             .sent
             .iter()
             .map(|(c, res)| match res {
+                Ok(()) if self.dry_run => {
+                    "printed (dry run: sent nowhere, recorded nowhere)".into()
+                }
                 Ok(()) => format!("{c} ok"),
                 Err(e) => format!("{c} FAILED ({e})"),
             })
@@ -186,6 +193,16 @@ impl Digester {
         if !channels.is_empty() {
             let input = self.gather(env, day).await;
             let digest = figures::compute(&input, prices::PriceTable::shipped());
+            if !opts.dry_run {
+                // The status page shows these figures: it never asks Cost Explorer itself.
+                let summary = summary::Summary::of(&digest);
+                if let Err(e) = self
+                    .save(&summary::key(&env.name), &summary, SENT_RECORD)
+                    .await
+                {
+                    tracing::warn!(env = %env.name, %day, error = %e, "digest: cannot keep its figures for the status page");
+                }
+            }
             for (c, r) in self.deliver(env, &digest, &channels).await {
                 sent.push((c.name().to_string(), r));
             }
@@ -228,9 +245,11 @@ impl Digester {
             already_sent,
             requests,
             millis: start.elapsed().as_millis(),
+            dry_run: opts.dry_run,
         };
         for (c, r) in &report.sent {
             match r {
+                Ok(()) if opts.dry_run => {}
                 Ok(()) => tracing::info!(env = %env.name, %day, channel = %c, "digest sent"),
                 Err(e) => {
                     tracing::error!(env = %env.name, %day, channel = %c, error = %e, "digest not sent")

@@ -83,7 +83,7 @@ fn missing_data_is_said_plainly() {
         "no Cost Explorer data for 2026-11-27 to compare with",
         "⚠ No Cost Explorer data for 2026-11-27: not counted",
         "No budget: no monthly\\_budget in schedules/staging.toml.",
-        "Cost Explorer's forecast was not used: DataUnavailableException.",
+        "No forecast from Cost Explorer: the projection is lightsout's own.",
         "⚠ 1 resource not priced (not in the totals): ecs:app-staging-cluster/backend: no Fargate price for region xx-nowhere-1",
         "Alarms: could not be read: CloudWatch: AccessDenied",
         "1 check not read",

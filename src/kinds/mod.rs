@@ -350,6 +350,28 @@ pub enum Observed<'a> {
     Cache(&'a elasticache::ObservedCache),
 }
 
+/// Where a resource is on its way up or down, as the status page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Progress {
+    /// A service: tasks running of desired, and the count recorded on it while it sleeps.
+    Tasks {
+        /// Tasks running.
+        running: i32,
+        /// Tasks desired.
+        desired: i32,
+        /// The desired count recorded before it was scaled to zero, while it sleeps.
+        recorded: Option<i32>,
+    },
+    /// A database or cache: its status as AWS says it.
+    Status {
+        /// `available`, `starting`, `stopped`, ...
+        status: String,
+        /// Stopped by lightsout.
+        asleep: bool,
+    },
+}
+
 /// What a waking resource depends on (the next tier's resources it needs).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Deps {
@@ -450,6 +472,37 @@ impl Observed<'_> {
             Observed::Service(s) => s.slept(),
             Observed::Database(d) => d.slept(),
             Observed::Cache(_) => false,
+        }
+    }
+
+    /// Whether lightsout can put this one to sleep: its kind can, and AWS lets it stop this
+    /// one (a read replica, a replica's source, an Aurora member or Serverless v1 cannot be
+    /// stopped). What cannot keeps costing while the environment sleeps.
+    pub fn can_sleep(&self) -> bool {
+        match self {
+            Observed::Service(_) => true,
+            Observed::Database(d) => d.can_stop(),
+            Observed::Cache(_) => false,
+        }
+    }
+
+    /// Where it is on its way up or down, for the status page: tasks running of desired (and
+    /// the count recorded while asleep), or the status AWS reports.
+    pub fn progress(&self) -> Progress {
+        match self {
+            Observed::Service(s) => Progress::Tasks {
+                running: s.running,
+                desired: s.desired,
+                recorded: s.tags.get(tags::DESIRED_COUNT).and_then(|c| c.parse().ok()),
+            },
+            Observed::Database(d) => Progress::Status {
+                status: d.status.to_string(),
+                asleep: d.slept(),
+            },
+            Observed::Cache(c) => Progress::Status {
+                status: c.status.clone(),
+                asleep: false,
+            },
         }
     }
 

@@ -27,6 +27,23 @@ use crate::store::SqliteStore;
 struct Fake {
     cost_calls: AtomicUsize,
     sent: Mutex<Vec<String>>,
+    /// Also observe a database with a read replica, and the replica (neither can be stopped).
+    replicas: bool,
+}
+
+fn db(id: &str, replica_of: Option<&str>, replicas: &[&str]) -> ObservedDb {
+    ObservedDb {
+        kind: DbKind::Instance,
+        id: id.into(),
+        arn: "arn".into(),
+        status: DbStatus::Available,
+        engine: "postgres".into(),
+        engine_mode: None,
+        member_of: None,
+        replica_of: replica_of.map(String::from),
+        replicas: replicas.iter().map(|r| r.to_string()).collect(),
+        tags: BTreeMap::new(),
+    }
 }
 
 impl Billing for Fake {
@@ -75,20 +92,22 @@ fn service(name: &str, desired: i32) -> ObservedService {
 
 impl Inspect for Fake {
     fn observe<'a>(&'a self, _env: &'a Environment) -> BoxFuture<'a, Observation> {
+        let mut databases = vec![db("app-staging-db", None, &[])];
+        if self.replicas {
+            databases.push(db(
+                "app-staging-analytics",
+                None,
+                &["app-staging-analytics-r"],
+            ));
+            databases.push(db(
+                "app-staging-analytics-r",
+                Some("app-staging-analytics"),
+                &[],
+            ));
+        }
         let obs = Observation {
             services: vec![service("app-staging-cluster/backend", 2)],
-            databases: vec![ObservedDb {
-                kind: DbKind::Instance,
-                id: "app-staging-db".into(),
-                arn: "arn".into(),
-                status: DbStatus::Available,
-                engine: "postgres".into(),
-                engine_mode: None,
-                member_of: None,
-                replica_of: None,
-                replicas: Vec::new(),
-                tags: BTreeMap::new(),
-            }],
+            databases,
             ..Default::default()
         };
         async move { obs }.boxed()
@@ -258,5 +277,123 @@ async fn gathering_needs_only_the_ports() {
         fake.cost_calls.load(Ordering::SeqCst),
         1,
         "cached for the day"
+    );
+}
+
+fn digester(fake: Arc<Fake>, env: &Environment, now: &str) -> Digester {
+    let ports = Ports {
+        billing: fake.clone(),
+        inspect: fake.clone(),
+        outbox: fake,
+    };
+    Digester::new(
+        Config {
+            environments: vec![env.clone()],
+        },
+        ports,
+        Arc::new(SqliteStore::in_memory().unwrap()),
+        Arc::new(FixedClock(utc(now))),
+    )
+}
+
+/// A database AWS will not stop (a read replica, a replica's source) is priced as what keeps
+/// costing while asleep, never listed under the savings.
+#[tokio::test]
+async fn databases_aws_cannot_stop_are_not_savings() {
+    let fake = Arc::new(Fake {
+        replicas: true,
+        ..Fake::default()
+    });
+    let env = staging_env();
+    let d = digester(fake, &env, "2026-11-29T07:30:00Z");
+    let input = d.gather(&env, date("2026-11-28")).await;
+    let sleeps: Vec<(&str, bool)> = input
+        .resources
+        .iter()
+        .map(|r| (r.resource.as_str(), r.sleeps))
+        .collect();
+    assert_eq!(
+        sleeps,
+        [
+            ("ecs:app-staging-cluster/backend", true),
+            ("rds:app-staging-db", true),
+            ("rds:app-staging-analytics", false),
+            ("rds:app-staging-analytics-r", false),
+        ]
+    );
+    let digest =
+        crate::digest::figures::compute(&input, crate::digest::prices::PriceTable::shipped());
+    let saved: Vec<&str> = digest
+        .savings
+        .resources
+        .iter()
+        .map(|r| r.resource.as_str())
+        .collect();
+    assert_eq!(
+        saved,
+        ["ecs:app-staging-cluster/backend", "rds:app-staging-db"]
+    );
+    let kept: Vec<&str> = digest
+        .always_on
+        .resources
+        .iter()
+        .map(|r| r.resource.as_str())
+        .collect();
+    assert_eq!(
+        kept,
+        ["rds:app-staging-analytics", "rds:app-staging-analytics-r"]
+    );
+}
+
+/// A digest made keeps its figures for the status page; a dry run keeps nothing and says it
+/// sent nothing.
+#[tokio::test]
+async fn a_digest_keeps_its_figures_for_the_page_and_a_dry_run_does_not() {
+    let env = staging_env();
+    let d = digester(Arc::new(Fake::default()), &env, "2026-11-29T07:30:00Z");
+    let now = utc("2026-11-29T07:30:00Z");
+    let dry = d
+        .run(
+            &env,
+            date("2026-11-28"),
+            crate::digest::RunOptions {
+                dry_run: true,
+                force: false,
+            },
+        )
+        .await;
+    assert!(
+        dry.to_string()
+            .contains("printed (dry run: sent nowhere, recorded nowhere)"),
+        "{dry}"
+    );
+    assert!(!dry.to_string().contains("stdout ok"), "{dry}");
+    assert_eq!(
+        crate::digest::summary::load(d.store.as_ref(), "staging", now)
+            .await
+            .unwrap(),
+        None
+    );
+
+    let made = d
+        .run(
+            &env,
+            date("2026-11-28"),
+            crate::digest::RunOptions::default(),
+        )
+        .await;
+    assert!(made.to_string().contains("stdout ok"), "{made}");
+    let s = crate::digest::summary::load(d.store.as_ref(), "staging", now)
+        .await
+        .unwrap()
+        .expect("the figures are kept");
+    assert_eq!(s.day, date("2026-11-28"));
+    assert_eq!(s.budget, Some(usd(75_000)));
+    assert_eq!(s.budget_source, "schedule file");
+    assert!(s.month_to_date.is_some_and(|m| m > Money::ZERO), "{s:?}");
+    assert!(
+        s.projection_method
+            .unwrap()
+            .starts_with("lightsout projection")
     );
 }

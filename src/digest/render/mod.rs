@@ -415,8 +415,13 @@ fn budget_section(d: &Digest) -> Section {
                 l = l.text(format!(", {} under budget", *amount - p.month_end));
             }
             lines.push(l.text("."));
-            if let Some(why) = &p.forecast_unavailable {
-                lines.push(t(format!("Cost Explorer's forecast was not used: {why}.")));
+            // Why Cost Explorer gave none is in the log: a new account's "not enough
+            // history", or an emulator that does not serve forecasts. The reader needs only
+            // to know whose projection this is.
+            if p.forecast_unavailable.is_some() {
+                lines.push(t(
+                    "No forecast from Cost Explorer: the projection is lightsout's own.",
+                ));
             }
             if let (Ok((amount, _)), Some(over)) = (&b.budget, b.over_by) {
                 lines.push(Line::default().strong(format!(
