@@ -215,8 +215,8 @@ async fn cost_explorer_pages_are_followed_and_capped() {
     assert_eq!(spend.days.len(), 59, "Oct 1 .. Nov 28");
     assert_eq!(spend.days[0].date, from);
     assert!(spend.days.last().unwrap().estimated);
-    // 10.123456 + 7.5000001 (rounded to 7.500000)
-    assert_eq!(spend.days[0].total.0, 17_623_456);
+    // 10.123456 + 7.5000001, exact to the nano-dollar.
+    assert_eq!(spend.days[0].total.0, 17_623_456_100);
     assert_eq!(spend.filter, "cost-allocation tag Environment=staging");
 
     // Three pages would cost more than the digest allows: the section says so, no partial sum.
@@ -660,7 +660,7 @@ async fn an_aws_budget_is_the_budget_when_named() {
         input.budget,
         lightsout::digest::input::Budget::Aws {
             name: "staging-monthly".into(),
-            amount: lightsout::digest::input::Money(812_500_000),
+            amount: lightsout::digest::input::Money::from_cents(81_250),
         }
     );
 }

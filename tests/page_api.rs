@@ -228,19 +228,19 @@ async fn overview_shows_the_last_digests_figures_from_the_store() {
     let s = Summary {
         day: "2026-12-02".parse().unwrap(),
         made_at: now() - TimeDelta::hours(1),
-        day_total: Some(Money(21_060_000)),
-        month_to_date: Some(Money(61_990_000)),
+        day_total: Some(Money::from_micros(21_060_000)),
+        month_to_date: Some(Money::from_micros(61_990_000)),
         spend_missing: None,
-        budget: Some(Money(750_000_000)),
+        budget: Some(Money::from_micros(750_000_000)),
         budget_source: "schedule file".into(),
         spent_pct: Some(8.3),
         month_pct: 6.5,
-        projection: Some(Money(531_640_000)),
+        projection: Some(Money::from_micros(531_640_000)),
         projection_method: Some("Cost Explorer forecast".into()),
         over_by: None,
-        saved_day: Money(12_340_000),
-        saved_month: Money(1_234_560_000),
-        always_on_day: Money(4_200_000),
+        saved_day: Money::from_micros(12_340_000),
+        saved_month: Money::from_micros(1_234_560_000),
+        always_on_day: Money::from_micros(4_200_000),
     };
     a.store
         .cache_put(

@@ -29,27 +29,33 @@ fn hourly_prices_of_the_reference_environment() {
     assert_eq!(
         hourly,
         vec![
-            ("ecs:app-staging-cluster/backend".to_string(), Money(49_370)),
+            (
+                "ecs:app-staging-cluster/backend".to_string(),
+                Money::from_micros(49_370)
+            ),
             (
                 "ecs:app-staging-cluster/frontend".to_string(),
-                Money(12_343)
+                Money(12_342_500)
             ),
-            ("rds:app-staging-db".to_string(), Money(18_000)),
-            ("aurora:app-staging-aurora".to_string(), Money(81_000)),
+            ("rds:app-staging-db".to_string(), Money::from_micros(18_000)),
+            (
+                "aurora:app-staging-aurora".to_string(),
+                Money::from_micros(81_000)
+            ),
         ]
     );
 }
 
 #[test]
 fn money_rounds_half_away_from_zero_only_when_shown() {
-    assert_eq!(Money(1_234_564_999).to_string(), "$1,234.56");
-    assert_eq!(Money(1_234_565_000).to_string(), "$1,234.57");
-    assert_eq!(Money(-5_000).to_string(), "-$0.01");
-    assert_eq!(Money(-4_999).to_string(), "$0.00");
+    assert_eq!(Money::from_micros(1_234_564_999).to_string(), "$1,234.56");
+    assert_eq!(Money::from_micros(1_234_565_000).to_string(), "$1,234.57");
+    assert_eq!(Money::from_micros(-5_000).to_string(), "-$0.01");
+    assert_eq!(Money::from_micros(-4_999).to_string(), "$0.00");
     // Three amounts of $0.004 each show as $0.00 but sum to $0.012, shown $0.01.
-    let sum: Money = [Money(4_000); 3].into_iter().sum();
+    let sum: Money = [Money::from_micros(4_000); 3].into_iter().sum();
     assert_eq!(
-        (Money(4_000).to_string(), sum.to_string()),
+        (Money::from_micros(4_000).to_string(), sum.to_string()),
         ("$0.00".into(), "$0.01".into())
     );
     assert_eq!(div_round(10, 4), Money(3));
@@ -243,7 +249,7 @@ fn own_projection_when_cost_explorer_cannot_forecast_and_budget_exceeded() {
     }
     input.forecast = Err("not implemented".into());
     let p = compute(&input, prices()).budget.projection.unwrap();
-    assert_eq!(p.month_end, usd(5000) + Money(33_333_333));
+    assert_eq!(p.month_end, usd(5000) + Money(33_333_333_333));
 }
 
 #[test]
@@ -328,13 +334,13 @@ fn savings_of_a_working_day_night_and_a_weekend_to_the_cent() {
     assert_eq!(
         day,
         vec![
-            (75_600, Money(1_036_770)),
-            (75_600, Money(259_193)),
-            (75_600, Money(378_000)),
-            (75_600, Money(1_701_000)),
+            (75_600, Money::from_micros(1_036_770)),
+            (75_600, Money(259_192_500)),
+            (75_600, Money::from_micros(378_000)),
+            (75_600, Money::from_micros(1_701_000)),
         ]
     );
-    assert_eq!(d.savings.day, Money(3_374_963));
+    assert_eq!(d.savings.day, Money(3_374_962_500));
     assert_eq!(d.savings.day.to_string(), "$3.37");
     // Month to date, by hand: 1 Nov 00:00 CET (asleep since before the trail) → Mon 2 Nov
     // 07:00 = 31 h; 20 working days (2–27 Nov) give 16 Monday–Thursday nights of 11 h = 176 h
@@ -352,7 +358,10 @@ fn savings_of_a_working_day_night_and_a_weekend_to_the_cent() {
         vec![409 * 3600, 409 * 3600, 409 * 3600, 409 * 3600 - 60]
     );
     // Backend 409 h × $0.04937 = $20.19233.
-    assert_eq!(d.savings.resources[0].saved_month, Money(20_192_330));
+    assert_eq!(
+        d.savings.resources[0].saved_month,
+        Money::from_micros(20_192_330)
+    );
     assert!(d.savings.unpriced.is_empty());
     assert!(
         d.savings.method.contains("taken 2026-11-01, eu-west-1"),
@@ -391,9 +400,9 @@ fn dst_days_of_23_and_25_hours() {
         assert_eq!(r.asleep_day_secs, hours * 3600);
         // 23 × $0.04937 = $1.13551; 25 × $0.04937 = $1.23425.
         let expected = if hours == 23 {
-            Money(1_135_510)
+            Money::from_micros(1_135_510)
         } else {
-            Money(1_234_250)
+            Money::from_micros(1_234_250)
         };
         assert_eq!(r.saved_day, expected, "{day}");
     }
@@ -453,7 +462,7 @@ fn unpriced_resources_are_listed_and_left_out_of_the_totals() {
     );
     assert!(d.savings.unpriced[1].1.contains("xx-nowhere-1"));
     // 21 h × ($0.04937 + $0.081) = $2.73777.
-    assert_eq!(d.savings.day, Money(2_737_770));
+    assert_eq!(d.savings.day, Money::from_micros(2_737_770));
 }
 
 #[test]
@@ -483,7 +492,7 @@ fn wake_cost_counts_only_the_time_outside_the_schedule() {
     let w = compute(&input, prices()).wakes;
     assert_eq!(w.len(), 1);
     assert_eq!((w[0].awake_secs, w[0].outside_secs), (7200, 3600));
-    assert_eq!(w[0].cost, Ok(Money(160_713)));
+    assert_eq!(w[0].cost, Ok(Money(160_712_500)));
     assert_eq!(w[0].until, Some(utc("2026-11-27T20:00:00Z")));
     assert_eq!(w[0].actor, "carol");
 
@@ -507,7 +516,7 @@ fn wake_cost_counts_only_the_time_outside_the_schedule() {
     let w = compute(&input, prices()).wakes;
     assert_eq!(w[0].ended_early, Some(utc("2026-11-27T19:30:00Z")));
     assert_eq!((w[0].awake_secs, w[0].outside_secs), (5400, 1800));
-    assert_eq!(w[0].cost, Ok(Money(80_356)));
+    assert_eq!(w[0].cost, Ok(Money(80_356_250)));
 }
 
 #[test]
@@ -520,7 +529,7 @@ fn a_wake_already_in_force_costs_nothing_more_and_other_days_are_left_out() {
         (d.wakes[0].awake_secs, d.wakes[0].outside_secs),
         (10_800, 10_800)
     );
-    assert_eq!(d.wakes[0].cost, Ok(Money(482_138)));
+    assert_eq!(d.wakes[0].cost, Ok(Money(482_137_500)));
     // bob asked inside alice's wake, which already ran to 13:00: nothing more.
     assert_eq!(d.wakes[1].actor, "bob (slack)");
     assert_eq!(
@@ -654,7 +663,7 @@ fn a_wake_still_in_force_is_counted_only_to_when_the_digest_was_made() {
     let input = with_events("2026-11-28", "2026-11-29T06:00:00Z", vec![e]);
     let w = compute(&input, prices()).wakes;
     assert_eq!((w[0].awake_secs, w[0].outside_secs), (8 * 3600, 8 * 3600));
-    assert_eq!(w[0].cost, Ok(Money(1_285_700)));
+    assert_eq!(w[0].cost, Ok(Money::from_micros(1_285_700)));
     assert!(w[0].notes[0].contains("still awake"), "{:?}", w[0].notes);
 }
 

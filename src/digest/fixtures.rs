@@ -53,7 +53,7 @@ pub fn date(s: &str) -> NaiveDate {
 
 /// `$` amount in dollars and cents.
 pub fn usd(cents: i64) -> Money {
-    Money(cents * 10_000)
+    Money::from_cents(cents)
 }
 
 fn svc(name: &str) -> ServiceName {

@@ -201,10 +201,10 @@ fn fit_adds_lines_while_they_fit() {
 
 #[test]
 fn small_formats() {
-    assert_eq!(price(Money(49_370)), "$0.04937");
-    assert_eq!(price(Money(12_343)), "$0.012343");
-    assert_eq!(price(Money(18_000)), "$0.018");
-    assert_eq!(price(Money(1_000_000)), "$1.00");
+    assert_eq!(price(Money::from_micros(49_370)), "$0.04937");
+    assert_eq!(price(Money::from_micros(12_343)), "$0.012343");
+    assert_eq!(price(Money::from_micros(18_000)), "$0.018");
+    assert_eq!(price(Money::from_micros(1_000_000)), "$1.00");
     assert_eq!(hours(75_600), "21h");
     assert_eq!(hours(5_400), "1h 30m");
     assert_eq!(hours(1_800), "30m");
@@ -257,7 +257,7 @@ fn the_digest_serializes_for_json_output() {
     let v = serde_json::to_value(sample()).unwrap();
     assert_eq!(v["env"], "staging");
     assert_eq!(v["timezone"], "Europe/Berlin");
-    assert_eq!(v["savings"]["day"], 3_374_963);
+    assert_eq!(v["savings"]["day"], "3.3749625");
     assert_eq!(v["budget"]["over_by"], serde_json::Value::Null);
 }
 

@@ -105,7 +105,7 @@ impl Digester {
                     Budget::Missing(format!("the AWS budget {name:?} could not be read: {e}"))
                 }
             },
-            (None, Some(b)) if b > 0.0 => Budget::Config(Money((b * 1e6).round() as i64)),
+            (None, Some(b)) if b > 0.0 => Budget::Config(Money((b * 1e9).round() as i64)),
             (None, _) => Budget::Missing(format!(
                 "no monthly_budget or [digest] budget_name in {}",
                 env.source.display()

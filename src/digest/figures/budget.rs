@@ -43,7 +43,7 @@ pub(super) fn budget(input: &DigestInput, spend: Option<&SpendFigures>) -> Budge
     }
 }
 
-/// `num / den` in micro-dollars, rounded half away from zero.
+/// `num / den` in nano-dollars, rounded half away from zero.
 pub(super) fn div_round(num: i128, den: i128) -> Money {
     if den == 0 {
         return Money::ZERO;

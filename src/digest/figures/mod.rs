@@ -1,5 +1,5 @@
 //! Every figure of the digest, computed from a [`DigestInput`] and a [`PriceTable`]: pure, no
-//! I/O, no clock. Money stays exact ([`Money`], micro-dollars; [`Rate`] for hourly prices);
+//! I/O, no clock. Money stays exact ([`Money`], nano-dollars; [`Rate`] for hourly prices);
 //! percentages are `f64` and only for display. A section that cannot be computed says why
 //! instead of showing a number.
 

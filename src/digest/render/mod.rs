@@ -121,11 +121,11 @@ fn signed(m: Money) -> String {
     }
 }
 
-/// An hourly price to the micro-dollar, trailing zeros cut: `$0.04937`, `$0.018`.
+/// An hourly price, exact, trailing zeros cut: `$0.04937`, `$0.018`, `$1.00`.
 fn price(m: Money) -> String {
     let sign = if m.0 < 0 { "-" } else { "" };
-    let (d, f) = (m.0.abs() / 1_000_000, m.0.abs() % 1_000_000);
-    let frac = format!("{f:06}");
+    let (d, f) = (m.0.abs() / 1_000_000_000, m.0.abs() % 1_000_000_000);
+    let frac = format!("{f:09}");
     let frac = frac.trim_end_matches('0');
     let frac = if frac.len() < 2 {
         format!("{frac:0<2}")
