@@ -152,9 +152,9 @@ fn a_missing_day_is_missing_not_zero() {
         .chart
         .days
         .iter()
-        .find(|(day, _)| *day == date("2026-11-27"))
+        .find(|day| day.date == date("2026-11-27"))
         .unwrap();
-    assert_eq!(chart_27.1, None);
+    assert_eq!(chart_27.spend, None);
 }
 
 #[test]

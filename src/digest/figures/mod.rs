@@ -260,15 +260,33 @@ pub struct HealthFigures {
     pub sections: Vec<HealthSection>,
 }
 
-/// The month's daily spend, for the chart.
+/// The billing month's spend, for the chart (the month to date against the budget's pace) and
+/// the sparkline (the daily figures).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChartData {
-    /// Every day of `day`'s month: its spend, `None` when missing or after `day`.
-    pub days: Vec<(NaiveDate, Option<Money>)>,
-    /// `day`'s day of the month (days after it are the future).
+    /// Every day of `day`'s month, in order.
+    pub days: Vec<ChartDay>,
+    /// `day`'s day of the month: days after it are still to come.
     pub through: u32,
-    /// The budget per day, when there is a budget.
-    pub daily_pace: Option<Money>,
+    /// The monthly budget, when there is one: its pace runs from nothing before the 1st to
+    /// all of it at the end of the last day (budget × d / days in the month after day d).
+    pub budget: Option<Money>,
+    /// The projected month end, when there is one.
+    pub projection: Option<Money>,
+}
+
+/// One day of the chart.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ChartDay {
+    /// The (UTC billing) day.
+    pub date: NaiveDate,
+    /// Its spend; `None` when Cost Explorer has no figure for it, or it is still to come.
+    pub spend: Option<Money>,
+    /// The month to date through this day (days without a figure count as nothing); `None`
+    /// for the days still to come.
+    pub to_date: Option<Money>,
+    /// Cost Explorer still marks the figure as estimated.
+    pub estimated: bool,
 }
 
 fn tz_name<S: serde::Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> {
@@ -278,7 +296,14 @@ fn tz_name<S: serde::Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> {
 impl ChartData {
     /// Whether there is any spend to draw.
     pub fn has_data(&self) -> bool {
-        self.days.iter().any(|(_, m)| m.is_some())
+        self.days.iter().any(|d| d.spend.is_some())
+    }
+
+    /// The budget's pace at the end of day `d` of the month (1-based), when there is a budget.
+    pub fn pace_through(&self, d: u32) -> Option<Money> {
+        let dim = i128::try_from(self.days.len()).ok().filter(|n| *n > 0)?;
+        self.budget
+            .map(|b| div_round(i128::from(b.0) * i128::from(d), dim))
     }
 }
 
@@ -291,16 +316,7 @@ pub fn compute(input: &DigestInput, prices: &PriceTable) -> Digest {
     let wakes = wakes(input, &rates);
     let always_on = always_on(input, prices, &wakes);
     let health = health(&input.health, input.config.timezone);
-    let chart = ChartData {
-        days: month_days(input.day)
-            .map(|d| {
-                let v = (d <= input.day).then(|| day_total(input, d)).flatten();
-                (d, v)
-            })
-            .collect(),
-        through: input.day.day(),
-        daily_pace: budget.daily_pace,
-    };
+    let chart = chart(input, &budget);
     Digest {
         env: input.config.name.clone(),
         day: input.day,
@@ -315,6 +331,32 @@ pub fn compute(input: &DigestInput, prices: &PriceTable) -> Digest {
         always_on,
         health,
         chart,
+    }
+}
+
+/// The month's days for the chart: each day's figure and the month to date through it.
+fn chart(input: &DigestInput, budget: &BudgetFigures) -> ChartData {
+    let mut to_date = Money::ZERO;
+    let days = month_days(input.day)
+        .map(|d| {
+            let past = d <= input.day;
+            let figure = past.then(|| day_figure(input, d)).flatten();
+            if let Some(f) = figure {
+                to_date = to_date + f.total;
+            }
+            ChartDay {
+                date: d,
+                spend: figure.map(|f| f.total),
+                to_date: past.then_some(to_date),
+                estimated: figure.is_some_and(|f| f.estimated),
+            }
+        })
+        .collect();
+    ChartData {
+        days,
+        through: input.day.day(),
+        budget: budget.budget.as_ref().ok().map(|(b, _)| *b),
+        projection: budget.projection.as_ref().ok().map(|p| p.month_end),
     }
 }
 

@@ -1,10 +1,16 @@
 //! Spend: yesterday, the day before, month to date against last month, the top services.
 
 use super::*;
+use crate::digest::input::DaySpend;
 
 pub(super) fn day_total(input: &DigestInput, d: NaiveDate) -> Option<Money> {
+    day_figure(input, d).map(|s| s.total)
+}
+
+/// Cost Explorer's figure for day `d`, when it has one.
+pub(super) fn day_figure(input: &DigestInput, d: NaiveDate) -> Option<&DaySpend> {
     let days = &input.spend.as_ref().ok()?.days;
-    days.iter().find(|s| s.date == d).map(|s| s.total)
+    days.iter().find(|s| s.date == d)
 }
 
 pub(super) fn pct(part: Money, whole: Money) -> Option<f64> {

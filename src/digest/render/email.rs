@@ -64,15 +64,15 @@ pub fn email(d: &Digest) -> Email {
     ));
     if chart.is_some() {
         let first = month_start(d.day);
-        let last = d.chart.days.last().map_or(d.day, |(day, _)| *day);
+        let last = d.chart.days.last().map_or(d.day, |day| day.date);
         let top = d
             .chart
             .days
             .iter()
-            .filter_map(|(_, m)| *m)
+            .filter_map(|day| day.spend)
             .max()
             .unwrap_or(Money::ZERO);
-        let pace = match d.chart.daily_pace {
+        let pace = match d.chart.pace_through(1) {
             Some(p) => format!(
                 "; dashed line: budget pace {p} a day; <span style=\"color:#e45756;\">red</span> days are over it"
             ),

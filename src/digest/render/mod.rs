@@ -270,7 +270,7 @@ fn doc(d: &Digest) -> Doc {
             .days
             .iter()
             .take(d.chart.through as usize)
-            .map(|(_, m)| *m)
+            .map(|day| day.spend)
             .collect();
         sparkline_days(&through)
     });
