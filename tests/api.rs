@@ -467,6 +467,13 @@ impl Store for BrokenStore {
     ) -> BoxFuture<'_, Result<Vec<AuditEvent>, StoreError>> {
         down()
     }
+    fn audit_since(
+        &self,
+        _: &str,
+        _: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Vec<AuditEvent>, StoreError>> {
+        down()
+    }
     fn acquire_lease(
         &self,
         _: &str,
