@@ -73,6 +73,26 @@ pub fn month_days(d: NaiveDate) -> impl Iterator<Item = NaiveDate> {
     (0..days_in_month(d)).filter_map(move |i| first.checked_add_days(Days::new(u64::from(i))))
 }
 
+/// Every day from `from` to `to` (exclusive), in order.
+pub fn days(from: NaiveDate, to: NaiveDate) -> impl Iterator<Item = NaiveDate> {
+    from.iter_days().take_while(move |d| *d < to)
+}
+
+/// The most recent UTC billing day (Cost Explorer's and AWS Budgets' day) that has ended at
+/// `now`.
+pub fn last_ended_day(now: DateTime<Utc>) -> NaiveDate {
+    now.date_naive() - Days::new(1)
+}
+
+/// `[start, end)` of the UTC day `date` (a Cost Explorer billing day).
+pub fn utc_day(date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    let next = date.succ_opt().unwrap_or(date);
+    (
+        date.and_time(chrono::NaiveTime::MIN).and_utc(),
+        next.and_time(chrono::NaiveTime::MIN).and_utc(),
+    )
+}
+
 /// The instant local midnight starts `date` in `tz` (the first instant after a gap, the first
 /// occurrence when ambiguous).
 pub fn local_midnight(tz: Tz, date: NaiveDate) -> DateTime<Utc> {

@@ -170,8 +170,10 @@ async fn the_page_shows_staging_asleep_waking_and_awake() {
     let made = digester
         .run(
             &env,
-            "2026-12-01".parse().unwrap(),
-            lightsout::digest::RunOptions::default(),
+            lightsout::digest::RunOptions {
+                day: Some("2026-12-01".parse().unwrap()),
+                ..Default::default()
+            },
         )
         .await;
     assert!(!made.failed(), "{made}");

@@ -16,7 +16,6 @@ mod health;
 pub mod outbox;
 mod rds;
 
-pub use billing::COST_PAGES;
 pub use count::RequestCounter;
 pub use dynamo::DynamoStore;
 pub use outbox::AwsOutbox;

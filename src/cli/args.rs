@@ -264,15 +264,25 @@ pub enum Command {
         /// Only this environment.
         #[arg(long)]
         env: Option<String>,
-        /// The day to report on, a local date like 2026-11-28 (default: yesterday).
+        /// The billing day to report on: a UTC day like 2026-11-28, as Cost Explorer and AWS
+        /// Budgets count days (default: the most recent day Cost Explorer has figures for).
         #[arg(long)]
         date: Option<chrono::NaiveDate>,
-        /// Print the Markdown digest and send nothing.
+        /// Print the digest and send nothing, record nothing, cache nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Send again to channels that already got this day's digest.
+        /// Send again to channels that already got today's digest.
         #[arg(long)]
         force: bool,
+        /// One digest for finance: every environment's line and the total, sent to the
+        /// channels of the environments whose [digest] says `combined = true` (printed with
+        /// --dry-run, or when none does).
+        #[arg(long)]
+        all: bool,
+        /// `json`: the figures as JSON on standard output (every figure, with the rate and
+        /// hours behind each saving); `table`: the digest as Markdown with --dry-run.
+        #[arg(long, value_enum, default_value_t = Output::Table)]
+        output: Output,
         #[command(flatten)]
         aws: AwsArgs,
         #[command(flatten)]
@@ -351,10 +361,16 @@ Events: {\"action\": \"reconcile\"} (EventBridge Scheduler, every minute), {\"ac
 and Function URL requests (the HTTP API and the page).";
 
 const DIGEST_HELP: &str = "\
+Days: the digest reports on a UTC billing day, the day Cost Explorer and AWS Budgets count, and
+says so; by default the most recent one Cost Explorer has figures for. East of UTC, a morning
+digest reports on the day before yesterday's local date (yesterday has not ended in UTC yet).
+
 Examples:
-  lightsout digest --dry-run                      print yesterday's digest, send nothing
+  lightsout digest --dry-run                      print the digest, send nothing
   lightsout digest --env staging --date 2026-11-28
-  lightsout digest --force                        send again to channels that had it";
+  lightsout digest --force                        send again to channels that had it
+  lightsout digest --all --dry-run                every environment and the total, for finance
+  lightsout digest --dry-run --output json        every figure as JSON";
 
 fn parse_delta(s: &str) -> Result<chrono::TimeDelta, String> {
     crate::model::parse_duration(s)

@@ -18,6 +18,7 @@ const DIGEST_KEYS: &[&str] = &[
     "email_from",
     "email_to",
     "sns_topic_arn",
+    "combined",
 ];
 
 impl Reader<'_, '_> {
@@ -115,6 +116,19 @@ impl Reader<'_, '_> {
             && let Some(s) = self.string(v, "digest.alarm_prefix")
         {
             d.alarm_prefix = s.to_string();
+        }
+        if let Some(v) = lookup(t, "combined") {
+            match v.get_ref() {
+                toml::de::DeValue::Boolean(b) => d.combined = *b,
+                _ => self.err(
+                    v.span(),
+                    "`combined` must be true or false",
+                    Some(
+                        "write combined = true to send these channels the digest of every environment, for finance"
+                            .to_string(),
+                    ),
+                ),
+            }
         }
         if let Some(v) = lookup(t, "channels") {
             d.channels.clear();
