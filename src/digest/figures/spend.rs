@@ -181,9 +181,12 @@ pub(super) fn spend(input: &DigestInput) -> Result<SpendFigures, String> {
     })
 }
 
+/// Amounts by service, largest first.
+type Ranked = Vec<(String, Money)>;
+
 /// The first [`TOP_SERVICES`], and the rest summed with how many they are.
-fn top(mut ranked: Vec<(String, Money)>) -> (Vec<(String, Money)>, Option<(usize, Money)>) {
-    let rest: Vec<(String, Money)> = ranked.split_off(ranked.len().min(TOP_SERVICES));
+fn top(mut ranked: Ranked) -> (Ranked, Option<(usize, Money)>) {
+    let rest: Ranked = ranked.split_off(ranked.len().min(TOP_SERVICES));
     let other = (!rest.is_empty()).then(|| (rest.len(), rest.iter().map(|r| r.1).sum()));
     (ranked, other)
 }
