@@ -570,6 +570,31 @@ async fn the_digest_command_prints_markdown_and_refuses_bad_dates() {
     assert!(v[0]["savings"]["resources"][0]["hourly"].is_string(), "{v}");
     assert!(v[0]["spend"]["Ok"]["month_to_date"].is_string(), "{v}");
 
+    // Every environment in one digest (`--all`): a second schedule file in Sydney, each
+    // environment's line and the total, in UTC billing days.
+    std::fs::write(
+        dir.path().join("qa.toml"),
+        "name = \"qa\"\nregion = \"eu-west-1\"\ntimezone = \"Australia/Sydney\"\nawake = [\"Mon-Fri 08:00-18:00\"]\nmonthly_budget = 100\n[ecs]\nservices = [\"app-staging-cluster/qa\"]\n[digest]\ncombined = true\nchannels = [\"stdout\"]\n",
+    )
+    .unwrap();
+    let out = run(&["--all", "--dry-run"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.starts_with("# Every environment — digest for"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("(UTC billing day)"), "{stdout}");
+    for line in ["**staging: **", "**qa: **", "**Total: **"] {
+        assert!(stdout.contains(line), "no {line}:\n{stdout}");
+    }
+    let out = run(&["--all", "--dry-run", "--output", "json"]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["lines"].as_array().map(Vec::len), Some(2), "{v}");
+    std::fs::remove_file(dir.path().join("qa.toml")).unwrap();
+
     let out = run(&["--date", &today.to_string()]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);

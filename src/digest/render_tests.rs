@@ -315,3 +315,67 @@ fn write_samples() {
     std::fs::write(dir.join("digest-sample.md"), markdown(&d)).unwrap();
     std::fs::write(dir.join("digest-chart.png"), chart_png(&d).unwrap()).unwrap();
 }
+
+/// The combined digest: each environment's line and totals that are the exact sums of the
+/// lines, an environment without cost data named and left out of the sums (never counted as
+/// $0.00), over budget first in every channel.
+#[test]
+fn the_combined_digest_sums_every_environment_exactly_and_names_what_it_leaves_out() {
+    use crate::digest::figures::combine;
+    let staging = sample();
+    let mut qa_input = sample_input();
+    qa_input.config.name = "qa".into();
+    qa_input.budget = Budget::Config(usd(300_00));
+    let qa = digest(&qa_input);
+    let mut dev_input = sample_input();
+    dev_input.config.name = "dev".into();
+    dev_input.spend = Err("Cost Explorer has no data for this filter".into());
+    let dev = digest(&dev_input);
+    let c = combine(
+        &[staging.clone(), qa.clone(), dev.clone()],
+        utc("2026-11-29T07:30:00Z"),
+    );
+    let s = staging.spend.as_ref().unwrap();
+    let q = qa.spend.as_ref().unwrap();
+    assert_eq!(c.day, date("2026-11-28"));
+    assert_eq!(c.total.month_to_date, s.month_to_date + q.month_to_date);
+    assert_eq!(
+        Some(c.total.day_total),
+        s.day_total.zip(q.day_total).map(|(a, b)| a + b)
+    );
+    assert_eq!(
+        c.total.saved_month,
+        staging.savings.month + qa.savings.month + dev.savings.month
+    );
+    assert!(
+        c.total
+            .left_out
+            .iter()
+            .any(|(env, what)| env == "dev" && *what == "the month to date"),
+        "{:?}",
+        c.total.left_out
+    );
+    // qa's $300 budget is exceeded by the same month as staging's $750 is not.
+    assert_eq!(c.total.over_budget, vec!["qa".to_string()]);
+    let tz = chrono_tz::Australia::Sydney;
+    let md = combined_markdown(&c, tz);
+    assert!(md.contains("**staging: **"), "{md}");
+    assert!(
+        md.contains("**dev: **no cost data: Cost Explorer has no data"),
+        "{md}"
+    );
+    assert!(md.contains(&c.total.month_to_date.to_string()), "{md}");
+    assert!(md.contains("dev is left out of the totals"), "{md}");
+    assert!(md.contains("(UTC billing day)"), "{md}");
+    assert!(md.contains("AEDT"), "made at a Sydney time: {md}");
+    let e = combined_email(&c, tz);
+    assert!(
+        e.subject.starts_with("⚠ over budget: qa · "),
+        "{}",
+        e.subject
+    );
+    let slack = combined_slack(&c, tz);
+    let text = slack["text"].as_str().unwrap();
+    assert!(text.contains("⚠ over budget: qa"), "{text}");
+    assert!(!combined_text(&c, tz).contains("**"));
+}

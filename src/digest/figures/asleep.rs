@@ -77,6 +77,15 @@ pub(super) fn always_on(
         }
     }
     match &input.usage {
+        // No usage types for the day (no cost data yet, or a filter nothing matches): the
+        // resources lightsout knows it cannot stop, priced from the table.
+        Ok(lines) if lines.is_empty() => {
+            out.kinds = Err(format!(
+                "Cost Explorer has no usage for {}",
+                input.day.format("%-d %b")
+            ));
+            out.day = out.resources.iter().map(|r| r.while_asleep).sum();
+        }
         Ok(lines) => {
             let mut kinds: BTreeMap<&str, AsleepCost> = BTreeMap::new();
             for l in lines {
