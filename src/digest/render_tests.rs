@@ -325,7 +325,7 @@ fn the_combined_digest_sums_every_environment_exactly_and_names_what_it_leaves_o
     let staging = sample();
     let mut qa_input = sample_input();
     qa_input.config.name = "qa".into();
-    qa_input.budget = Budget::Config(usd(300_00));
+    qa_input.budget = Budget::Config(usd(30_000));
     let qa = digest(&qa_input);
     let mut dev_input = sample_input();
     dev_input.config.name = "dev".into();
