@@ -506,6 +506,17 @@ impl Store for BrokenStore {
     ) -> BoxFuture<'_, Result<(), StoreError>> {
         down()
     }
+    fn claim_once(
+        &self,
+        _: &str,
+        _: DateTime<Utc>,
+        _: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        down()
+    }
+    fn health(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        down()
+    }
 }
 
 mod slack {
