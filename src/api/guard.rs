@@ -204,7 +204,7 @@ fn is_json(resp: &Response) -> bool {
 }
 
 /// A framework rejection (plain text or empty) as the JSON error, keeping the headers that say
-/// what to do (`Allow`, `WWW-Authenticate`, `Retry-After`).
+/// what to do (`WWW-Authenticate`, `Retry-After`).
 async fn reshape(resp: Response) -> Response {
     let status = resp.status();
     let (parts, body) = resp.into_parts();
@@ -213,24 +213,19 @@ async fn reshape(resp: Response) -> Response {
         .ok()
         .map(|b| String::from_utf8_lossy(&b).trim().to_string())
         .filter(|s| !s.is_empty());
-    let allow = parts
-        .headers
-        .get(header::ALLOW)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let reason = status
-        .canonical_reason()
-        .unwrap_or("refused")
-        .to_lowercase();
-    let message = match (status, &allow, said) {
-        (StatusCode::METHOD_NOT_ALLOWED, Some(allow), _) => {
-            format!("method not allowed: this route takes {allow}")
+    // (axum adds `Allow` to a 405 outside this layer, after it.)
+    let message = match (status, said) {
+        (StatusCode::METHOD_NOT_ALLOWED, _) => {
+            "method not allowed on this route: the Allow header lists what it takes".to_string()
         }
-        (_, _, Some(said)) => said,
-        _ => reason,
+        (_, Some(said)) => said,
+        (_, None) => status
+            .canonical_reason()
+            .unwrap_or("refused")
+            .to_lowercase(),
     };
     let mut fresh = ApiError::Framework(status, message).into_response();
-    for name in [header::ALLOW, header::WWW_AUTHENTICATE, header::RETRY_AFTER] {
+    for name in [header::WWW_AUTHENTICATE, header::RETRY_AFTER] {
         if let Some(v) = parts.headers.get(&name) {
             fresh.headers_mut().insert(name, v.clone());
         }

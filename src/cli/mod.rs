@@ -367,6 +367,7 @@ async fn serve(cli: &Cli) -> anyhow::Result<()> {
         instance,
         rate_burst,
         rate_per_minute,
+        http,
         aws,
         store,
     } = &cli.command
@@ -403,6 +404,7 @@ async fn serve(cli: &Cli) -> anyhow::Result<()> {
     }
     let mut api = server.api();
     api.limiter = crate::api::auth::RateLimiter::new(*rate_burst, *rate_per_minute);
+    api.http = http.limits();
     let api = Arc::new(api);
     let envs = api.service.config.environments.len();
     let listener = tokio::net::TcpListener::bind(listen)
