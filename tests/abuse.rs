@@ -951,9 +951,20 @@ fn aws_credentials_never_reach_the_logs() {
                 .env("AWS_SECRET_ACCESS_KEY", SECRET)
                 .env("AWS_SESSION_TOKEN", SESSION)
                 .env("LIGHTSOUT_LOG", level);
-            let (out, _) = support::run_within(c, Duration::from_secs(60));
-            let all = String::from_utf8_lossy(&out.stderr).into_owned()
-                + &String::from_utf8_lossy(&out.stdout);
+            // Trace logs run to megabytes: into a file, not a pipe nobody reads until the end.
+            let logs = dir.path().join(format!("{level}-{format}.log"));
+            c.stdout(std::fs::File::create(dir.path().join("stdout")).unwrap())
+                .stderr(std::fs::File::create(&logs).unwrap());
+            let mut child = c.spawn().unwrap();
+            let start = Instant::now();
+            while child.try_wait().unwrap().is_none() {
+                assert!(
+                    start.elapsed() < Duration::from_secs(60),
+                    "{level}/{format}: still running"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let all = std::fs::read_to_string(&logs).unwrap();
             assert!(
                 all.contains("DescribeDBInstances"),
                 "{level}/{format}: logs captured"

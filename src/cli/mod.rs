@@ -10,6 +10,7 @@
 //! `anyhow` lives here only: every error is printed once, with its causes, on one line.
 
 pub mod args;
+pub mod redact;
 pub mod startup;
 pub mod table;
 pub mod wait;
@@ -436,7 +437,8 @@ fn emit<T: serde::Serialize>(output: Output, results: &[T], table: impl Fn(&T) -
     }
 }
 
-/// Logs on stderr: human lines (coloured only on a terminal, and never with `NO_COLOR`) or JSON.
+/// Logs on stderr: human lines (coloured only on a terminal, and never with `NO_COLOR`) or JSON,
+/// with AWS credentials redacted whatever the level ([`redact`]).
 fn init_logs(format: LogFormat) {
     use std::io::IsTerminal as _;
     use tracing_subscriber::EnvFilter;
@@ -447,7 +449,7 @@ fn init_logs(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(colour)
-        .with_writer(std::io::stderr);
+        .with_writer(redact::RedactedStderr);
     // A second initialisation (tests calling run twice) is harmless: keep the first.
     let _ = match format {
         LogFormat::Human => builder.try_init(),
