@@ -338,6 +338,7 @@ fn base64(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    /// CSP hashes are standard base64 with padding.
     #[test]
     fn base64_matches_the_standard_alphabet_with_padding() {
         assert_eq!(base64(b""), "");
