@@ -152,13 +152,32 @@ pub async fn schedule_digests(
                 let Some(env) = d.config.environment(&name).cloned() else {
                     return;
                 };
-                let day = crate::digest::Digester::default_day(&env, d.clock.now());
-                let r = d.run(&env, day, Default::default()).await;
+                let r = d.run(&env, Default::default()).await;
                 tracing::info!(summary = %r, "daily digest");
             })
         })?;
         jobs.push((env.name.clone(), sched.add(job).await?));
         tracing::info!(env = %env.name, at = %env.digest.at.format("%H:%M"), tz = %env.timezone, "digest scheduled");
+    }
+    // The combined digest for finance, at the first asking environment's time, five minutes
+    // after its own digest (so it is made from the cache, asking Cost Explorer nothing).
+    if let Some(env) = digester
+        .config
+        .environments
+        .iter()
+        .find(|e| e.digest.combined)
+    {
+        let at = env.digest.at + chrono::TimeDelta::minutes(5);
+        let d = digester.clone();
+        let job = Job::new_async_tz(cron_expression(at).as_str(), env.timezone, move |_, _| {
+            let d = d.clone();
+            Box::pin(async move {
+                let r = d.run_combined(Default::default()).await;
+                tracing::info!(summary = %r, "combined digest");
+            })
+        })?;
+        jobs.push(("*combined*".to_string(), sched.add(job).await?));
+        tracing::info!(at = %at.format("%H:%M"), tz = %env.timezone, "combined digest scheduled");
     }
     sched.start().await?;
     Ok((sched, jobs))

@@ -150,13 +150,13 @@ impl Fence {
         if let Some(h) = &s.halted {
             return Err(h.clone());
         }
-        if let Some(until) = s.valid_until {
-            if self.clock.now() + self.margin >= until {
-                return Err(Halt::LeaseLost(format!(
-                    "it ran out at {} and was not renewed in time",
-                    until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                )));
-            }
+        if let Some(until) = s.valid_until
+            && self.clock.now() + self.margin >= until
+        {
+            return Err(Halt::LeaseLost(format!(
+                "it ran out at {} and was not renewed in time",
+                until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )));
         }
         if self
             .deadline
@@ -231,6 +231,8 @@ pub struct EnvReport {
     pub awake: bool,
     /// The schedule's decision, for people.
     pub summary: String,
+    /// The environment's state as each item's reason begins (see [`Plan::state_reason`]).
+    pub state_reason: String,
     /// When the decision next changes.
     pub next_change: Option<DateTime<Utc>>,
     /// Per resource.
@@ -246,6 +248,7 @@ impl EnvReport {
             env: p.env,
             awake: p.awake,
             summary: p.summary,
+            state_reason: p.state_reason,
             next_change: p.next_change,
             items: p
                 .items
@@ -450,6 +453,7 @@ pub async fn apply<C: Cloud>(
         env: p.env,
         awake: p.awake,
         summary: p.summary,
+        state_reason: p.state_reason,
         next_change: p.next_change,
         items,
         problems: p.problems,

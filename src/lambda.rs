@@ -83,7 +83,16 @@ pub async fn handle<C: Cloud + 'static>(
                     .digest
                     .as_ref()
                     .ok_or("the digest is not configured in this copy")?;
-                let reports = digester.run_all(Default::default()).await;
+                let mut reports = digester.run_all(Default::default()).await;
+                // After the environments' own digests, so it asks Cost Explorer nothing more.
+                if digester
+                    .config
+                    .environments
+                    .iter()
+                    .any(|e| e.digest.combined)
+                {
+                    reports.push(digester.run_combined(Default::default()).await);
+                }
                 for r in &reports {
                     tracing::info!(summary = %r, "digest");
                 }

@@ -77,6 +77,9 @@ pub struct Plan {
     pub awake: bool,
     /// The schedule's decision, for people.
     pub summary: String,
+    /// The environment's state as each item's reason begins (`asleep until Mon 07:00 CET
+    /// (schedule)`), so a reader that shows the state once can show the rest of each reason.
+    pub state_reason: String,
     /// When the decision next changes.
     pub next_change: Option<DateTime<Utc>>,
     /// One item a resource, services before databases when sleeping, databases first when waking.
@@ -148,6 +151,7 @@ pub fn plan(env: &Environment, decision: &Decision, obs: &Observation, now: Date
         env: env.name.clone(),
         awake: decision.awake,
         summary,
+        state_reason,
         next_change: decision.next_change,
         items,
         problems: obs.problems(),

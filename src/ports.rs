@@ -58,13 +58,23 @@ pub trait Cloud: Send + Sync {
 /// What an environment costs, from AWS's billing.
 pub trait Billing: Send + Sync {
     /// Daily cost by AWS service from `start` to `end` (exclusive), in Cost Explorer's days
-    /// (UTC billing days), filtered by the environment's `[digest]` cost filter.
+    /// (UTC billing days), filtered by the environment's `[digest]` cost filter, in at most
+    /// `max_pages` requests (`Err` when the answer runs longer: no partial figures).
     fn daily_cost<'a>(
         &'a self,
         env: &'a Environment,
         start: NaiveDate,
         end: NaiveDate,
-    ) -> BoxFuture<'a, Result<Vec<DaySpend>, String>>;
+        max_pages: usize,
+    ) -> BoxFuture<'a, Result<DailyCost, String>>;
+
+    /// One UTC billing day's cost by AWS service and usage type (`APS2-NatGateway-Hours`), in
+    /// one request (`Err` when the answer would need more).
+    fn usage<'a>(
+        &'a self,
+        env: &'a Environment,
+        day: NaiveDate,
+    ) -> BoxFuture<'a, Result<Vec<UsageCost>, String>>;
 
     /// Cost Explorer's forecast of the spend from `start` to `end` (exclusive).
     fn forecast<'a>(
@@ -181,6 +191,27 @@ pub struct ServiceDetail {
     pub target_groups: Vec<String>,
 }
 
+/// Cost Explorer's daily costs, and how many requests they took.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DailyCost {
+    /// One entry per day Cost Explorer answered for, in date order; a day with no cost data
+    /// (no groups at all) is `has_data: false`, never a day of $0.00.
+    pub days: Vec<DaySpend>,
+    /// Requests (pages) it took.
+    pub requests: usize,
+}
+
+/// One usage type's cost on one day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageCost {
+    /// The AWS service, as Cost Explorer names it (`Amazon ElastiCache`, `EC2 - Other`).
+    pub service: String,
+    /// The usage type (`APS2-NatGateway-Hours`, `APS2-PublicIPv4:InUseAddress`).
+    pub usage_type: String,
+    /// Its cost that day.
+    pub amount: Money,
+}
+
 /// One day's spend.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DaySpend {
@@ -192,6 +223,15 @@ pub struct DaySpend {
     pub estimated: bool,
     /// Cost by AWS service name (`Amazon Elastic Container Service`), as reported.
     pub by_service: Vec<(String, Money)>,
+    /// Cost Explorer had cost data for the day (at least one service). A day without is no
+    /// figure, not $0.00: the usual cause is a filter that matches nothing, or a day AWS has
+    /// not processed yet.
+    #[serde(default = "yes")]
+    pub has_data: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// One resource of the environment and what an hour of it running costs.

@@ -137,6 +137,38 @@ pub fn scheduled(env: &Environment, now: DateTime<Utc>) -> Decision {
     }
 }
 
+/// The stretches of `[from, to)` the schedule alone (windows and holidays, no override) keeps
+/// `env` awake, in order, each clipped to `[from, to)`: what the status page draws as the week.
+/// Stepped from one scheduled change to the next, so it is exact across DST like [`scheduled`].
+pub fn awake_intervals(
+    env: &Environment,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut out: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+    let mut t = from;
+    // Each step reaches the next change; a week has a few dozen at most. The bound only
+    // guards against a schedule that would never move on.
+    for _ in 0..10_000 {
+        if t >= to {
+            break;
+        }
+        let d = scheduled(env, t);
+        let next = match d.next_change {
+            Some(n) if n > t => n.min(to),
+            _ => to,
+        };
+        if d.awake {
+            match out.last_mut() {
+                Some(last) if last.1 == t => last.1 = next,
+                _ => out.push((t, next)),
+            }
+        }
+        t = next;
+    }
+    out
+}
+
 /// One occurrence of a window, as instants.
 #[derive(Debug, Clone, Copy)]
 struct Occurrence<'w> {

@@ -289,3 +289,60 @@ proptest! {
         }
     }
 }
+
+/// The week as the page draws it: one stretch per working day, clipped to the range asked for.
+#[test]
+fn awake_intervals_are_the_weeks_windows_clipped_to_the_range() {
+    let e = env("Europe/Berlin", &["Mon-Fri 07:00-20:00"], &[]);
+    // From Wednesday 2026-12-02 12:00 CET for 7 days.
+    let from = utc("2026-12-02T11:00:00Z");
+    let got = awake_intervals(&e, from, from + TimeDelta::days(7));
+    let want: Vec<(DateTime<Utc>, DateTime<Utc>)> = [
+        ("2026-12-02T11:00:00Z", "2026-12-02T19:00:00Z"),
+        ("2026-12-03T06:00:00Z", "2026-12-03T19:00:00Z"),
+        ("2026-12-04T06:00:00Z", "2026-12-04T19:00:00Z"),
+        ("2026-12-07T06:00:00Z", "2026-12-07T19:00:00Z"),
+        ("2026-12-08T06:00:00Z", "2026-12-08T19:00:00Z"),
+        ("2026-12-09T06:00:00Z", "2026-12-09T11:00:00Z"),
+    ]
+    .iter()
+    .map(|(a, b)| (utc(a), utc(b)))
+    .collect();
+    assert_eq!(got, want);
+    assert!(awake_intervals(&env("UTC", &[], &[]), from, from + TimeDelta::days(7)).is_empty());
+}
+
+/// Across Sydney's spring-forward night (Sunday 4 October 2026, 02:00 → 03:00) a window keeps
+/// its local hours: 07:00–20:00 is 13 hours on both sides, at a different UTC offset; a window
+/// crossing midnight merges with the next day's into one stretch.
+#[test]
+fn awake_intervals_keep_local_hours_across_dst() {
+    let e = env("Australia/Sydney", &["Sat-Mon 07:00-20:00"], &[]);
+    let from = utc("2026-10-02T14:00:00Z"); // Sat 3 Oct 00:00 AEST
+    let got = awake_intervals(&e, from, from + TimeDelta::days(3));
+    assert_eq!(got.len(), 3, "{got:?}");
+    // Saturday at +10:00, Sunday and Monday at +11:00.
+    assert_eq!(
+        got[0],
+        (utc("2026-10-02T21:00:00Z"), utc("2026-10-03T10:00:00Z"))
+    );
+    assert_eq!(
+        got[1],
+        (utc("2026-10-03T20:00:00Z"), utc("2026-10-04T09:00:00Z"))
+    );
+    assert_eq!(
+        got[2],
+        (utc("2026-10-04T20:00:00Z"), utc("2026-10-05T09:00:00Z"))
+    );
+    let e = env(
+        "Pacific/Honolulu",
+        &["Fri 18:00-02:00", "Sat 02:00-04:00"],
+        &["2026-12-25"],
+    );
+    let from = utc("2026-12-04T10:00:00Z"); // Fri 4 Dec 00:00 HST
+    let got = awake_intervals(&e, from, from + TimeDelta::days(2));
+    assert_eq!(
+        got,
+        [(utc("2026-12-05T04:00:00Z"), utc("2026-12-05T14:00:00Z"))]
+    );
+}

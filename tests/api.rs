@@ -573,10 +573,14 @@ async fn unavailable_store_is_503() {
 async fn page_has_buttons_and_no_token() {
     let r = call(&app(), "GET", "/", None, None).await;
     assert_eq!(r.status, StatusCode::OK);
-    for needle in ["Wake ${h}h", "Sleep now", "sessionStorage"] {
-        assert!(r.text.contains(needle), "{needle}");
-    }
+    assert!(r.text.contains("<script src=\"/page.js\""), "{}", r.text);
     assert!(!r.text.contains(ALICE) && !r.text.contains(BOB));
+    let js = call(&app(), "GET", "/page.js", None, None).await;
+    assert_eq!(js.status, StatusCode::OK);
+    for needle in ["Wake ${x}h", "Sleep now", "sessionStorage"] {
+        assert!(js.text.contains(needle), "{needle}");
+    }
+    assert!(!js.text.contains(ALICE) && !js.text.contains(BOB));
 }
 
 /// Refusals are counted in /metrics.
@@ -626,6 +630,13 @@ impl Store for BrokenStore {
         &self,
         _: Option<&str>,
         _: usize,
+    ) -> BoxFuture<'_, Result<Vec<AuditEvent>, StoreError>> {
+        down()
+    }
+    fn audit_since(
+        &self,
+        _: &str,
+        _: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<Vec<AuditEvent>, StoreError>> {
         down()
     }

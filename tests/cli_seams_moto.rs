@@ -443,3 +443,35 @@ fn named_resources_that_cannot_be_scheduled_are_problems() {
         assert!(stdout.contains(&want), "missing {want:?} in:\n{stdout}");
     }
 }
+
+/// `lightsout apply --at` records its actions in the audit trail at the rehearsed instant, as
+/// it writes the `lightsout:slept-at` tags: a week rehearsed night by night reads as that week
+/// (what the demo seeds its history with).
+#[test]
+fn apply_at_an_instant_records_the_audit_trail_at_that_instant() {
+    let moto = Moto::start();
+    moto.seed();
+    let dir = schedules(support::STAGING);
+    let store = dir.path().join("state.db");
+    let out = support::lightsout(&moto, dir.path())
+        .args(["apply", "--at", "2026-11-30T19:00:00Z", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let store = lightsout::store::SqliteStore::open(&store).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let events = rt
+        .block_on(lightsout::store::Store::audit(&store, Some("staging"), 50))
+        .unwrap();
+    assert!(!events.is_empty());
+    let rehearsed: chrono::DateTime<chrono::Utc> = "2026-11-30T19:00:00Z".parse().unwrap();
+    for e in &events {
+        assert!(
+            e.at >= rehearsed && e.at - rehearsed < chrono::TimeDelta::seconds(30),
+            "{} at {}",
+            e.resource,
+            e.at
+        );
+    }
+}

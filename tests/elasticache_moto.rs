@@ -137,7 +137,9 @@ async fn the_digest_says_what_the_cache_costs_while_asleep() {
         Arc::new(SqliteStore::in_memory().unwrap()),
         Arc::new(ManualClock::new("2026-12-02T22:00:00Z".parse().unwrap())),
     );
-    let input = d.gather(&env, "2026-12-02".parse().unwrap()).await;
+    let input = d
+        .gather(&env, Some("2026-12-02".parse().unwrap()), true)
+        .await;
     let cache = input
         .resources
         .iter()

@@ -84,6 +84,13 @@ impl Store for Stalling {
     ) -> BoxFuture<'_, Result<Vec<AuditEvent>, StoreError>> {
         self.inner.audit(env, limit)
     }
+    fn audit_since(
+        &self,
+        env: &str,
+        since: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Vec<AuditEvent>, StoreError>> {
+        self.inner.audit_since(env, since)
+    }
     fn acquire_lease(
         &self,
         env: &str,

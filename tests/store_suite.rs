@@ -215,6 +215,42 @@ async fn suite(store: Arc<dyn Store>) {
             .unwrap()
     );
 
+    // Every audit event since an instant, oldest first, however many: 1,200 events (more than
+    // DynamoDB gives in one page of the store's reads) of two environments.
+    let base = t("2026-10-01T00:00:00Z");
+    let many: Vec<AuditEvent> = (0..1200)
+        .map(|i| AuditEvent {
+            at: base + TimeDelta::minutes(i),
+            env: if i % 3 == 0 { "other" } else { "bulk" }.into(),
+            resource: format!("ecs:c/s{}", i % 7),
+            action: Action::Sleep {
+                until: Some(base + TimeDelta::minutes(i + 30)),
+            },
+            reason: String::new(),
+            actor: "schedule".into(),
+            outcome: Outcome::Ok,
+        })
+        .collect();
+    for chunk in many.chunks(100) {
+        store.record(chunk.to_vec()).await.unwrap();
+    }
+    let since = base + TimeDelta::minutes(150);
+    let got = store.audit_since("bulk", since).await.unwrap();
+    let want: Vec<&AuditEvent> = many
+        .iter()
+        .filter(|e| e.env == "bulk" && e.at >= since)
+        .collect();
+    assert_eq!(got.len(), want.len());
+    assert_eq!(got.len(), 700);
+    assert!(got.windows(2).all(|w| w[0].at <= w[1].at), "oldest first");
+    assert_eq!(
+        got[0].at,
+        since + TimeDelta::minutes(1),
+        "150 is the other env's"
+    );
+    assert!(got.iter().all(|e| e.env == "bulk"));
+    assert!(store.audit_since("nobody", base).await.unwrap().is_empty());
+
     // Cache: expires.
     store
         .cache_put("ce:2026-12", "{\"usd\":1}", now + TimeDelta::hours(1))

@@ -7,17 +7,23 @@
 # It makes the project's Python venv with moto[server] if needed (.ci/python-env: target/venv,
 # never the system Python), builds lightsout (cargo's progress shown), starts moto_server on
 # loopback, seeds the reference staging environment (and a production service and database that
-# must stay untouched), and runs `lightsout serve` with a fresh demo token. When the page answers
-# it prints how to use it and how long the demo took to get there. The demo environment is awake
-# only when woken, so whatever the hour you see it go to sleep, then wake it from the page or
-# with curl. Ctrl-C stops lightsout and moto.
+# must stay untouched) and a month of Cost Explorer figures, replays the past week of its office
+# hours with the real binary (`lightsout apply --at` at each scheduled change: seed_history.py),
+# makes the morning's digest (so the page shows spend and savings), and runs `lightsout serve`
+# with a fresh demo token. Started inside office hours, it first puts staging to sleep until the
+# next window (`lightsout sleep`), so the page starts asleep whatever the hour; wake it from the
+# page or with curl. When the page answers it prints how to use it and how long the demo took to
+# get there. Ctrl-C stops lightsout and moto.
+#
+#   LIGHTSOUT_DEMO_STORE    the demo's SQLite store (default /tmp/lightsout-demo.db, made afresh)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
 started=$(date +%s)
 moto_port=${LIGHTSOUT_DEMO_MOTO_PORT:-5000}
 listen=${LIGHTSOUT_DEMO_LISTEN:-127.0.0.1:8080}
-db=/tmp/lightsout-demo.db
+db=${LIGHTSOUT_DEMO_STORE:-/tmp/lightsout-demo.db}
+digest=${db%.db}-digest.md
 
 .ci/python-env moto
 py=$repo/target/venv/bin/python3
@@ -51,6 +57,18 @@ export LIGHTSOUT_TOKENS="demo $token"
 rm -f "$db"*
 
 "$bin" check "$schedules"
+# A week of history, made by the binary itself, and the digest it adds up to. Quiet: the
+# commands' own lines are for when you run them.
+seeding=$(date +%s)
+echo "demo: replaying the past week (lightsout apply --at each scheduled change) ..."
+LIGHTSOUT_LOG=warn USER=demo "$py" deploy/local/seed_history.py "$bin" 7 >/dev/null
+LIGHTSOUT_LOG=warn "$bin" digest --env staging >"$digest"
+awake_now=$("$bin" plan --env staging --output json 2>/dev/null |
+  "$py" -c 'import json, sys; print(json.load(sys.stdin)[0]["awake"])' || echo False)
+if [ "$awake_now" = True ]; then
+  LIGHTSOUT_LOG=warn USER=demo "$bin" sleep staging --reason "demo: starts asleep, so you can wake it" >/dev/null
+fi
+seeding_took=$(($(date +%s) - seeding))
 "$bin" serve --listen "$listen" --settle 3s &
 pids+=($!)
 for _ in $(seq 1 300); do
@@ -73,7 +91,10 @@ cat <<MSG
     $bin plan
     $bin digest --dry-run
 
-  The page answered $(($(date +%s) - started)) s after the demo started (the build took $build_took s). Ctrl-C stops it.
+  The week's digest (what the page's spend and savings come from): $digest
+
+  The page answered $(($(date +%s) - started)) s after the demo started (the build took $build_took s,
+  replaying the week and the digest $seeding_took s). Ctrl-C stops it.
 
 MSG
 wait "${pids[1]}"

@@ -4,7 +4,8 @@
 //! 1. [`one_shape`]: every answer of 400 or more is the JSON `{"error": "..."}` — the
 //!    framework's own rejections (405, a path segment that is not UTF-8, ...) included — and
 //!    every answer carries `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY` and a
-//!    `Content-Security-Policy` (the page's allows its own inline script and style, by hash).
+//!    `Content-Security-Policy` (a page's allows this origin's files and its inline blocks, if any,
+//!    by hash; the shipped page has none).
 //! 2. [`admit`]: a URI over [`MAX_URI`] is 414; the API's routes are authenticated on their
 //!    headers — the bearer token for `/v1/environments...`, Slack's timestamp for the slash
 //!    command — before a byte of the body is read, so a client that declares a body and never
@@ -369,9 +370,11 @@ mod tests {
             "{p}"
         );
         assert!(!p.contains("unsafe"), "{p}");
-        // The shipped page has one script and one style (tests/page_browser.rs runs it in
+        // The shipped page has no inline script or style (it loads /page.js and /page.css):
+        // its policy allows this origin's files only (tests/page_browser.rs runs it in
         // Chromium under this policy).
         let page = page_policy(super::super::page::PAGE);
-        assert_eq!(page.matches("'sha256-").count(), 2, "{page}");
+        assert_eq!(page.matches("'sha256-").count(), 0, "{page}");
+        assert!(page.contains("script-src 'self'; style-src 'self';"), "{page}");
     }
 }

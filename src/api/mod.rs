@@ -1,12 +1,15 @@
-//! The HTTP API: one axum router, served by the daemon (and later, unchanged, by the Lambda).
+//! The HTTP API: one axum router, served by the daemon (`lightsout serve`) and, unchanged, by
+//! the Lambda through its Function URL.
 //!
 //! | route | auth | what |
 //! |---|---|---|
 //! | `GET /healthz` | none | liveness, and whether the store can be used (503 when not) |
 //! | `GET /metrics` | none | Prometheus counters |
-//! | `GET /` | none (the page asks for a token and keeps it in the tab) | status page |
+//! | `GET /` | none (the page asks for a token and keeps it in the tab) | status page (`page.rs`) |
+//! | `GET /page.js`, `GET /page.css` | none | the page's script and stylesheet |
 //! | `GET /v1/environments` | bearer | every environment the token may see |
 //! | `GET /v1/environments/{env}` | bearer | one environment, its resources and recent audit |
+//! | `GET /v1/environments/{env}/overview` | bearer | what the page shows: the detail, the week's schedule, recent wakes and sleeps, the last digest's figures (`overview.rs`) |
 //! | `POST /v1/environments/{env}/wake` | bearer, rate-limited | `{"for": "2h", "reason": "..."}` |
 //! | `POST /v1/environments/{env}/sleep` | bearer, rate-limited | `{"reason": "..."}` (body optional) |
 //! | `POST /v1/slack/command` | Slack signature, rate-limited | a slash command ([`slack`]) |
@@ -17,6 +20,7 @@
 pub mod auth;
 mod error;
 pub mod guard;
+mod overview;
 mod page;
 pub mod slack;
 
@@ -42,7 +46,7 @@ use crate::model::Override;
 use crate::model::{Environment, format_duration};
 use crate::ports::Cloud;
 use crate::schedule::decide;
-use crate::service::Service;
+use crate::service::{Service, state_now};
 use auth::Identity;
 
 /// The largest request body accepted.
@@ -92,8 +96,20 @@ pub fn router<C: Cloud + 'static>(api: Arc<ApiState<C>>) -> Router {
         .route("/healthz", get(healthz::<C>))
         .route("/metrics", get(metrics::<C>))
         .route("/", get(|| async { Html(page::PAGE) }))
+        .route(
+            "/page.js",
+            get(|| async { asset("text/javascript; charset=utf-8", page::SCRIPT) }),
+        )
+        .route(
+            "/page.css",
+            get(|| async { asset("text/css; charset=utf-8", page::STYLE) }),
+        )
         .route("/v1/environments", get(list::<C>))
         .route("/v1/environments/{env}", get(detail::<C>))
+        .route(
+            "/v1/environments/{env}/overview",
+            get(overview::overview::<C>),
+        )
         .route("/v1/environments/{env}/wake", post(wake::<C>))
         .route("/v1/environments/{env}/sleep", post(sleep::<C>))
         .route("/v1/slack/command", post(slack::command::<C>))
@@ -112,6 +128,18 @@ async fn healthz<C: Cloud>(State(api): State<Arc<ApiState<C>>>) -> Response {
         Ok(()) => "ok\n".into_response(),
         Err(e) => ApiError::Unhealthy(e.to_string()).into_response(),
     }
+}
+
+/// One of the page's files; revalidated on every load, so an upgrade shows at once.
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 async fn metrics<C: Cloud>(State(api): State<Arc<ApiState<C>>>) -> Response {
@@ -209,7 +237,8 @@ fn view<C: Cloud>(
     let snap = app.snapshot(&env.name);
     let mut v = json!({
         "name": env.name,
-        "state": snap.as_ref().map_or("unknown", |s| s.state().as_str()),
+        // A request accepted since the last pass shows at once: `waking`, `going to sleep`.
+        "state": state_now(snap.as_ref(), decision.awake).as_str(),
         "unknown": match &snap {
             None => json!({ "reason": "no pass has run yet", "since": Value::Null }),
             Some(s) => json!(s.unknown),
@@ -230,9 +259,17 @@ fn view<C: Cloud>(
                     json!({
                         "resource": i.item.resource.to_string(),
                         "observed": s.observed.describe(&i.item.resource),
+                        "progress": s.observed.each().find(|o| o.id() == i.item.resource).map(|o| o.progress()),
                         "verdict": i.item.verdict,
                         "outcome": i.outcome,
                         "reason": i.item.reason,
+                        // The reason without the environment's state it starts with.
+                        "detail": i
+                            .item
+                            .reason
+                            .strip_prefix(s.report.state_reason.as_str())
+                            .and_then(|r| r.strip_prefix("; "))
+                            .unwrap_or(&i.item.reason),
                     })
                 })
                 .collect()
@@ -333,6 +370,8 @@ async fn wake<C: Cloud>(
         .await
         .map_err(|e| app.request_error(e))?;
     let body = json!({
+        // What the environment shows from now on: a page can show it at once.
+        "state": request_state(app, env, Some(&woken.current)),
         "override": woken.current,
         "extended": !woken.kept,
         "expected_ready": woken.ready,
@@ -356,9 +395,24 @@ async fn sleep<C: Cloud>(
         .map_err(|e| app.request_error(e))?;
     Ok((
         StatusCode::ACCEPTED,
-        axum::Json(json!({ "ended": slept.ended, "override": slept.held })),
+        axum::Json(json!({
+            "state": request_state(app, env, slept.held.as_ref()),
+            "ended": slept.ended,
+            "override": slept.held,
+        })),
     )
         .into_response())
+}
+
+/// The state of `env` right after a request was accepted, with `ov` the override in force after
+/// it: where the environment is going, against what the last pass saw.
+fn request_state<C: Cloud>(
+    app: &Service<C>,
+    env: &Environment,
+    ov: Option<&Override>,
+) -> &'static str {
+    let awake = decide(env, ov, app.clock.now()).awake;
+    state_now(app.snapshot(&env.name).as_ref(), awake).as_str()
 }
 
 impl<C> Service<C> {

@@ -197,6 +197,28 @@ impl DynamoStore {
     }
 }
 
+/// Audit events read per Query page by [`Store::audit_since`].
+const AUDIT_PAGE_ITEMS: i32 = 500;
+/// Pages [`Store::audit_since`] reads at most (200,000 events).
+const AUDIT_PAGES: usize = 400;
+
+/// An audit item, typed; items from before the typed trail are read from their text.
+fn audit_event(i: &HashMap<String, AttributeValue>) -> Result<AuditEvent, StoreError> {
+    match i.get("event") {
+        Some(AttributeValue::S(json)) => serde_json::from_str(json)
+            .map_err(|e| StoreError(format!("unreadable audit event: {e}"))),
+        _ => Ok(AuditEvent::from_legacy(
+            parse_ts(&get(i, "at")?)?,
+            get(i, "env")?,
+            get(i, "resource")?,
+            &get(i, "action")?,
+            get(i, "reason")?,
+            get(i, "actor")?,
+            &get(i, "outcome")?,
+        )),
+    }
+}
+
 impl Store for DynamoStore {
     fn active_override(
         &self,
@@ -332,22 +354,46 @@ impl Store for DynamoStore {
                 .send()
                 .await
                 .map_err(|e| err("Query", e))?;
-            out.items()
-                .iter()
-                .map(|i| match i.get("event") {
-                    Some(AttributeValue::S(json)) => serde_json::from_str(json)
-                        .map_err(|e| StoreError(format!("unreadable audit event: {e}"))),
-                    _ => Ok(AuditEvent::from_legacy(
-                        parse_ts(&get(i, "at")?)?,
-                        get(i, "env")?,
-                        get(i, "resource")?,
-                        &get(i, "action")?,
-                        get(i, "reason")?,
-                        get(i, "actor")?,
-                        &get(i, "outcome")?,
-                    )),
-                })
-                .collect()
+            out.items().iter().map(audit_event).collect()
+        }
+        .boxed()
+    }
+
+    fn audit_since(
+        &self,
+        env: &str,
+        since: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Vec<AuditEvent>, StoreError>> {
+        let (pk, env) = (format!("audit#{env}"), env.to_string());
+        async move {
+            let mut out = Vec::new();
+            let mut start: Option<HashMap<String, AttributeValue>> = None;
+            // Sort keys begin with the event's time (RFC 3339, text order is time order).
+            for _ in 0..AUDIT_PAGES {
+                let page = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("pk = :pk AND sk >= :since")
+                    .expression_attribute_values(":pk", s(&pk))
+                    .expression_attribute_values(":since", s(ts(since)))
+                    .scan_index_forward(true)
+                    .limit(AUDIT_PAGE_ITEMS)
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(|e| err("Query", e))?;
+                for item in page.items() {
+                    out.push(audit_event(item)?);
+                }
+                match page.last_evaluated_key() {
+                    Some(k) if !k.is_empty() => start = Some(k.clone()),
+                    _ => return Ok(out),
+                }
+            }
+            Err(StoreError(format!(
+                "the audit trail of {env} since {since} runs past {AUDIT_PAGES} pages of {AUDIT_PAGE_ITEMS} events"
+            )))
         }
         .boxed()
     }

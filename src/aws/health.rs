@@ -204,22 +204,22 @@ async fn target_groups(c: &Clients, arns: &[String]) -> Result<Vec<TargetGroupHe
 }
 
 /// CloudWatch alarms in ALARM whose names start with `prefix`.
-async fn alarms(c: &Clients, prefix: &str) -> Result<Vec<Alarm>, String> {
+async fn alarms(cw: &aws_sdk_cloudwatch::Client, prefix: &str) -> Result<Vec<Alarm>, String> {
     let mut out = Vec::new();
     let mut pages = Pages::new();
     let mut token: Option<String> = None;
     loop {
-        let resp =
-            c.cw.describe_alarms()
-                .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
-                // Without AlarmTypes, only metric alarms are returned.
-                .alarm_types(aws_sdk_cloudwatch::types::AlarmType::MetricAlarm)
-                .alarm_types(aws_sdk_cloudwatch::types::AlarmType::CompositeAlarm)
-                .set_alarm_name_prefix((!prefix.is_empty()).then(|| prefix.to_string()))
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| cloud_error("DescribeAlarms", e).to_string())?;
+        let resp = cw
+            .describe_alarms()
+            .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+            // Without AlarmTypes, only metric alarms are returned.
+            .alarm_types(aws_sdk_cloudwatch::types::AlarmType::MetricAlarm)
+            .alarm_types(aws_sdk_cloudwatch::types::AlarmType::CompositeAlarm)
+            .set_alarm_name_prefix((!prefix.is_empty()).then(|| prefix.to_string()))
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| cloud_error("DescribeAlarms", e).to_string())?;
         let metric = resp.metric_alarms().iter().map(|a| {
             (
                 a.alarm_name(),
@@ -303,7 +303,7 @@ impl Inspect for AwsCloud {
         env: &'a Environment,
         prefix: &'a str,
     ) -> BoxFuture<'a, Result<Vec<Alarm>, String>> {
-        async move { alarms(&*self.clients(env).await, prefix).await }.boxed()
+        async move { alarms(&self.clients(env).await.cw, prefix).await }.boxed()
     }
 
     fn requests(&self) -> BTreeMap<String, u64> {
@@ -313,7 +313,86 @@ impl Inspect for AwsCloud {
 
 #[cfg(test)]
 mod tests {
-    use super::is_failure;
+    use super::{alarms, is_failure};
+    use aws_sdk_cloudwatch::Client;
+    use aws_sdk_cloudwatch::error::ErrorMetadata;
+    use aws_sdk_cloudwatch::operation::describe_alarms::{
+        DescribeAlarmsError, DescribeAlarmsOutput,
+    };
+    use aws_sdk_cloudwatch::types::{CompositeAlarm, MetricAlarm};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_types::DateTime;
+
+    /// CloudWatch through the current SDK (rpcv2Cbor, which moto does not serve), over
+    /// aws-smithy-mocks: alarms in ALARM with the environment's prefix, metric and composite,
+    /// every page followed.
+    #[tokio::test]
+    async fn alarms_in_alarm_are_read_across_pages() {
+        let first = mock!(Client::describe_alarms)
+            .match_requests(|r| {
+                r.alarm_name_prefix() == Some("staging-") && r.next_token().is_none()
+            })
+            .then_output(|| {
+                DescribeAlarmsOutput::builder()
+                    .metric_alarms(
+                        MetricAlarm::builder()
+                            .alarm_name("staging-5xx")
+                            .state_reason("Threshold Crossed: 12 errors")
+                            .state_updated_timestamp(DateTime::from_secs(1_764_800_000))
+                            .build(),
+                    )
+                    .next_token("page-2")
+                    .build()
+            });
+        let second = mock!(Client::describe_alarms)
+            .match_requests(|r| r.next_token() == Some("page-2"))
+            .then_output(|| {
+                DescribeAlarmsOutput::builder()
+                    .composite_alarms(
+                        CompositeAlarm::builder()
+                            .alarm_name("staging-api-down")
+                            .state_reason("children in ALARM")
+                            .build(),
+                    )
+                    .build()
+            });
+        let cw = mock_client!(aws_sdk_cloudwatch, RuleMode::Sequential, [&first, &second]);
+        let got = alarms(&cw, "staging-").await.unwrap();
+        let names: Vec<&str> = got.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["staging-5xx", "staging-api-down"]);
+        assert!(got[0].reason.contains("12 errors"));
+        assert_eq!(got[0].since.map(|t| t.timestamp()), Some(1_764_800_000));
+    }
+
+    /// A paginator that loops (the same token twice) is stopped, not followed forever.
+    #[tokio::test]
+    async fn a_repeated_page_token_is_refused() {
+        let looping = mock!(Client::describe_alarms)
+            .then_output(|| DescribeAlarmsOutput::builder().next_token("again").build());
+        let cw = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, [&looping]);
+        let e = alarms(&cw, "").await.unwrap_err();
+        assert!(e.contains("page token \"again\" twice"), "{e}");
+        assert_eq!(looping.num_calls(), 2);
+    }
+
+    /// An AWS refusal is said in one line with the operation and the code.
+    #[tokio::test]
+    async fn a_refusal_is_one_readable_line() {
+        let denied = mock!(Client::describe_alarms).then_error(|| {
+            DescribeAlarmsError::generic(
+                ErrorMetadata::builder()
+                    .code("AccessDenied")
+                    .message("not authorized to perform: cloudwatch:DescribeAlarms")
+                    .build(),
+            )
+        });
+        let cw = mock_client!(aws_sdk_cloudwatch, RuleMode::Sequential, [&denied]);
+        let e = alarms(&cw, "staging-").await.unwrap_err();
+        assert_eq!(
+            e,
+            "DescribeAlarms failed: AccessDenied: not authorized to perform: cloudwatch:DescribeAlarms"
+        );
+    }
 
     #[test]
     fn which_stopped_tasks_are_failures() {

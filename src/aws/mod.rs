@@ -1,5 +1,6 @@
-//! The AWS adapter: the only module that talks to AWS (ECS, Application Auto Scaling, RDS, and
-//! DynamoDB for the shared store).
+//! The AWS adapter: the only module that talks to AWS — ECS and Application Auto Scaling, RDS,
+//! ElastiCache, and for the digest Cost Explorer, Budgets, CloudWatch, ELB, SES, SNS and SSM;
+//! DynamoDB for the shared store.
 //!
 //! Clients are built once per region from one shared configuration, with the SDK's adaptive
 //! retry (client-side rate limiting on throttling) and timeouts on every call ([`CallLimits`]):
@@ -15,7 +16,6 @@ mod health;
 pub mod outbox;
 mod rds;
 
-pub use billing::COST_PAGES;
 pub use count::RequestCounter;
 pub use dynamo::DynamoStore;
 pub use outbox::AwsOutbox;

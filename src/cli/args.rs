@@ -11,7 +11,7 @@ use crate::aws::CallLimits;
 
 /// Puts AWS staging environments to sleep on a schedule and wakes them exactly as they were.
 #[derive(Debug, Parser)]
-#[command(name = "lightsout", version, about)]
+#[command(name = "lightsout", version, about, after_help = TOP_HELP)]
 pub struct Cli {
     /// The schedules directory (or one schedule file).
     #[arg(
@@ -19,11 +19,12 @@ pub struct Cli {
         short = 's',
         global = true,
         env = "LIGHTSOUT_SCHEDULES",
-        default_value = "schedules"
+        default_value = "schedules",
+        help_heading = "Global options"
     )]
     pub schedules: PathBuf,
-    /// Log format on stderr.
-    #[arg(long, global = true, env = "LIGHTSOUT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
+    /// Log format on stderr (the level: LIGHTSOUT_LOG=debug).
+    #[arg(long, global = true, env = "LIGHTSOUT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human, help_heading = "Global options")]
     pub log_format: LogFormat,
     /// The command.
     #[command(subcommand)]
@@ -50,6 +51,7 @@ pub enum Output {
 
 /// How lightsout talks to AWS.
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "AWS calls")]
 pub struct AwsArgs {
     /// Attempts per AWS call, with adaptive retry on throttling.
     #[arg(long, env = "LIGHTSOUT_MAX_ATTEMPTS", default_value_t = 5)]
@@ -76,6 +78,7 @@ impl AwsArgs {
 
 /// The state store.
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "State store")]
 pub struct StoreArgs {
     /// The state store (overrides, audit trail, leases): a SQLite file, or `dynamodb:TABLE` to
     /// share it between copies. Every command and the daemon must use the same one.
@@ -130,6 +133,7 @@ pub struct Target {
 
 /// Waiting for an environment after a wake or sleep.
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Waiting, and going through a daemon")]
 pub struct WaitArgs {
     /// Wait until the environment is ready (awake, every task running; or asleep), showing
     /// progress resource by resource. Exits 0 when it is, 1 on --timeout or when a resource
@@ -155,12 +159,16 @@ pub struct WaitArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check schedule files: report every problem with its file, line and fix.
+    ///
+    /// Reads only the files: no AWS call, no store. Exits 1 when a file has a problem.
+    #[command(after_help = CHECK_HELP)]
     Check {
         /// Directory or file to check (default: --schedules).
         path: Option<PathBuf>,
     },
     /// Show what would change now (or at --at), and why. Calls only describe APIs. Exits 1 when
     /// something needs attention (a resource that cannot be acted on, or could not be observed).
+    #[command(after_help = PLAN_HELP)]
     Plan {
         #[command(flatten)]
         target: Target,
@@ -173,6 +181,9 @@ pub enum Command {
         store: StoreArgs,
     },
     /// Converge the environments on their schedule and active wakes, under their leases.
+    ///
+    /// Exits 1 when a resource failed or needs a person, or another copy holds the lease.
+    #[command(after_help = APPLY_HELP)]
     Apply {
         #[command(flatten)]
         target: Target,
@@ -188,6 +199,7 @@ pub enum Command {
         store: StoreArgs,
     },
     /// Show each resource's observed state, desired state and the next transition.
+    #[command(after_help = STATUS_HELP)]
     Status {
         #[command(flatten)]
         target: Target,
@@ -200,6 +212,7 @@ pub enum Command {
         store: StoreArgs,
     },
     /// Wake an environment for a while: it goes back to sleep by itself when the time is up.
+    #[command(after_help = WAKE_HELP)]
     Wake {
         /// The environment.
         env: String,
@@ -217,6 +230,7 @@ pub enum Command {
         store: StoreArgs,
     },
     /// End a wake now; inside an awake window, sleep until the next scheduled start.
+    #[command(after_help = SLEEP_HELP)]
     Sleep {
         /// The environment.
         env: String,
@@ -231,6 +245,7 @@ pub enum Command {
         store: StoreArgs,
     },
     /// Run the daemon: the HTTP API and status page, and the reconcile loop.
+    #[command(after_help = SERVE_HELP)]
     Serve {
         /// Address to listen on.
         #[arg(long, env = "LIGHTSOUT_LISTEN", default_value = "127.0.0.1:8080")]
@@ -269,30 +284,129 @@ pub enum Command {
         store: StoreArgs,
     },
     /// Run as an AWS Lambda function (chosen by itself when AWS_LAMBDA_RUNTIME_API is set).
+    ///
+    /// Configured by environment variables only (the Terraform module sets them).
+    #[command(after_help = LAMBDA_HELP)]
     Lambda {
         #[command(flatten)]
         aws: AwsArgs,
     },
     /// Make the daily cost and health digest and send it to the environment's channels.
+    ///
+    /// Each digest asks Cost Explorer at most 3 times ($0.01 a request) and keeps its figures in
+    /// the store for the status page.
+    #[command(after_help = DIGEST_HELP)]
     Digest {
         /// Only this environment.
         #[arg(long)]
         env: Option<String>,
-        /// The day to report on, a local date like 2026-11-28 (default: yesterday).
+        /// The billing day to report on: a UTC day like 2026-11-28, as Cost Explorer and AWS
+        /// Budgets count days (default: the most recent day Cost Explorer has figures for).
         #[arg(long)]
         date: Option<chrono::NaiveDate>,
-        /// Print the Markdown digest and send nothing.
+        /// Print the digest and send nothing, record nothing, cache nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Send again to channels that already got this day's digest.
+        /// Send again to channels that already got today's digest.
         #[arg(long)]
         force: bool,
+        /// One digest for finance: every environment's line and the total, sent to the
+        /// channels of the environments whose [digest] says `combined = true` (printed with
+        /// --dry-run, or when none does).
+        #[arg(long)]
+        all: bool,
+        /// `json`: the figures as JSON on standard output (every figure, with the rate and
+        /// hours behind each saving); `table`: the digest as Markdown with --dry-run.
+        #[arg(long, value_enum, default_value_t = Output::Table)]
+        output: Output,
         #[command(flatten)]
         aws: AwsArgs,
         #[command(flatten)]
         store: StoreArgs,
     },
 }
+
+const TOP_HELP: &str = "\
+Examples:
+  lightsout check                          validate schedules/*.toml
+  lightsout plan                           what would change now, and why
+  lightsout wake staging --for 2h --wait   wake staging and wait until it is ready
+  lightsout serve                          the daemon: API, status page, reconcile loop
+
+AWS: the standard configuration (AWS_PROFILE, AWS_REGION, ...). Against an emulator, also
+AWS_ENDPOINT_URL=http://127.0.0.1:5000 with any AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+Exit codes: 0 done, 1 something failed or needs a person, 2 bad input.";
+
+const CHECK_HELP: &str = "\
+Examples:
+  lightsout check
+  lightsout check schedules/staging.toml
+  lightsout -s /etc/lightsout/schedules check";
+
+const PLAN_HELP: &str = "\
+Examples:
+  lightsout plan
+  lightsout plan --env staging --at 2026-12-02T22:00:00Z     as if it were that instant
+  lightsout plan --output json";
+
+const APPLY_HELP: &str = "\
+Examples:
+  lightsout apply --env staging --dry-run   plan and report, no write call
+  lightsout apply
+  lightsout apply --at 2026-12-03T06:00:00Z rehearse an instant (recorded at that instant)";
+
+const STATUS_HELP: &str = "\
+Examples:
+  lightsout status
+  lightsout status --env staging --output json";
+
+const WAKE_HELP: &str = "\
+Examples:
+  lightsout wake staging --for 2h --reason \"hotfix #123\"
+  lightsout wake staging --for 1h --wait --timeout 20m      what a CI job runs before e2e tests
+  LIGHTSOUT_TOKEN=... lightsout wake staging --api http://lightsout.internal:8080";
+
+const SLEEP_HELP: &str = "\
+Examples:
+  lightsout sleep staging
+  lightsout sleep staging --reason \"done testing\" --wait";
+
+const SERVE_HELP: &str = "\
+Examples:
+  LIGHTSOUT_TOKENS=\"alice $(openssl rand -hex 32)\" lightsout serve
+  lightsout serve --listen 0.0.0.0:8080 --tokens-file /etc/lightsout/tokens --store dynamodb:lightsout
+
+Tokens: LIGHTSOUT_TOKENS (or _FILE, _SSM, or --tokens-file), one `NAME TOKEN [ENV,ENV]` a line.
+Slack: LIGHTSOUT_SLACK_SIGNING_SECRET for the slash command, LIGHTSOUT_SLACK_WEBHOOK_URL for
+the digest (each also as _FILE or _SSM). The page: http://LISTEN/.";
+
+const LAMBDA_HELP: &str = "\
+Environment variables:
+  LIGHTSOUT_STORE                     dynamodb:TABLE (required: copies share one store)
+  LIGHTSOUT_SCHEDULES                 the schedule files in the zip (/var/task/schedules)
+  LIGHTSOUT_TOKENS_SSM                an SSM SecureString of API tokens, `NAME TOKEN [ENV,ENV]`
+                                      a line (or LIGHTSOUT_TOKENS, LIGHTSOUT_TOKENS_FILE)
+  LIGHTSOUT_SLACK_SIGNING_SECRET_SSM  the Slack app's signing secret (or _FILE, or the value)
+  LIGHTSOUT_SLACK_WEBHOOK_URL_SSM     the digest's Slack webhook (or _FILE, or the value)
+  LIGHTSOUT_LOG                       log level (info; lightsout=debug,info)
+  LIGHTSOUT_LOG_FORMAT                json in Lambda
+  LIGHTSOUT_MAX_ATTEMPTS, LIGHTSOUT_ATTEMPT_TIMEOUT, LIGHTSOUT_CALL_TIMEOUT   AWS call limits
+  AWS_LAMBDA_RUNTIME_API              set by Lambda; with it and no arguments, lightsout runs this
+
+Events: {\"action\": \"reconcile\"} (EventBridge Scheduler, every minute), {\"action\": \"digest\"},
+and Function URL requests (the HTTP API and the page).";
+
+const DIGEST_HELP: &str = "\
+Days: the digest reports on a UTC billing day, the day Cost Explorer and AWS Budgets count, and
+says so; by default the most recent one Cost Explorer has figures for. East of UTC, a morning
+digest reports on the day before yesterday's local date (yesterday has not ended in UTC yet).
+
+Examples:
+  lightsout digest --dry-run                      print the digest, send nothing
+  lightsout digest --env staging --date 2026-11-28
+  lightsout digest --force                        send again to channels that had it
+  lightsout digest --all --dry-run                every environment and the total, for finance
+  lightsout digest --dry-run --output json        every figure as JSON";
 
 fn parse_delta(s: &str) -> Result<chrono::TimeDelta, String> {
     crate::model::parse_duration(s)

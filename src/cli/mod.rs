@@ -93,14 +93,18 @@ pub async fn run(cli: Cli) -> ExitCode {
             date,
             dry_run,
             force,
+            all,
+            output,
             aws,
             store,
         } => {
             let opts = crate::digest::RunOptions {
                 dry_run: *dry_run,
                 force: *force,
+                figures: matches!(output, Output::Json),
+                day: *date,
             };
-            digest(&cli, env.as_deref(), *date, aws, store, opts).await
+            digest(&cli, env.as_deref(), *all, aws, store, opts).await
         }
     };
     match result {
@@ -295,7 +299,7 @@ fn exit(attention: bool) -> ExitCode {
 async fn digest(
     cli: &Cli,
     env: Option<&str>,
-    date: Option<chrono::NaiveDate>,
+    all: bool,
     aws: &AwsArgs,
     store: &StoreArgs,
     opts: crate::digest::RunOptions,
@@ -307,19 +311,28 @@ async fn digest(
     };
     let (envs, _) = targets(cli, &config, &target)?;
     let now = SystemClock.now();
-    // Every day is checked before anything is sent.
-    let mut days = Vec::new();
-    for env in &envs {
-        let today = now.with_timezone(&env.timezone).date_naive();
-        let day = date.unwrap_or_else(|| crate::digest::Digester::default_day(env, now));
-        if day >= today {
+    // The day is checked before anything is asked or sent.
+    if let Some(day) = opts.day {
+        let last = crate::calendar::last_ended_day(now);
+        if day > last {
+            let ends = (day + chrono::TimeDelta::days(1))
+                .and_time(chrono::NaiveTime::MIN)
+                .and_utc();
+            let local = envs
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} in {}",
+                        ends.with_timezone(&e.timezone).format("%a %-d %b %H:%M %Z"),
+                        e.name
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
             anyhow::bail!(
-                "--date {day} has not ended yet in {} ({}); give a day before {today}",
-                env.name,
-                env.timezone
+                "--date {day}: that UTC billing day has not ended yet (it ends at 00:00 UTC, {local}); the latest ended one is {last}"
             );
         }
-        days.push(day);
     }
     let cloud = Arc::new(crate::aws::AwsCloud::from_env(aws.limits()).await);
     let store = startup::open_store(&store.store, &cloud)?;
@@ -327,11 +340,27 @@ async fn digest(
         environments: envs.clone(),
     };
     let digester = startup::digester(cfg, cloud, store, Arc::new(SystemClock)).await?;
+    let json = opts.figures;
+    if all {
+        let r = digester.run_combined(opts).await;
+        eprintln!("{r}");
+        if json {
+            println!("{}", serde_json::to_string_pretty(&r.combined)?);
+        }
+        return Ok(exit(r.failed()));
+    }
     let mut failed = false;
-    for (env, day) in envs.iter().zip(days) {
-        let r = digester.run(env, day, opts).await;
+    let mut figures = Vec::new();
+    for env in &envs {
+        let r = digester.run(env, opts).await;
         failed |= r.failed();
         eprintln!("{}", r);
+        if let Some(f) = r.figures {
+            figures.push(f);
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&figures)?);
     }
     Ok(exit(failed))
 }
@@ -442,8 +471,9 @@ fn emit<T: serde::Serialize>(output: Output, results: &[T], table: impl Fn(&T) -
 fn init_logs(format: LogFormat) {
     use std::io::IsTerminal as _;
     use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_env("LIGHTSOUT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // tokio_cron_scheduler announces its own start-up at INFO: noise beside lightsout's lines.
+    let filter = EnvFilter::try_from_env("LIGHTSOUT_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,tokio_cron_scheduler=warn"));
     let colour = std::io::stderr().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()

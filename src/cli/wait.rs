@@ -410,10 +410,10 @@ async fn via_api(ask: Ask<'_>, wait: &WaitArgs, api: &str) -> anyhow::Result<Exi
             return Ok(ExitCode::from(1));
         }
         let state = env["state"].as_str().unwrap_or("unknown");
-        if state == "unknown" {
-            if let Some(reason) = env["unknown"]["reason"].as_str() {
-                println!("{}  unknown: {reason}", elapsed(start));
-            }
+        if state == "unknown"
+            && let Some(reason) = env["unknown"]["reason"].as_str()
+        {
+            println!("{}  unknown: {reason}", elapsed(start));
         }
         if state == ask.goal().as_str() {
             println!(

@@ -18,6 +18,7 @@ const DIGEST_KEYS: &[&str] = &[
     "email_from",
     "email_to",
     "sns_topic_arn",
+    "combined",
 ];
 
 impl Reader<'_, '_> {
@@ -35,19 +36,18 @@ impl Reader<'_, '_> {
             alarm_prefix: format!("{env_name}-"),
             ..DigestConfig::default()
         };
-        if let Some(v) = lookup(t, "at") {
-            if let Some(s) = self.string(v, "digest.at") {
-                match chrono::NaiveTime::parse_from_str(s, "%H:%M") {
-                    Ok(at) => d.at = at,
-                    Err(_) => self.err(
-                        v.span(),
-                        format!("\"{s}\" is not a time of day"),
-                        Some(
-                            "write at = \"08:30\" (24-hour local time of the environment)"
-                                .to_string(),
-                        ),
+        if let Some(v) = lookup(t, "at")
+            && let Some(s) = self.string(v, "digest.at")
+        {
+            match chrono::NaiveTime::parse_from_str(s, "%H:%M") {
+                Ok(at) => d.at = at,
+                Err(_) => self.err(
+                    v.span(),
+                    format!("\"{s}\" is not a time of day"),
+                    Some(
+                        "write at = \"08:30\" (24-hour local time of the environment)".to_string(),
                     ),
-                }
+                ),
             }
         }
         let tag = lookup(t, "cost_tag");
@@ -90,13 +90,13 @@ impl Reader<'_, '_> {
         } else if let Some((k, v)) = guard.require_tags.iter().next() {
             d.cost_filter = CostFilter::Tag(k.clone(), v.clone());
         }
-        if let Some(v) = lookup(t, "budget_name") {
-            if let Some(s) = self.string(v, "digest.budget_name") {
-                if s.trim().is_empty() || s.len() > 100 {
-                    self.err(v.span(), "`budget_name` must name an AWS Budgets budget", Some("write budget_name = \"staging-monthly\", or delete it to use monthly_budget".to_string()));
-                } else {
-                    d.budget_name = Some(s.to_string());
-                }
+        if let Some(v) = lookup(t, "budget_name")
+            && let Some(s) = self.string(v, "digest.budget_name")
+        {
+            if s.trim().is_empty() || s.len() > 100 {
+                self.err(v.span(), "`budget_name` must name an AWS Budgets budget", Some("write budget_name = \"staging-monthly\", or delete it to use monthly_budget".to_string()));
+            } else {
+                d.budget_name = Some(s.to_string());
             }
         }
         if let Some(v) = lookup(t, "health_urls") {
@@ -112,9 +112,22 @@ impl Reader<'_, '_> {
                 }
             }
         }
-        if let Some(v) = lookup(t, "alarm_prefix") {
-            if let Some(s) = self.string(v, "digest.alarm_prefix") {
-                d.alarm_prefix = s.to_string();
+        if let Some(v) = lookup(t, "alarm_prefix")
+            && let Some(s) = self.string(v, "digest.alarm_prefix")
+        {
+            d.alarm_prefix = s.to_string();
+        }
+        if let Some(v) = lookup(t, "combined") {
+            match v.get_ref() {
+                toml::de::DeValue::Boolean(b) => d.combined = *b,
+                _ => self.err(
+                    v.span(),
+                    "`combined` must be true or false",
+                    Some(
+                        "write combined = true to send these channels the digest of every environment, for finance"
+                            .to_string(),
+                    ),
+                ),
             }
         }
         if let Some(v) = lookup(t, "channels") {
@@ -138,13 +151,20 @@ impl Reader<'_, '_> {
                 }
             }
         }
-        if let Some(v) = lookup(t, "email_from") {
-            if let Some(s) = self.string(v, "digest.email_from") {
-                if is_email(s) {
-                    d.email_from = Some(s.to_string());
-                } else {
-                    self.err(v.span(), format!("\"{s}\" is not an email address"), Some("write email_from = \"lightsout@example.com\" (an SES-verified identity)".to_string()));
-                }
+        if let Some(v) = lookup(t, "email_from")
+            && let Some(s) = self.string(v, "digest.email_from")
+        {
+            if is_email(s) {
+                d.email_from = Some(s.to_string());
+            } else {
+                self.err(
+                    v.span(),
+                    format!("\"{s}\" is not an email address"),
+                    Some(
+                        "write email_from = \"lightsout@example.com\" (an SES-verified identity)"
+                            .to_string(),
+                    ),
+                );
             }
         }
         if let Some(v) = lookup(t, "email_to") {
@@ -160,16 +180,16 @@ impl Reader<'_, '_> {
                 }
             }
         }
-        if let Some(v) = lookup(t, "sns_topic_arn") {
-            if let Some(s) = self.string(v, "digest.sns_topic_arn") {
-                if s.starts_with("arn:aws")
-                    && s.split(':').nth(2) == Some("sns")
-                    && s.split(':').count() == 6
-                {
-                    d.sns_topic_arn = Some(s.to_string());
-                } else {
-                    self.err(v.span(), format!("\"{s}\" is not an SNS topic ARN"), Some("write sns_topic_arn = \"arn:aws:sns:eu-west-1:123456789012:lightsout-digest\"".to_string()));
-                }
+        if let Some(v) = lookup(t, "sns_topic_arn")
+            && let Some(s) = self.string(v, "digest.sns_topic_arn")
+        {
+            if s.starts_with("arn:aws")
+                && s.split(':').nth(2) == Some("sns")
+                && s.split(':').count() == 6
+            {
+                d.sns_topic_arn = Some(s.to_string());
+            } else {
+                self.err(v.span(), format!("\"{s}\" is not an SNS topic ARN"), Some("write sns_topic_arn = \"arn:aws:sns:eu-west-1:123456789012:lightsout-digest\"".to_string()));
             }
         }
         let at = lookup(t, "channels").map_or(0..0, |v| v.span());

@@ -25,11 +25,11 @@ pub fn parse_ics(text: &str) -> Result<Vec<(NaiveDate, NaiveDate)>, IcsError> {
     let mut lines: Vec<(usize, String)> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let raw = raw.trim_end_matches('\r');
-        if let Some(cont) = raw.strip_prefix([' ', '\t']) {
-            if let Some((_, last)) = lines.last_mut() {
-                last.push_str(cont);
-                continue;
-            }
+        if let Some(cont) = raw.strip_prefix([' ', '\t'])
+            && let Some((_, last)) = lines.last_mut()
+        {
+            last.push_str(cont);
+            continue;
         }
         lines.push((i + 1, raw.to_string()));
     }

@@ -168,14 +168,15 @@ impl Reader<'_, '_> {
         });
         let external_id =
             get("external_id").and_then(|v| self.string(v, "external_id").map(String::from));
-        if external_id.is_some() && get("role_arn").is_none() {
-            if let Some(v) = get("external_id") {
-                self.err(
-                    v.span(),
-                    "`external_id` without `role_arn`",
-                    Some("an external ID goes with the role it is for: add role_arn".to_string()),
-                );
-            }
+        if external_id.is_some()
+            && get("role_arn").is_none()
+            && let Some(v) = get("external_id")
+        {
+            self.err(
+                v.span(),
+                "`external_id` without `role_arn`",
+                Some("an external ID goes with the role it is for: add role_arn".to_string()),
+            );
         }
 
         let timezone = match get("timezone") {
@@ -207,10 +208,10 @@ impl Reader<'_, '_> {
             Some(v) => self.holidays(v),
             None => Vec::new(),
         };
-        if let Some(v) = get("holiday_calendar") {
-            if let Some(path) = self.string(v, "holiday_calendar") {
-                holidays.extend(self.calendar(path, v.span()));
-            }
+        if let Some(v) = get("holiday_calendar")
+            && let Some(path) = self.string(v, "holiday_calendar")
+        {
+            holidays.extend(self.calendar(path, v.span()));
         }
 
         let max_wake = match get("max_wake") {

@@ -80,8 +80,8 @@ fn draw(c: &ChartData) -> Option<Vec<u8>> {
     let top = c
         .days
         .iter()
-        .filter_map(|(_, m)| *m)
-        .chain(c.daily_pace)
+        .filter_map(|d| d.spend)
+        .chain(c.pace_through(1))
         .map(|m| m.0)
         .max()
         .unwrap_or(0)
@@ -100,11 +100,11 @@ fn draw(c: &ChartData) -> Option<Vec<u8>> {
             .take((WIDTH * HEIGHT * 3) as usize)
             .collect(),
     };
-    for (i, (_, value)) in (0u32..).zip(&c.days) {
+    for (i, day) in (0u32..).zip(&c.days) {
         let (x0, x1) = bar_span(i, days);
-        match value {
+        match &day.spend {
             Some(m) => {
-                let over = c.daily_pace.is_some_and(|p| *m > p);
+                let over = c.pace_through(1).is_some_and(|p| *m > p);
                 let colour = if over { OVER } else { UNDER };
                 let h = height(*m).max(1);
                 cv.rect(x0, BASELINE - h, x1, BASELINE, colour);
@@ -114,7 +114,7 @@ fn draw(c: &ChartData) -> Option<Vec<u8>> {
         }
     }
     cv.rect(MARGIN.0, BASELINE, WIDTH - MARGIN.1, BASELINE + 1, AXIS);
-    if let Some(p) = c.daily_pace {
+    if let Some(p) = c.pace_through(1) {
         let y = BASELINE - height(p).min(BASELINE - 1);
         let mut x = MARGIN.0;
         while x < WIDTH - MARGIN.1 {

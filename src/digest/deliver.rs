@@ -1,17 +1,53 @@
 //! Sends a digest to its channels: each on its own, retried with backoff, never blocking the
 //! others; what failed is returned (and shown in the next digest).
 
+use chrono_tz::Tz;
+
 use super::Digester;
-use super::figures::Digest;
+use super::figures::{Combined, Digest};
 use super::render;
 use crate::model::{Channel, Environment};
+
+/// What is sent: one environment's digest, or the combined one (times in a zone).
+#[derive(Clone, Copy)]
+pub(crate) enum Report<'a> {
+    One(&'a Digest),
+    All(&'a Combined, Tz),
+}
+
+impl Report<'_> {
+    fn markdown(&self) -> String {
+        match self {
+            Report::One(d) => render::markdown(d),
+            Report::All(c, tz) => render::combined_markdown(c, *tz),
+        }
+    }
+    fn slack(&self) -> String {
+        match self {
+            Report::One(d) => render::slack(d).to_string(),
+            Report::All(c, tz) => render::combined_slack(c, *tz).to_string(),
+        }
+    }
+    fn email(&self) -> render::Email {
+        match self {
+            Report::One(d) => render::email(d),
+            Report::All(c, tz) => render::combined_email(c, *tz),
+        }
+    }
+    fn text(&self) -> String {
+        match self {
+            Report::One(d) => render::plain_text(d),
+            Report::All(c, tz) => render::combined_text(c, *tz),
+        }
+    }
+}
 
 impl Digester {
     /// Sends `digest` to `channels` at once; per channel, `Ok` or the last error.
     pub(crate) async fn deliver(
         &self,
         env: &Environment,
-        digest: &Digest,
+        digest: Report<'_>,
         channels: &[Channel],
     ) -> Vec<(Channel, Result<(), String>)> {
         let sends = channels.iter().map(|&c| async move {
@@ -40,27 +76,27 @@ impl Digester {
     async fn send(
         &self,
         env: &Environment,
-        digest: &Digest,
+        digest: Report<'_>,
         channel: Channel,
     ) -> Result<(), String> {
         let d = &env.digest;
         match channel {
             Channel::Stdout => {
-                println!("{}", render::markdown(digest));
+                println!("{}", digest.markdown());
                 Ok(())
             }
-            Channel::Slack => self.outbox.slack(render::slack(digest).to_string()).await,
+            Channel::Slack => self.outbox.slack(digest.slack()).await,
             Channel::Email => {
                 let from = d.email_from.as_deref().ok_or("no email_from")?;
-                let mail = render::email(digest);
+                let mail = digest.email();
                 let raw = mime(&mail, from, &d.email_to, self.clock.now().timestamp())?;
                 self.outbox.email(from, &d.email_to, raw).await
             }
             Channel::Sns => {
                 let topic = d.sns_topic_arn.as_deref().ok_or("no sns_topic_arn")?;
-                let mail = render::email(digest);
+                let mail = digest.email();
                 self.outbox
-                    .publish(topic, &mail.subject, &render::plain_text(digest))
+                    .publish(topic, &mail.subject, &digest.text())
                     .await
             }
         }

@@ -3,7 +3,7 @@ use crate::digest::fixtures::{
     date, day_spend, ecs_sleep_action, ecs_wake_action, event, sample_input, staging_env, usd, utc,
     whole_env,
 };
-use crate::digest::input::{DaySpend, Spend};
+use crate::digest::input::{DaySpend, Forecast, Spend};
 use chrono::TimeDelta;
 
 fn prices() -> &'static PriceTable {
@@ -29,27 +29,33 @@ fn hourly_prices_of_the_reference_environment() {
     assert_eq!(
         hourly,
         vec![
-            ("ecs:app-staging-cluster/backend".to_string(), Money(49_370)),
+            (
+                "ecs:app-staging-cluster/backend".to_string(),
+                Money::from_micros(49_370)
+            ),
             (
                 "ecs:app-staging-cluster/frontend".to_string(),
-                Money(12_343)
+                Money(12_342_500)
             ),
-            ("rds:app-staging-db".to_string(), Money(18_000)),
-            ("aurora:app-staging-aurora".to_string(), Money(81_000)),
+            ("rds:app-staging-db".to_string(), Money::from_micros(18_000)),
+            (
+                "aurora:app-staging-aurora".to_string(),
+                Money::from_micros(81_000)
+            ),
         ]
     );
 }
 
 #[test]
 fn money_rounds_half_away_from_zero_only_when_shown() {
-    assert_eq!(Money(1_234_564_999).to_string(), "$1,234.56");
-    assert_eq!(Money(1_234_565_000).to_string(), "$1,234.57");
-    assert_eq!(Money(-5_000).to_string(), "-$0.01");
-    assert_eq!(Money(-4_999).to_string(), "$0.00");
+    assert_eq!(Money::from_micros(1_234_564_999).to_string(), "$1,234.56");
+    assert_eq!(Money::from_micros(1_234_565_000).to_string(), "$1,234.57");
+    assert_eq!(Money::from_micros(-5_000).to_string(), "-$0.01");
+    assert_eq!(Money::from_micros(-4_999).to_string(), "$0.00");
     // Three amounts of $0.004 each show as $0.00 but sum to $0.012, shown $0.01.
-    let sum: Money = [Money(4_000); 3].into_iter().sum();
+    let sum: Money = [Money::from_micros(4_000); 3].into_iter().sum();
     assert_eq!(
-        (Money(4_000).to_string(), sum.to_string()),
+        (Money::from_micros(4_000).to_string(), sum.to_string()),
         ("$0.00".into(), "$0.01".into())
     );
     assert_eq!(div_round(10, 4), Money(3));
@@ -58,22 +64,45 @@ fn money_rounds_half_away_from_zero_only_when_shown() {
 }
 
 #[test]
-fn spend_of_the_day_the_day_before_month_to_date_and_last_month() {
+fn spend_of_the_day_a_week_before_month_to_date_and_last_month() {
     let input = sample_input();
     let s = compute(&input, prices()).spend.unwrap();
     // Sat 28 Nov (dark day): 3.12 + 0.60 + (1.10 + 0.22) + 2.05 + 1.20 + 0.21 + 0.05 = $8.55.
     assert_eq!(s.day_total, Some(usd(855)));
     assert!(s.day_estimated);
-    // Fri 27 Nov (working day): 8.48 + 8.38 + 3.12 + 0.66 + 2.58 + 1.20 + 0.38 + 0.05 + 0.03
-    // = $24.88; change -$16.33, -65.6 %.
-    assert_eq!(s.previous_day, date("2026-11-27"));
-    assert_eq!(s.previous_total, Some(usd(2488)));
-    assert_eq!(s.change, Some(usd(-1633)));
+    // Against the same weekday a week before, Sat 21 Nov (also dark): EC2 - Other 1.10 + 0.06,
+    // total $8.39; +$0.16, +1.9 %.
+    assert_eq!(s.week_before, date("2026-11-21"));
+    assert_eq!(s.week_before_total, Some(usd(839)));
+    assert_eq!(s.change, Some(usd(16)));
     assert!(
-        (s.change_pct.unwrap() - (-65.635)).abs() < 0.01,
+        (s.change_pct.unwrap() - 1.907).abs() < 0.01,
         "{:?}",
         s.change_pct
     );
+    // The one service that moved: EC2 - Other, $1.16 → $1.32.
+    assert_eq!(
+        s.movers,
+        vec![Mover {
+            service: "EC2 - Other".into(),
+            day: usd(132),
+            week_before: usd(116),
+            change: usd(16),
+        }]
+    );
+    // The day by service, largest first, the two smallest as "Other".
+    let names: Vec<&str> = s.day_by_service.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Amazon ElastiCache",
+            "Amazon Relational Database Service",
+            "EC2 - Other",
+            "Amazon Virtual Private Cloud",
+            "Amazon Elastic Load Balancing"
+        ]
+    );
+    assert_eq!(s.day_other, Some((2, usd(26))));
     let sum = |from: &str, to: &str| -> Money {
         let mut d = date(from);
         let mut total = Money::ZERO;
@@ -84,11 +113,17 @@ fn spend_of_the_day_the_day_before_month_to_date_and_last_month() {
         total
     };
     assert_eq!(s.month_to_date, sum("2026-11-01", "2026-11-28"));
+    // The same weekdays four weeks before: Sun 4 Oct – Sat 31 Oct.
     assert_eq!(
-        (s.last_month_from, s.last_month_to),
-        (date("2026-10-01"), date("2026-10-28"))
+        (s.compare_from, s.compare_to, s.compare_weeks),
+        (date("2026-10-04"), date("2026-10-31"), 4)
     );
-    assert_eq!(s.last_month, sum("2026-10-01", "2026-10-28"));
+    assert_eq!(s.compare_total, sum("2026-10-04", "2026-10-31"));
+    assert!(s.vs_compare_pct.is_some());
+    // October whole, final.
+    assert_eq!(s.last_month.first, date("2026-10-01"));
+    assert_eq!(s.last_month.total, sum("2026-10-01", "2026-10-31"));
+    assert!(s.last_month.missing.is_empty() && !s.last_month.estimated);
     assert!(s.month_missing.is_empty() && s.month_estimated);
     // Top five by month to date, then the rest as one "Other".
     let names: Vec<&str> = s.top_services.iter().map(|(n, _)| n.as_str()).collect();
@@ -106,29 +141,51 @@ fn spend_of_the_day_the_day_before_month_to_date_and_last_month() {
     assert_eq!(n, 4);
     let top: Money = s.top_services.iter().map(|t| t.1).sum();
     assert_eq!(top + other, s.month_to_date);
+    // The tag filter leaves shared costs out, and says so.
+    assert!(s.filter_note.as_ref().unwrap().contains("untagged"));
+    // Fresh through the 28th; made at 06:00 UTC on the 29th, nothing else has ended.
+    assert_eq!(s.freshness.newest, Some(date("2026-11-28")));
+    assert!(s.freshness.no_data_yet.is_empty());
 }
 
 #[test]
-fn last_month_same_days_stop_at_its_last_day() {
-    // 31 March: the same days of February are 1..=28.
+fn the_same_weekdays_before_are_whole_weeks_wholly_in_the_months_before() {
+    let d = |s: &str| date(s);
+    // 1–7: the week before. 1–28: four weeks. 1–29 and 1–31: five weeks.
+    assert_eq!(
+        same_weekdays_before(d("2026-11-01"), d("2026-11-07")),
+        (d("2026-10-25"), d("2026-10-31"), 1)
+    );
+    assert_eq!(
+        same_weekdays_before(d("2026-11-01"), d("2026-11-29")),
+        (d("2026-09-27"), d("2026-10-25"), 5)
+    );
+    assert_eq!(
+        same_weekdays_before(d("2026-12-01"), d("2026-12-31")),
+        (d("2026-10-27"), d("2026-11-26"), 5)
+    );
+    // Each day is compared with its own weekday.
+    for (from, to) in [("2026-11-01", "2026-11-07"), ("2026-12-01", "2026-12-31")] {
+        let (a, _, _) = same_weekdays_before(d(from), d(to));
+        assert_eq!(a.weekday(), d(from).weekday());
+    }
+}
+
+#[test]
+fn last_month_whole_and_the_same_weekdays_with_days_missing() {
+    // 31 March: February is whole (28 days); with most days missing nothing is compared.
     let mut input = sample_input();
     input.day = date("2027-03-31");
     input.spend = Ok(Spend {
         days: vec![day_spend(date("2027-02-28")), day_spend(date("2027-03-31"))],
-        filter: String::new(),
+        ..sample_spend()
     });
     let s = compute(&input, prices()).spend.unwrap();
-    assert_eq!(
-        (s.last_month_from, s.last_month_to),
-        (date("2027-02-01"), date("2027-02-28"))
-    );
-    assert_eq!(s.last_month, day_spend(date("2027-02-28")).total);
-    assert_eq!(s.last_month_missing.len(), 27);
+    assert_eq!(s.last_month.first, date("2027-02-01"));
+    assert_eq!(s.last_month.total, day_spend(date("2027-02-28")).total);
+    assert_eq!(s.last_month.missing.len(), 27);
     assert_eq!(s.month_missing.len(), 30);
-    assert_eq!(
-        s.vs_last_month_pct, None,
-        "not comparable with days missing"
-    );
+    assert_eq!(s.vs_compare_pct, None, "not comparable with days missing");
 }
 
 #[test]
@@ -136,19 +193,28 @@ fn a_missing_day_is_missing_not_zero() {
     let mut input = sample_input();
     if let Ok(s) = &mut input.spend {
         s.days.retain(|d| d.date != date("2026-11-27"));
+        // A day Cost Explorer answered with no groups is no figure either.
+        for d in s.days.iter_mut().filter(|d| d.date == date("2026-11-21")) {
+            d.by_service.clear();
+            d.total = Money::ZERO;
+            d.has_data = false;
+        }
     }
     let d = compute(&input, prices());
     let s = d.spend.as_ref().unwrap();
-    assert_eq!(s.previous_total, None);
+    assert_eq!(
+        s.month_missing,
+        vec![date("2026-11-21"), date("2026-11-27")]
+    );
+    assert_eq!(s.week_before_total, None);
     assert_eq!((s.change, s.change_pct), (None, None));
-    assert_eq!(s.month_missing, vec![date("2026-11-27")]);
     let chart_27 = d
         .chart
         .days
         .iter()
-        .find(|(day, _)| *day == date("2026-11-27"))
+        .find(|day| day.date == date("2026-11-27"))
         .unwrap();
-    assert_eq!(chart_27.1, None);
+    assert_eq!(chart_27.spend, None);
 }
 
 #[test]
@@ -168,6 +234,10 @@ fn spend_err_says_why_everywhere_it_is_needed() {
     assert!(d.savings.month.0 > 0);
 }
 
+fn sample_spend() -> Spend {
+    sample_input().spend.unwrap()
+}
+
 fn flat_spend(input: &mut DigestInput, per_day_cents: i64, from: &str, to: &str) {
     let mut days = Vec::new();
     let mut d = date(from);
@@ -180,12 +250,13 @@ fn flat_spend(input: &mut DigestInput, per_day_cents: i64, from: &str, to: &str)
                 "Amazon Elastic Container Service".into(),
                 usd(per_day_cents),
             )],
+            has_data: true,
         });
         d = d.succ_opt().unwrap();
     }
     input.spend = Ok(Spend {
         days,
-        filter: "tag Environment=staging".into(),
+        ..sample_spend()
     });
 }
 
@@ -194,7 +265,10 @@ fn pace_and_cost_explorer_forecast() {
     // $20 a day for 28 days of a 30-day month against $750: $560 = 74.67 % at 93.33 %.
     let mut input = sample_input();
     flat_spend(&mut input, 2000, "2026-11-01", "2026-11-28");
-    input.forecast = Ok(usd(4000));
+    input.forecast = Ok(Forecast {
+        from: date("2026-11-29"),
+        amount: usd(4000),
+    });
     let b = compute(&input, prices()).budget;
     assert_eq!(b.budget, Ok((usd(75_000), "schedule file".to_string())));
     assert!((b.spent_pct.unwrap() - 74.666).abs() < 0.01);
@@ -205,7 +279,30 @@ fn pace_and_cost_explorer_forecast() {
     assert_eq!(p.method, "Cost Explorer forecast");
     assert_eq!(p.forecast_unavailable, None);
     assert_eq!(b.over_by, None);
-    assert_eq!(b.daily_pace, Some(usd(2500)));
+    // The pace to date: $750 × 28 / 30 = $700.
+    assert_eq!(b.pace_to_date, Some(usd(70_000)));
+}
+
+#[test]
+fn days_without_figures_before_the_forecast_are_projected_at_the_recent_mean() {
+    // Sydney at 08:30 on Mon 30 Nov is 21:30 UTC on Sun 29 Nov: the 28th is the newest day with
+    // figures... but say Cost Explorer had nothing for the 27th and 28th yet, so the digest
+    // reports on the 26th; Cost Explorer forecasts only from today (29 Nov, UTC). The 27th and
+    // 28th are projected at the mean: $20 × 2 = $40; month to date 26 × $20 = $520; forecast
+    // $40 for 29–30 Nov. Projected $600.
+    let mut input = sample_input();
+    flat_spend(&mut input, 2000, "2026-11-01", "2026-11-26");
+    input.day = date("2026-11-26");
+    input.forecast = Ok(Forecast {
+        from: date("2026-11-29"),
+        amount: usd(4000),
+    });
+    let p = compute(&input, prices()).budget.projection.unwrap();
+    assert_eq!(p.month_end, usd(60_000));
+    assert_eq!(
+        p.method,
+        "Cost Explorer forecast from 29 Nov, and 2 days without figures yet at the mean of the last 7 days"
+    );
 }
 
 #[test]
@@ -243,7 +340,7 @@ fn own_projection_when_cost_explorer_cannot_forecast_and_budget_exceeded() {
     }
     input.forecast = Err("not implemented".into());
     let p = compute(&input, prices()).budget.projection.unwrap();
-    assert_eq!(p.month_end, usd(5000) + Money(33_333_333));
+    assert_eq!(p.month_end, usd(5000) + Money(33_333_333_333));
 }
 
 #[test]
@@ -282,7 +379,7 @@ fn missing_or_zero_budget_gives_no_percentages() {
             "{:?}",
             b.budget
         );
-        assert_eq!((b.spent_pct, b.over_by, b.daily_pace), (None, None, None));
+        assert_eq!((b.spent_pct, b.over_by, b.pace_to_date), (None, None, None));
         assert!(
             b.projection.is_ok(),
             "the projection does not need a budget"
@@ -328,13 +425,13 @@ fn savings_of_a_working_day_night_and_a_weekend_to_the_cent() {
     assert_eq!(
         day,
         vec![
-            (75_600, Money(1_036_770)),
-            (75_600, Money(259_193)),
-            (75_600, Money(378_000)),
-            (75_600, Money(1_701_000)),
+            (75_600, Money::from_micros(1_036_770)),
+            (75_600, Money(259_192_500)),
+            (75_600, Money::from_micros(378_000)),
+            (75_600, Money::from_micros(1_701_000)),
         ]
     );
-    assert_eq!(d.savings.day, Money(3_374_963));
+    assert_eq!(d.savings.day, Money(3_374_962_500));
     assert_eq!(d.savings.day.to_string(), "$3.37");
     // Month to date, by hand: 1 Nov 00:00 CET (asleep since before the trail) → Mon 2 Nov
     // 07:00 = 31 h; 20 working days (2–27 Nov) give 16 Monday–Thursday nights of 11 h = 176 h
@@ -352,7 +449,10 @@ fn savings_of_a_working_day_night_and_a_weekend_to_the_cent() {
         vec![409 * 3600, 409 * 3600, 409 * 3600, 409 * 3600 - 60]
     );
     // Backend 409 h × $0.04937 = $20.19233.
-    assert_eq!(d.savings.resources[0].saved_month, Money(20_192_330));
+    assert_eq!(
+        d.savings.resources[0].saved_month,
+        Money::from_micros(20_192_330)
+    );
     assert!(d.savings.unpriced.is_empty());
     assert!(
         d.savings.method.contains("taken 2026-11-01, eu-west-1"),
@@ -361,41 +461,81 @@ fn savings_of_a_working_day_night_and_a_weekend_to_the_cent() {
     );
 }
 
+/// A billing day is a UTC day, 24 hours in every zone and on the days clocks change: a
+/// resource asleep throughout saves 24 hours' worth, and the hours outside the schedule are
+/// counted in the environment's own zone within that UTC day.
 #[test]
-fn dst_days_of_23_and_25_hours() {
+fn billing_days_are_24_utc_hours_in_every_zone_and_across_dst() {
     let backend = "ecs:app-staging-cluster/backend";
-    for (day, hours) in [("2026-03-29", 23), ("2026-10-25", 25)] {
-        let before = utc(&format!("{day}T00:00:00Z")) - TimeDelta::days(2);
-        let after = utc(&format!("{day}T00:00:00Z")) + TimeDelta::days(2);
-        let events = vec![
-            event(
-                before,
-                backend,
-                &ecs_sleep_action("app-staging-cluster/backend", 2, before),
-                "schedule",
-                "ok",
-            ),
-            event(
-                after,
-                backend,
-                &ecs_wake_action("app-staging-cluster/backend", 2),
-                "schedule",
-                "ok",
-            ),
-        ];
-        let input = with_events(day, &format!("{day}T23:59:00Z"), events);
-        let (start, end) = local_day(input.config.timezone, input.day);
-        assert_eq!((end - start).num_hours(), hours);
-        let r = compute(&input, prices()).savings.resources[0].clone();
-        assert_eq!(r.resource, backend);
-        assert_eq!(r.asleep_day_secs, hours * 3600);
-        // 23 × $0.04937 = $1.13551; 25 × $0.04937 = $1.23425.
-        let expected = if hours == 23 {
-            Money(1_135_510)
-        } else {
-            Money(1_234_250)
-        };
-        assert_eq!(r.saved_day, expected, "{day}");
+    let zones: [(&str, &[(&str, i64)]); 3] = [
+        // Berlin: Sun 29 Mar and Sun 25 Oct change the clocks (weekends, asleep all day); the
+        // Mondays after run 02:00 CEST (or 01:00 CET) to the next day's: 13 h awake, 11 asleep.
+        (
+            "Europe/Berlin",
+            &[
+                ("2026-03-29", 24),
+                ("2026-03-30", 11),
+                ("2026-10-25", 24),
+                ("2026-10-26", 11),
+            ],
+        ),
+        // Sydney: DST ends Sun 5 Apr (Sat 4 Apr 16:00 UTC), begins Sun 4 Oct (Sat 3 Oct 16:00
+        // UTC, inside the UTC day of Sat 3 Oct: asleep all of it). Sun 5 Apr (UTC) is Sun 10:00
+        // AEST to Mon 10:00: awake Mon 07–10, asleep 21 h. Mon 6 Apr (UTC) is Mon 10:00 AEST to
+        // Tue 10:00: awake 10–20 and 07–10, 13 h. Mon 5 Oct (UTC) is Mon 11:00 AEDT to Tue
+        // 11:00: awake Mon 11–20 and Tue 07–11, 13 h; asleep 11 h.
+        (
+            "Australia/Sydney",
+            &[
+                ("2026-04-05", 21),
+                ("2026-04-06", 11),
+                ("2026-10-03", 24),
+                ("2026-10-05", 11),
+            ],
+        ),
+        // Honolulu, no DST, UTC-10: Mon 30 Nov (UTC) is Sun 14:00 HST to Mon 14:00: awake Mon
+        // 07–14, 7 h; asleep 17 h. Tue 1 Dec (UTC) is Mon 14:00 to Tue 14:00: awake Mon 14–20 and
+        // Tue 07–14, 13 h.
+        (
+            "Pacific/Honolulu",
+            &[("2026-11-29", 24), ("2026-11-30", 17), ("2026-12-01", 11)],
+        ),
+    ];
+    for (zone, days) in zones {
+        for (day, asleep_hours) in days {
+            let mid = utc(&format!("{day}T12:00:00Z"));
+            let events = vec![
+                event(
+                    mid - TimeDelta::days(3),
+                    backend,
+                    &ecs_sleep_action("app-staging-cluster/backend", 2, mid),
+                    "schedule",
+                    "ok",
+                ),
+                event(
+                    mid + TimeDelta::days(3),
+                    backend,
+                    &ecs_wake_action("app-staging-cluster/backend", 2),
+                    "schedule",
+                    "ok",
+                ),
+            ];
+            let mut input = with_events(day, &format!("{day}T23:59:59Z"), events);
+            input.generated_at = mid + TimeDelta::days(4);
+            input.config.timezone = zone.parse().unwrap();
+            input.usage = Err("not asked".into());
+            let d = compute(&input, prices());
+            let r = &d.savings.resources[0];
+            assert_eq!(r.resource, backend);
+            assert_eq!(r.asleep_day_secs, 24 * 3600, "{zone} {day}");
+            // 24 × $0.04937 = $1.18488.
+            assert_eq!(r.saved_day, Money::from_micros(1_184_880), "{zone} {day}");
+            assert_eq!(
+                d.always_on.asleep_secs,
+                asleep_hours * 3600,
+                "{zone} {day}: hours outside the schedule in the UTC day"
+            );
+        }
     }
 }
 
@@ -430,11 +570,16 @@ fn failed_and_unrelated_actions_do_not_count_as_sleep() {
             "ok",
         ),
     ];
-    let slept = sleep_intervals(&events, backend, t(20));
+    let trail_from = t(0) - TimeDelta::days(40);
+    let slept = sleep_intervals(&events, backend, trail_from, t(20));
     assert_eq!(slept, vec![(t(3), t(5))]);
     // Still asleep at the end: until `generated_at`.
-    let slept = sleep_intervals(&events[..4], backend, t(20));
+    let slept = sleep_intervals(&events[..4], backend, trail_from, t(20));
     assert_eq!(slept, vec![(t(3), t(20))]);
+    // A first event that is a wake: asleep since the trail's start (the trail is read whole
+    // from there, so the sleep before it is older), never since the beginning of time.
+    let slept = sleep_intervals(&events[4..], backend, trail_from, t(20));
+    assert_eq!(slept, vec![(trail_from, t(5))]);
 }
 
 #[test]
@@ -453,7 +598,7 @@ fn unpriced_resources_are_listed_and_left_out_of_the_totals() {
     );
     assert!(d.savings.unpriced[1].1.contains("xx-nowhere-1"));
     // 21 h × ($0.04937 + $0.081) = $2.73777.
-    assert_eq!(d.savings.day, Money(2_737_770));
+    assert_eq!(d.savings.day, Money::from_micros(2_737_770));
 }
 
 #[test]
@@ -483,7 +628,7 @@ fn wake_cost_counts_only_the_time_outside_the_schedule() {
     let w = compute(&input, prices()).wakes;
     assert_eq!(w.len(), 1);
     assert_eq!((w[0].awake_secs, w[0].outside_secs), (7200, 3600));
-    assert_eq!(w[0].cost, Ok(Money(160_713)));
+    assert_eq!(w[0].cost, Ok(Money(160_712_500)));
     assert_eq!(w[0].until, Some(utc("2026-11-27T20:00:00Z")));
     assert_eq!(w[0].actor, "carol");
 
@@ -507,7 +652,7 @@ fn wake_cost_counts_only_the_time_outside_the_schedule() {
     let w = compute(&input, prices()).wakes;
     assert_eq!(w[0].ended_early, Some(utc("2026-11-27T19:30:00Z")));
     assert_eq!((w[0].awake_secs, w[0].outside_secs), (5400, 1800));
-    assert_eq!(w[0].cost, Ok(Money(80_356)));
+    assert_eq!(w[0].cost, Ok(Money(80_356_250)));
 }
 
 #[test]
@@ -520,7 +665,7 @@ fn a_wake_already_in_force_costs_nothing_more_and_other_days_are_left_out() {
         (d.wakes[0].awake_secs, d.wakes[0].outside_secs),
         (10_800, 10_800)
     );
-    assert_eq!(d.wakes[0].cost, Ok(Money(482_138)));
+    assert_eq!(d.wakes[0].cost, Ok(Money(482_137_500)));
     // bob asked inside alice's wake, which already ran to 13:00: nothing more.
     assert_eq!(d.wakes[1].actor, "bob (slack)");
     assert_eq!(
@@ -654,7 +799,7 @@ fn a_wake_still_in_force_is_counted_only_to_when_the_digest_was_made() {
     let input = with_events("2026-11-28", "2026-11-29T06:00:00Z", vec![e]);
     let w = compute(&input, prices()).wakes;
     assert_eq!((w[0].awake_secs, w[0].outside_secs), (8 * 3600, 8 * 3600));
-    assert_eq!(w[0].cost, Ok(Money(1_285_700)));
+    assert_eq!(w[0].cost, Ok(Money::from_micros(1_285_700)));
     assert!(w[0].notes[0].contains("still awake"), "{:?}", w[0].notes);
 }
 
@@ -664,7 +809,7 @@ fn a_wake_still_in_force_is_counted_only_to_when_the_digest_was_made() {
 #[test]
 fn what_cannot_sleep_keeps_costing_and_is_not_a_saving() {
     let mut input = sample_input();
-    input.resources.push(crate::digest::input::ResourceCost {
+    let redis = crate::digest::input::ResourceCost {
         resource: "elasticache:app-staging-redis".into(),
         size: crate::digest::input::Size::Database {
             region: "eu-west-1".into(),
@@ -673,7 +818,8 @@ fn what_cannot_sleep_keeps_costing_and_is_not_a_saving() {
             multi_az: false,
         },
         sleeps: false,
-    });
+    };
+    input.resources.push(redis.clone());
     let with = compute(&input, prices());
     input.resources.pop();
     let without = compute(&input, prices());
@@ -683,6 +829,10 @@ fn what_cannot_sleep_keeps_costing_and_is_not_a_saving() {
     let a = &with.always_on;
     assert_eq!(a.asleep_secs, 21 * 3600);
     assert_eq!(a.resources.len(), 1);
+    // Without the day's usage types, the day's figure is what the table prices it at.
+    input.resources.push(redis.clone());
+    input.usage = Err("not asked".into());
+    let a = compute(&input, prices()).always_on;
     // db.t4g.micro in eu-west-1 at the shipped table's price, for 21 hours.
     let hourly = prices()
         .rate(&crate::digest::input::Size::Database {
@@ -694,4 +844,106 @@ fn what_cannot_sleep_keeps_costing_and_is_not_a_saving() {
         .unwrap();
     assert_eq!(a.day, hourly.cost(21 * 3600));
     assert!(without.always_on.resources.is_empty());
+}
+
+/// What kept costing while asleep, from the day's usage types, by hand. Sat 28 Nov, a dark
+/// day: everything that day is of kinds that do not sleep, $8.55; asleep 21 h of the UTC day's
+/// 24 (alice's wake 09:00–12:00 UTC), so 7/8 of each kind.
+#[test]
+fn what_kept_costing_while_asleep_from_the_usage_types_to_the_cent() {
+    let d = compute(&sample_input(), prices());
+    let a = &d.always_on;
+    let kinds: Vec<(&str, Money, Money)> = a
+        .kinds
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|k| (k.kind.as_str(), k.day_cost, k.while_asleep))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("ElastiCache", usd(312), Money(2_730_000_000)),
+            ("Database storage", usd(205), Money(1_793_750_000)),
+            ("Public IPv4 addresses", usd(120), Money(1_050_000_000)),
+            ("NAT gateway", usd(108), Money(945_000_000)),
+            ("Load balancer", usd(60), Money(525_000_000)),
+            ("Other services", usd(26), Money(227_500_000)),
+            ("EBS volumes", usd(24), Money(210_000_000)),
+        ]
+    );
+    // 7/8 of $8.55 = $7.48125.
+    assert_eq!(a.day, Money(7_481_250_000));
+    // The month: 409 h asleep (as the savings count them) at $8.55 a day = $145.70625.
+    assert_eq!(a.asleep_month_secs, 409 * 3600);
+    assert_eq!(a.month, Money(145_706_250_000));
+    let mtd = d.spend.as_ref().unwrap().month_to_date;
+    let pct = a.month_pct.unwrap();
+    assert!((pct - 145.70625 * 100.0 / mtd.dollars_f64()).abs() < 1e-9);
+}
+
+#[test]
+fn usage_types_are_told_apart_by_what_sleeps() {
+    for (service, usage, kind) in [
+        ("EC2 - Other", "APS2-NatGateway-Hours", Some("NAT gateway")),
+        ("EC2 - Other", "APS2-NatGateway-Bytes", Some("NAT gateway")),
+        (
+            "Amazon Elastic Load Balancing",
+            "APS2-LoadBalancerUsage",
+            Some("Load balancer"),
+        ),
+        (
+            "Amazon Elastic Load Balancing",
+            "APS2-LCUUsage",
+            Some("Load balancer"),
+        ),
+        (
+            "Amazon Virtual Private Cloud",
+            "APS2-PublicIPv4:InUseAddress",
+            Some("Public IPv4 addresses"),
+        ),
+        (
+            "Amazon ElastiCache",
+            "APS2-NodeUsage:cache.t4g.small",
+            Some("ElastiCache"),
+        ),
+        (
+            "Amazon Relational Database Service",
+            "APS2-RDS:GP3-Storage",
+            Some("Database storage"),
+        ),
+        (
+            "Amazon Relational Database Service",
+            "APS2-Aurora:StorageUsage",
+            Some("Database storage"),
+        ),
+        (
+            "Amazon Relational Database Service",
+            "APS2-InstanceUsage:db.t4g.micro",
+            None,
+        ),
+        (
+            "Amazon Relational Database Service",
+            "APS2-DataTransfer-Out-Bytes",
+            None,
+        ),
+        (
+            "EC2 - Other",
+            "APS2-EBS:VolumeUsage.gp3",
+            Some("EBS volumes"),
+        ),
+        (
+            "Amazon Elastic Container Service",
+            "APS2-Fargate-vCPU-Hours:perCPU",
+            None,
+        ),
+        (
+            "AWS Secrets Manager",
+            "APS2-AWSSecretsManager-Secrets",
+            Some("Other services"),
+        ),
+        ("Tax", "", None),
+    ] {
+        assert_eq!(asleep_kind(service, usage), kind, "{service} {usage}");
+    }
 }

@@ -9,16 +9,16 @@ use chrono::{DateTime, Datelike, Days, NaiveDate, TimeDelta, Utc, Weekday};
 use chrono_tz::Tz;
 
 use super::input::{
-    Alarm, Budget, DaySpend, DbHealth, DigestInput, FailedTask, Health, Money, Probe, ResourceCost,
-    ServiceHealth, Size, Spend, TargetGroupHealth,
+    Alarm, Budget, DaySpend, DbHealth, DigestInput, FailedTask, Forecast, Health, Money, Probe,
+    ResourceCost, ServiceHealth, Size, Spend, TargetGroupHealth, UsageCost,
 };
 use crate::config::parse_str;
 use crate::kinds::ServiceName;
 use crate::kinds::ecs::Step as EcsStep;
 use crate::kinds::rds::Step as RdsStep;
 use crate::kinds::{DbKind, Step, tags};
-use crate::model::Environment;
 use crate::model::{AuditEvent, Outcome};
+use crate::model::{CostFilter, Environment};
 
 /// The reference environment's schedule file.
 pub const STAGING_TOML: &str = r#"
@@ -53,7 +53,7 @@ pub fn date(s: &str) -> NaiveDate {
 
 /// `$` amount in dollars and cents.
 pub fn usd(cents: i64) -> Money {
-    Money(cents * 10_000)
+    Money::from_cents(cents)
 }
 
 fn svc(name: &str) -> ServiceName {
@@ -284,7 +284,54 @@ pub fn day_spend(d: NaiveDate) -> DaySpend {
         total: by_service.iter().map(|(_, m)| *m).sum(),
         estimated: false,
         by_service,
+        has_data: true,
     }
+}
+
+/// A day's cost by usage type, summing to [`day_spend`]'s services: Sydney-region usage type
+/// names; on a dark day only what does not sleep (storage, NAT, ALB, IPv4, ElastiCache).
+pub fn day_usage(d: NaiveDate) -> Vec<UsageCost> {
+    let day = day_spend(d);
+    let mut out = Vec::new();
+    let mut push = |service: &str, usage_type: &str, amount: Money| {
+        out.push(UsageCost {
+            service: service.to_string(),
+            usage_type: usage_type.to_string(),
+            amount,
+        })
+    };
+    for (service, amount) in &day.by_service {
+        match service.as_str() {
+            "Amazon Elastic Container Service" => {
+                let cpu = Money(amount.0 * 8 / 10);
+                push(service, "APS2-Fargate-vCPU-Hours:perCPU", cpu);
+                push(service, "APS2-Fargate-GB-Hours", *amount - cpu);
+            }
+            "Amazon Relational Database Service" => {
+                let storage = usd(205).min(*amount);
+                push(service, "APS2-RDS:GP3-Storage", storage);
+                if *amount > storage {
+                    push(
+                        service,
+                        "APS2-InstanceUsage:db.t4g.micro",
+                        *amount - storage,
+                    );
+                }
+            }
+            "EC2 - Other" => {
+                let nat = usd(108).min(*amount);
+                push(service, "APS2-NatGateway-Hours", nat);
+                push(service, "APS2-EBS:VolumeUsage.gp3", *amount - nat);
+            }
+            "Amazon Elastic Load Balancing" => push(service, "APS2-LoadBalancerUsage", *amount),
+            "Amazon Virtual Private Cloud" => {
+                push(service, "APS2-PublicIPv4:InUseAddress", *amount)
+            }
+            "Amazon ElastiCache" => push(service, "APS2-NodeUsage:cache.t4g.small", *amount),
+            other => push(other, "APS2-Other", *amount),
+        }
+    }
+    out
 }
 
 /// The digest input of the reference environment for Sat 28 Nov 2026, made on Sun 29 Nov at
@@ -359,17 +406,26 @@ pub fn sample_input() -> DigestInput {
         .filter(|e| matches!(e.outcome, Outcome::Failed(_)))
         .cloned()
         .collect();
+    let generated_at = utc("2026-11-29T06:00:00Z");
     DigestInput {
         day,
-        generated_at: utc("2026-11-29T06:00:00Z"),
+        edition: date("2026-11-29"),
+        generated_at,
         spend: Ok(Spend {
             days,
-            filter: "tag Environment=staging".into(),
+            filter: CostFilter::Tag("Environment".into(), "staging".into()),
+            asked_at: generated_at,
+            requests: 3,
         }),
+        usage: Ok(day_usage(day)),
         budget: Budget::Config(usd(75_000)),
-        forecast: Ok(usd(3_561)),
+        forecast: Ok(Forecast {
+            from: date("2026-11-29"),
+            amount: usd(3_561),
+        }),
         resources: staging_resources(),
         events,
+        trail_from: crate::digest::collect::trail_start(day),
         health: Health {
             asleep: true,
             services: Ok(vec![
@@ -432,6 +488,7 @@ pub fn sample_input() -> DigestInput {
         delivery_problems: vec![
             "slack: HTTP 500 from hooks.slack.com after 3 attempts".into(),
         ],
+        cost_explorer_requests: 3,
         config,
     }
 }

@@ -11,48 +11,75 @@ use serde::Serialize;
 pub use crate::model::Money;
 use crate::model::{AuditEvent, Environment};
 pub use crate::ports::{
-    Alarm, DaySpend, FailedTask, ResourceCost, ServiceHealth, Size, TargetGroupHealth,
+    Alarm, DaySpend, FailedTask, ResourceCost, ServiceHealth, Size, TargetGroupHealth, UsageCost,
 };
 
 /// Everything one digest is made from.
 #[derive(Debug, Clone)]
 pub struct DigestInput {
-    /// The environment: its name, its time zone (days, "yesterday" and the month are local
-    /// days), and its windows and holidays (which hours a wake kept it up outside them).
+    /// The environment: its name, its time zone (times are shown in it), and its windows and
+    /// holidays (which hours a wake kept it up outside them).
     pub config: Environment,
-    /// The day reported on ("yesterday" when the digest is sent in the morning), local.
+    /// The day reported on: a UTC billing day, as Cost Explorer and AWS Budgets count days
+    /// (the most recent one with cost data, unless one was asked for). Its month is the
+    /// billing month; savings, wakes and what kept costing are counted over the same UTC day.
     pub day: NaiveDate,
+    /// The local date the digest was made on (its morning, in the environment's time zone).
+    pub edition: NaiveDate,
     /// When the digest was made.
     pub generated_at: DateTime<Utc>,
     /// Daily spend from the first day of the previous month to `day` inclusive.
     pub spend: Result<Spend, String>,
+    /// `day`'s cost by service and usage type (what kept costing while asleep), or why there
+    /// is none.
+    pub usage: Result<Vec<UsageCost>, String>,
     /// The monthly budget, and where it came from.
     pub budget: Budget,
-    /// Cost Explorer's forecast of the spend from the day after `day` to the end of its month;
-    /// `Err(why)` when Cost Explorer could not forecast (the digest then projects itself).
-    pub forecast: Result<Money, String>,
+    /// Cost Explorer's forecast of the spend from `from` (the day after `day`, or today in UTC
+    /// when that is later: Cost Explorer forecasts only from today) to the end of `day`'s
+    /// month; `Err(why)` when Cost Explorer could not forecast (the digest then projects
+    /// itself).
+    pub forecast: Result<Forecast, String>,
     /// The environment's resources and what one hour of each costs.
     pub resources: Vec<ResourceCost>,
-    /// The audit trail of the environment from the start of the month of `day` (or earlier) to
-    /// `generated_at`, oldest first: sleeps, wakes and wake requests.
+    /// The audit trail of the environment from `trail_from` to `generated_at`, every event,
+    /// oldest first: sleeps, wakes and wake requests.
     pub events: Vec<AuditEvent>,
+    /// Where the audit trail read begins (40 days before the billing month): a resource whose
+    /// first event is a wake had slept since at least then.
+    pub trail_from: DateTime<Utc>,
     /// Health, observed at `generated_at`.
     pub health: Health,
     /// Actions that failed since the previous digest (audit events whose outcome is not `ok`).
     pub failures: Vec<AuditEvent>,
     /// Channels that failed to deliver the previous digest, and why.
     pub delivery_problems: Vec<String>,
+    /// Cost Explorer requests made to gather it (at most 3; 0 when all came from the cache).
+    pub cost_explorer_requests: usize,
 }
 
 /// Daily spend as Cost Explorer reports it.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Spend {
     /// One entry per day that Cost Explorer answered for, in date order. A day missing from
-    /// the series is a day Cost Explorer did not answer for (not a day of zero spend).
+    /// the series, or `has_data: false`, is a day with no figure (not a day of zero spend).
     pub days: Vec<DaySpend>,
-    /// How the costs were filtered, for the method line: `tag Environment=staging`,
-    /// `linked account 123456789012`.
-    pub filter: String,
+    /// How the costs were filtered.
+    pub filter: crate::model::CostFilter,
+    /// When Cost Explorer was asked for the newest of these figures (earlier than the digest
+    /// when they came from the store's cache).
+    pub asked_at: DateTime<Utc>,
+    /// Requests this digest made to Cost Explorer for them (0: all from the cache).
+    pub requests: usize,
+}
+
+/// Cost Explorer's forecast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize)]
+pub struct Forecast {
+    /// The first day forecast.
+    pub from: NaiveDate,
+    /// The spend forecast from `from` to the end of the month.
+    pub amount: Money,
 }
 
 /// The monthly budget.

@@ -9,10 +9,12 @@
 //! - [`chart`]: the month's daily spend as a PNG, and a sparkline for text channels.
 //! - [`fixtures`]: a realistic input (the reference environment) for tests and samples.
 //! - [`deliver`]: the channels, each retried on its own.
+//! - [`summary`]: the figures the status page shows, kept in the store by each digest made.
 //!
 //! [`Digester::run`] ties them together and records, per environment and day, which channels
 //! got the digest, so it is never sent twice and a failed channel shows in the next one.
 
+mod all;
 pub mod chart;
 mod collect;
 mod deliver;
@@ -21,6 +23,7 @@ pub mod fixtures;
 pub mod input;
 pub mod prices;
 pub mod render;
+pub mod summary;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,7 +37,7 @@ use crate::ports::{Billing, Inspect, Outbox, Ports};
 use crate::store::Store;
 
 /// How long the record of a sent digest is kept.
-const SENT_RECORD: TimeDelta = TimeDelta::days(40);
+pub(crate) const SENT_RECORD: TimeDelta = TimeDelta::days(40);
 
 /// Makes and sends digests.
 pub struct Digester {
@@ -59,10 +62,14 @@ pub struct Digester {
 /// What [`Digester::run`] should do.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RunOptions {
-    /// Print the Markdown and send nothing, record nothing.
+    /// Print the Markdown and send nothing, record nothing, cache nothing.
     pub dry_run: bool,
     /// Send to every channel even if the day's digest went out already.
     pub force: bool,
+    /// Make the figures even when no channel is left to send to (for `--output json`).
+    pub figures: bool,
+    /// The UTC billing day to report on; `None`: the most recent one with cost data.
+    pub day: Option<NaiveDate>,
 }
 
 /// What came of one environment's digest.
@@ -70,25 +77,41 @@ pub struct RunOptions {
 pub struct RunReport {
     /// The environment.
     pub env: String,
-    /// The day reported on.
-    pub day: NaiveDate,
+    /// The local date it was made on (the morning's digest): what "sent once a day" counts.
+    pub edition: NaiveDate,
+    /// The UTC billing day reported on, when the digest was made.
+    pub day: Option<NaiveDate>,
     /// Channels sent to now, and how it went.
     pub sent: Vec<(String, Result<(), String>)>,
     /// Channels skipped because they already got this day's digest.
     pub already_sent: Vec<String>,
-    /// AWS requests made for it, by operation.
+    /// Cost Explorer requests this digest made (at most 3; 0 when all came from the cache).
+    pub cost_explorer_requests: usize,
+    /// AWS requests made meanwhile, by operation (every digest running at the time included).
     pub requests: std::collections::BTreeMap<String, u64>,
     /// Wall time to gather, compute and send, in milliseconds.
     pub millis: u128,
+    /// A dry run: printed on standard output, sent nowhere, recorded nowhere.
+    pub dry_run: bool,
+    /// The figures, when they were made.
+    #[serde(skip)]
+    pub figures: Option<Box<figures::Digest>>,
+    /// The combined figures, for the combined digest.
+    #[serde(skip)]
+    pub combined: Option<Box<figures::Combined>>,
 }
 
 impl std::fmt::Display for RunReport {
-    /// `staging 2026-11-28: slack ok, email FAILED (...); Cost Explorer requests: 2; 412 ms`.
+    /// `staging, digest of 2026-11-30 (billing day 2026-11-28 UTC): slack ok, email FAILED
+    /// (...); Cost Explorer requests: 2; 412 ms`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut parts: Vec<String> = self
             .sent
             .iter()
             .map(|(c, res)| match res {
+                Ok(()) if self.dry_run => {
+                    "printed (dry run: sent nowhere, recorded nowhere)".into()
+                }
                 Ok(()) => format!("{c} ok"),
                 Err(e) => format!("{c} FAILED ({e})"),
             })
@@ -99,20 +122,21 @@ impl std::fmt::Display for RunReport {
                 self.already_sent.join(", ")
             ));
         }
-        let ce: u64 = ["GetCostAndUsage", "GetCostForecast"]
-            .iter()
-            .filter_map(|op| self.requests.get(*op))
-            .sum();
+        let day = match self.day {
+            Some(d) => format!(" (billing day {d} UTC)"),
+            None => String::new(),
+        };
         write!(
             f,
-            "{} {}: {}; Cost Explorer requests: {ce}; {}; {} ms",
+            "{}, digest of {}{day}: {}; Cost Explorer requests: {}; {}; {} ms",
             self.env,
-            self.day,
+            self.edition,
             if parts.is_empty() {
                 "nothing to send".to_string()
             } else {
                 parts.join(", ")
             },
+            self.cost_explorer_requests,
             crate::ports::describe_requests(&self.requests),
             self.millis
         )
@@ -128,10 +152,10 @@ impl RunReport {
 
 /// Which channels got a day's digest, and which failed and why.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Sent {
-    ok: Vec<String>,
-    failed: Vec<(String, String)>,
-    at: Option<DateTime<Utc>>,
+pub(crate) struct Sent {
+    pub(crate) ok: Vec<String>,
+    pub(crate) failed: Vec<(String, String)>,
+    pub(crate) at: Option<DateTime<Utc>>,
 }
 
 impl Digester {
@@ -154,19 +178,24 @@ impl Digester {
         }
     }
 
-    /// The day a digest made at `now` reports on: yesterday, in the environment's time zone.
-    pub fn default_day(env: &Environment, now: DateTime<Utc>) -> NaiveDate {
-        now.with_timezone(&env.timezone).date_naive() - TimeDelta::days(1)
-    }
-
-    /// Makes the digest of `env` for `day` and sends it to the channels that have not had it.
-    pub async fn run(&self, env: &Environment, day: NaiveDate, opts: RunOptions) -> RunReport {
+    /// Makes the digest of `env` and sends it to the channels that have not had today's (the
+    /// environment's local date).
+    pub async fn run(&self, env: &Environment, opts: RunOptions) -> RunReport {
         let start = std::time::Instant::now();
         let before = self.inspect.requests();
-        let key = sent_key(&env.name, day);
+        let edition = self.clock.now().with_timezone(&env.timezone).date_naive();
+        let key = match opts.day {
+            None => sent_key(&env.name, edition),
+            // A billing day asked for by hand is its own digest.
+            Some(d) => format!("digest-sent:{}:billing-day:{d}", env.name),
+        };
         let mut record: Sent = self.load(&key).await.unwrap_or_default();
         let channels: Vec<Channel> = if opts.dry_run {
-            vec![Channel::Stdout]
+            if opts.figures {
+                Vec::new()
+            } else {
+                vec![Channel::Stdout]
+            }
         } else {
             env.digest
                 .channels
@@ -183,12 +212,31 @@ impl Digester {
             .map(|c| c.name().to_string())
             .collect();
         let mut sent = Vec::new();
-        if !channels.is_empty() {
-            let input = self.gather(env, day).await;
+        let mut figures_made = None;
+        let mut ce_requests = 0;
+        let mut day = None;
+        if !channels.is_empty() || opts.figures {
+            let input = self.gather(env, opts.day, !opts.dry_run).await;
+            ce_requests = input.cost_explorer_requests;
+            day = Some(input.day);
             let digest = figures::compute(&input, prices::PriceTable::shipped());
-            for (c, r) in self.deliver(env, &digest, &channels).await {
+            if !opts.dry_run {
+                // The status page shows these figures: it never asks Cost Explorer itself.
+                let summary = summary::Summary::of(&digest);
+                if let Err(e) = self
+                    .save(&summary::key(&env.name), &summary, SENT_RECORD)
+                    .await
+                {
+                    tracing::warn!(env = %env.name, %edition, error = %e, "digest: cannot keep its figures for the status page");
+                }
+            }
+            for (c, r) in self
+                .deliver(env, deliver::Report::One(&digest), &channels)
+                .await
+            {
                 sent.push((c.name().to_string(), r));
             }
+            figures_made = Some(Box::new(digest));
         }
         if !opts.dry_run && !sent.is_empty() {
             for (c, r) in &sent {
@@ -209,7 +257,7 @@ impl Digester {
                 self.save(&last_key(&env.name), &now, SENT_RECORD).await,
             ] {
                 if let Err(e) = saved {
-                    tracing::error!(env = %env.name, %day, error = %e, "digest: cannot record what was sent; it may be sent again");
+                    tracing::error!(env = %env.name, %edition, error = %e, "digest: cannot record what was sent; it may be sent again");
                 }
             }
         }
@@ -223,34 +271,39 @@ impl Digester {
             .collect();
         let report = RunReport {
             env: env.name.clone(),
+            edition,
             day,
             sent,
             already_sent,
+            cost_explorer_requests: ce_requests,
             requests,
             millis: start.elapsed().as_millis(),
+            dry_run: opts.dry_run,
+            figures: figures_made,
+            combined: None,
         };
         for (c, r) in &report.sent {
             match r {
-                Ok(()) => tracing::info!(env = %env.name, %day, channel = %c, "digest sent"),
+                Ok(()) if opts.dry_run => {}
+                Ok(()) => tracing::info!(env = %env.name, %edition, channel = %c, "digest sent"),
                 Err(e) => {
-                    tracing::error!(env = %env.name, %day, channel = %c, error = %e, "digest not sent")
+                    tracing::error!(env = %env.name, %edition, channel = %c, error = %e, "digest not sent")
                 }
             }
         }
         report
     }
 
-    /// The digests of every environment for the day before `now`'s local date.
+    /// The digests of every environment, made now.
     ///
     /// Environments run at once: one slow channel does not hold up the others' digests (in
     /// Lambda, all must finish within one invocation).
     pub async fn run_all(&self, opts: RunOptions) -> Vec<RunReport> {
-        let now = self.clock.now();
         let runs = self
             .config
             .environments
             .iter()
-            .map(|env| self.run(env, Self::default_day(env, now), opts));
+            .map(|env| self.run(env, opts));
         futures_util::future::join_all(runs).await
     }
 
@@ -259,10 +312,11 @@ impl Digester {
         self.load(&last_key(&env.name)).await
     }
 
-    /// Channels that failed the previous day's digest and never got it.
-    async fn previous_problems(&self, env: &Environment, day: NaiveDate) -> Vec<String> {
+    /// Channels that failed the previous day's digest (the day before `edition`) and never got
+    /// it.
+    async fn previous_problems(&self, env: &Environment, edition: NaiveDate) -> Vec<String> {
         let prev: Sent = self
-            .load(&sent_key(&env.name, day - TimeDelta::days(1)))
+            .load(&sent_key(&env.name, edition - TimeDelta::days(1)))
             .await
             .unwrap_or_default();
         prev.failed
@@ -298,8 +352,9 @@ impl Digester {
     }
 }
 
-fn sent_key(env: &str, day: NaiveDate) -> String {
-    format!("digest-sent:{env}:{day}")
+/// The record of what got the digest made on the local date `edition`.
+fn sent_key(env: &str, edition: NaiveDate) -> String {
+    format!("digest-sent:{env}:{edition}")
 }
 
 fn last_key(env: &str) -> String {

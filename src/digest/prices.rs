@@ -22,16 +22,16 @@ impl Rate {
     /// Nothing per hour.
     pub const ZERO: Rate = Rate(0);
 
-    /// The cost of one hour, rounded half away from zero to the micro-dollar.
+    /// The cost of one hour, rounded half away from zero to the nano-dollar.
     pub fn hourly(self) -> Money {
         self.cost(3_600)
     }
 
-    /// The cost of `seconds` at this rate, rounded once, half away from zero, to the
-    /// micro-dollar.
+    /// The cost of `seconds` at this rate, rounded half away from zero to the nano-dollar (the
+    /// unit of [`Money`]; rounding to the cent happens once, when it is shown).
     pub fn cost(self, seconds: i64) -> Money {
-        // Rate units per micro-dollar-second: 1024 (fraction) × 1000 (nano→micro) × 3600 (s/h).
-        let den: i128 = 1024 * 1000 * 3600;
+        // Rate units per nano-dollar-second: 1024 (fraction) × 3600 (s/h).
+        let den: i128 = 1024 * 3600;
         let num = self.0 * i128::from(seconds);
         let q = (num.abs() + den / 2) / den;
         Money(i64::try_from(if num < 0 { -q } else { q }).unwrap_or(i64::MAX))
@@ -176,7 +176,7 @@ impl PriceTable {
         &self.source
     }
 
-    /// What an hour of a resource of this size costs, rounded to the micro-dollar.
+    /// What an hour of a resource of this size costs, to the nano-dollar.
     pub fn hourly(&self, size: &Size) -> Result<Money, String> {
         self.rate(size).map(Rate::hourly)
     }
@@ -413,18 +413,18 @@ mod tests {
         // 1 vCPU + 2 GB = 0.04048 + 2 × 0.004445 = $0.04937 an hour.
         assert_eq!(
             t.hourly(&fargate("us-east-1", 1024, 2048, false, 1)),
-            Ok(Money(49_370))
+            Ok(Money::from_micros(49_370))
         );
         // ARM: 0.25 × 0.03238 + 0.5 × 0.00356 = 0.008095 + 0.00178 = $0.009875, × 3 tasks.
         assert_eq!(
             t.hourly(&fargate("us-east-1", 256, 512, true, 3)),
-            Ok(Money(29_625))
+            Ok(Money::from_micros(29_625))
         );
         // 0.25 vCPU + 0.5 GB x86 = 0.01012 + 0.0022225 = $0.0123425: exact as a rate,
         // rounded half away from zero only when shown as Money.
         let r = t.rate(&fargate("us-east-1", 256, 512, false, 1)).unwrap();
-        assert_eq!(r.hourly(), Money(12_343));
-        assert_eq!(r.cost(3_600 * 1000), Money(12_342_500)); // 1000 h = $12.3425 exactly
+        assert_eq!(r.hourly(), Money(12_342_500));
+        assert_eq!(r.cost(3_600 * 1000), Money::from_micros(12_342_500)); // 1000 h = $12.3425 exactly
         assert_eq!(
             t.hourly(&fargate("us-east-1", 1024, 2048, false, 0)),
             Ok(Money::ZERO)
@@ -437,10 +437,10 @@ mod tests {
         let single = t
             .hourly(&db("us-east-1", &["db.t4g.micro"], "postgres", false))
             .unwrap();
-        assert_eq!(single, Money(16_000));
+        assert_eq!(single, Money::from_micros(16_000));
         assert_eq!(
             t.hourly(&db("us-east-1", &["db.t4g.micro"], "postgres", true)),
-            Ok(Money(32_000))
+            Ok(Money::from_micros(32_000))
         );
         let aurora = t.hourly(&db(
             "us-east-1",
@@ -448,7 +448,7 @@ mod tests {
             "aurora-postgresql",
             true,
         ));
-        assert_eq!(aurora, Ok(Money(146_000)));
+        assert_eq!(aurora, Ok(Money::from_micros(146_000)));
     }
 
     #[test]
@@ -486,7 +486,7 @@ mod tests {
         let t = PriceTable::parse(&ok).unwrap();
         assert_eq!(
             t.hourly(&fargate("r1", 1024, 1024, false, 1)),
-            Ok(Money(110_000))
+            Ok(Money::from_micros(110_000))
         );
         let e = PriceTable::parse(&ok.replace("0.02", "\"cheap\"")).unwrap_err();
         assert!(

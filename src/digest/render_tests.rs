@@ -40,25 +40,43 @@ fn snapshot_email() {
     assert!(e.chart_png.is_some());
 }
 
+/// Money leads in every channel (the headline, Slack's notification text, the email subject);
+/// savings come next; health last, with failed actions and failed deliveries at its top.
 #[test]
-fn failures_come_first_then_delivery_problems() {
-    let md = markdown(&sample());
-    let failed = md
-        .find("⚠ Failed: aurora:app-staging-aurora StopDBCluster")
-        .expect(&md);
-    let delivery = md
-        .find("The previous digest could not be sent to slack: HTTP 500")
-        .expect(&md);
-    let health = md.find("Health: ").unwrap();
-    assert!(failed < delivery && delivery < health, "{md}");
-    let text = plain_text(&sample());
-    assert!(text.find("Failed").unwrap() < text.find("Spend\n").unwrap());
-    let blocks = slack(&sample())["blocks"].clone();
+fn money_leads_every_channel_and_failures_lead_the_health_section() {
+    let d = sample();
+    let md = markdown(&d);
+    let headline = md.lines().nth(2).unwrap();
     assert!(
-        blocks[1]["text"]["text"]
+        headline.starts_with("Sat 28 Nov (UTC): **$8.55** (estimated) · November to date: **$"),
+        "{headline}"
+    );
+    let at = |s: &str| md.find(s).unwrap_or_else(|| panic!("no {s:?} in\n{md}"));
+    assert!(at("## Spend") < at("## Budget"));
+    assert!(at("## Budget") < at("## Savings"));
+    assert!(at("## Savings") < at("## Health"));
+    let failed = at("⚠ Failed: aurora:app-staging-aurora StopDBCluster");
+    let delivery = at("The previous digest could not be sent to slack: HTTP 500");
+    assert!(at("## Health") < failed && failed < delivery, "{md}");
+    let text = plain_text(&d);
+    assert!(text.find("Spend\n").unwrap() < text.find("Failed").unwrap());
+    let v = slack(&d);
+    let note = v["text"].as_str().unwrap();
+    assert!(
+        note.starts_with("staging: Sat 28 Nov (UTC): $8.55 (estimated) · November to date: $"),
+        "{note}"
+    );
+    assert!(note.ends_with("· 1 action failed"), "{note}");
+    assert!(
+        v["blocks"][1]["text"]["text"]
             .as_str()
             .unwrap()
-            .contains("Failed")
+            .starts_with("Sat 28 Nov (UTC): *$8.55*")
+    );
+    let subject = email(&d).subject;
+    assert!(
+        subject.starts_with("staging: Sat 28 Nov (UTC) $8.55 · November to date $"),
+        "{subject}"
     );
 }
 
@@ -66,7 +84,7 @@ fn failures_come_first_then_delivery_problems() {
 fn missing_data_is_said_plainly() {
     let mut input = sample_input();
     if let Ok(s) = &mut input.spend {
-        s.days.retain(|d| d.date != date("2026-11-27"));
+        s.days.retain(|d| d.date != date("2026-11-21"));
     }
     input.budget = Budget::Missing("no monthly_budget in schedules/staging.toml".into());
     input.forecast = Err("DataUnavailableException".into());
@@ -80,10 +98,10 @@ fn missing_data_is_said_plainly() {
     input.health.alarms = Err("CloudWatch: AccessDenied".into());
     let md = markdown(&digest(&input));
     for want in [
-        "no Cost Explorer data for 2026-11-27 to compare with",
-        "⚠ No Cost Explorer data for 2026-11-27: not counted",
+        "no figure for Sat 21 Nov a week before to compare with",
+        "⚠ No cost data for 2026-11-21: not counted",
         "No budget: no monthly\\_budget in schedules/staging.toml.",
-        "Cost Explorer's forecast was not used: DataUnavailableException.",
+        "No forecast from Cost Explorer: the projection is lightsout's own.",
         "⚠ 1 resource not priced (not in the totals): ecs:app-staging-cluster/backend: no Fargate price for region xx-nowhere-1",
         "Alarms: could not be read: CloudWatch: AccessDenied",
         "1 check not read",
@@ -96,7 +114,7 @@ fn missing_data_is_said_plainly() {
     input.health.services = Err("ECS: throttled".into());
     for text in [markdown(&digest(&input)), plain_text(&digest(&input))] {
         assert!(
-            text.contains("No spend figures: Cost Explorer: AccessDeniedException."),
+            text.contains("No cost data: Cost Explorer: AccessDeniedException."),
             "{text}"
         );
         assert!(text.contains("No projection: no spend figures"), "{text}");
@@ -114,7 +132,10 @@ fn missing_data_is_said_plainly() {
 fn budget_exceeded_is_a_clear_warning() {
     let mut input = sample_input();
     input.budget = Budget::Config(usd(60_000));
-    input.forecast = Ok(usd(5_000));
+    input.forecast = Ok(crate::digest::input::Forecast {
+        from: date("2026-11-29"),
+        amount: usd(5_000),
+    });
     let d = digest(&input);
     let over = d.budget.over_by.unwrap();
     let end = d.budget.projection.as_ref().unwrap().month_end;
@@ -122,7 +143,20 @@ fn budget_exceeded_is_a_clear_warning() {
     for text in [markdown(&d), plain_text(&d), email(&d).html] {
         assert!(text.contains(&want), "missing {want:?} in\n{text}");
     }
-    assert!(email(&d).subject.ends_with("over budget"));
+    assert!(
+        email(&d).subject.starts_with(&format!(
+            "staging: ⚠ over budget by {over} (projected {end})"
+        )),
+        "{}",
+        email(&d).subject
+    );
+    let note = slack(&d)["text"].as_str().unwrap().to_string();
+    assert!(
+        note.starts_with(&format!(
+            "⚠ staging over budget: projected {end}, {over} over."
+        )),
+        "{note}"
+    );
 }
 
 #[test]
@@ -172,10 +206,14 @@ fn slack_respects_block_kit_limits() {
             assert!(text.chars().count() <= SLACK_MAX_SECTION, "{}", text.len());
         }
     }
-    let alerts = blocks[1]["text"]["text"].as_str().unwrap();
+    let health = blocks
+        .iter()
+        .filter_map(|b| b["text"]["text"].as_str())
+        .find(|t| t.contains("Failed"))
+        .unwrap();
     assert!(
-        alerts.contains("… and ") && alerts.ends_with(" more"),
-        "{alerts}"
+        health.contains("… and ") && health.ends_with(" more"),
+        "{health}"
     );
     assert!(v["text"].as_str().unwrap().contains("200 actions failed"));
 }
@@ -201,10 +239,10 @@ fn fit_adds_lines_while_they_fit() {
 
 #[test]
 fn small_formats() {
-    assert_eq!(price(Money(49_370)), "$0.04937");
-    assert_eq!(price(Money(12_343)), "$0.012343");
-    assert_eq!(price(Money(18_000)), "$0.018");
-    assert_eq!(price(Money(1_000_000)), "$1.00");
+    assert_eq!(price(Money::from_micros(49_370)), "$0.04937");
+    assert_eq!(price(Money::from_micros(12_343)), "$0.012343");
+    assert_eq!(price(Money::from_micros(18_000)), "$0.018");
+    assert_eq!(price(Money::from_micros(1_000_000)), "$1.00");
     assert_eq!(hours(75_600), "21h");
     assert_eq!(hours(5_400), "1h 30m");
     assert_eq!(hours(1_800), "30m");
@@ -221,7 +259,10 @@ fn small_formats() {
 #[test]
 fn an_input_with_nothing_in_it_still_makes_a_digest() {
     let mut input = sample_input();
-    input.spend = Ok(crate::digest::input::Spend::default());
+    input.spend = Ok(crate::digest::input::Spend {
+        days: Vec::new(),
+        ..input.spend.clone().unwrap()
+    });
     input.budget = Budget::Missing("not configured".into());
     input.forecast = Err("no history".into());
     input.resources.clear();
@@ -237,10 +278,10 @@ fn an_input_with_nothing_in_it_still_makes_a_digest() {
     assert!(serde_json::to_value(&d).is_ok());
     let md = markdown(&d);
     for want in [
-        "Cost Explorer has no figures for the",
+        "No cost data: no cost data for Environment=staging since the start of last month",
         "activated as a cost-allocation tag",
         "Nothing could be priced, so no savings are shown.",
-        "No wake requests on Sat 28 Nov.",
+        "No wake requests on Sat 28 Nov (UTC).",
         "Alarms: none in ALARM",
         "Databases: could not be read: RDS: AccessDenied",
     ] {
@@ -257,7 +298,7 @@ fn the_digest_serializes_for_json_output() {
     let v = serde_json::to_value(sample()).unwrap();
     assert_eq!(v["env"], "staging");
     assert_eq!(v["timezone"], "Europe/Berlin");
-    assert_eq!(v["savings"]["day"], 3_374_963);
+    assert_eq!(v["savings"]["day"], "3.3749625");
     assert_eq!(v["budget"]["over_by"], serde_json::Value::Null);
 }
 

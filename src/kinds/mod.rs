@@ -255,21 +255,21 @@ impl Tables {
     /// first, so the apps' `depends_on` can name what they depend on.
     pub fn parse(rd: &mut Reader<'_, '_>, root: &DeTable<'_>) -> Tables {
         let mut tables = Tables::default();
-        if let Some(v) = lookup(root, "rds") {
-            if let Some(t) = rd.table(v, "rds") {
-                tables.rds = rds::Selection::parse(rd, t);
-            }
+        if let Some(v) = lookup(root, "rds")
+            && let Some(t) = rd.table(v, "rds")
+        {
+            tables.rds = rds::Selection::parse(rd, t);
         }
-        if let Some(v) = lookup(root, "elasticache") {
-            if let Some(t) = rd.table(v, "elasticache") {
-                tables.elasticache = elasticache::Selection::parse(rd, t);
-            }
+        if let Some(v) = lookup(root, "elasticache")
+            && let Some(t) = rd.table(v, "elasticache")
+        {
+            tables.elasticache = elasticache::Selection::parse(rd, t);
         }
         let data: BTreeSet<&str> = tables.rds.named().collect();
-        if let Some(v) = lookup(root, "ecs") {
-            if let Some(t) = rd.table(v, "ecs") {
-                tables.ecs = ecs::Selection::parse(rd, t, &data);
-            }
+        if let Some(v) = lookup(root, "ecs")
+            && let Some(t) = rd.table(v, "ecs")
+        {
+            tables.ecs = ecs::Selection::parse(rd, t, &data);
         }
         tables
     }
@@ -348,6 +348,28 @@ pub enum Observed<'a> {
     Database(&'a ObservedDb),
     /// An ElastiCache cache.
     Cache(&'a elasticache::ObservedCache),
+}
+
+/// Where a resource is on its way up or down, as the status page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Progress {
+    /// A service: tasks running of desired, and the count recorded on it while it sleeps.
+    Tasks {
+        /// Tasks running.
+        running: i32,
+        /// Tasks desired.
+        desired: i32,
+        /// The desired count recorded before it was scaled to zero, while it sleeps.
+        recorded: Option<i32>,
+    },
+    /// A database or cache: its status as AWS says it.
+    Status {
+        /// `available`, `starting`, `stopped`, ...
+        status: String,
+        /// Stopped by lightsout.
+        asleep: bool,
+    },
 }
 
 /// What a waking resource depends on (the next tier's resources it needs).
@@ -450,6 +472,37 @@ impl Observed<'_> {
             Observed::Service(s) => s.slept(),
             Observed::Database(d) => d.slept(),
             Observed::Cache(_) => false,
+        }
+    }
+
+    /// Whether lightsout can put this one to sleep: its kind can, and AWS lets it stop this
+    /// one (a read replica, a replica's source, an Aurora member or Serverless v1 cannot be
+    /// stopped). What cannot keeps costing while the environment sleeps.
+    pub fn can_sleep(&self) -> bool {
+        match self {
+            Observed::Service(_) => true,
+            Observed::Database(d) => d.can_stop(),
+            Observed::Cache(_) => false,
+        }
+    }
+
+    /// Where it is on its way up or down, for the status page: tasks running of desired (and
+    /// the count recorded while asleep), or the status AWS reports.
+    pub fn progress(&self) -> Progress {
+        match self {
+            Observed::Service(s) => Progress::Tasks {
+                running: s.running,
+                desired: s.desired,
+                recorded: s.tags.get(tags::DESIRED_COUNT).and_then(|c| c.parse().ok()),
+            },
+            Observed::Database(d) => Progress::Status {
+                status: d.status.to_string(),
+                asleep: d.slept(),
+            },
+            Observed::Cache(c) => Progress::Status {
+                status: c.status.clone(),
+                asleep: false,
+            },
         }
     }
 

@@ -200,6 +200,15 @@ impl ObservedDb {
         format!("{} ({})", self.status, self.engine)
     }
 
+    /// Whether RDS lets lightsout stop it: not a read replica or a replica's source, not an
+    /// Aurora member (its cluster is stopped instead), not Aurora Serverless v1.
+    pub fn can_stop(&self) -> bool {
+        self.member_of.is_none()
+            && self.replica_of.is_none()
+            && self.replicas.is_empty()
+            && self.engine_mode.as_deref() != Some("serverless")
+    }
+
     /// Stopped by lightsout.
     pub fn slept(&self) -> bool {
         self.status == DbStatus::Stopped && self.tags.contains_key(tags::SLEPT_AT)

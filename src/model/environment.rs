@@ -83,6 +83,9 @@ pub struct DigestConfig {
     pub email_to: Vec<String>,
     /// SNS topic for the plain-text digest.
     pub sns_topic_arn: Option<String>,
+    /// These channels also get the combined digest for finance: every environment's line and
+    /// the total (`combined = true`).
+    pub combined: bool,
 }
 
 /// Which Cost Explorer costs belong to an environment.
@@ -149,6 +152,7 @@ impl Default for DigestConfig {
             email_from: None,
             email_to: Vec::new(),
             sns_topic_arn: None,
+            combined: false,
         }
     }
 }

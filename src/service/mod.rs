@@ -4,6 +4,7 @@
 //!
 //! - [`state`]: each environment's state after a pass, and when to look again ([`Requeue`]).
 //! - [`requests`]: wake and sleep requests, the rules every entry point shares.
+//! - [`history`]: recent wakes and sleeps, read from the audit trail (for the status page).
 //!
 //! A pass acts on an environment only under its lease. The lease is renewed while the pass runs
 //! and checked (through the engine's [`Fence`]) before every write: a copy whose lease ran out,
@@ -29,11 +30,14 @@ use crate::plan::Plan;
 use crate::ports::Cloud;
 use crate::store::{Store, StoreError};
 
+pub mod history;
 mod requests;
 mod state;
 
 pub use requests::{RequestError, Slept, Woken};
-pub use state::{EnvPass, Left, PassReport, Requeue, Snapshot, State, Unknown, settling, state_of};
+pub use state::{
+    EnvPass, Left, PassReport, Requeue, Snapshot, State, Unknown, settling, state_now, state_of,
+};
 
 /// How a pass holds an environment's lease.
 #[derive(Debug, Clone, Copy)]
@@ -190,7 +194,10 @@ impl<C: Cloud> Service<C> {
     }
 
     /// One pass over one environment under its lease, planning for instant `at` (default: now;
-    /// the lease itself always runs on the real clock).
+    /// the lease itself always runs on the real clock). A pass planned for another instant (a
+    /// rehearsal: `lightsout apply --at`) is recorded in the audit trail at that instant, as its
+    /// `lightsout:slept-at` tags are, so the trail, the digest's savings and the page read the
+    /// rehearsal as it would have happened.
     pub async fn reconcile_env(
         &self,
         env: &Environment,
@@ -222,7 +229,8 @@ impl<C: Cloud> Service<C> {
             Some(self.shutdown.subscribe()),
         )
         .with_lease(until, self.lease.margin);
-        let work = self.reconcile_leased(env, at.unwrap_or(now), &fence);
+        let shift = at.map_or(TimeDelta::zero(), |t| t - now);
+        let work = self.reconcile_leased(env, at.unwrap_or(now), shift, &fence);
         let keeper = self.keep_lease(env, &fence);
         tokio::pin!(work);
         let pass = tokio::select! {
@@ -287,6 +295,7 @@ impl<C: Cloud> Service<C> {
         &self,
         env: &Environment,
         at: DateTime<Utc>,
+        shift: TimeDelta,
         fence: &Fence,
     ) -> EnvPass {
         // Without knowing the override, acting on the schedule alone could put to sleep what
@@ -312,7 +321,7 @@ impl<C: Cloud> Service<C> {
                 .inc(&format!("env=\"{}\"", env.name));
         }
         let report = engine::apply(&self.cloud, env, plan, false, fence).await;
-        self.record(env, &report, ov.as_ref(), at).await;
+        self.record(env, &report, ov.as_ref(), at, shift).await;
         let unknown = (!report.problems.is_empty()).then(|| Unknown {
             reason: report.problems.join("; "),
             since: self
@@ -333,13 +342,15 @@ impl<C: Cloud> Service<C> {
         EnvPass::Reconciled(report)
     }
 
-    /// Writes a pass's actions to the audit trail, each at the time it was made.
+    /// Writes a pass's actions to the audit trail, each at the time it was made (moved by
+    /// `shift` in a pass planned for another instant).
     async fn record(
         &self,
         env: &Environment,
         report: &EnvReport,
         ov: Option<&Override>,
         at: DateTime<Utc>,
+        shift: TimeDelta,
     ) {
         let events: Vec<AuditEvent> = report
             .items
@@ -363,7 +374,7 @@ impl<C: Cloud> Service<C> {
                 let made = i.calls_made.min(steps.len());
                 let text = |s: &[crate::kinds::Step]| s.iter().map(ToString::to_string).collect();
                 Some(AuditEvent {
-                    at: i.at.unwrap_or(at),
+                    at: i.at.map_or(at, |t| t + shift),
                     env: env.name.clone(),
                     resource: i.item.resource.to_string(),
                     action: Action::Steps {
@@ -383,11 +394,11 @@ impl<C: Cloud> Service<C> {
                 })
             })
             .collect();
-        if !events.is_empty() {
-            if let Err(e) = self.store.record(events).await {
-                tracing::error!(env = %env.name, error = %e, "cannot write the audit trail");
-                self.metrics.store_errors.inc();
-            }
+        if !events.is_empty()
+            && let Err(e) = self.store.record(events).await
+        {
+            tracing::error!(env = %env.name, error = %e, "cannot write the audit trail");
+            self.metrics.store_errors.inc();
         }
     }
 

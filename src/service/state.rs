@@ -111,6 +111,20 @@ pub fn settling(report: &EnvReport, observed: &Observation) -> bool {
     acting || starting
 }
 
+/// The state to show now, when the environment is meant to be `awake` (the schedule and the
+/// override in force now): the last pass's state while that pass planned for the same, else
+/// on its way there — `waking` the moment a wake is accepted, `going to sleep` the moment a
+/// sleep is, before the pass that acts on it has run.
+pub fn state_now(last: Option<&Snapshot>, awake: bool) -> State {
+    match last {
+        None => State::Unknown,
+        Some(s) if s.unknown.is_some() => State::Unknown,
+        Some(s) if s.report.awake == awake => s.state(),
+        Some(_) if awake => State::Waking,
+        Some(_) => State::GoingToSleep,
+    }
+}
+
 /// The state a plan made at one instant shows: unknown when something could not be observed.
 pub fn state_of(plan: &Plan, observed: &Observation) -> State {
     if !plan.problems.is_empty() {

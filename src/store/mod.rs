@@ -77,6 +77,14 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<AuditEvent>, StoreError>>;
 
+    /// Every audit event of `env` at or after `since`, oldest first: all of them, however many
+    /// (the store reads every page).
+    fn audit_since(
+        &self,
+        env: &str,
+        since: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Vec<AuditEvent>, StoreError>>;
+
     /// Takes (or renews) the lease on `env` for `holder` until `until`; `false` when another
     /// holder's lease has not expired at `now`.
     fn acquire_lease(

@@ -191,6 +191,61 @@ fn read_override(conn: &Connection, env: &str) -> Result<Option<Override>, Store
     }))
 }
 
+impl SqliteStore {
+    /// Audit events selected by `sql` (which selects at, env, resource, action, reason, actor,
+    /// outcome, event), typed; rows from before the typed trail are read from their text.
+    fn audit_rows(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let conn = self.conn()?;
+        let mut stmt = conn.prepare(sql).map_err(err)?;
+        type Row = (
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+        );
+        let rows = stmt
+            .query_map(params, |r| {
+                Ok::<Row, rusqlite::Error>((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ))
+            })
+            .map_err(err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (at, env, resource, action, reason, actor, outcome, event) = row.map_err(err)?;
+            out.push(match event {
+                Some(json) => serde_json::from_str(&json)
+                    .map_err(|e| StoreError(format!("unreadable audit event: {e}")))?,
+                None => AuditEvent::from_legacy(
+                    parse_ts(&at)?,
+                    env,
+                    resource,
+                    &action,
+                    reason,
+                    actor,
+                    &outcome,
+                ),
+            });
+        }
+        Ok(out)
+    }
+}
+
 impl Store for SqliteStore {
     fn active_override(
         &self,
@@ -208,10 +263,12 @@ impl Store for SqliteStore {
         let r = (|| {
             let mut conn = self.conn()?;
             let tx = write_tx(&mut conn)?;
-            if let Some(old) = read_override(&tx, &ov.env)? {
-                if old.is_active(ov.created) && old.hold == ov.hold && old.until >= ov.until {
-                    return Ok(Put::KeptLater(old));
-                }
+            if let Some(old) = read_override(&tx, &ov.env)?
+                && old.is_active(ov.created)
+                && old.hold == ov.hold
+                && old.until >= ov.until
+            {
+                return Ok(Put::KeptLater(old));
             }
             tx.execute(
                 "INSERT INTO overrides (env, hold, created, until, by, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -265,58 +322,25 @@ impl Store for SqliteStore {
         env: Option<&str>,
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<AuditEvent>, StoreError>> {
-        let r = (|| {
-            let conn = self.conn()?;
-            let mut stmt = conn
-                .prepare(
-                    "SELECT at, env, resource, action, reason, actor, outcome, event FROM audit
-                     WHERE ?1 IS NULL OR env = ?1 ORDER BY id DESC LIMIT ?2",
-                )
-                .map_err(err)?;
-            type Row = (
-                String,
-                String,
-                String,
-                String,
-                String,
-                String,
-                String,
-                Option<String>,
-            );
-            let rows = stmt
-                .query_map(params![env, limit as i64], |r| {
-                    Ok::<Row, rusqlite::Error>((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
-                    ))
-                })
-                .map_err(err)?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (at, env, resource, action, reason, actor, outcome, event) =
-                    row.map_err(err)?;
-                out.push(match event {
-                    Some(json) => serde_json::from_str(&json)
-                        .map_err(|e| StoreError(format!("unreadable audit event: {e}")))?,
-                    None => AuditEvent::from_legacy(
-                        parse_ts(&at)?,
-                        env,
-                        resource,
-                        &action,
-                        reason,
-                        actor,
-                        &outcome,
-                    ),
-                });
-            }
-            Ok(out)
-        })();
+        let r = self.audit_rows(
+            "SELECT at, env, resource, action, reason, actor, outcome, event FROM audit
+             WHERE ?1 IS NULL OR env = ?1 ORDER BY id DESC LIMIT ?2",
+            params![env, limit as i64],
+        );
+        async move { r }.boxed()
+    }
+
+    fn audit_since(
+        &self,
+        env: &str,
+        since: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<Vec<AuditEvent>, StoreError>> {
+        // Stored times are RFC 3339 UTC with milliseconds: text order is time order.
+        let r = self.audit_rows(
+            "SELECT at, env, resource, action, reason, actor, outcome, event FROM audit
+             WHERE env = ?1 AND at >= ?2 ORDER BY at, id",
+            params![env, ts(since)],
+        );
         async move { r }.boxed()
     }
 

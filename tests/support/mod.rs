@@ -107,6 +107,18 @@ impl Moto {
         assert!(status.success(), "seeding failed");
     }
 
+    /// Queues Cost Explorer daily costs from the first of last month to the day before `today`
+    /// (see `seed_costs.py`).
+    pub fn seed_costs(&self, today: &str) {
+        let status = Command::new(python())
+            .arg(support_dir().join("seed_costs.py"))
+            .args([self.endpoint.as_str(), today])
+            .stdout(Stdio::null())
+            .status()
+            .expect("run seed_costs.py");
+        assert!(status.success(), "seeding costs failed");
+    }
+
     /// Seeds the reference environment in another account (through `role_arn`) and region.
     pub fn seed_account(&self, region: &str, role_arn: &str) {
         let status = Command::new(python())
@@ -294,17 +306,31 @@ impl Daemon {
         token: &str,
         settle: Duration,
     ) -> Daemon {
+        let store = std::sync::Arc::new(lightsout::store::SqliteStore::in_memory().unwrap());
+        Daemon::start_with(moto, clock, token, settle, STAGING, store).await
+    }
+
+    /// Serves the schedule `src` (as `staging.toml`) against `moto` over `store`, with one token
+    /// for `alice`.
+    pub async fn start_with(
+        moto: &Moto,
+        clock: std::sync::Arc<lightsout::clock::ManualClock>,
+        token: &str,
+        settle: Duration,
+        src: &str,
+        store: std::sync::Arc<dyn lightsout::store::Store>,
+    ) -> Daemon {
         use std::sync::Arc;
         let cfg = lightsout::model::Config {
             environments: vec![
-                lightsout::config::parse_str(Path::new("staging.toml"), STAGING).unwrap(),
+                lightsout::config::parse_str(Path::new("staging.toml"), src).unwrap(),
             ],
         };
         let app = Arc::new(lightsout::api::ApiState::new(
             Arc::new(lightsout::service::Service::new(
                 cfg,
                 lightsout::aws::AwsCloud::new(moto.sdk_config().await),
-                Arc::new(lightsout::store::SqliteStore::in_memory().unwrap()),
+                store,
                 clock,
                 "test".into(),
             )),

@@ -233,15 +233,15 @@ async fn handle(
         }
         chosen
     };
-    if let Some(f) = &fault {
-        if !matches!(f, Fault::Delay(_)) {
-            *state
-                .injected
-                .lock()
-                .unwrap()
-                .entry(op.clone())
-                .or_default() += 1;
-        }
+    if let Some(f) = &fault
+        && !matches!(f, Fault::Delay(_))
+    {
+        *state
+            .injected
+            .lock()
+            .unwrap()
+            .entry(op.clone())
+            .or_default() += 1;
     }
     match fault {
         Some(Fault::Throttle) => {

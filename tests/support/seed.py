@@ -5,7 +5,7 @@ Usage: python3 seed.py ENDPOINT [REGION [ROLE_ARN]]
 With ROLE_ARN, the environment is seeded in that role's account (moto keeps a separate state for
 each account whose role is assumed), as a second account for cross-account tests.
 
-What it creates, in one account and region (see README "The reference environment"):
+What it creates, in one account and region (README, Testing: "The reference environment"):
 - ECS cluster app-staging-cluster: backend (desired 2, autoscaling min 1 / max 4) and
   frontend (desired 1), tagged Environment=staging, Team=app;
 - ECS cluster app-production-cluster: api (desired 3), tagged Environment=production, Team=app;

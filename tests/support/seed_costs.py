@@ -1,6 +1,8 @@
 """Give an emulated Cost Explorer (moto_server) a plausible daily cost series, for the demo's digest.
 
-Usage: python3 seed_costs.py ENDPOINT
+Usage: python3 seed_costs.py ENDPOINT [TODAY]
+
+TODAY (YYYY-MM-DD, default: today) lets a test pin the series to its own clock.
 
 moto keeps no costs; it answers GetCostAndUsage from a queue of prepared results
 (POST /moto-api/static/ce/cost-and-usage-results). This queues one: every day from the first of
@@ -13,7 +15,7 @@ import sys
 import urllib.request
 
 endpoint = sys.argv[1]
-today = datetime.date.today()
+today = datetime.date.fromisoformat(sys.argv[2]) if len(sys.argv) > 2 else datetime.date.today()
 start = (today.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
 services = {
     "Amazon Elastic Container Service": 6.10,

@@ -1,27 +1,50 @@
 //! Gathers a [`DigestInput`] through the ports, section by section, each failing on its own:
-//! the money ([`spend`]: Cost Explorer, cached per day, and the budget), the resources and what
-//! they cost an hour ([`resources`]), the audit trail, and health ([`health`]).
+//! the money ([`spend`]: Cost Explorer, at most 3 requests, cached by what was asked; and the
+//! budget), the resources and what they cost an hour ([`resources`]), the whole audit trail of
+//! the month, and health ([`health`]).
 
 mod health;
 mod resources;
-mod spend;
+pub(crate) mod spend;
 
-use chrono::{NaiveDate, TimeDelta};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
 use super::Digester;
 use super::input::DigestInput;
 use crate::model::{AuditEvent, Environment, Override};
 use crate::schedule;
 
-/// Audit events read for the savings: enough for a month of transitions and wakes.
-const AUDIT_LIMIT: usize = 1000;
-
 impl Digester {
-    /// Everything the digest of `env` for the local day `day` is made from.
-    pub async fn gather(&self, env: &Environment, day: NaiveDate) -> DigestInput {
+    /// Everything the digest of `env` made now is made from. `day` is the UTC billing day to
+    /// report on; `None` is the most recent one Cost Explorer has cost data for (at most the
+    /// last ended UTC day). `write: false` (a dry run) reads the store's cache but writes
+    /// nothing.
+    pub async fn gather(
+        &self,
+        env: &Environment,
+        day: Option<NaiveDate>,
+        write: bool,
+    ) -> DigestInput {
         let now = self.clock.now();
-        let spend = self.spend(env, day).await;
-        let forecast = self.forecast(env, day, spend.is_ok()).await;
+        let last_ended = spend::last_ended_day(now);
+        let asked = day.unwrap_or(last_ended).min(last_ended);
+        let mut requests = spend::Requests::new();
+        let spend = self.spend(env, asked, &mut requests, write).await;
+        // Without a day asked for, the most recent day with cost data.
+        let day = match (day, &spend) {
+            (Some(d), _) => d,
+            (None, Ok(s)) => s
+                .days
+                .iter()
+                .rev()
+                .find(|d| d.has_data && d.date <= asked)
+                .map_or(asked, |d| d.date),
+            (None, Err(_)) => asked,
+        };
+        let forecast = self
+            .forecast(env, day, spend.is_ok(), &mut requests, write)
+            .await;
+        let usage = self.usage(env, day, &mut requests, write).await;
         let budget = self.budget(env).await;
 
         // The environment as it is now. Only what lightsout manages: never production (the
@@ -36,44 +59,43 @@ impl Digester {
             .last_digest(env)
             .await
             .unwrap_or(now - TimeDelta::days(1));
-        let (events, failures) = self.audit_trail(env, day, since_last).await;
+        let trail_from = trail_start(day);
+        let (events, failures) = self.audit_trail(env, trail_from, since_last).await;
 
         let decision = schedule::decide(env, self.active_override(env).await.as_ref(), now);
         let health = self
             .health(env, &observed, &details, since_last, !decision.awake)
             .await;
+        let edition = now.with_timezone(&env.timezone).date_naive();
         DigestInput {
             config: env.clone(),
             day,
+            edition,
             generated_at: now,
             spend,
+            usage,
             budget,
             forecast,
             resources,
             events,
+            trail_from,
             health,
             failures,
-            delivery_problems: self.previous_problems(env, day).await,
+            delivery_problems: self.previous_problems(env, edition).await,
+            cost_explorer_requests: requests.made,
         }
     }
 
-    /// The month's sleeps and wakes (and the last ones before it), oldest first, and the
-    /// actions that failed since the previous digest.
+    /// Every audit event since `from`, oldest first (all pages of it), and the actions that
+    /// failed since the previous digest.
     async fn audit_trail(
         &self,
         env: &Environment,
-        day: NaiveDate,
-        since_last: chrono::DateTime<chrono::Utc>,
+        from: DateTime<Utc>,
+        since_last: DateTime<Utc>,
     ) -> (Vec<AuditEvent>, Vec<AuditEvent>) {
-        let now = self.clock.now();
-        let from = crate::calendar::month_start(day)
-            .and_hms_opt(0, 0, 0)
-            .map_or(now, |t| t.and_utc())
-            - TimeDelta::days(40);
-        match self.store.audit(Some(&env.name), AUDIT_LIMIT).await {
-            Ok(mut ev) => {
-                ev.retain(|e| e.at >= from);
-                ev.reverse();
+        match self.store.audit_since(&env.name, from).await {
+            Ok(ev) => {
                 let failures = ev
                     .iter()
                     .filter(|e| e.at >= since_last && !e.outcome.is_ok())
@@ -95,6 +117,14 @@ impl Digester {
             .ok()
             .flatten()
     }
+}
+
+/// Where the audit trail is read from for the digest of billing day `day`: 40 days before its
+/// month began, so a resource asleep since before the month has its sleep in the trail.
+pub fn trail_start(day: NaiveDate) -> DateTime<Utc> {
+    (crate::calendar::month_start(day) - TimeDelta::days(40))
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc()
 }
 
 #[cfg(test)]

@@ -31,7 +31,8 @@ pub(super) fn budget(input: &DigestInput, spend: Option<&SpendFigures>) -> Budge
         (Some(b), Ok(p)) if p.month_end > b => Some(p.month_end - b),
         _ => None,
     };
-    let daily_pace = amount.map(|b| div_round(i128::from(b.0), i128::from(dim)));
+    let pace_to_date =
+        amount.map(|b| div_round(i128::from(b.0) * i128::from(elapsed), i128::from(dim)));
     BudgetFigures {
         budget,
         spent_pct,
@@ -39,11 +40,11 @@ pub(super) fn budget(input: &DigestInput, spend: Option<&SpendFigures>) -> Budge
         days: (elapsed, dim),
         projection,
         over_by,
-        daily_pace,
+        pace_to_date,
     }
 }
 
-/// `num / den` in micro-dollars, rounded half away from zero.
+/// `num / den` in nano-dollars, rounded half away from zero.
 pub(super) fn div_round(num: i128, den: i128) -> Money {
     if den == 0 {
         return Money::ZERO;
@@ -53,43 +54,80 @@ pub(super) fn div_round(num: i128, den: i128) -> Money {
     Money(i64::try_from(q).unwrap_or(i64::MAX))
 }
 
+/// The mean of the last [`PROJECTION_DAYS`] days with figures through `day`, and how many
+/// there were; `None` when there are none.
+fn recent_mean_sum(input: &DigestInput) -> Option<(Money, usize)> {
+    let recent: Vec<Money> = (0..PROJECTION_DAYS)
+        .filter_map(|back| input.day.checked_sub_days(Days::new(u64::from(back))))
+        .filter_map(|d| day_total(input, d))
+        .collect();
+    (!recent.is_empty()).then(|| (recent.iter().copied().sum(), recent.len()))
+}
+
+fn days_phrase(n: usize) -> String {
+    if n == PROJECTION_DAYS as usize {
+        format!("the last {PROJECTION_DAYS} days")
+    } else {
+        format!("the {n} days with figures of the last {PROJECTION_DAYS}")
+    }
+}
+
+fn s_if(n: i64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
 pub(super) fn projection(
     input: &DigestInput,
     s: &SpendFigures,
     dim: u32,
 ) -> Result<Projection, String> {
-    let left = dim - input.day.day();
+    let left = i64::from(dim - input.day.day());
     match &input.forecast {
-        Ok(f) => Ok(Projection {
-            month_end: s.month_to_date + *f,
-            method: "Cost Explorer forecast".to_string(),
-            forecast_unavailable: None,
-        }),
+        Ok(f) => {
+            // Days between the reported day and the forecast's first (ended days Cost
+            // Explorer has no figures for yet) are projected at the recent mean.
+            let gap = (f.from - input.day).num_days() - 1;
+            if gap <= 0 {
+                return Ok(Projection {
+                    month_end: s.month_to_date + f.amount,
+                    method: "Cost Explorer forecast".to_string(),
+                    forecast_unavailable: None,
+                });
+            }
+            let (sum, n) = recent_mean_sum(input).ok_or_else(|| {
+                "no spend in the last days to project the days without figures from".to_string()
+            })?;
+            let gap_cost = div_round(i128::from(sum.0) * i128::from(gap), n as i128);
+            Ok(Projection {
+                month_end: s.month_to_date + gap_cost + f.amount,
+                method: format!(
+                    "Cost Explorer forecast from {}, and {gap} day{} without figures yet at the mean of {}",
+                    f.from.format("%-d %b"),
+                    s_if(gap),
+                    days_phrase(n)
+                ),
+                forecast_unavailable: None,
+            })
+        }
         Err(why) => {
-            let recent: Vec<Money> = (0..PROJECTION_DAYS)
-                .filter_map(|back| input.day.checked_sub_days(Days::new(u64::from(back))))
-                .filter_map(|d| day_total(input, d))
-                .collect();
-            if recent.is_empty() {
+            let Some((sum, n)) = recent_mean_sum(input) else {
                 return Err(format!(
                     "Cost Explorer could not forecast ({why}) and there is no spend in the last {PROJECTION_DAYS} days to project from"
                 ));
-            }
-            let n = recent.len();
-            let sum: Money = recent.iter().copied().sum();
+            };
             // mean × days left, one rounding: sum × left / n.
             let rest = div_round(i128::from(sum.0) * i128::from(left), n as i128);
-            let days = if n == PROJECTION_DAYS as usize {
-                format!("the last {PROJECTION_DAYS} days")
-            } else {
-                format!("the {n} days with figures of the last {PROJECTION_DAYS}")
-            };
             Ok(Projection {
                 month_end: s.month_to_date + rest,
-                method: format!(
-                    "lightsout projection: mean of {days} × {left} day{} left",
-                    if left == 1 { "" } else { "s" }
-                ),
+                method: if left == 0 {
+                    "the month's days all have figures".to_string()
+                } else {
+                    format!(
+                        "lightsout projection: mean of {} × {left} day{} left",
+                        days_phrase(n),
+                        s_if(left)
+                    )
+                },
                 forecast_unavailable: Some(why.clone()),
             })
         }

@@ -1,5 +1,5 @@
 //! Every figure of the digest, computed from a [`DigestInput`] and a [`PriceTable`]: pure, no
-//! I/O, no clock. Money stays exact ([`Money`], micro-dollars; [`Rate`] for hourly prices);
+//! I/O, no clock. Money stays exact ([`Money`], nano-dollars; [`Rate`] for hourly prices);
 //! percentages are `f64` and only for display. A section that cannot be computed says why
 //! instead of showing a number.
 
@@ -51,43 +51,98 @@ pub struct Digest {
     pub chart: ChartData,
 }
 
-/// The spend section.
+/// The spend section. Days are UTC billing days.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SpendFigures {
     /// How Cost Explorer's figures were filtered.
     pub filter: String,
+    /// What the filter leaves out (untagged shared costs), when it leaves something out.
+    pub filter_note: Option<String>,
     /// `day`'s cost, `None` when Cost Explorer has no figure for it.
     pub day_total: Option<Money>,
     /// AWS still marks `day`'s figure as estimated.
     pub day_estimated: bool,
-    /// The day before `day`.
-    pub previous_day: NaiveDate,
+    /// The same weekday a week before `day`, what the day is compared with.
+    pub week_before: NaiveDate,
     /// Its cost, `None` when missing.
-    pub previous_total: Option<Money>,
-    /// Day over day: `day_total - previous_total`, when both are known.
+    pub week_before_total: Option<Money>,
+    /// `day_total - week_before_total`, when both are known.
     pub change: Option<Money>,
-    /// The same in percent of the day before, when that was not zero.
+    /// The same in percent of the week before, when that was not zero.
     pub change_pct: Option<f64>,
-    /// Month to date: the days of `day`'s month up to `day` that Cost Explorer answered for.
+    /// `day`'s top services, largest first.
+    pub day_by_service: Vec<(String, Money)>,
+    /// The rest of `day`'s services, and how many.
+    pub day_other: Option<(usize, Money)>,
+    /// The services whose cost moved most against the same weekday a week before.
+    pub movers: Vec<Mover>,
+    /// Month to date: the days of `day`'s billing month up to `day` that have figures.
     pub month_to_date: Money,
     /// Days of the month up to `day` with no figure.
     pub month_missing: Vec<NaiveDate>,
     /// Some day in the month's figures is still estimated.
     pub month_estimated: bool,
-    /// The same days of last month: first day.
-    pub last_month_from: NaiveDate,
-    /// ...last day (the last month may be shorter).
-    pub last_month_to: NaiveDate,
+    /// The same weekdays as the month to date, whole weeks before: first day...
+    pub compare_from: NaiveDate,
+    /// ...last day...
+    pub compare_to: NaiveDate,
+    /// ...and how many weeks before.
+    pub compare_weeks: u32,
     /// Their total, over the days present.
-    pub last_month: Money,
+    pub compare_total: Money,
     /// Days of that range with no figure.
-    pub last_month_missing: Vec<NaiveDate>,
-    /// Month to date against the same days of last month, in percent, when comparable.
-    pub vs_last_month_pct: Option<f64>,
+    pub compare_missing: Vec<NaiveDate>,
+    /// Month to date against those days, in percent, when both are complete.
+    pub vs_compare_pct: Option<f64>,
+    /// Last billing month, whole.
+    pub last_month: LastMonth,
     /// The top services by month-to-date cost, largest first.
     pub top_services: Vec<(String, Money)>,
     /// Everything else, and how many services that is.
     pub other: Option<(usize, Money)>,
+    /// How fresh the figures are.
+    pub freshness: Freshness,
+}
+
+/// One service's cost on the day against the same weekday a week before.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Mover {
+    /// The AWS service.
+    pub service: String,
+    /// Its cost on the day.
+    pub day: Money,
+    /// On the same weekday a week before.
+    pub week_before: Money,
+    /// The change.
+    pub change: Money,
+}
+
+/// Last billing month's total.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LastMonth {
+    /// Its first day.
+    pub first: NaiveDate,
+    /// The total over the days with figures.
+    pub total: Money,
+    /// Its days without figures.
+    pub missing: Vec<NaiveDate>,
+    /// Some of its days are still estimated (the bill is not final).
+    pub estimated: bool,
+}
+
+/// How fresh Cost Explorer's figures are.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Freshness {
+    /// The newest day with figures.
+    pub newest: Option<NaiveDate>,
+    /// Ended UTC days after it that Cost Explorer has no figures for yet (they usually come
+    /// within 24 hours).
+    pub no_data_yet: Vec<NaiveDate>,
+    /// When Cost Explorer was asked (earlier than the digest when the answer came from the
+    /// store's cache).
+    pub asked_at: DateTime<Utc>,
+    /// Cost Explorer requests this digest made.
+    pub requests: usize,
 }
 
 /// The projected month end.
@@ -117,8 +172,8 @@ pub struct BudgetFigures {
     pub projection: Result<Projection, String>,
     /// How much the projection exceeds the budget, when it does.
     pub over_by: Option<Money>,
-    /// The budget per day (budget / days in the month): the chart's pace line.
-    pub daily_pace: Option<Money>,
+    /// Where the budget's pace is at the end of `day`: budget × day / days in the month.
+    pub pace_to_date: Option<Money>,
 }
 
 /// The savings section.
@@ -137,16 +192,41 @@ pub struct Savings {
 }
 
 /// What keeps costing while the environment sleeps.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AlwaysOn {
-    /// Seconds of `day` the environment was asleep.
+    /// Seconds of `day` (UTC) the environment was asleep (outside its windows, less the
+    /// out-of-hours wakes).
     pub asleep_secs: i64,
-    /// Each priced resource that cannot sleep.
+    /// Seconds asleep from the start of the billing month through `day`.
+    pub asleep_month_secs: i64,
+    /// From Cost Explorer's usage types of `day`: what does not sleep, by kind, largest first;
+    /// or why that is not known.
+    pub kinds: Result<Vec<AsleepCost>, String>,
+    /// What kept costing over the asleep hours of `day` (from the usage types; from the priced
+    /// `resources` when those are not known).
+    pub day: Money,
+    /// About what it cost over the month's asleep hours, at `day`'s hourly cost.
+    pub month: Money,
+    /// `month` in percent of the month to date.
+    pub month_pct: Option<f64>,
+    /// Resources lightsout knows it cannot stop (ElastiCache, read replicas), priced.
     pub resources: Vec<AlwaysOnCost>,
     /// Such resources that could not be priced, and why.
     pub unpriced: Vec<(String, String)>,
-    /// Their cost over the asleep hours of `day`.
-    pub day: Money,
+}
+
+/// One kind of cost that does not stop while asleep, on `day`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AsleepCost {
+    /// `NAT gateway`, `Load balancer`, `Public IPv4 addresses`, `ElastiCache`, `Database
+    /// storage`, `EBS volumes`, `Other services`.
+    pub kind: String,
+    /// The usage types it is made of.
+    pub usage_types: Vec<String>,
+    /// Its cost over the whole day.
+    pub day_cost: Money,
+    /// Its share over the asleep hours of the day.
+    pub while_asleep: Money,
 }
 
 /// One resource that keeps costing while asleep.
@@ -260,15 +340,33 @@ pub struct HealthFigures {
     pub sections: Vec<HealthSection>,
 }
 
-/// The month's daily spend, for the chart.
+/// The billing month's spend, for the chart (the month to date against the budget's pace) and
+/// the sparkline (the daily figures).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChartData {
-    /// Every day of `day`'s month: its spend, `None` when missing or after `day`.
-    pub days: Vec<(NaiveDate, Option<Money>)>,
-    /// `day`'s day of the month (days after it are the future).
+    /// Every day of `day`'s month, in order.
+    pub days: Vec<ChartDay>,
+    /// `day`'s day of the month: days after it are still to come.
     pub through: u32,
-    /// The budget per day, when there is a budget.
-    pub daily_pace: Option<Money>,
+    /// The monthly budget, when there is one: its pace runs from nothing before the 1st to
+    /// all of it at the end of the last day (budget × d / days in the month after day d).
+    pub budget: Option<Money>,
+    /// The projected month end, when there is one.
+    pub projection: Option<Money>,
+}
+
+/// One day of the chart.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ChartDay {
+    /// The (UTC billing) day.
+    pub date: NaiveDate,
+    /// Its spend; `None` when Cost Explorer has no figure for it, or it is still to come.
+    pub spend: Option<Money>,
+    /// The month to date through this day (days without a figure count as nothing); `None`
+    /// for the days still to come.
+    pub to_date: Option<Money>,
+    /// Cost Explorer still marks the figure as estimated.
+    pub estimated: bool,
 }
 
 fn tz_name<S: serde::Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> {
@@ -278,7 +376,14 @@ fn tz_name<S: serde::Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> {
 impl ChartData {
     /// Whether there is any spend to draw.
     pub fn has_data(&self) -> bool {
-        self.days.iter().any(|(_, m)| m.is_some())
+        self.days.iter().any(|d| d.spend.is_some())
+    }
+
+    /// The budget's pace at the end of day `d` of the month (1-based), when there is a budget.
+    pub fn pace_through(&self, d: u32) -> Option<Money> {
+        let dim = i128::try_from(self.days.len()).ok().filter(|n| *n > 0)?;
+        self.budget
+            .map(|b| div_round(i128::from(b.0) * i128::from(d), dim))
     }
 }
 
@@ -288,19 +393,22 @@ pub fn compute(input: &DigestInput, prices: &PriceTable) -> Digest {
     let budget = budget(input, spend.as_ref().ok());
     let rates = rates(input, prices);
     let savings = savings(input, prices, &rates);
-    let wakes = wakes(input, &rates);
-    let always_on = always_on(input, prices, &wakes);
+    let (day_start, day_end) = utc_day(input.day);
+    let (month_from, _) = utc_day(month_start(input.day));
+    let wakes = wakes(input, &rates, day_start, day_end);
+    let woken_month: i64 = wakes_between(input, &rates, month_from, day_end)
+        .iter()
+        .map(|w| w.outside_secs)
+        .sum();
+    let always_on = always_on(
+        input,
+        prices,
+        &wakes,
+        woken_month,
+        spend.as_ref().ok().map(|s| s.month_to_date),
+    );
     let health = health(&input.health, input.config.timezone);
-    let chart = ChartData {
-        days: month_days(input.day)
-            .map(|d| {
-                let v = (d <= input.day).then(|| day_total(input, d)).flatten();
-                (d, v)
-            })
-            .collect(),
-        through: input.day.day(),
-        daily_pace: budget.daily_pace,
-    };
+    let chart = chart(input, &budget);
     Digest {
         env: input.config.name.clone(),
         day: input.day,
@@ -318,22 +426,54 @@ pub fn compute(input: &DigestInput, prices: &PriceTable) -> Digest {
     }
 }
 
-use crate::calendar::month_days;
-pub use crate::calendar::{days_in_month, local_day, local_midnight, month_start};
+/// The month's days for the chart: each day's figure and the month to date through it.
+fn chart(input: &DigestInput, budget: &BudgetFigures) -> ChartData {
+    let mut to_date = Money::ZERO;
+    let days = month_days(input.day)
+        .map(|d| {
+            let past = d <= input.day;
+            let figure = past.then(|| day_figure(input, d)).flatten();
+            if let Some(f) = figure {
+                to_date = to_date + f.total;
+            }
+            ChartDay {
+                date: d,
+                spend: figure.map(|f| f.total),
+                to_date: past.then_some(to_date),
+                estimated: figure.is_some_and(|f| f.estimated),
+            }
+        })
+        .collect();
+    ChartData {
+        days,
+        through: input.day.day(),
+        budget: budget.budget.as_ref().ok().map(|(b, _)| *b),
+        projection: budget.projection.as_ref().ok().map(|p| p.month_end),
+    }
+}
 
+use crate::calendar::month_days;
+pub use crate::calendar::{days_in_month, local_day, local_midnight, month_start, utc_day};
+
+mod asleep;
 mod budget;
+pub mod combined;
 mod health;
 mod savings;
 mod spend;
 mod wakes;
 
+use asleep::*;
 use budget::*;
 use health::*;
 use savings::*;
 use spend::*;
 use wakes::*;
 
+pub use asleep::asleep_kind;
+pub use combined::{Combined, EnvLine, Totals, combine};
 pub use savings::{overlap_secs, sleep_intervals};
+pub use spend::{filter_note, no_cost_data, same_weekdays_before};
 pub use wakes::{local_hm, outside_schedule_secs};
 
 #[cfg(test)]

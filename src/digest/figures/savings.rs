@@ -15,37 +15,14 @@ pub(super) fn rates(
         .collect()
 }
 
-/// What keeps costing while the environment sleeps: each resource lightsout cannot stop, at its
-/// hourly price, over the hours of `day` the environment was asleep (outside its windows, less
-/// the out-of-hours wakes).
-pub(super) fn always_on(input: &DigestInput, prices: &PriceTable, wakes: &[WakeUse]) -> AlwaysOn {
-    let (day_start, day_end) = local_day(input.config.timezone, input.day);
-    let woken: i64 = wakes.iter().map(|w| w.outside_secs).sum();
-    let asleep = (outside_schedule_secs(&input.config, day_start, day_end) - woken).max(0);
-    let mut out = AlwaysOn {
-        asleep_secs: asleep,
-        ..AlwaysOn::default()
-    };
-    for r in input.resources.iter().filter(|r| !r.sleeps) {
-        match prices.rate(&r.size) {
-            Ok(rate) => out.resources.push(AlwaysOnCost {
-                resource: r.resource.clone(),
-                hourly: rate.hourly(),
-                while_asleep: rate.cost(asleep),
-            }),
-            Err(why) => out.unpriced.push((r.resource.clone(), why)),
-        }
-    }
-    out.day = out.resources.iter().map(|r| r.while_asleep).sum();
-    out
-}
-
-/// The intervals `resource` slept, from the audit trail. A resource whose first recorded
-/// action is a wake slept since before the trail begins (the trail covers the month, so its
-/// sleep is counted from the month's start); one still asleep sleeps until `until`.
+/// The intervals `resource` slept, from the audit trail read since `trail_from` (every event,
+/// oldest first). A resource whose first event in it is a wake had slept since at least
+/// `trail_from` (lightsout wakes only what it put to sleep); one still asleep sleeps until
+/// `until`.
 pub fn sleep_intervals(
     events: &[AuditEvent],
     resource: &str,
+    trail_from: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
     let mut out = Vec::new();
@@ -65,7 +42,7 @@ pub fn sleep_intervals(
             Some(Effect::Wake) => {
                 let since = match asleep_since.take() {
                     Some(s) => Some(s),
-                    None if !seen => Some(DateTime::<Utc>::MIN_UTC),
+                    None if !seen => Some(trail_from),
                     None => None,
                 };
                 seen = true;
@@ -122,16 +99,21 @@ pub(super) fn savings(
     prices: &PriceTable,
     rates: &[(String, Result<Rate, String>)],
 ) -> Savings {
-    let tz = input.config.timezone;
-    let (day_start, day_end) = local_day(tz, input.day);
-    let month_from = local_midnight(tz, month_start(input.day));
+    // The UTC billing day and month, as the spend beside it.
+    let (day_start, day_end) = utc_day(input.day);
+    let (month_from, _) = utc_day(month_start(input.day));
     let mut resources = Vec::new();
     let mut unpriced = Vec::new();
     for (resource, rate) in rates {
         match rate {
             Err(why) => unpriced.push((resource.clone(), why.clone())),
             Ok(rate) => {
-                let slept = sleep_intervals(&input.events, resource, input.generated_at);
+                let slept = sleep_intervals(
+                    &input.events,
+                    resource,
+                    input.trail_from,
+                    input.generated_at,
+                );
                 let day_secs = overlap_secs(&slept, day_start, day_end);
                 let month_secs = overlap_secs(&slept, month_from, day_end);
                 resources.push(ResourceSaving {
@@ -151,7 +133,7 @@ pub(super) fn savings(
         resources,
         unpriced,
         method: format!(
-            "Savings = hours asleep × hourly price (Fargate vCPU- and GB-hours for the task size × tasks; RDS instance-class price, ×2 for Multi-AZ), on-demand prices from lightsout's table taken {}, {}.",
+            "Savings are list-price estimates: hours asleep × hourly price (Fargate vCPU- and GB-hours for the task size × tasks; RDS instance-class price, ×2 for Multi-AZ), on-demand prices from lightsout's table taken {}, {}; not billed spend (discounts, Savings Plans and credits are not applied).",
             prices.taken(),
             regions(input)
         ),

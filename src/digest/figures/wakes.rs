@@ -25,8 +25,24 @@ pub fn outside_schedule_secs(
     secs
 }
 
-pub(super) fn wakes(input: &DigestInput, rates: &[(String, Result<Rate, String>)]) -> Vec<WakeUse> {
-    let (day_start, day_end) = local_day(input.config.timezone, input.day);
+/// The wakes asked for in `[day_start, day_end)` (the UTC billing day).
+pub(super) fn wakes(
+    input: &DigestInput,
+    rates: &[(String, Result<Rate, String>)],
+    day_start: DateTime<Utc>,
+    day_end: DateTime<Utc>,
+) -> Vec<WakeUse> {
+    wakes_between(input, rates, day_start, day_end)
+}
+
+/// The wakes asked for in `[day_start, day_end)`, each counted once (time an earlier request
+/// covered is not counted again).
+pub(super) fn wakes_between(
+    input: &DigestInput,
+    rates: &[(String, Result<Rate, String>)],
+    day_start: DateTime<Utc>,
+    day_end: DateTime<Utc>,
+) -> Vec<WakeUse> {
     let env_level = |e: &&AuditEvent| e.resource.is_empty() && e.outcome.is_ok();
     let sleeps: Vec<DateTime<Utc>> = input
         .events

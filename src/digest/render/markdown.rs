@@ -27,7 +27,11 @@ pub(super) fn md_line(l: &Line) -> String {
 
 /// The digest as Markdown (stdout, the README sample).
 pub fn markdown(d: &Digest) -> String {
-    let doc = doc(d);
+    markdown_doc(&doc(d))
+}
+
+/// A digest in words as Markdown.
+pub(super) fn markdown_doc(doc: &Doc) -> String {
     let mut out = format!("# {}\n\n", md_escape(&doc.title));
     for a in &doc.alerts {
         out.push_str(&format!("> {}\n>\n", md_line(a)));

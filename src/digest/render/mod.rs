@@ -121,11 +121,11 @@ fn signed(m: Money) -> String {
     }
 }
 
-/// An hourly price to the micro-dollar, trailing zeros cut: `$0.04937`, `$0.018`.
+/// An hourly price, exact, trailing zeros cut: `$0.04937`, `$0.018`, `$1.00`.
 fn price(m: Money) -> String {
     let sign = if m.0 < 0 { "-" } else { "" };
-    let (d, f) = (m.0.abs() / 1_000_000, m.0.abs() % 1_000_000);
-    let frac = format!("{f:06}");
+    let (d, f) = (m.0.abs() / 1_000_000_000, m.0.abs() % 1_000_000_000);
+    let frac = format!("{f:09}");
     let frac = frac.trim_end_matches('0');
     let frac = if frac.len() < 2 {
         format!("{frac:0<2}")
@@ -199,62 +199,82 @@ fn verdict(d: &Digest) -> String {
     v
 }
 
-fn doc(d: &Digest) -> Doc {
-    let tz = d.timezone;
-    let mut alerts = Vec::new();
-    for f in &d.failures {
-        let what = if f.resource.is_empty() {
-            d.env.clone()
-        } else {
-            f.resource.clone()
-        };
-        alerts.push(
-            Line::default()
-                .strong(format!("⚠ Failed: {what} {}", main_steps(&f.action)))
-                .text(format!(
-                    " at {} ({}): {}",
-                    local(f.at, tz),
-                    f.actor,
-                    match &f.outcome {
-                        Outcome::Failed(e) | Outcome::NotRun(e) | Outcome::Partial(e) => e.clone(),
-                        Outcome::Ok => "ok".to_string(),
-                    }
-                )),
-        );
-    }
-    for p in &d.delivery_problems {
-        alerts.push(t(format!("⚠ The previous digest could not be sent to {p}")));
-    }
+/// `Sat 28 Nov (UTC)`: a billing day, named as such.
+fn billing_day(d: NaiveDate) -> String {
+    format!("{} (UTC)", short_date(d))
+}
 
-    // Summary.
-    let mut summary = Line::default().text("Health: ").strong(verdict(d));
-    if let Ok(s) = &d.spend {
-        summary = summary.text(format!(" · {}: ", short_date(d.day)));
-        summary = match s.day_total {
-            Some(m) => summary.strong(m.to_string()).text(if s.day_estimated {
-                " (estimated)"
-            } else {
-                ""
-            }),
-            None => summary.text("no data"),
-        };
-        summary = summary
-            .text(" · Month to date: ")
-            .strong(s.month_to_date.to_string());
-        if let (Ok((b, _)), Some(p)) = (&d.budget.budget, d.budget.spent_pct) {
-            summary = summary.text(format!(
-                " of {b} ({p:.0}% at {:.0}% of the month)",
-                d.budget.month_pct
-            ));
+/// The money headline, in one line: the day, the month against the budget, the projection
+/// and whether it goes over, then what sleeping saved, then health. Slack's notification text
+/// and the email subject begin with it.
+fn headline(d: &Digest) -> Line {
+    let mut l = Line::default();
+    match &d.spend {
+        Ok(s) => {
+            l = l.text(format!("{}: ", billing_day(d.day)));
+            l = match s.day_total {
+                Some(m) => {
+                    l.strong(m.to_string())
+                        .text(if s.day_estimated { " (estimated)" } else { "" })
+                }
+                None => l.text("no cost data"),
+            };
+            l = l
+                .text(format!(" · {} to date: ", d.day.format("%B")))
+                .strong(s.month_to_date.to_string());
+            if let (Ok((b, _)), Some(p)) = (&d.budget.budget, d.budget.spent_pct) {
+                l = l.text(format!(
+                    " of {b} ({p:.0}% at {:.0}% of the month)",
+                    d.budget.month_pct
+                ));
+            }
+            if let Ok(p) = &d.budget.projection {
+                l = l.text(" · Projected: ").strong(p.month_end.to_string());
+                if let Some(over) = d.budget.over_by {
+                    l = l.strong(format!(", ⚠ {over} over budget"));
+                }
+            }
+        }
+        Err(why) => {
+            l = l
+                .strong("No cost data")
+                .text(format!(": {}", first_clause(why)));
         }
     }
-    summary = summary
+    l = l
         .text(" · Saved: ")
-        .strong(d.savings.day.to_string())
-        .text(format!(" on {}, ", d.day.format("%-d %b")))
         .strong(d.savings.month.to_string())
-        .text(" this month");
+        .text(" this month (list prices)");
+    l.text(format!(" · Health: {}", verdict(d)))
+}
 
+/// The first clause of a reason, for a one-line headline.
+fn first_clause(s: &str) -> String {
+    s.split(": ").next().unwrap_or(s).to_string()
+}
+
+/// Slack's notification text (what a phone shows): money first, over budget said first.
+pub(super) fn notification(d: &Digest) -> String {
+    let mut parts = Vec::new();
+    if let (Some(over), Ok(p)) = (d.budget.over_by, &d.budget.projection) {
+        parts.push(format!(
+            "⚠ {} over budget: projected {}, {over} over.",
+            d.env, p.month_end
+        ));
+    }
+    parts.push(format!("{}:", d.env));
+    parts.push(headline(d).plain());
+    if !d.failures.is_empty() {
+        parts.push(format!(
+            "· {} failed",
+            plural(d.failures.len(), "action", "actions")
+        ));
+    }
+    parts.join(" ")
+}
+
+fn doc(d: &Digest) -> Doc {
+    let tz = d.timezone;
     let mut sections = vec![
         spend_section(d),
         budget_section(d),
@@ -270,65 +290,105 @@ fn doc(d: &Digest) -> Doc {
             .days
             .iter()
             .take(d.chart.through as usize)
-            .map(|(_, m)| *m)
+            .map(|day| day.spend)
             .collect();
         sparkline_days(&through)
     });
     Doc {
-        title: format!("{} — digest for {}", d.env, long_date(d.day)),
-        alerts,
-        summary,
+        title: format!(
+            "{} — digest for {} (UTC billing day)",
+            d.env,
+            long_date(d.day)
+        ),
+        alerts: Vec::new(),
+        summary: headline(d),
         sparkline,
         sections,
         footer: format!(
-            "Made by lightsout at {} for the local day {} ({}).",
+            "Made by lightsout at {} ({}). Money is counted in UTC billing days, as AWS bills and budgets count them; times are local.",
             local(d.generated_at, tz),
-            d.day,
             tz.name()
         ),
     }
 }
 
 fn spend_section(d: &Digest) -> Section {
+    let tz = d.timezone;
     let mut lines = Vec::new();
     let note;
     match &d.spend {
         Err(why) => {
-            lines.push(t(format!("No spend figures: {why}.")));
+            lines.push(t(format!("No cost data: {why}.")));
             note = None;
         }
         Ok(s) => {
-            let mut l = t(format!("{}: ", short_date(d.day)));
+            let mut l = t(format!("{}: ", billing_day(d.day)));
             match s.day_total {
                 Some(m) => {
                     l = l.strong(m.to_string());
                     if s.day_estimated {
                         l = l.text(" (estimated)");
                     }
-                    l = match (s.change, s.previous_total) {
+                    l = match (s.change, s.week_before_total) {
                         (Some(c), Some(p)) => {
                             let pct = s
                                 .change_pct
-                                .map(|p| format!(" ({p:+.1}%)"))
+                                .map(|p| format!(", {p:+.1}%"))
                                 .unwrap_or_default();
                             l.text(format!(
-                                ", {}{pct} on {} ({p})",
-                                signed(c),
-                                short_date(s.previous_day)
+                                "; {} a week before: {p} ({}{pct})",
+                                short_date(s.week_before),
+                                signed(c)
                             ))
                         }
                         _ => l.text(format!(
-                            "; no Cost Explorer data for {} to compare with",
-                            s.previous_day
+                            "; no figure for {} a week before to compare with",
+                            short_date(s.week_before)
                         )),
                     };
                 }
-                None => l = l.text(format!("no Cost Explorer data for {}", d.day)),
+                None => l = l.text("no cost data for this day"),
             }
             lines.push(l);
+            if !s.day_by_service.is_empty() {
+                let mut parts: Vec<String> = s
+                    .day_by_service
+                    .iter()
+                    .map(|(n, m)| format!("{n} {m}"))
+                    .collect();
+                if let Some((n, m)) = s.day_other {
+                    parts.push(format!("Other ({n}) {m}"));
+                }
+                lines.push(t(format!(
+                    "By service on {}: {}",
+                    d.day.format("%-d %b"),
+                    parts.join(" · ")
+                )));
+            }
+            if !s.movers.is_empty() {
+                let parts: Vec<String> = s
+                    .movers
+                    .iter()
+                    .map(|m| {
+                        format!(
+                            "{} {} ({} → {})",
+                            m.service,
+                            signed(m.change),
+                            m.week_before,
+                            m.day
+                        )
+                    })
+                    .collect();
+                lines.push(t(format!(
+                    "Moved most since {}: {}",
+                    short_date(s.week_before),
+                    parts.join(" · ")
+                )));
+            }
             let first = month_start(d.day);
             let mut l = t(format!(
-                "Month to date ({}–{} {}): ",
+                "{} to date ({}–{} {}): ",
+                d.day.format("%B"),
                 first.day(),
                 d.day.day(),
                 d.day.format("%b")
@@ -338,26 +398,37 @@ fn spend_section(d: &Digest) -> Section {
                 l = l.text(" (some days estimated)");
             }
             l = l.text(format!(
-                "; same days of {} ({}–{}): {}",
-                s.last_month_from.format("%B"),
-                s.last_month_from.day(),
-                s.last_month_to.day(),
-                s.last_month
+                "; the same weekdays {} weeks before ({}–{}): {}",
+                s.compare_weeks,
+                s.compare_from.format("%-d %b"),
+                s.compare_to.format("%-d %b"),
+                s.compare_total
             ));
-            if let Some(p) = s.vs_last_month_pct {
+            if let Some(p) = s.vs_compare_pct {
                 l = l.text(format!(" ({p:+.1}%)"));
             }
             lines.push(l);
+            let lm = &s.last_month;
+            if lm.missing.len() < crate::calendar::days_in_month(lm.first) as usize {
+                let mut l = t(format!("{}, the whole month: ", lm.first.format("%B")))
+                    .strong(lm.total.to_string());
+                l = l.text(if lm.estimated {
+                    " (estimated: its bill is not final yet)"
+                } else {
+                    " (final)"
+                });
+                if !lm.missing.is_empty() {
+                    l = l.text(format!(
+                        "; no figures for {}, not counted",
+                        dates(&lm.missing)
+                    ));
+                }
+                lines.push(l);
+            }
             if !s.month_missing.is_empty() {
                 lines.push(t(format!(
-                    "⚠ No Cost Explorer data for {}: not counted in the month to date.",
+                    "⚠ No cost data for {}: not counted in the month to date.",
                     dates(&s.month_missing)
-                )));
-            }
-            if !s.last_month_missing.is_empty() {
-                lines.push(t(format!(
-                    "No Cost Explorer data for {} of last month: not counted.",
-                    dates(&s.last_month_missing)
                 )));
             }
             if !s.top_services.is_empty() {
@@ -371,14 +442,43 @@ fn spend_section(d: &Digest) -> Section {
                 }
                 lines.push(t(format!("Top services this month: {}", parts.join(" · "))));
             }
-            note = Some(format!(
-                "Cost Explorer, {}; Cost Explorer days are UTC days.",
-                if s.filter.is_empty() {
-                    "unfiltered"
-                } else {
-                    &s.filter
-                }
-            ));
+            let f = &s.freshness;
+            let mut fresh = match f.newest {
+                Some(n) => format!("Cost Explorer figures through {}", billing_day(n)),
+                None => "No Cost Explorer figures".to_string(),
+            };
+            if !f.no_data_yet.is_empty() {
+                fresh.push_str(&format!(
+                    "; nothing yet for {} (a day's figures usually arrive within 24 hours)",
+                    f.no_data_yet
+                        .iter()
+                        .map(|d| d.format("%-d %b").to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            fresh.push_str(&if f.requests == 0 {
+                format!(
+                    "; from the store's cache, asked at {}.",
+                    local(f.asked_at, tz)
+                )
+            } else {
+                format!(
+                    "; asked at {} ({}).",
+                    local(f.asked_at, tz),
+                    plural(f.requests, "request", "requests")
+                )
+            });
+            lines.push(t(fresh));
+            let mut n = format!(
+                "Cost Explorer, {}, unblended cost; days are UTC billing days.",
+                s.filter
+            );
+            if let Some(f) = &s.filter_note {
+                n.push(' ');
+                n.push_str(f);
+            }
+            note = Some(n);
         }
     }
     Section {
@@ -397,10 +497,18 @@ fn budget_section(d: &Digest) -> Section {
             if let Some(p) = b.spent_pct {
                 l = l
                     .text(": ")
-                    .strong(format!("{p:.0}% of budget"))
+                    .strong(format!("{p:.0}% spent"))
                     .text(" at ")
                     .strong(format!("{:.0}% of the month", b.month_pct))
                     .text(format!(" (day {} of {})", b.days.0, b.days.1));
+            }
+            if let (Some(pace), Ok(s)) = (b.pace_to_date, &d.spend) {
+                let diff = s.month_to_date - pace;
+                l = l.text(format!(
+                    "; the pace to date is {pace}, so {} {}",
+                    Money(diff.0.abs()),
+                    if diff.0 > 0 { "over it" } else { "under it" }
+                ));
             }
             lines.push(l.text("."));
         }
@@ -415,8 +523,13 @@ fn budget_section(d: &Digest) -> Section {
                 l = l.text(format!(", {} under budget", *amount - p.month_end));
             }
             lines.push(l.text("."));
-            if let Some(why) = &p.forecast_unavailable {
-                lines.push(t(format!("Cost Explorer's forecast was not used: {why}.")));
+            // Why Cost Explorer gave none is in the log: a new account's "not enough
+            // history", or an emulator that does not serve forecasts. The reader needs only
+            // to know whose projection this is.
+            if p.forecast_unavailable.is_some() {
+                lines.push(t(
+                    "No forecast from Cost Explorer: the projection is lightsout's own.",
+                ));
             }
             if let (Ok((amount, _)), Some(over)) = (&b.budget, b.over_by) {
                 lines.push(Line::default().strong(format!(
@@ -441,12 +554,12 @@ fn savings_section(d: &Digest) -> Section {
         lines.push(t("Nothing could be priced, so no savings are shown."));
     } else {
         lines.push(
-            t("Saved ")
+            t("Saved about ")
                 .strong(s.day.to_string())
-                .text(format!(" on {} and ", short_date(d.day)))
+                .text(format!(" on {} and ", billing_day(d.day)))
                 .strong(s.month.to_string())
                 .text(format!(
-                    " this month (1–{} {}).",
+                    " this month (1–{} {}), at list prices.",
                     d.day.day(),
                     d.day.format("%b")
                 )),
@@ -476,26 +589,71 @@ fn savings_section(d: &Digest) -> Section {
         )));
     }
     Section {
-        title: "Savings".into(),
+        title: "Savings (list-price estimates)".into(),
         lines,
         note: Some(s.method.clone()),
     }
 }
 
-/// Resources lightsout cannot stop: shown only when there are some.
+/// What kept costing while asleep: from the usage types when known, else the resources
+/// lightsout knows it cannot stop.
 fn always_on_section(d: &Digest) -> Section {
     let a = &d.always_on;
     let mut lines = Vec::new();
-    if !a.resources.is_empty() {
-        lines.push(t("Kept costing ").strong(a.day.to_string()).text(format!(
-            " while asleep on {} ({} asleep): AWS cannot stop these.",
-            short_date(d.day),
-            hours(a.asleep_secs)
-        )));
+    let mut note = None;
+    match &a.kinds {
+        Ok(kinds) if !kinds.is_empty() && a.asleep_secs > 0 => {
+            let parts: Vec<String> = kinds
+                .iter()
+                .filter(|k| k.while_asleep.cents() != 0)
+                .map(|k| format!("{} {}", k.kind, k.while_asleep))
+                .collect();
+            lines.push(
+                t(format!(
+                    "While asleep ({} of {}), {} still cost about ",
+                    hours(a.asleep_secs),
+                    billing_day(d.day),
+                    d.env
+                ))
+                .strong(a.day.to_string())
+                .text(if parts.is_empty() {
+                    ".".to_string()
+                } else {
+                    format!(": {}.", parts.join(" · "))
+                }),
+            );
+            let mut l = t("This month: about ")
+                .strong(a.month.to_string())
+                .text(format!(" over {} asleep", hours(a.asleep_month_secs)));
+            if let Some(p) = a.month_pct {
+                l = l.text(format!(", {p:.0}% of the month to date"));
+            }
+            lines.push(l.text("."));
+            note = Some("From Cost Explorer's usage types of the day: what does not stop when staging sleeps (NAT gateways, load balancers, public IPv4 addresses, ElastiCache, storage, monthly fees), its share of the day over the hours asleep; the month at the day's hourly cost.".to_string());
+        }
+        Ok(_) if a.asleep_secs == 0 => {}
+        Ok(_) => lines.push(t(format!(
+            "Nothing that keeps costing while asleep on {}.",
+            billing_day(d.day)
+        ))),
+        Err(why) => {
+            if !a.resources.is_empty() {
+                lines.push(t("Kept costing ").strong(a.day.to_string()).text(format!(
+                    " while asleep on {} ({} asleep): AWS cannot stop these.",
+                    billing_day(d.day),
+                    hours(a.asleep_secs)
+                )));
+            }
+            if !why.is_empty() {
+                note = Some(format!(
+                    "The day's usage types are not known ({why}); only what lightsout knows it cannot stop is shown."
+                ));
+            }
+        }
     }
     for r in &a.resources {
         lines.push(t(format!(
-            "{}: {}/h, {} while asleep",
+            "{}: {}/h, {} while asleep (AWS cannot stop it)",
             r.resource,
             price(r.hourly),
             r.while_asleep
@@ -507,7 +665,7 @@ fn always_on_section(d: &Digest) -> Section {
     Section {
         title: "Keeps costing while asleep".into(),
         lines,
-        note: None,
+        note,
     }
 }
 
@@ -515,13 +673,18 @@ fn wakes_section(d: &Digest) -> Section {
     let tz = d.timezone;
     let mut lines = Vec::new();
     if d.wakes.is_empty() {
-        lines.push(t(format!("No wake requests on {}.", short_date(d.day))));
+        lines.push(t(format!("No wake requests on {}.", billing_day(d.day))));
     }
     for w in &d.wakes {
         let end = w.ended_early.or(w.until);
         let when = match end {
-            Some(e) => format!("{}–{}", w.at.with_timezone(&tz).format("%H:%M"), hm(e, tz)),
-            None => hm(w.at, tz),
+            // The weekday too: a UTC billing day spans two local dates east or west of UTC.
+            Some(e) => format!(
+                "{}–{}",
+                w.at.with_timezone(&tz).format("%a %H:%M"),
+                hm(e, tz)
+            ),
+            None => w.at.with_timezone(&tz).format("%a %H:%M %Z").to_string(),
         };
         let mut l = t(format!("{when} · {} · ", w.actor));
         let reason = if w.reason.is_empty() {
@@ -591,18 +754,46 @@ fn health_line(s: &HealthSection) -> Line {
 }
 
 fn health_section(d: &Digest) -> Section {
+    let tz = d.timezone;
+    let mut lines = Vec::new();
+    for f in &d.failures {
+        let what = if f.resource.is_empty() {
+            d.env.clone()
+        } else {
+            f.resource.clone()
+        };
+        lines.push(
+            Line::default()
+                .strong(format!("⚠ Failed: {what} {}", main_steps(&f.action)))
+                .text(format!(
+                    " at {} ({}): {}",
+                    local(f.at, tz),
+                    f.actor,
+                    match &f.outcome {
+                        Outcome::Failed(e) | Outcome::NotRun(e) | Outcome::Partial(e) => e.clone(),
+                        Outcome::Ok => "ok".to_string(),
+                    }
+                )),
+        );
+    }
+    for p in &d.delivery_problems {
+        lines.push(t(format!("⚠ The previous digest could not be sent to {p}")));
+    }
+    lines.extend(d.health.sections.iter().map(health_line));
     Section {
         title: format!("Health: {}", verdict(d)),
-        lines: d.health.sections.iter().map(health_line).collect(),
+        lines,
         note: None,
     }
 }
 
+mod combined;
 mod email;
 mod markdown;
 mod slack;
 mod text;
 
+pub use combined::{combined_email, combined_markdown, combined_slack, combined_text};
 pub use email::email;
 pub use markdown::markdown;
 pub use slack::slack;

@@ -58,23 +58,14 @@ pub(super) fn truncate_chars(s: &str, max: usize) -> String {
     }
 }
 
-pub(super) fn fallback(d: &Digest) -> String {
-    let doc = doc(d);
-    let mut parts = vec![format!("{}:", doc.title)];
-    if !d.failures.is_empty() {
-        parts.push(format!(
-            "{} failed;",
-            plural(d.failures.len(), "action", "actions")
-        ));
-    }
-    parts.push(doc.summary.plain());
-    parts.join(" ")
-}
-
 /// The full Slack incoming-webhook payload: `{"text": fallback, "blocks": [...]}`, within
 /// Block Kit's limits (at most 50 blocks, section text at most 3000 characters).
 pub fn slack(d: &Digest) -> Value {
-    let doc = doc(d);
+    slack_doc(&doc(d), &notification(d))
+}
+
+/// A digest in words as a Slack payload, with `notification` as the text a phone shows.
+pub(super) fn slack_doc(doc: &Doc, notification: &str) -> Value {
     let section =
         |text: String| json!({"type": "section", "text": {"type": "mrkdwn", "text": text}});
     let context = |text: String| json!({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate_chars(&text, 2000)}]});
@@ -110,5 +101,5 @@ pub fn slack(d: &Digest) -> Value {
         blocks.truncate(SLACK_MAX_BLOCKS - 1);
         blocks.push(context(format!("… and {dropped} more")));
     }
-    json!({"text": truncate_chars(&fallback(d), SLACK_MAX_SECTION), "blocks": blocks})
+    json!({"text": truncate_chars(notification, SLACK_MAX_SECTION), "blocks": blocks})
 }

@@ -4,7 +4,11 @@ use super::*;
 
 /// The digest as plain text (SNS, the email's text part).
 pub fn plain_text(d: &Digest) -> String {
-    let doc = doc(d);
+    text_doc(&doc(d))
+}
+
+/// A digest in words as plain text.
+pub(super) fn text_doc(doc: &Doc) -> String {
     let mut out = format!(
         "{}\n{}\n\n",
         doc.title,

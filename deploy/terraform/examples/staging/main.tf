@@ -11,6 +11,8 @@ module "lightsout" {
 
   # What it may act on: services of this cluster and RDS in this account/region, and only
   # those tagged Environment=staging (anything tagged production/prod is denied outright).
+  # Yours: every cluster your schedule file's services are in, and the tag your resources carry
+  # (the same as [guard] require_tags in the schedule file).
   ecs_cluster_names     = ["app-staging-cluster"]
   environment_tag_key   = "Environment"
   environment_tag_value = "staging"
