@@ -9,6 +9,11 @@
 //! time is left for the next pass and logged. On shutdown the pass in flight stops between steps
 //! and abandons the calls it has in flight (no original is lost: tags are written before any
 //! scale-down and removed only after a wake), then the server drains and the process exits.
+//!
+//! The HTTP server ([`http`]) holds its connections under timeouts and a cap, and closes them
+//! within a bounded time on shutdown, even when clients hold half-sent requests.
+
+pub mod http;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -18,7 +23,6 @@ use chrono::TimeDelta;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::api;
 use crate::api::ApiState;
 use crate::ports::Cloud;
 use crate::service::{Requeue, Service};
@@ -66,13 +70,11 @@ pub async fn serve<C: Cloud + 'static>(
         },
         None => None,
     };
-    let mut server_stop = stop_rx;
-    let server = axum::serve(listener, api::router(api)).with_graceful_shutdown(async move {
-        let _ = server_stop.wait_for(|s| *s).await;
-    });
-    let server = tokio::spawn(async move { server.await });
+    let server = tokio::spawn(http::serve_http(api, listener, stop_rx));
     shutdown.await;
-    tracing::info!("shutting down: stopping the pass in flight between steps");
+    tracing::info!(
+        "shutting down: closing idle connections, stopping the pass in flight between steps"
+    );
     let _ = stop_tx.send(true);
     app.shut_down();
     if let Some(s) = digests.as_mut() {

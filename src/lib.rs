@@ -7,10 +7,12 @@
 //! - The entry points, thin:
 //!   - [`cli`]: the command line; `cli::startup` is the one composition root (schedules, AWS
 //!     clients, store, clock) that every command, the daemon and the Lambda go through.
-//!   - [`daemon`]: `lightsout serve` — the router on a socket and the reconcile loop.
+//!   - [`daemon`]: `lightsout serve` — the router on a socket (under header and body timeouts, a
+//!     connection cap, a bounded shutdown: `daemon::http`) and the reconcile loop.
 //!   - [`lambda`]: the Lambda handler (scheduled passes, the digest, Function URL requests).
 //! - [`api`]: the HTTP API, the status page and the Slack command, over `api::ApiState`
-//!   (the service, tokens, the rate limiter, the Slack verifier); one error type, one status map.
+//!   (the service, tokens, the rate limiter, the Slack verifier, the HTTP limits); one error
+//!   type, one status map, one JSON shape for every rejection (`api::guard`).
 //! - [`service`]: the running service, with no HTTP in it — passes over every environment under
 //!   leases that fence every write, snapshots, the audit trail, the one `Requeue` decision,
 //!   and the wake and sleep rules every entry point shares.

@@ -67,6 +67,69 @@ pub struct Metrics {
     pub store_errors: Counter,
     /// Passes that could not observe an environment, by environment.
     pub observation_failures: Labeled,
+    /// The daemon's HTTP connections (shared with its server).
+    pub connections: std::sync::Arc<Connections>,
+}
+
+/// The daemon's HTTP connections: how many, the cap, and what was closed or refused to keep to
+/// it.
+#[derive(Debug, Default)]
+pub struct Connections {
+    /// Open now.
+    pub open: AtomicU64,
+    /// The most open at once since start.
+    pub peak: AtomicU64,
+    /// The cap (after lowering it to the open-file limit).
+    pub max: AtomicU64,
+    /// Idle connections closed to make room for a new one.
+    pub evicted: Counter,
+    /// New connections refused because every held one was busy.
+    pub refused: Counter,
+    /// Connections closed because a request's head did not arrive in time.
+    pub header_timeouts: Counter,
+}
+
+impl Connections {
+    /// Sets how many are open, keeping the peak.
+    pub fn set_open(&self, n: usize) {
+        let n = n as u64;
+        self.open.store(n, Ordering::Relaxed);
+        self.peak.fetch_max(n, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String) {
+        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "# HELP lightsout_http_connections HTTP connections open.\n# TYPE lightsout_http_connections gauge\nlightsout_http_connections {}",
+            g(&self.open)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP lightsout_http_connections_peak The most HTTP connections open at once.\n# TYPE lightsout_http_connections_peak gauge\nlightsout_http_connections_peak {}",
+            g(&self.peak)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP lightsout_http_connections_max The connection cap.\n# TYPE lightsout_http_connections_max gauge\nlightsout_http_connections_max {}",
+            g(&self.max)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP lightsout_http_connections_evicted_total Idle connections closed to make room.\n# TYPE lightsout_http_connections_evicted_total counter\nlightsout_http_connections_evicted_total {}",
+            self.evicted.get()
+        );
+        let _ = writeln!(
+            out,
+            "# HELP lightsout_http_connections_refused_total Connections refused (503) with every held one busy.\n# TYPE lightsout_http_connections_refused_total counter\nlightsout_http_connections_refused_total {}",
+            self.refused.get()
+        );
+        let _ = writeln!(
+            out,
+            "# HELP lightsout_http_header_timeouts_total Connections closed because a request head did not arrive in time.\n# TYPE lightsout_http_header_timeouts_total counter\nlightsout_http_header_timeouts_total {}",
+            self.header_timeouts.get()
+        );
+    }
 }
 
 impl Metrics {
@@ -120,6 +183,7 @@ impl Metrics {
             out,
             "# HELP lightsout_environments_unknown Environments whose state is unknown (not observed by the last pass, or no pass yet).\n# TYPE lightsout_environments_unknown gauge\nlightsout_environments_unknown {unknown}"
         );
+        self.connections.render(&mut out);
         out
     }
 }

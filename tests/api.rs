@@ -159,12 +159,18 @@ async fn every_auth_failure_is_401_with_a_reason() {
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
 
-/// A token scoped to other environments gets 403 here, and sees only its own in the list.
+/// A token scoped to other environments gets the same 404 as for an environment that does not
+/// exist (a 403 would tell it which names exist), and sees only its own in the list.
 #[tokio::test]
-async fn token_for_another_environment_is_403() {
+async fn token_for_another_environment_gets_404_like_an_unknown_one() {
     let a = app();
     let r = wake(&a, BOB, "staging", json!({"for": "1h"})).await;
-    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    assert_eq!(r.body["error"], "no environment \"staging\"");
+    let unknown = wake(&a, BOB, "nope", json!({"for": "1h"})).await;
+    assert_eq!(unknown.body["error"], "no environment \"nope\"");
+    let r = call(&a, "GET", "/v1/environments/staging", Some(BOB), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
     let r = call(&a, "GET", "/v1/environments", Some(BOB), None).await;
     let names: Vec<&str> = r.body["environments"]
         .as_array()
@@ -173,6 +179,166 @@ async fn token_for_another_environment_is_403() {
         .map(|e| e["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["preview"]);
+    assert_no_override(&a).await;
+}
+
+/// The auth scheme is case-insensitive (RFC 9110): `bearer` and `BEARER` work like `Bearer`.
+#[tokio::test]
+async fn bearer_scheme_is_case_insensitive() {
+    let a = app();
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let req = Request::builder()
+            .uri("/v1/environments")
+            .header(header::AUTHORIZATION, format!("{scheme} {ALICE}"))
+            .body(Body::empty())
+            .unwrap();
+        let resp = router(a.clone()).oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{scheme}");
+    }
+}
+
+/// Every rejection is the one JSON shape, the framework's own too: a method the route does not
+/// take (405, with `Allow`), a path segment that is not UTF-8 (400, after authentication: without
+/// a token it is 401 and says nothing about the path), an over-long URI (414).
+#[tokio::test]
+async fn framework_rejections_are_json_and_come_after_authentication() {
+    let a = app();
+    let json_error = |r: &Resp, status: StatusCode| {
+        assert_eq!(r.status, status, "{}", r.text);
+        assert_eq!(
+            r.headers[header::CONTENT_TYPE],
+            "application/json",
+            "{status}: {}",
+            r.text
+        );
+        assert!(
+            r.body["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{status}: {}",
+            r.text
+        );
+    };
+    let r = call(&a, "DELETE", "/v1/environments/staging", Some(ALICE), None).await;
+    json_error(&r, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(r.headers.contains_key(header::ALLOW));
+    let r = call(&a, "PUT", "/healthz", None, None).await;
+    json_error(&r, StatusCode::METHOD_NOT_ALLOWED);
+    let r = call(&a, "GET", "/v1/environments/%FF", Some(ALICE), None).await;
+    json_error(&r, StatusCode::BAD_REQUEST);
+    let r = call(&a, "GET", "/v1/environments/%FF", None, None).await;
+    json_error(&r, StatusCode::UNAUTHORIZED);
+    assert!(!r.text.contains("FF"), "{}", r.text);
+    let r = call(&a, "DELETE", "/v1/environments/staging", None, None).await;
+    json_error(&r, StatusCode::UNAUTHORIZED);
+    let long = format!("/v1/environments/{}", "a".repeat(9000));
+    let r = call(&a, "GET", &long, Some(ALICE), None).await;
+    json_error(&r, StatusCode::URI_TOO_LONG);
+}
+
+/// An unauthenticated request is refused on its headers: a body it declares and never sends is
+/// not waited for.
+#[tokio::test]
+async fn unauthenticated_request_is_refused_before_its_body_is_read() {
+    let a = app();
+    let never = futures_util::stream::pending::<Result<axum::body::Bytes, std::io::Error>>();
+    let req = Request::post("/v1/environments/staging/wake")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_LENGTH, "20000")
+        .body(Body::from_stream(never))
+        .unwrap();
+    let resp = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        router(a.clone()).oneshot(req),
+    )
+    .await
+    .expect("answered without waiting for the body")
+    .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// An authenticated body that stops coming is cut at the request timeout with a JSON 408 that
+/// closes the connection, and nothing is changed.
+#[tokio::test]
+async fn stalled_body_is_cut_at_the_request_timeout() {
+    let a = {
+        let tokens = Tokens::parse(&format!("alice {ALICE}")).unwrap();
+        let mut api = lightsout::api::ApiState::new(
+            Arc::new(lightsout::service::Service::new(
+                cfg(),
+                EmptyCloud,
+                Arc::new(SqliteStore::in_memory().unwrap()),
+                Arc::new(ManualClock::new(night())),
+                "test".into(),
+            )),
+            tokens,
+        );
+        api.http.request_timeout = std::time::Duration::from_millis(300);
+        Arc::new(api)
+    };
+    let first = futures_util::stream::iter([Ok::<_, std::io::Error>(
+        axum::body::Bytes::from_static(b"{\"for\":"),
+    )]);
+    let never = futures_util::StreamExt::chain(first, futures_util::stream::pending());
+    let req = Request::post("/v1/environments/staging/wake")
+        .header(header::AUTHORIZATION, format!("Bearer {ALICE}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_LENGTH, "2000")
+        .body(Body::from_stream(never))
+        .unwrap();
+    let resp = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        router(a.clone()).oneshot(req),
+    )
+    .await
+    .expect("cut at the request timeout")
+    .unwrap();
+    assert_eq!(resp.status(), StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(resp.headers()[header::CONNECTION], "close");
+    let bytes = to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    assert!(v["error"].as_str().unwrap().contains("0.3 s"), "{v}");
+    assert_no_override(&a).await;
+}
+
+/// The page may not be framed, sniffed, or run any script but its own.
+#[tokio::test]
+async fn page_sends_csp_frame_and_nosniff_headers() {
+    let r = call(&app(), "GET", "/", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers["x-frame-options"], "DENY");
+    assert_eq!(r.headers["x-content-type-options"], "nosniff");
+    let csp = r.headers["content-security-policy"].to_str().unwrap();
+    for want in [
+        "default-src 'none'",
+        "frame-ancestors 'none'",
+        "connect-src 'self'",
+        "script-src 'self' 'sha256-",
+    ] {
+        assert!(csp.contains(want), "{want} not in {csp}");
+    }
+    assert!(!csp.contains("unsafe"), "{csp}");
+    let api = call(&app(), "GET", "/v1/environments", Some(ALICE), None).await;
+    assert_eq!(api.headers["x-content-type-options"], "nosniff");
+}
+
+/// A store whose file was removed under the running service: `/healthz` says unhealthy (503,
+/// naming the file) and a wake is refused with 503 — never a 202 that the next restart loses.
+#[tokio::test]
+async fn removed_store_file_makes_healthz_unhealthy_and_wakes_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let a = app_with(Arc::new(SqliteStore::open(&path).unwrap()), night());
+    let r = call(&a, "GET", "/healthz", None, None).await;
+    assert_eq!((r.status, r.text.as_str()), (StatusCode::OK, "ok\n"));
+    std::fs::remove_file(&path).unwrap();
+    let r = call(&a, "GET", "/healthz", None, None).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text);
+    assert!(
+        r.body["error"].as_str().unwrap().contains("state.db"),
+        "{}",
+        r.text
+    );
+    let r = wake(&a, ALICE, "staging", json!({"for": "1h"})).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text);
 }
 
 /// Unknown environments and routes are 404 with JSON.
@@ -517,6 +683,17 @@ impl Store for BrokenStore {
     ) -> BoxFuture<'_, Result<(), StoreError>> {
         down()
     }
+    fn claim_once(
+        &self,
+        _: &str,
+        _: DateTime<Utc>,
+        _: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        down()
+    }
+    fn health(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        down()
+    }
 }
 
 mod slack {
@@ -526,12 +703,16 @@ mod slack {
     const SECRET: &str = "slack-signing-secret-for-tests";
 
     fn slack_app() -> Arc<lightsout::api::ApiState<EmptyCloud>> {
+        slack_app_on(Arc::new(SqliteStore::in_memory().unwrap()))
+    }
+
+    fn slack_app_on(store: Arc<dyn Store>) -> Arc<lightsout::api::ApiState<EmptyCloud>> {
         let tokens = Tokens::parse(&format!("alice {ALICE}")).unwrap();
         let mut app = lightsout::api::ApiState::new(
             Arc::new(lightsout::service::Service::new(
                 cfg(),
                 EmptyCloud,
-                Arc::new(SqliteStore::in_memory().unwrap()),
+                store,
                 Arc::new(ManualClock::new(night())),
                 "test".into(),
             )),
@@ -547,13 +728,25 @@ mod slack {
         ts: i64,
         tamper: bool,
     ) -> Resp {
-        let body = format!(
-            "command=%2Fstaging&user_name=carol&user_id=U1&text={}",
-            text.replace(' ', "+")
-        );
+        slash_as(app, "carol", text, ts, tamper).await
+    }
+
+    async fn slash_as<C: lightsout::ports::Cloud + 'static>(
+        app: &Arc<lightsout::api::ApiState<C>>,
+        user: &str,
+        text: &str,
+        ts: i64,
+        tamper: bool,
+    ) -> Resp {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("command", "/staging")
+            .append_pair("user_name", user)
+            .append_pair("user_id", "U1")
+            .append_pair("text", text)
+            .finish();
         let sig = SlackVerifier::new(SECRET).sign(&ts.to_string(), body.as_bytes());
         let sent = if tamper {
-            body.replace("carol", "mallory")
+            body.replace(user, "mallory")
         } else {
             body
         };
@@ -752,5 +945,114 @@ mod slack {
                 .unwrap()
                 .contains("LIGHTSOUT_SLACK_SIGNING_SECRET")
         );
+    }
+
+    /// A signed request is used once, whatever copy or restart sees it again: the replay is
+    /// refused by a second service on the same store file, and after a restart.
+    #[tokio::test]
+    async fn slack_replay_is_refused_across_copies_and_restarts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let ts = night().timestamp();
+        let first = slack_app_on(Arc::new(SqliteStore::open(&path).unwrap()));
+        assert_eq!(
+            slash(&first, "status", ts, false).await.status,
+            StatusCode::OK
+        );
+        let copy = slack_app_on(Arc::new(SqliteStore::open(&path).unwrap()));
+        let r = slash(&copy, "status", ts, false).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+        assert!(r.text.contains("replayed"), "{}", r.text);
+        drop((first, copy));
+        let restarted = slack_app_on(Arc::new(SqliteStore::open(&path).unwrap()));
+        let r = slash(&restarted, "status", ts, false).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+        assert!(r.text.contains("replayed"), "{}", r.text);
+    }
+
+    /// What a user typed is echoed as text: `<!channel>` is no ping and `<https://evil|click>`
+    /// no disguised link, in the reason, the user name and the error messages.
+    #[tokio::test]
+    async fn slack_echo_escapes_mentions_links_and_ampersands() {
+        let a = slack_app();
+        let ts = night().timestamp();
+        let r = slash_as(
+            &a,
+            "<!here>",
+            "wake 1h <!channel> see <https://evil.example|click> & <@U123>",
+            ts,
+            false,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(r.body["response_type"], "in_channel");
+        let text = r.body["text"].as_str().unwrap();
+        for bad in ["<!", "<https", "<@", "|click>"] {
+            assert!(!text.contains(bad), "{bad} in {text}");
+        }
+        for good in [
+            "&lt;!here&gt; woke",
+            "&lt;!channel&gt;",
+            "&lt;https://evil.example|click&gt;",
+            "&amp; &lt;@U123&gt;",
+        ] {
+            assert!(text.contains(good), "{good} not in {text}");
+        }
+        let r = slash(&a, "<!channel> now", ts + 1, false).await;
+        let text = r.body["text"].as_str().unwrap();
+        assert!(
+            text.contains("&lt;!channel&gt;") && !text.contains("<!"),
+            "{text}"
+        );
+        // The override keeps what was typed: escaping is for Slack's text only.
+        let ov = a
+            .store
+            .active_override("staging", night())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(ov.reason.starts_with("<!channel>"), "{}", ov.reason);
+    }
+
+    /// A timestamp at the ends of i64 (or past them) is a stale request, not a panic, and is
+    /// refused before the signature is looked at.
+    #[tokio::test]
+    async fn extreme_slack_timestamps_are_stale_not_a_panic() {
+        let a = slack_app();
+        for ts in [
+            "-9223372036854775808",
+            "9223372036854775807",
+            "99999999999999999999",
+        ] {
+            let req = Request::post("/v1/slack/command")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header("X-Slack-Request-Timestamp", ts)
+                .header("X-Slack-Signature", "v0=00")
+                .body(Body::from("text=status"))
+                .unwrap();
+            let resp = router(a.clone()).oneshot(req).await.unwrap();
+            assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{ts}");
+        }
+    }
+
+    /// A Slack body over the limit is a JSON 413, like everywhere else.
+    #[tokio::test]
+    async fn oversized_slack_body_is_a_json_413() {
+        let a = slack_app();
+        let ts = night().timestamp().to_string();
+        let body = format!("text={}", "x".repeat(20_000));
+        let sig = SlackVerifier::new(SECRET).sign(&ts, body.as_bytes());
+        let req = Request::post("/v1/slack/command")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("X-Slack-Request-Timestamp", ts)
+            .header("X-Slack-Signature", sig)
+            .body(Body::from(body))
+            .unwrap();
+        let resp = router(a.clone()).oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], "application/json");
+        let bytes = to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        assert!(v["error"].as_str().unwrap().contains("16384"), "{v}");
     }
 }

@@ -137,6 +137,14 @@ impl Store for Stalling {
     ) -> BoxFuture<'_, Result<(), StoreError>> {
         self.inner.cache_put(key, value, expires)
     }
+    fn claim_once(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        self.inner.claim_once(key, now, expires)
+    }
 }
 
 /// Waits (bounded) until `f` holds.

@@ -201,14 +201,16 @@ async fn serve_binary_exits_cleanly_on_sigterm() {
     assert!(exit.success(), "{exit:?}");
 }
 
-/// No secret reaches the logs: API tokens (good and bad), the Slack signing secret and the AWS
-/// secret key are searched for in everything the daemon printed at debug level.
+/// No secret reaches the logs: API tokens (good and bad), the Slack signing secret, the AWS
+/// access key id and secret key are searched for in everything the daemon printed at debug
+/// level.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_in_the_logs() {
     use std::io::{BufRead, BufReader, Read};
     use std::process::{Command, Stdio};
     const SLACK: &str = "slack-signing-secret-SHOULD-NOT-LEAK";
     const AWS_SECRET: &str = "aws-secret-key-SHOULD-NOT-LEAK";
+    const AWS_KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
     const WRONG: &str = "wrong-token-SHOULD-NOT-LEAK-0123";
     let moto = Moto::start();
     moto.seed();
@@ -226,6 +228,7 @@ async fn no_secret_in_the_logs() {
         ])
         .arg(dir.path().join("state.db"))
         .env("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
+        .env("AWS_ACCESS_KEY_ID", AWS_KEY_ID)
         .env("LIGHTSOUT_TOKENS", format!("alice {TOKEN}"))
         .env("LIGHTSOUT_SLACK_SIGNING_SECRET", SLACK)
         .env("LIGHTSOUT_LOG", "debug")
@@ -293,7 +296,7 @@ async fn no_secret_in_the_logs() {
         "debug logs are verbose: {} bytes",
         all.len()
     );
-    for secret in [TOKEN, WRONG, SLACK, AWS_SECRET] {
+    for secret in [TOKEN, WRONG, SLACK, AWS_SECRET, AWS_KEY_ID] {
         assert!(!all.contains(secret), "{secret} leaked into the logs");
     }
 }

@@ -267,6 +267,26 @@ async fn suite(store: Arc<dyn Store>) {
             .unwrap()
             .is_none()
     );
+
+    // Claims: the first one wins, a second is refused until it expires, keys are independent.
+    let later = now + TimeDelta::minutes(10);
+    assert!(store.claim_once("slack:v0=abc", now, later).await.unwrap());
+    assert!(
+        !store
+            .claim_once("slack:v0=abc", now + TimeDelta::minutes(5), later)
+            .await
+            .unwrap(),
+        "a replay inside the window is refused"
+    );
+    assert!(store.claim_once("slack:v0=def", now, later).await.unwrap());
+    assert!(
+        store
+            .claim_once("slack:v0=abc", later, later + TimeDelta::minutes(10))
+            .await
+            .unwrap(),
+        "an expired claim can be made again"
+    );
+    store.health().await.unwrap();
 }
 
 #[tokio::test]
@@ -274,7 +294,7 @@ async fn sqlite_store_passes_the_suite() {
     suite(Arc::new(SqliteStore::in_memory().unwrap())).await;
 }
 
-/// The SQLite file keeps overrides and the audit trail across a restart.
+/// The SQLite file keeps overrides, the audit trail and claims across a restart.
 #[tokio::test]
 async fn sqlite_store_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -284,8 +304,27 @@ async fn sqlite_store_survives_a_restart() {
         s.put_override(wake("staging", "2026-12-02T22:00:00Z", 2, "alice"))
             .await
             .unwrap();
+        assert!(
+            s.claim_once(
+                "slack:v0=before-the-restart",
+                t("2026-12-02T22:00:00Z"),
+                t("2026-12-02T22:10:00Z")
+            )
+            .await
+            .unwrap()
+        );
     }
     let s = SqliteStore::open(&path).unwrap();
+    assert!(
+        !s.claim_once(
+            "slack:v0=before-the-restart",
+            t("2026-12-02T22:01:00Z"),
+            t("2026-12-02T22:10:00Z")
+        )
+        .await
+        .unwrap(),
+        "a claim made before the restart still holds"
+    );
     let ov = s
         .active_override("staging", t("2026-12-02T23:00:00Z"))
         .await
@@ -453,4 +492,117 @@ async fn dynamodb_reads_audit_items_from_before_the_typed_trail() {
         got[0].outcome,
         Outcome::Failed("UpdateService failed: ThrottlingException: slow down".into())
     );
+}
+
+/// Another process writing to the same SQLite file every 100 ms (holding its write lock 30 ms
+/// each time) makes no wake fail: writes wait for the lock (the busy timeout) instead of failing
+/// with "database is locked".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_writes_wait_for_another_writer_instead_of_failing() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let other = {
+        let (path, stop) = (path.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.busy_timeout(std::time::Duration::from_secs(5))
+                .unwrap();
+            let mut writes = 0;
+            while !stop.load(Ordering::Relaxed) {
+                conn.execute_batch(
+                    "BEGIN IMMEDIATE; INSERT INTO cache (key, value, expires) VALUES ('other', 'x', 'z')
+                     ON CONFLICT (key) DO UPDATE SET value = value || 'x';",
+                )
+                .unwrap();
+                // The write lock is held for 30 ms of every 100.
+                std::thread::sleep(std::time::Duration::from_millis(30));
+                conn.execute_batch("COMMIT").unwrap();
+                writes += 1;
+                std::thread::sleep(std::time::Duration::from_millis(70));
+            }
+            writes
+        })
+    };
+    let mut failures = Vec::new();
+    for i in 0..200i64 {
+        let from = t("2026-12-02T22:00:00Z") + TimeDelta::seconds(i);
+        let ov = Override {
+            created: from,
+            until: from + TimeDelta::hours(1),
+            ..wake("staging", "2026-12-02T22:00:00Z", 1, "alice")
+        };
+        if let Err(e) = store.put_override(ov).await {
+            failures.push(format!("put_override {i}: {e}"));
+        }
+        let ev = AuditEvent {
+            at: from,
+            env: "staging".into(),
+            resource: String::new(),
+            action: Action::Wake {
+                asked: "1h".into(),
+                until: from + TimeDelta::hours(1),
+                kept: false,
+            },
+            reason: "contention".into(),
+            actor: "alice".into(),
+            outcome: Outcome::Ok,
+        };
+        if let Err(e) = store.record(vec![ev]).await {
+            failures.push(format!("record {i}: {e}"));
+        }
+        // Paced like a busy day's requests, so the 200 wakes meet some 20 of the other
+        // writer's locks.
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let writes = other.join().unwrap();
+    assert!(writes > 0, "the other writer wrote");
+    assert!(
+        failures.is_empty(),
+        "{} failures: {failures:#?}",
+        failures.len()
+    );
+    assert_eq!(store.audit(Some("staging"), 1000).await.unwrap().len(), 200);
+}
+
+/// The SQLite file removed (or replaced) while lightsout runs: every call fails loudly, naming
+/// the file, instead of writing to a file nobody will ever open again.
+#[tokio::test]
+async fn sqlite_store_notices_its_file_was_removed_or_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let store = SqliteStore::open(&path).unwrap();
+    store
+        .put_override(wake("staging", "2026-12-02T22:00:00Z", 2, "alice"))
+        .await
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let e = store
+        .put_override(wake("staging", "2026-12-02T22:00:00Z", 3, "bob"))
+        .await
+        .expect_err("a write to a removed store file must fail");
+    assert!(e.to_string().contains("state.db"), "{e}");
+    assert!(e.to_string().contains("removed"), "{e}");
+    assert!(store.health().await.is_err(), "health says so too");
+    assert!(
+        store
+            .active_override("staging", t("2026-12-02T22:00:00Z"))
+            .await
+            .is_err()
+    );
+
+    // Replaced by another file at the same path: also refused.
+    let replaced = dir.path().join("other.db");
+    let other = SqliteStore::open(&replaced).unwrap();
+    let store = SqliteStore::open(&dir.path().join("again.db")).unwrap();
+    drop(other);
+    std::fs::rename(&replaced, dir.path().join("again.db")).unwrap();
+    let e = store
+        .record(Vec::new())
+        .await
+        .expect_err("a store whose file was replaced must refuse");
+    assert!(e.to_string().contains("replaced"), "{e}");
 }

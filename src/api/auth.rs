@@ -46,17 +46,30 @@ fn hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// The token of an `Authorization` header value with the Bearer scheme. The scheme is matched
+/// without regard to case (`bearer`, `BEARER`: RFC 9110 §11.1); `None` for another scheme or no
+/// token.
+pub fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once([' ', '\t'])?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 impl Tokens {
-    /// Parses token lines: `NAME TOKEN [ENV,ENV...]`, separated by newlines or `;`; `#` starts a
-    /// comment. The error names the line, never the token.
+    /// Parses token lines: `NAME TOKEN [ENV,ENV...]`, separated by newlines or `;`. A `#` starts
+    /// a comment only at the start of an entry or after whitespace: inside a word it is part of
+    /// it, so a token containing `#` is kept whole, never silently cut short. The error names
+    /// the line, never the token.
     pub fn parse(text: &str) -> Result<Tokens, String> {
         let mut entries = Vec::new();
         for (n, line) in text.split(['\n', ';']).enumerate() {
-            let line = line.split('#').next().unwrap_or("").trim();
-            if line.is_empty() {
+            let parts: Vec<&str> = line
+                .split_whitespace()
+                .take_while(|w| !w.starts_with('#'))
+                .collect();
+            if parts.is_empty() {
                 continue;
             }
-            let parts: Vec<&str> = line.split_whitespace().collect();
             let (name, token, envs) = match parts.as_slice() {
                 [name, token] => (*name, *token, None),
                 [name, token, envs] => (
@@ -66,7 +79,7 @@ impl Tokens {
                 ),
                 _ => {
                     return Err(format!(
-                        "token entry {} is not `NAME TOKEN [ENV,ENV]`",
+                        "token entry {} is not `NAME TOKEN [ENV,ENV]` (a `#` after a space starts a comment)",
                         n + 1
                     ));
                 }
@@ -166,6 +179,38 @@ mod tests {
             !format!("{t:?}").contains("aaaa"),
             "tokens never appear in Debug output"
         );
+    }
+
+    /// A `#` inside a token is part of it; one after whitespace (or starting an entry) starts a
+    /// comment; a token that would start with `#` is an error, not an entry without a token.
+    #[test]
+    fn a_hash_inside_a_token_is_part_of_it() {
+        let t = Tokens::parse(
+            "# team tokens\nalice abcdefgh#ijklmnop # alice's laptop\nbob bbbbbbbbbbbbbbbb staging #ci",
+        )
+        .unwrap();
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.identify("abcdefgh#ijklmnop").unwrap().name, "alice");
+        assert!(t.identify("abcdefgh").is_none(), "never cut at the #");
+        assert_eq!(
+            t.identify("bbbbbbbbbbbbbbbb").unwrap().envs,
+            Some(vec!["staging".to_string()])
+        );
+        let e = Tokens::parse("alice #abcdefghijklmnop").unwrap_err();
+        assert!(e.contains("entry 1") && e.contains("comment"), "{e}");
+        assert!(!e.contains("abcdefghijklmnop"), "{e}");
+    }
+
+    /// The scheme is case-insensitive; another scheme or an empty token is no bearer token.
+    #[test]
+    fn bearer_scheme_matches_in_any_case() {
+        assert_eq!(bearer("Bearer abc"), Some("abc"));
+        assert_eq!(bearer("bearer abc"), Some("abc"));
+        assert_eq!(bearer("BEARER   abc "), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearer "), None);
+        assert_eq!(bearer("Bearer"), None);
+        assert_eq!(bearer("Bearerabc"), None);
     }
 
     #[test]

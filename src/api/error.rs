@@ -1,4 +1,5 @@
-//! API errors: one enum, mapped to statuses in one place, always answered as JSON.
+//! API errors: one enum, mapped to statuses in one place, always answered as JSON
+//! `{"error": "..."}` — the framework's own rejections too (see `guard::one_shape`).
 
 use std::time::Duration;
 
@@ -12,9 +13,6 @@ pub enum ApiError {
     /// No valid token.
     #[error("{0}")]
     Unauthorized(String),
-    /// A valid token, not allowed here.
-    #[error("{0}")]
-    Forbidden(String),
     /// No such environment or route.
     #[error("{0}")]
     NotFound(String),
@@ -27,12 +25,25 @@ pub enum ApiError {
     /// The body is too large.
     #[error("{0}")]
     TooLarge(String),
+    /// The body did not arrive in time.
+    #[error("{0}")]
+    RequestTimeout(String),
+    /// The URI is longer than the API takes.
+    #[error("{0}")]
+    UriTooLong(String),
     /// Too many state-changing requests from this identity.
     #[error("too many requests: retry in {} s", .0.as_secs())]
     TooManyRequests(Duration),
     /// The state store cannot be reached; nothing was changed.
     #[error("{0}; nothing was changed, try again")]
     Unavailable(String),
+    /// The state store cannot be used (`/healthz`).
+    #[error("unhealthy: {0}")]
+    Unhealthy(String),
+    /// A rejection the HTTP framework made (a method the route does not take, a path that is
+    /// not UTF-8, ...), answered in this shape like every other.
+    #[error("{1}")]
+    Framework(StatusCode, String),
 }
 
 impl ApiError {
@@ -40,13 +51,15 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Unhealthy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Framework(status, _) => *status,
         }
     }
 }
@@ -64,6 +77,10 @@ impl IntoResponse for ApiError {
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"lightsout\""),
                 );
+            }
+            ApiError::RequestTimeout(_) => {
+                resp.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             ApiError::TooManyRequests(after) => {
                 if let Ok(v) = HeaderValue::from_str(&after.as_secs().max(1).to_string()) {

@@ -3,7 +3,7 @@
 //!
 //! | route | auth | what |
 //! |---|---|---|
-//! | `GET /healthz` | none | liveness |
+//! | `GET /healthz` | none | liveness, and whether the store can be used (503 when not) |
 //! | `GET /metrics` | none | Prometheus counters |
 //! | `GET /` | none (the page asks for a token and keeps it in the tab) | status page (`page.rs`) |
 //! | `GET /page.js`, `GET /page.css` | none | the page's script and stylesheet |
@@ -14,10 +14,12 @@
 //! | `POST /v1/environments/{env}/sleep` | bearer, rate-limited | `{"reason": "..."}` (body optional) |
 //! | `POST /v1/slack/command` | Slack signature, rate-limited | a slash command ([`slack`]) |
 //!
-//! Every rejection is JSON `{"error": "..."}` with the right status.
+//! Every rejection is JSON `{"error": "..."}` with the right status, the framework's own too;
+//! requests are authenticated on their headers before their body is read ([`guard`]).
 
 pub mod auth;
 mod error;
+pub mod guard;
 mod overview;
 mod page;
 pub mod slack;
@@ -30,6 +32,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::from_fn_with_state;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
@@ -37,6 +40,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 pub use error::ApiError;
+pub use guard::HttpLimits;
 
 use crate::model::Override;
 use crate::model::{Environment, format_duration};
@@ -59,6 +63,8 @@ pub struct ApiState<C> {
     pub limiter: auth::RateLimiter,
     /// Verifies the Slack slash command, when a signing secret is configured.
     pub slack: Option<slack::SlackVerifier>,
+    /// Timeouts and caps of the HTTP server (the router applies the request timeout).
+    pub http: HttpLimits,
 }
 
 impl<C> ApiState<C> {
@@ -70,6 +76,7 @@ impl<C> ApiState<C> {
             tokens,
             limiter: auth::RateLimiter::new(5, 10),
             slack: None,
+            http: HttpLimits::default(),
         }
     }
 }
@@ -83,10 +90,10 @@ impl<C> std::ops::Deref for ApiState<C> {
     }
 }
 
-/// The router over a running service.
+/// The router over a running service, behind the [`guard`] layers.
 pub fn router<C: Cloud + 'static>(api: Arc<ApiState<C>>) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz::<C>))
         .route("/metrics", get(metrics::<C>))
         .route("/", get(|| async { Html(page::PAGE) }))
         .route(
@@ -108,7 +115,19 @@ pub fn router<C: Cloud + 'static>(api: Arc<ApiState<C>>) -> Router {
         .route("/v1/slack/command", post(slack::command::<C>))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // Layers run last-added first: shape and headers, then the head's checks, then the body.
+        .layer(from_fn_with_state(api.clone(), guard::read_body::<C>))
+        .layer(from_fn_with_state(api.clone(), guard::admit::<C>))
+        .layer(from_fn_with_state(api.clone(), guard::one_shape::<C>))
         .with_state(api)
+}
+
+/// `GET /healthz`: `ok`, or 503 when the store cannot be used (its file removed, unreadable).
+async fn healthz<C: Cloud>(State(api): State<Arc<ApiState<C>>>) -> Response {
+    match api.service.store.health().await {
+        Ok(()) => "ok\n".into_response(),
+        Err(e) => ApiError::Unhealthy(e.to_string()).into_response(),
+    }
 }
 
 /// One of the page's files; revalidated on every load, so an upgrade shows at once.
@@ -148,37 +167,25 @@ fn identify<C>(api: &ApiState<C>, headers: &HeaderMap) -> Result<Identity, ApiEr
             "missing Authorization header: send `Authorization: Bearer TOKEN`".into(),
         )
     })?;
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            ApiError::Unauthorized("malformed Authorization header: expected `Bearer TOKEN`".into())
-        })?;
+    let token = value.to_str().ok().and_then(auth::bearer).ok_or_else(|| {
+        ApiError::Unauthorized("malformed Authorization header: expected `Bearer TOKEN`".into())
+    })?;
     api.tokens
         .identify(token)
         .ok_or_else(|| ApiError::Unauthorized("unknown or revoked token".into()))
 }
 
-/// The environment `name`, if the caller may act on it.
+/// The environment `name`, if the caller may act on it. One the token may not see is the same
+/// 404 as one that does not exist: a scoped token cannot learn the other names.
 fn environment<'a, C>(
     app: &'a Service<C>,
     who: &Identity,
     name: &str,
 ) -> Result<&'a Environment, ApiError> {
-    let env = app
-        .config
+    app.config
         .environment(name)
-        .ok_or_else(|| ApiError::NotFound(format!("no environment \"{name}\"")))?;
-    if !who.may(name) {
-        return Err(ApiError::Forbidden(format!(
-            "token \"{}\" may not act on \"{name}\"",
-            who.name
-        )));
-    }
-    Ok(env)
+        .filter(|_| who.may(name))
+        .ok_or_else(|| ApiError::NotFound(format!("no environment \"{name}\"")))
 }
 
 /// Parses an optional JSON body, insisting on `Content-Type: application/json` when there is one.

@@ -3,11 +3,14 @@
 //!
 //! Requests are verified with the app's signing secret: `v0=` HMAC-SHA256 of
 //! `v0:{timestamp}:{body}`, compared in constant time; a timestamp more than 5 minutes from now is
-//! refused, and so is a signature already seen (a replay). Answers use Slack's response format:
-//! wakes and sleeps are shown to the channel, everything else only to the caller.
+//! refused (before the body is read: see `guard`), and so is a signature already used — claimed
+//! in the store ([`crate::store::Store::claim_once`]), so a replay is refused after a restart, by
+//! another copy and by another Lambda container too. Answers use Slack's response format: wakes
+//! and sleeps are shown to the channel, everything else only to the caller; every answer's text
+//! is escaped (`&`, `<`, `>`), so what a user typed can never become a mention or a link.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -27,12 +30,11 @@ use crate::ports::Cloud;
 use crate::schedule::decide;
 
 /// How far a request's timestamp may be from now.
-const MAX_SKEW_SECONDS: i64 = 5 * 60;
+const MAX_SKEW_SECONDS: u64 = 5 * 60;
 
-/// Checks Slack's request signatures and remembers recent ones to refuse replays.
+/// Checks Slack's request signatures (replays are refused through the store).
 pub struct SlackVerifier {
     secret: Vec<u8>,
-    seen: Mutex<HashMap<String, i64>>,
 }
 
 impl std::fmt::Debug for SlackVerifier {
@@ -46,7 +48,6 @@ impl SlackVerifier {
     pub fn new(secret: &str) -> SlackVerifier {
         SlackVerifier {
             secret: secret.trim().as_bytes().to_vec(),
-            seen: Mutex::new(HashMap::new()),
         }
     }
 
@@ -67,34 +68,54 @@ impl SlackVerifier {
         out
     }
 
-    /// Verifies a request at `now` (Unix seconds); the reason on failure.
+    /// Checks a request's timestamp header against `now` (Unix seconds): present, a number,
+    /// within 5 minutes. Any value, however extreme, is an answer, never an overflow.
+    pub fn check_timestamp(timestamp: Option<&str>, now: i64) -> Result<(), String> {
+        let ts: i64 = timestamp
+            .ok_or("missing X-Slack-Request-Timestamp header")?
+            .trim()
+            .parse()
+            .map_err(|_| "X-Slack-Request-Timestamp is not a Unix time")?;
+        if now.abs_diff(ts) > MAX_SKEW_SECONDS {
+            return Err("stale request: its timestamp is more than 5 minutes from now".into());
+        }
+        Ok(())
+    }
+
+    /// Verifies a request at `now` (Unix seconds): the timestamp's window, then the signature.
+    /// Returns the signature, which the caller claims once in the store to refuse replays; the
+    /// reason on failure.
     pub fn verify(
         &self,
         timestamp: Option<&str>,
         signature: Option<&str>,
         body: &[u8],
         now: i64,
-    ) -> Result<(), String> {
-        let ts_text = timestamp.ok_or("missing X-Slack-Request-Timestamp header")?;
-        let ts: i64 = ts_text
-            .trim()
-            .parse()
-            .map_err(|_| "X-Slack-Request-Timestamp is not a Unix time")?;
-        if (now - ts).abs() > MAX_SKEW_SECONDS {
-            return Err("stale request: its timestamp is more than 5 minutes from now".into());
-        }
+    ) -> Result<String, String> {
+        Self::check_timestamp(timestamp, now)?;
+        let ts_text = timestamp.unwrap_or_default().trim();
         let given = signature.ok_or("missing X-Slack-Signature header")?;
-        let expected = self.sign(ts_text.trim(), body);
+        let expected = self.sign(ts_text, body);
         if !bool::from(expected.as_bytes().ct_eq(given.trim().as_bytes())) {
             return Err("bad signature".into());
         }
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        seen.retain(|_, at| now - *at <= 2 * MAX_SKEW_SECONDS);
-        if seen.insert(expected, now).is_some() {
-            return Err("replayed request: this signature was already used".into());
-        }
-        Ok(())
+        Ok(expected)
     }
+}
+
+/// Slack's text escaping: `&`, `<` and `>` as entities, so user input stays text (no
+/// `<!channel>` ping, no `<https://...|label>` link).
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A parsed slash command.
@@ -180,12 +201,17 @@ pub fn parse_command(command: &str, text: &str, envs: &[&str]) -> Result<SlackCo
     }
 }
 
+/// An answer only the caller sees. Every answer goes through [`escape`]: the texts echo what
+/// users typed (reasons, names, unknown words), and none of lightsout's own uses `&`, `<`, `>`.
 fn ephemeral(text: impl Into<String>) -> Response {
-    axum::Json(json!({ "response_type": "ephemeral", "text": text.into() })).into_response()
+    axum::Json(json!({ "response_type": "ephemeral", "text": escape(&text.into()) }))
+        .into_response()
 }
 
+/// An answer shown to the channel, escaped like [`ephemeral`].
 fn in_channel(text: impl Into<String>) -> Response {
-    axum::Json(json!({ "response_type": "in_channel", "text": text.into() })).into_response()
+    axum::Json(json!({ "response_type": "in_channel", "text": escape(&text.into()) }))
+        .into_response()
 }
 
 fn env_names(config: &Config) -> Vec<&str> {
@@ -210,7 +236,7 @@ pub(crate) async fn command<C: Cloud>(
     };
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let now: DateTime<Utc> = app.clock.now();
-    verifier
+    let signature = verifier
         .verify(
             header("x-slack-request-timestamp"),
             header("x-slack-signature"),
@@ -222,6 +248,19 @@ pub(crate) async fn command<C: Cloud>(
                 "Slack request refused: {why}"
             )))
         })?;
+    // Claimed in the store, so a replay is refused by every copy, also after a restart. The
+    // claim outlives the timestamp's window, after which the window refuses it anyway.
+    let window = chrono::TimeDelta::seconds(2 * MAX_SKEW_SECONDS as i64);
+    let first = app
+        .store
+        .claim_once(&format!("slack:{signature}"), now, now + window)
+        .await
+        .map_err(|e| app.count_store(e))?;
+    if !first {
+        return Err(app.counted(ApiError::Unauthorized(
+            "Slack request refused: replayed request: this signature was already used".into(),
+        )));
+    }
     let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let user = form
         .get("user_name")
@@ -341,7 +380,7 @@ mod tests {
     const BODY: &str = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c";
     const SIGNATURE: &str = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503";
 
-    /// Slack's documented example request verifies; tampering, staleness and replay do not.
+    /// Slack's documented example request verifies; tampering and staleness do not.
     #[test]
     fn slack_documented_example_verifies_and_variants_do_not() {
         let v = SlackVerifier::new("8f742231b10e8888abcd99yyyzzz85a5");
@@ -349,12 +388,8 @@ mod tests {
         let now = 1531420618 + 60;
         assert_eq!(
             v.verify(Some("1531420618"), Some(SIGNATURE), BODY.as_bytes(), now),
-            Ok(())
-        );
-        assert!(
-            v.verify(Some("1531420618"), Some(SIGNATURE), BODY.as_bytes(), now)
-                .unwrap_err()
-                .contains("replayed")
+            Ok(SIGNATURE.to_string()),
+            "the signature comes back, to be claimed once in the store"
         );
         let fresh = SlackVerifier::new("8f742231b10e8888abcd99yyyzzz85a5");
         let tampered = BODY.replace("roadrunner", "coyote");
@@ -445,6 +480,39 @@ mod tests {
                 duration: "-1h".into(),
                 reason: String::new()
             })
+        );
+    }
+
+    /// Timestamps at and past the ends of i64 are refused as stale or not a time, never an
+    /// overflow (which panics in a debug build).
+    #[test]
+    fn extreme_timestamps_are_refused_without_overflow() {
+        for now in [0, 1_531_420_678] {
+            for ts in [
+                "-9223372036854775808",
+                "9223372036854775807",
+                "99999999999999999999",
+            ] {
+                let e = SlackVerifier::check_timestamp(Some(ts), now);
+                assert!(
+                    e.as_ref()
+                        .is_err_and(|e| e.contains("stale") || e.contains("not a Unix time")),
+                    "{ts} at {now}: {e:?}"
+                );
+            }
+        }
+        for (ts, now) in [("0", i64::MAX), ("9223372036854775807", i64::MIN)] {
+            assert!(SlackVerifier::check_timestamp(Some(ts), now).is_err());
+        }
+        assert_eq!(SlackVerifier::check_timestamp(Some("100"), 400), Ok(()));
+    }
+
+    /// `&`, `<` and `>` become entities; everything else is kept.
+    #[test]
+    fn escape_turns_markup_into_text() {
+        assert_eq!(
+            escape("<!channel> <https://evil|click> & *bold* é"),
+            "&lt;!channel&gt; &lt;https://evil|click&gt; &amp; *bold* é"
         );
     }
 }

@@ -8,6 +8,7 @@
 //! | lease | `env#{env}` | `lease` |
 //! | audit event | `audit#{env}` and `audit` (written to both) | `{at}#{env}#{n}` |
 //! | cache entry | `cache#{key}` | `cache` |
+//! | a key claimed once (Slack replay protection) | `once#{key}` | `once` |
 //!
 //! Override and lease writes are conditional, so two copies cannot both win: an override is only
 //! replaced when the one in force ends earlier (or holds the other way, or has ended), and a lease
@@ -563,6 +564,37 @@ impl Store for DynamoStore {
                 .await
                 .map_err(|e| err("PutItem", e))?;
             Ok(())
+        }
+        .boxed()
+    }
+
+    fn claim_once(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        let key = key.to_string();
+        async move {
+            // Written only when absent or expired: two copies claiming at once cannot both win.
+            let put = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", s(format!("once#{key}")))
+                .item("sk", s("once"))
+                .item("expires", s(ts(expires)))
+                .item("expires_at", n(expires.timestamp() + 1))
+                .condition_expression("attribute_not_exists(pk) OR #expires <= :now")
+                .expression_attribute_names("#expires", "expires")
+                .expression_attribute_values(":now", s(ts(now)))
+                .send()
+                .await;
+            match put {
+                Ok(_) => Ok(true),
+                Err(e) if is_condition_failed(&e) => Ok(false),
+                Err(e) => Err(err("PutItem", e)),
+            }
         }
         .boxed()
     }

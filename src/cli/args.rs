@@ -86,6 +86,40 @@ pub struct StoreArgs {
     pub store: String,
 }
 
+/// The HTTP server's limits (`serve`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct HttpArgs {
+    /// The longest a client may take to send a request's head (request line and headers),
+    /// counted from when the server is ready for it: slow and idle connections are closed
+    /// after it.
+    #[arg(long, env = "LIGHTSOUT_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_secs)]
+    pub header_timeout: Duration,
+    /// The longest a request's body may take to arrive once its head has (408 after it), and an
+    /// answer may wait for a client that does not read it.
+    #[arg(long, env = "LIGHTSOUT_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_secs)]
+    pub request_timeout: Duration,
+    /// The most connections held at once; lowered to fit the open-file limit (less 64 for the
+    /// store, AWS calls and logs). Past it the connection idle the longest is closed.
+    #[arg(long, env = "LIGHTSOUT_MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
+    /// How long SIGTERM waits for requests already being handled (idle connections and requests
+    /// still arriving are closed at once).
+    #[arg(long, env = "LIGHTSOUT_SHUTDOWN_GRACE", default_value = "5s", value_parser = parse_std)]
+    pub shutdown_grace: Duration,
+}
+
+impl HttpArgs {
+    /// The limits the server runs with.
+    pub fn limits(&self) -> crate::api::HttpLimits {
+        crate::api::HttpLimits {
+            header_timeout: self.header_timeout,
+            request_timeout: self.request_timeout,
+            max_connections: self.max_connections.max(1),
+            shutdown_grace: self.shutdown_grace,
+        }
+    }
+}
+
 /// Which environments, at which instant.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Target {
@@ -243,6 +277,8 @@ pub enum Command {
         #[arg(long, default_value_t = 10)]
         rate_per_minute: u32,
         #[command(flatten)]
+        http: HttpArgs,
+        #[command(flatten)]
         aws: AwsArgs,
         #[command(flatten)]
         store: StoreArgs,
@@ -379,6 +415,15 @@ fn parse_delta(s: &str) -> Result<chrono::TimeDelta, String> {
 fn parse_std(s: &str) -> Result<Duration, String> {
     let d = crate::model::parse_duration(s)?;
     d.to_std().map_err(|e| e.to_string())
+}
+
+/// A duration of at least one second (a zero timeout would refuse everything).
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    let d = parse_std(s)?;
+    if d < Duration::from_secs(1) {
+        return Err("at least 1s".into());
+    }
+    Ok(d)
 }
 
 fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {

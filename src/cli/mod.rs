@@ -10,6 +10,7 @@
 //! `anyhow` lives here only: every error is printed once, with its causes, on one line.
 
 pub mod args;
+pub mod redact;
 pub mod startup;
 pub mod table;
 pub mod wait;
@@ -396,6 +397,7 @@ async fn serve(cli: &Cli) -> anyhow::Result<()> {
         instance,
         rate_burst,
         rate_per_minute,
+        http,
         aws,
         store,
     } = &cli.command
@@ -432,6 +434,7 @@ async fn serve(cli: &Cli) -> anyhow::Result<()> {
     }
     let mut api = server.api();
     api.limiter = crate::api::auth::RateLimiter::new(*rate_burst, *rate_per_minute);
+    api.http = http.limits();
     let api = Arc::new(api);
     let envs = api.service.config.environments.len();
     let listener = tokio::net::TcpListener::bind(listen)
@@ -463,7 +466,8 @@ fn emit<T: serde::Serialize>(output: Output, results: &[T], table: impl Fn(&T) -
     }
 }
 
-/// Logs on stderr: human lines (coloured only on a terminal, and never with `NO_COLOR`) or JSON.
+/// Logs on stderr: human lines (coloured only on a terminal, and never with `NO_COLOR`) or JSON,
+/// with AWS credentials redacted whatever the level ([`redact`]).
 fn init_logs(format: LogFormat) {
     use std::io::IsTerminal as _;
     use tracing_subscriber::EnvFilter;
@@ -475,7 +479,7 @@ fn init_logs(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(colour)
-        .with_writer(std::io::stderr);
+        .with_writer(redact::RedactedStderr);
     // A second initialisation (tests calling run twice) is harmless: keep the first.
     let _ = match format {
         LogFormat::Human => builder.try_init(),

@@ -2,7 +2,8 @@
 //!
 //! Only what holiday calendars use is read: `DTSTART` and the exclusive `DTEND` (or `DURATION` in
 //! whole days) of each event, as dates. Recurring events (`RRULE`) are refused rather than
-//! half-understood: list each year's dates instead.
+//! half-understood: list each year's dates instead. Errors give the line and what was expected,
+//! never the value found: a calendar path pointed at another file must not echo its content.
 
 use chrono::NaiveDate;
 
@@ -71,8 +72,8 @@ pub fn parse_ics(text: &str) -> Result<Vec<(NaiveDate, NaiveDate)>, IcsError> {
                 out.push((start, last));
                 event = None;
             }
-            ("DTSTART", Some(ev)) => ev.1 = Some(ics_date(value, *n)?),
-            ("DTEND", Some(ev)) => ev.2 = Some(ics_date(value, *n)?),
+            ("DTSTART", Some(ev)) => ev.1 = Some(ics_date("DTSTART", value, *n)?),
+            ("DTEND", Some(ev)) => ev.2 = Some(ics_date("DTEND", value, *n)?),
             ("DURATION", Some(ev)) => {
                 let days = value
                     .strip_prefix("P")
@@ -81,9 +82,7 @@ pub fn parse_ics(text: &str) -> Result<Vec<(NaiveDate, NaiveDate)>, IcsError> {
                     .filter(|d| (1..=366).contains(d))
                     .ok_or_else(|| IcsError {
                         line: *n,
-                        message: format!(
-                            "DURATION {value} is not a whole number of days: holidays are whole days, like P1D"
-                        ),
+                        message: "DURATION is not a whole number of days: holidays are whole days, like P1D".into(),
                     })?;
                 ev.3 = Some(days);
             }
@@ -105,11 +104,11 @@ pub fn parse_ics(text: &str) -> Result<Vec<(NaiveDate, NaiveDate)>, IcsError> {
     Ok(out)
 }
 
-fn ics_date(value: &str, line: usize) -> Result<NaiveDate, IcsError> {
+fn ics_date(name: &str, value: &str, line: usize) -> Result<NaiveDate, IcsError> {
     let digits = value.get(..8).unwrap_or(value);
     NaiveDate::parse_from_str(digits, "%Y%m%d").map_err(|_| IcsError {
         line,
-        message: format!("\"{value}\" is not a date: expected YYYYMMDD, like 20261225"),
+        message: format!("{name} is not a date: expected YYYYMMDD, like 20261225"),
     })
 }
 
@@ -131,6 +130,19 @@ mod tests {
                 (d("2027-01-01"), d("2027-01-01"))
             ]
         );
+    }
+
+    /// A value that is not a date is reported by its line and property, never echoed.
+    #[test]
+    fn errors_never_echo_the_value_found() {
+        let ics =
+            "BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:hunter2-SECRET\nEND:VEVENT\nEND:VCALENDAR\n";
+        let e = parse_ics(ics).unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.message.starts_with("DTSTART is not a date"), "{e:?}");
+        let ics = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:20260101\nDURATION:SECRET\nEND:VEVENT\nEND:VCALENDAR\n";
+        let e = parse_ics(ics).unwrap_err();
+        assert!(!e.message.contains("SECRET"), "{e:?}");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! planner never check it again.
 
 mod digest;
+mod files;
 mod ics;
 mod parse;
 
@@ -17,6 +18,7 @@ use parse::Parsed;
 
 pub use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::{Config, Environment};
+pub use files::MAX_FILE;
 pub use ics::{IcsError, parse_ics};
 
 /// Parses one environment from TOML text, as if read from `file` (which only names it in
@@ -33,16 +35,20 @@ pub fn parse_str(file: &Path, src: &str) -> Result<Environment, Diagnostics> {
     }
 }
 
-/// Reads every `*.toml` file of a directory (or one file) and checks them together.
+/// Reads every `*.toml` file of a directory (or one file) and checks them together. Names
+/// starting with `.` (editor lock and backup files) are not schedule files; every other
+/// `*.toml` entry is, and one that cannot be read as a regular file inside the directory —
+/// a dangling symlink, a loop, a FIFO, a file over [`MAX_FILE`], not UTF-8 — is an error
+/// naming it, never skipped.
 pub fn load(path: &Path) -> Result<Config, Diagnostics> {
     let mut diags = Vec::new();
-    let files = match schedule_files(path) {
+    let (root, files) = match schedule_files(path) {
         Ok(f) => f,
         Err(d) => return Err(Diagnostics(vec![d])),
     };
     let mut parsed = Vec::new();
     for file in files {
-        match std::fs::read_to_string(&file) {
+        match files::read_text(&file, &root) {
             Ok(src) => {
                 if let Some(p) = parse::parse_environment(&file, &src, &mut diags) {
                     parsed.push((file.clone(), p, src));
@@ -50,9 +56,9 @@ pub fn load(path: &Path) -> Result<Config, Diagnostics> {
             }
             Err(e) => diags.push(Diagnostic {
                 file: file.clone(),
-                line: 0,
-                column: 0,
-                message: format!("cannot read the file: {e}"),
+                line: e.line,
+                column: e.column,
+                message: e.message,
                 help: None,
             }),
         }
@@ -69,7 +75,9 @@ pub fn load(path: &Path) -> Result<Config, Diagnostics> {
     }
 }
 
-fn schedule_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
+/// The schedules directory and the schedule files in it (or the one file given, and its
+/// directory).
+fn schedule_files(path: &Path) -> Result<(PathBuf, Vec<PathBuf>), Diagnostic> {
     let whole = |message: String, help: Option<String>| Diagnostic {
         file: path.to_path_buf(),
         line: 0,
@@ -84,12 +92,24 @@ fn schedule_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
         )
     })?;
     if meta.is_file() {
-        return Ok(vec![path.to_path_buf()]);
+        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        return Ok((dir, vec![path.to_path_buf()]));
+    }
+    if !meta.is_dir() {
+        return Err(whole(
+            "not a regular file or a directory: refused without reading it".into(),
+            Some("pass the schedules directory or a schedule file, like `lightsout check schedules/`".into()),
+        ));
     }
     let mut files: Vec<PathBuf> = std::fs::read_dir(path)
         .map_err(|e| whole(format!("cannot list the directory: {e}"), None))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "toml")
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
         .collect();
     files.sort();
     if files.is_empty() {
@@ -98,7 +118,7 @@ fn schedule_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
             Some("add one environment per file, like schedules/staging.toml".into()),
         ));
     }
-    Ok(files)
+    Ok((path.to_path_buf(), files))
 }
 
 /// Checks across files: unique names, no resource in two environments.

@@ -471,16 +471,36 @@ impl Reader<'_, '_> {
         None
     }
 
+    /// The holidays of a `holiday_calendar`: a relative path inside the schedules directory, to
+    /// a regular file read under [`super::files`]'s rules; its problems are reported with its
+    /// lines but never its content.
     fn calendar(&mut self, path: &str, span: Range<usize>) -> Vec<(NaiveDate, NaiveDate)> {
         let base = self.r.file().parent().unwrap_or(Path::new("."));
-        let full = base.join(path);
-        let text = match std::fs::read_to_string(&full) {
+        let relative = match super::files::relative_inside(path) {
+            Ok(p) => p,
+            Err(why) => {
+                self.err(span, why, None);
+                return Vec::new();
+            }
+        };
+        let full = base.join(relative);
+        let text = match super::files::read_text(&full, base) {
             Ok(t) => t,
+            Err(e) if e.line > 0 => {
+                self.r.out.push(Diagnostic {
+                    file: full,
+                    line: e.line,
+                    column: e.column,
+                    message: e.message,
+                    help: None,
+                });
+                return Vec::new();
+            }
             Err(e) => {
                 self.err(
                     span,
-                    format!("cannot read holiday calendar {}: {e}", full.display()),
-                    Some("the path is relative to this schedule file".to_string()),
+                    format!("holiday calendar {path}: {}", e.message),
+                    Some("the path is relative to this schedule file's directory".to_string()),
                 );
                 return Vec::new();
             }

@@ -2,7 +2,7 @@
 //!
 //! One interface, [`Store`]; [`SqliteStore`] is the embedded default for the daemon. Every
 //! method fails loudly ([`StoreError`]): a request whose override cannot be written is refused,
-//! never silently dropped.
+//! never silently dropped — also when the SQLite file was removed under a running daemon.
 
 mod sqlite;
 
@@ -130,6 +130,23 @@ pub trait Store: Send + Sync {
         value: &str,
         expires: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<(), StoreError>>;
+
+    /// Remembers `key` until `expires`, atomically for every copy sharing the store: `true` the
+    /// first time, `false` while an earlier claim of it has not expired at `now` (a replay).
+    /// Refuses replayed Slack requests across restarts, copies and Lambda containers.
+    fn claim_once(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<bool, StoreError>>;
+
+    /// Whether the store can be used now, checked without a network call (`/healthz` asks it
+    /// on every probe): the SQLite file is still the one opened and readable. A store that
+    /// cannot check cheaply answers `Ok`; its failures show as 503s on the requests that use it.
+    fn health(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Instants as stored: RFC 3339 UTC with milliseconds, so text order is time order.

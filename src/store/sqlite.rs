@@ -2,20 +2,57 @@
 //!
 //! Calls are short and serialised behind one connection; they run inline on the async task,
 //! which is fine at a daemon's request rates.
+//!
+//! Two things SQLite does not do by itself, done here:
+//! - Every transaction that writes starts with `BEGIN IMMEDIATE`. A deferred transaction that
+//!   reads, then writes, cannot wait for another writer (SQLite returns "database is locked" at
+//!   once rather than risk a deadlock); an immediate one takes the write lock first and waits
+//!   for it up to the busy timeout.
+//! - Every call first checks that the file it opened is still the one at its path. A file removed
+//!   (or replaced) while lightsout runs would otherwise keep taking writes into an unlinked inode
+//!   that nobody opens again: every wake answered 202, then lost at the next restart.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures_util::future::{BoxFuture, FutureExt};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::{AuditEvent, LeaseHolder, Put, Store, StoreError, parse_ts, ts};
 use crate::model::{Hold, Override};
 
+/// How long a write waits for another writer's lock before it fails.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// The SQLite store.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// The file it opened, to notice it being removed or replaced (`None` in memory).
+    file: Option<FileId>,
+    /// Whether that was already logged (once is enough: every call says so in its error).
+    lost_logged: AtomicBool,
+}
+
+/// A file's path and identity (device and inode) when it was opened.
+struct FileId {
+    path: PathBuf,
+    id: (u64, u64),
+}
+
+fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        (meta.dev(), meta.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        (0, 0)
+    }
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {
@@ -27,7 +64,14 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let conn = Connection::open(path)
             .map_err(|e| StoreError(format!("cannot open {}: {e}", path.display())))?;
-        Self::init(conn)
+        let mut store = Self::init(conn)?;
+        let meta = std::fs::metadata(path)
+            .map_err(|e| StoreError(format!("cannot open {}: {e}", path.display())))?;
+        store.file = Some(FileId {
+            path: path.to_path_buf(),
+            id: identity(&meta),
+        });
+        Ok(store)
     }
 
     /// A store in memory, for tests and dry runs.
@@ -36,9 +80,9 @@ impl SqliteStore {
     }
 
     fn init(conn: Connection) -> Result<SqliteStore, StoreError> {
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
-             PRAGMA busy_timeout = 5000;
              CREATE TABLE IF NOT EXISTS overrides (
                  env TEXT PRIMARY KEY, hold TEXT NOT NULL, created TEXT NOT NULL,
                  until TEXT NOT NULL, by TEXT NOT NULL, reason TEXT NOT NULL);
@@ -48,7 +92,8 @@ impl SqliteStore {
                  actor TEXT NOT NULL, outcome TEXT NOT NULL);
              CREATE INDEX IF NOT EXISTS audit_env ON audit (env, id);
              CREATE TABLE IF NOT EXISTS leases (env TEXT PRIMARY KEY, holder TEXT NOT NULL, until TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires TEXT NOT NULL);",
+             CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS once (key TEXT PRIMARY KEY, expires TEXT NOT NULL);",
         )
         .map_err(err)?;
         // The typed event (JSON) beside the text columns; rows from before it have none and are
@@ -63,14 +108,46 @@ impl SqliteStore {
         }
         Ok(SqliteStore {
             conn: Mutex::new(conn),
+            file: None,
+            lost_logged: AtomicBool::new(false),
         })
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
+    /// The connection, once the file is known to still be the one it opened.
+    fn conn(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.check_file()?;
         // A panic while holding the lock cannot leave SQLite half-written (transactions roll
         // back on drop), so a poisoned lock is still safe to use.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+        Ok(self.conn.lock().unwrap_or_else(|p| p.into_inner()))
     }
+
+    /// Fails when the file at the store's path is gone or is another file than the one opened.
+    fn check_file(&self) -> Result<(), StoreError> {
+        let Some(file) = &self.file else {
+            return Ok(());
+        };
+        let why = match std::fs::metadata(&file.path) {
+            Ok(meta) if identity(&meta) == file.id => return Ok(()),
+            Ok(_) => format!(
+                "the store file {} was replaced by another file while lightsout was running; restart lightsout to use it",
+                file.path.display()
+            ),
+            Err(e) => format!(
+                "the store file {} was removed while lightsout was running ({e}); restore it or restart lightsout (which starts an empty store)",
+                file.path.display()
+            ),
+        };
+        if !self.lost_logged.swap(true, Ordering::Relaxed) {
+            tracing::error!(store = %file.path.display(), "{why}: every request is refused until then");
+        }
+        Err(StoreError(why))
+    }
+}
+
+/// A transaction that takes the write lock at its start, waiting up to the busy timeout for it.
+fn write_tx(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(err)
 }
 
 fn hold_str(h: Hold) -> &'static str {
@@ -122,7 +199,7 @@ impl SqliteStore {
         sql: &str,
         params: impl rusqlite::Params,
     ) -> Result<Vec<AuditEvent>, StoreError> {
-        let conn = self.conn();
+        let conn = self.conn()?;
         let mut stmt = conn.prepare(sql).map_err(err)?;
         type Row = (
             String,
@@ -175,14 +252,17 @@ impl Store for SqliteStore {
         env: &str,
         now: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<Option<Override>, StoreError>> {
-        let r = read_override(&self.conn(), env).map(|o| o.filter(|o| o.is_active(now)));
+        let r = self
+            .conn()
+            .and_then(|c| read_override(&c, env))
+            .map(|o| o.filter(|o| o.is_active(now)));
         async move { r }.boxed()
     }
 
     fn put_override(&self, ov: Override) -> BoxFuture<'_, Result<Put, StoreError>> {
         let r = (|| {
-            let mut conn = self.conn();
-            let tx = conn.transaction().map_err(err)?;
+            let mut conn = self.conn()?;
+            let tx = write_tx(&mut conn)?;
             if let Some(old) = read_override(&tx, &ov.env)?
                 && old.is_active(ov.created)
                 && old.hold == ov.hold
@@ -208,8 +288,8 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<Option<Override>, StoreError>> {
         let r = (|| {
-            let mut conn = self.conn();
-            let tx = conn.transaction().map_err(err)?;
+            let mut conn = self.conn()?;
+            let tx = write_tx(&mut conn)?;
             let old = read_override(&tx, env)?;
             tx.execute("DELETE FROM overrides WHERE env = ?1", params![env])
                 .map_err(err)?;
@@ -221,8 +301,8 @@ impl Store for SqliteStore {
 
     fn record(&self, events: Vec<AuditEvent>) -> BoxFuture<'_, Result<(), StoreError>> {
         let r = (|| {
-            let mut conn = self.conn();
-            let tx = conn.transaction().map_err(err)?;
+            let mut conn = self.conn()?;
+            let tx = write_tx(&mut conn)?;
             for e in &events {
                 let event = serde_json::to_string(e)
                     .map_err(|x| StoreError(format!("cannot encode an audit event: {x}")))?;
@@ -273,14 +353,16 @@ impl Store for SqliteStore {
     ) -> BoxFuture<'_, Result<bool, StoreError>> {
         let r = self
             .conn()
-            .execute(
-                "INSERT INTO leases (env, holder, until) VALUES (?1, ?2, ?3)
+            .and_then(|c| {
+                c.execute(
+                    "INSERT INTO leases (env, holder, until) VALUES (?1, ?2, ?3)
                  ON CONFLICT (env) DO UPDATE SET holder = ?2, until = ?3
                  WHERE leases.holder = ?2 OR leases.until <= ?4",
-                params![env, holder, ts(until), ts(now)],
-            )
-            .map(|changed| changed == 1)
-            .map_err(err);
+                    params![env, holder, ts(until), ts(now)],
+                )
+                .map_err(err)
+            })
+            .map(|changed| changed == 1);
         async move { r }.boxed()
     }
 
@@ -291,14 +373,15 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<bool, StoreError>> {
-        let r = self
-            .conn()
-            .execute(
+        let r =
+            self.conn()
+                .and_then(|c| {
+                    c.execute(
                 "UPDATE leases SET until = ?3 WHERE env = ?1 AND holder = ?2 AND until > ?4",
                 params![env, holder, ts(until), ts(now)],
-            )
-            .map(|changed| changed == 1)
-            .map_err(err);
+            ).map_err(err)
+                })
+                .map(|changed| changed == 1);
         async move { r }.boxed()
     }
 
@@ -309,7 +392,7 @@ impl Store for SqliteStore {
     ) -> BoxFuture<'_, Result<Option<LeaseHolder>, StoreError>> {
         let r = (|| {
             let row: Option<(String, String)> = self
-                .conn()
+                .conn()?
                 .query_row(
                     "SELECT holder, until FROM leases WHERE env = ?1 AND until > ?2",
                     params![env, ts(now)],
@@ -331,12 +414,14 @@ impl Store for SqliteStore {
     fn release_lease(&self, env: &str, holder: &str) -> BoxFuture<'_, Result<(), StoreError>> {
         let r = self
             .conn()
-            .execute(
-                "DELETE FROM leases WHERE env = ?1 AND holder = ?2",
-                params![env, holder],
-            )
-            .map(|_| ())
-            .map_err(err);
+            .and_then(|c| {
+                c.execute(
+                    "DELETE FROM leases WHERE env = ?1 AND holder = ?2",
+                    params![env, holder],
+                )
+                .map_err(err)
+            })
+            .map(|_| ());
         async move { r }.boxed()
     }
 
@@ -345,15 +430,15 @@ impl Store for SqliteStore {
         key: &str,
         now: DateTime<Utc>,
     ) -> BoxFuture<'_, Result<Option<String>, StoreError>> {
-        let r = self
-            .conn()
-            .query_row(
+        let r = self.conn().and_then(|c| {
+            c.query_row(
                 "SELECT value FROM cache WHERE key = ?1 AND expires > ?2",
                 params![key, ts(now)],
                 |r| r.get(0),
             )
             .optional()
-            .map_err(err);
+            .map_err(err)
+        });
         async move { r }.boxed()
     }
 
@@ -365,13 +450,49 @@ impl Store for SqliteStore {
     ) -> BoxFuture<'_, Result<(), StoreError>> {
         let r = self
             .conn()
-            .execute(
-                "INSERT INTO cache (key, value, expires) VALUES (?1, ?2, ?3)
+            .and_then(|c| {
+                c.execute(
+                    "INSERT INTO cache (key, value, expires) VALUES (?1, ?2, ?3)
                  ON CONFLICT (key) DO UPDATE SET value = ?2, expires = ?3",
-                params![key, value, ts(expires)],
-            )
+                    params![key, value, ts(expires)],
+                )
+                .map_err(err)
+            })
+            .map(|_| ());
+        async move { r }.boxed()
+    }
+
+    fn claim_once(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        let r = (|| {
+            let mut conn = self.conn()?;
+            let tx = write_tx(&mut conn)?;
+            tx.execute("DELETE FROM once WHERE expires <= ?1", params![ts(now)])
+                .map_err(err)?;
+            let new = tx
+                .execute(
+                    "INSERT INTO once (key, expires) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+                    params![key, ts(expires)],
+                )
+                .map_err(err)?;
+            tx.commit().map_err(err)?;
+            Ok(new == 1)
+        })();
+        async move { r }.boxed()
+    }
+
+    fn health(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        let r = self.conn().and_then(|c| {
+            c.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                r.get::<_, i64>(0)
+            })
             .map(|_| ())
-            .map_err(err);
+            .map_err(err)
+        });
         async move { r }.boxed()
     }
 }
