@@ -82,32 +82,59 @@ pub fn email(d: &Digest) -> Email {
 
 /// The chart with its caption, for the email's HTML.
 fn chart_caption(d: &Digest, cid: &str) -> String {
-    let mut h = String::new();
-    let first = month_start(d.day);
-    let last = d.chart.days.last().map_or(d.day, |day| day.date);
-    let top = d
-        .chart
-        .days
-        .iter()
-        .filter_map(|day| day.spend)
-        .max()
-        .unwrap_or(Money::ZERO);
-    let pace = match d.chart.pace_through(1) {
-        Some(p) => format!(
-            "; dashed line: budget pace {p} a day; <span style=\"color:#e45756;\">red</span> days are over it"
-        ),
-        None => "; no budget, so no pace line".to_string(),
-    };
-    h.push_str(&format!(
-        "<p style=\"margin:12px 0 4px;font-size:12px;color:#555;\">Daily spend, {} to {} (highest day {top}){pace}; grey: no data.</p>\n\
-<img src=\"cid:{cid}\" width=\"600\" height=\"200\" alt=\"Daily spend this month against the budget pace\" style=\"display:block;border:1px solid #ddd;\">\n\
-<table role=\"presentation\" width=\"600\" style=\"font-size:11px;color:#777;border-collapse:collapse;\"><tr><td style=\"text-align:left;\">{}</td><td style=\"text-align:right;\">{}</td></tr></table>\n",
-        first.format("%-d %b"),
-        last.format("%-d %b"),
-        first.format("%-d %b"),
-        last.format("%-d %b"),
-    ));
-    h
+    // What the chart draws, with its figures in words; the same figures are the image's
+    // alternative text, for screen readers.
+    let c = &d.chart;
+    let day = |date: chrono::NaiveDate| date.format("%-d %b").to_string();
+    let first = c.days.first().map_or(month_start(d.day), |x| x.date);
+    let last = c.days.last().map_or(d.day, |x| x.date);
+    let shown = &c.days[..(c.through as usize).min(c.days.len())];
+    let (to, mtd) = shown.last().map_or((d.day, Money::ZERO), |x| {
+        (x.date, x.to_date.unwrap_or(Money::ZERO))
+    });
+    let projected = c.projection.filter(|_| to < last);
+    let mut figures = vec![format!("month to date {mtd} through {}", day(to))];
+    let mut key = vec!["bars: the month to date at the end of each day".to_string()];
+    match (c.pace_through(c.through), c.budget) {
+        (Some(pace), Some(budget)) => {
+            figures.push(format!(
+                "budget pace {pace} at that day, {budget} by {}",
+                day(last)
+            ));
+            key[0].push_str(", blue at or under the budget's pace at that day, <span style=\"color:#e45756;\">red</span> above it");
+        }
+        _ => figures.push("no budget, so no pace line".to_string()),
+    }
+    if let Some(p) = projected {
+        figures.push(format!("projected {p} by {}", day(last)));
+    }
+    if shown.iter().any(|x| x.spend.is_some() && x.estimated) {
+        key.push("hatched: still estimated by AWS".to_string());
+    }
+    if shown.iter().any(|x| x.spend.is_none()) {
+        key.push("grey stub: no data".to_string());
+    }
+    if c.budget.is_some() {
+        key.push("solid line: the budget's pace".to_string());
+    }
+    if projected.is_some() {
+        key.push("dashed line: the projection".to_string());
+    }
+    let figures = figures.join("; ");
+    let sentence = |s: &str| s[..1].to_uppercase() + &s[1..];
+    format!(
+        "<p style=\"margin:12px 0 4px;font-size:12px;color:#555;\">{}. {}.</p>\n\
+<img src=\"cid:{cid}\" width=\"{}\" height=\"{}\" alt=\"{}\" style=\"display:block;border:1px solid #ddd;\">\n",
+        html_escape(&sentence(&figures)),
+        sentence(&key.join("; ")),
+        crate::digest::chart::WIDTH,
+        crate::digest::chart::HEIGHT,
+        html_escape(&format!(
+            "Chart of the month, {} to {}: {figures}.",
+            day(first),
+            day(last)
+        )),
+    )
 }
 
 /// A digest in words as the email's HTML; `chart` is the chart and its caption, when there is
