@@ -178,7 +178,7 @@ fn grouped(n: i64) -> String {
         out.push('-');
     }
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -204,7 +204,7 @@ fn axis_label(v: Money, step: Money) -> String {
 /// An amount drawn in the picture: whole dollars from $100 (`$1,234`), cents below (`$35.61`).
 fn amount_label(m: Money) -> String {
     let c = m.cents();
-    if c.abs() < 100_00 {
+    if c.abs() < 10_000 {
         return m.to_string();
     }
     let dollars = (c.abs() + 50) / 100;
