@@ -90,6 +90,8 @@ struct State {
     agent: ureq::Agent,
     release: tokio::sync::watch::Sender<bool>,
     held: std::sync::atomic::AtomicUsize,
+    /// Held requests whose client is still connected (their handler not yet dropped).
+    holding: Arc<std::sync::atomic::AtomicUsize>,
     forwarded_after_hold: Arc<Mutex<Vec<String>>>,
 }
 
@@ -116,6 +118,7 @@ impl FaultProxy {
             agent,
             release: tokio::sync::watch::Sender::new(false),
             held: std::sync::atomic::AtomicUsize::new(0),
+            holding: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             forwarded_after_hold: Arc::new(Mutex::new(Vec::new())),
         });
         let app = axum::Router::new()
@@ -140,6 +143,12 @@ impl FaultProxy {
     /// Requests held so far.
     pub fn held(&self) -> usize {
         self.state.held.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Held requests still waiting with their client connected: a client that gives up (closes
+    /// the connection) takes its request out of this count.
+    pub fn holding(&self) -> usize {
+        self.state.holding.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Lets every held request (and every later one a `Hold` rule matches) go on.
@@ -275,6 +284,17 @@ async fn handle(
         Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
         Some(Fault::Hold) => {
             state.held.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            /// Takes the request out of `holding` when the handler ends or is dropped.
+            struct Holding(Arc<std::sync::atomic::AtomicUsize>);
+            impl Drop for Holding {
+                fn drop(&mut self) {
+                    self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            }
+            state
+                .holding
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _holding = Holding(state.holding.clone());
             let mut released = state.release.subscribe();
             // If the client gives up meanwhile, the server drops this future here: the request
             // is never forwarded.
