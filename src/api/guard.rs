@@ -379,6 +379,9 @@ mod tests {
         // Chromium under this policy).
         let page = page_policy(super::super::page::PAGE);
         assert_eq!(page.matches("'sha256-").count(), 0, "{page}");
-        assert!(page.contains("script-src 'self'; style-src 'self';"), "{page}");
+        assert!(
+            page.contains("script-src 'self'; style-src 'self';"),
+            "{page}"
+        );
     }
 }

@@ -379,3 +379,23 @@ fn the_combined_digest_sums_every_environment_exactly_and_names_what_it_leaves_o
     assert!(text.contains("⚠ over budget: qa"), "{text}");
     assert!(!combined_text(&c, tz).contains("**"));
 }
+
+/// A comparison range with a day Cost Explorer gave no figure for is a partial sum: it is
+/// shown as such and not compared.
+#[test]
+fn a_partial_comparison_is_said_and_not_compared() {
+    let mut input = sample_input();
+    if let Ok(s) = &mut input.spend {
+        s.days.retain(|d| d.date != date("2026-10-10"));
+    }
+    let md = markdown(&digest(&input));
+    let line = md
+        .lines()
+        .find(|l| l.contains("the same weekdays"))
+        .unwrap_or_else(|| panic!("{md}"));
+    assert!(
+        line.contains("(no figures for 2026-10-10, so not compared)"),
+        "{line}"
+    );
+    assert!(!line.contains('%'), "{line}");
+}

@@ -407,6 +407,13 @@ fn spend_section(d: &Digest) -> Section {
             if let Some(p) = s.vs_compare_pct {
                 l = l.text(format!(" ({p:+.1}%)"));
             }
+            if !s.compare_missing.is_empty() {
+                // A partial sum is said as such, and not compared.
+                l = l.text(format!(
+                    " (no figures for {}, so not compared)",
+                    dates(&s.compare_missing)
+                ));
+            }
             lines.push(l);
             let lm = &s.last_month;
             if lm.missing.len() < crate::calendar::days_in_month(lm.first) as usize {
