@@ -399,3 +399,16 @@ fn a_partial_comparison_is_said_and_not_compared() {
     );
     assert!(!line.contains('%'), "{line}");
 }
+
+/// With nothing priced there is no savings figure: the headline leaves "Saved" out rather
+/// than say $0.00, and the section says why.
+#[test]
+fn nothing_priced_is_no_savings_figure() {
+    let mut input = sample_input();
+    input.resources.clear();
+    let md = markdown(&digest(&input));
+    let headline = md.lines().nth(2).unwrap_or_default();
+    assert!(headline.contains("November to date"), "{headline}");
+    assert!(!headline.contains("Saved"), "{headline}");
+    assert!(md.contains("Nothing could be priced"), "{md}");
+}

@@ -241,10 +241,13 @@ fn headline(d: &Digest) -> Line {
                 .text(format!(": {}", first_clause(why)));
         }
     }
-    l = l
-        .text(" · Saved: ")
-        .strong(d.savings.month.to_string())
-        .text(" this month (list prices)");
+    // Nothing priced is no figure, not $0.00 saved.
+    if !d.savings.resources.is_empty() {
+        l = l
+            .text(" · Saved: ")
+            .strong(d.savings.month.to_string())
+            .text(" this month (list prices)");
+    }
     l.text(format!(" · Health: {}", verdict(d)))
 }
 
