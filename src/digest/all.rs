@@ -114,14 +114,7 @@ impl Digester {
                 tracing::error!(%edition, error = %e, "combined digest: cannot record what was sent; it may be sent again");
             }
         }
-        let after = self.inspect.requests();
-        let requests = after
-            .into_iter()
-            .filter_map(|(op, n)| {
-                let d = n - before.get(&op).copied().unwrap_or(0);
-                (d > 0).then_some((op, d))
-            })
-            .collect();
+        let requests = self.requests_since(&before);
         if printed_only && !opts.dry_run && !opts.figures {
             tracing::info!(
                 "combined digest: no environment's [digest] says combined = true; printed only"

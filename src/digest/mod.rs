@@ -159,6 +159,21 @@ pub(crate) struct Sent {
 }
 
 impl Digester {
+    /// The AWS requests made since `before` (a count by operation), by operation.
+    fn requests_since(
+        &self,
+        before: &std::collections::BTreeMap<String, u64>,
+    ) -> std::collections::BTreeMap<String, u64> {
+        self.inspect
+            .requests()
+            .into_iter()
+            .filter_map(|(op, n)| {
+                let d = n - before.get(&op).copied().unwrap_or(0);
+                (d > 0).then_some((op, d))
+            })
+            .collect()
+    }
+
     /// A digester with the default retry (after 2 s, then 8 s) and probe timeout (5 s).
     pub fn new(
         config: Config,
@@ -261,14 +276,7 @@ impl Digester {
                 }
             }
         }
-        let after = self.inspect.requests();
-        let requests = after
-            .into_iter()
-            .filter_map(|(op, n)| {
-                let d = n - before.get(&op).copied().unwrap_or(0);
-                (d > 0).then_some((op, d))
-            })
-            .collect();
+        let requests = self.requests_since(&before);
         let report = RunReport {
             env: env.name.clone(),
             edition,
