@@ -313,3 +313,7 @@ fn order_sleep(env: &Environment, obs: &Observation, items: &mut [(Observed<'_>,
 #[cfg(test)]
 #[path = "plan_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "plan_door_tests.rs"]
+mod door_tests;
