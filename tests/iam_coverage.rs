@@ -199,8 +199,8 @@ fn every_write_is_denied_on_production_by_both_tags() {
                 "rds:",
                 "elasticloadbalancing:",
             ]
-                .iter()
-                .any(|p| a.starts_with(p))
+            .iter()
+            .any(|p| a.starts_with(p))
         })
         .filter(|a| {
             !reads

@@ -1,0 +1,236 @@
+//! The front door against moto: the reference environment behind an ALB listener rule with a
+//! weighted forward between the backend's target group and a wake target group. Going to sleep
+//! the rule flips to the wake page before any service scales down; waking it flips back last,
+//! only once the services run and the app target group has healthy targets. The order of calls
+//! is read from moto's request recorder.
+
+mod support;
+
+use chrono::{DateTime, Utc};
+use lightsout::aws::AwsCloud;
+use lightsout::config;
+use lightsout::engine::{EnvReport, reconcile};
+use lightsout::model::Environment;
+use support::{Moto, STAGING, is_write};
+
+/// Wednesday 23:00 CET: asleep.
+fn night() -> DateTime<Utc> {
+    "2026-12-02T22:00:00Z".parse().unwrap()
+}
+
+/// Thursday 07:05 CET: awake.
+fn morning() -> DateTime<Utc> {
+    "2026-12-03T06:05:00Z".parse().unwrap()
+}
+
+/// The ARNs the seeding made.
+struct Door {
+    rule: String,
+    other_rule: String,
+    app: String,
+    wake: String,
+}
+
+/// An ALB with one listener: the rule lightsout switches (`/*`, app 1 / wake 0, tagged
+/// Environment=staging), an app rule it must never touch (`/admin/*`), and one healthy target in
+/// the app target group.
+fn seed_door(moto: &Moto) -> Door {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("door.json");
+    moto.python(&format!(
+        r#"
+import json
+ec2 = boto3.client('ec2', **kw)
+elb = boto3.client('elbv2', **kw)
+vpc = ec2.describe_vpcs(Filters=[{{'Name': 'isDefault', 'Values': ['true']}}])['Vpcs'][0]['VpcId']
+subnets = [s['SubnetId'] for s in ec2.describe_subnets(Filters=[{{'Name': 'vpc-id', 'Values': [vpc]}}])['Subnets']][:2]
+lb = elb.create_load_balancer(Name='app-staging', Subnets=subnets, Type='application')['LoadBalancers'][0]['LoadBalancerArn']
+app = elb.create_target_group(Name='app-staging-backend', Protocol='HTTP', Port=8000, VpcId=vpc, TargetType='ip')['TargetGroups'][0]['TargetGroupArn']
+wake = elb.create_target_group(Name='lightsout-wake', TargetType='lambda')['TargetGroups'][0]['TargetGroupArn']
+listener = elb.create_listener(LoadBalancerArn=lb, Protocol='HTTP', Port=80,
+    DefaultActions=[{{'Type': 'fixed-response', 'FixedResponseConfig': {{'StatusCode': '404'}}}}])['Listeners'][0]['ListenerArn']
+rule = elb.create_rule(ListenerArn=listener, Priority=10,
+    Conditions=[{{'Field': 'path-pattern', 'Values': ['/*']}}],
+    Actions=[{{'Type': 'forward', 'ForwardConfig': {{'TargetGroups': [
+        {{'TargetGroupArn': app, 'Weight': 1}}, {{'TargetGroupArn': wake, 'Weight': 0}}]}}}}],
+    Tags=[{{'Key': 'Environment', 'Value': 'staging'}}])['Rules'][0]['RuleArn']
+other = elb.create_rule(ListenerArn=listener, Priority=5,
+    Conditions=[{{'Field': 'path-pattern', 'Values': ['/admin/*']}}],
+    Actions=[{{'Type': 'forward', 'TargetGroupArn': app}}])['Rules'][0]['RuleArn']
+elb.register_targets(TargetGroupArn=app, Targets=[{{'Id': '10.0.0.10', 'Port': 8000}}])
+json.dump(dict(rule=rule, other=other, app=app, wake=wake), open('{}', 'w'))
+"#,
+        out.display()
+    ));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
+    let s = |k: &str| v[k].as_str().unwrap().to_string();
+    Door {
+        rule: s("rule"),
+        other_rule: s("other"),
+        app: s("app"),
+        wake: s("wake"),
+    }
+}
+
+fn env(door: &Door) -> Environment {
+    let src = format!(
+        "{STAGING}\n[[alb.rules]]\nrule = \"{}\"\napp = \"{}\"\nwake = \"{}\"\n",
+        door.rule, door.app, door.wake
+    );
+    config::parse_str(std::path::Path::new("staging.toml"), &src).unwrap()
+}
+
+/// The rule's forward weights: (app, wake).
+async fn weights(elb: &aws_sdk_elasticloadbalancingv2::Client, door: &Door) -> (i32, i32) {
+    let out = elb
+        .describe_rules()
+        .rule_arns(&door.rule)
+        .send()
+        .await
+        .unwrap();
+    let tgs = out.rules()[0].actions()[0]
+        .forward_config()
+        .unwrap()
+        .target_groups()
+        .to_vec();
+    let w = |arn: &str| {
+        tgs.iter()
+            .find(|t| t.target_group_arn() == Some(arn))
+            .and_then(|t| t.weight())
+            .unwrap()
+    };
+    (w(&door.app), w(&door.wake))
+}
+
+fn door_line(r: &EnvReport) -> String {
+    r.items
+        .iter()
+        .find(|i| i.item.resource.to_string().starts_with("alb:"))
+        .map(|i| format!("{:?}: {}", i.item.verdict, i.item.reason))
+        .unwrap_or_else(|| panic!("no door in {r:#?}"))
+}
+
+/// The write calls recorded, in order.
+fn writes(moto: &Moto) -> Vec<String> {
+    moto.recorded_operations()
+        .into_iter()
+        .filter(|o| is_write(o))
+        .collect()
+}
+
+fn position(ops: &[String], op: &str) -> usize {
+    ops.iter()
+        .position(|o| o == op)
+        .unwrap_or_else(|| panic!("no {op} in {ops:?}"))
+}
+
+/// Sleep: ModifyRule (to the wake page) comes before the first UpdateService; waking: the rule
+/// flips back only after every UpdateService and after the app target group has a healthy
+/// target again; the app's own rule is never modified.
+#[tokio::test]
+async fn the_rule_flips_before_scale_down_and_back_after_healthy() {
+    let moto = Moto::start();
+    moto.seed();
+    let door = seed_door(&moto);
+    let env = env(&door);
+    let cfg = moto.sdk_config().await;
+    let cloud = AwsCloud::new(cfg.clone());
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&cfg);
+    assert_eq!(weights(&elb, &door).await, (1, 0));
+
+    // Going to sleep: one pass.
+    moto.start_recording();
+    let r = reconcile(&cloud, &env, None, night(), false).await;
+    let sleep = writes(&moto);
+    println!("sleep writes: {sleep:?}");
+    assert_eq!(weights(&elb, &door).await, (0, 1), "{}", door_line(&r));
+    assert!(
+        position(&sleep, "ModifyRule") < position(&sleep, "UpdateService"),
+        "the rule flips before any service scales down: {sleep:?}"
+    );
+    assert_eq!(sleep.iter().filter(|o| *o == "ModifyRule").count(), 1);
+    // A second pass at night writes nothing to the rule.
+    moto.start_recording();
+    let r = reconcile(&cloud, &env, None, night(), false).await;
+    assert!(
+        !writes(&moto).contains(&"ModifyRule".to_string()),
+        "{}",
+        door_line(&r)
+    );
+
+    // Asleep, the tasks are gone: so are the app target group's targets.
+    moto.python(&format!(
+        "elb = boto3.client('elbv2', **kw)\nelb.deregister_targets(TargetGroupArn='{}', Targets=[{{'Id': '10.0.0.10', 'Port': 8000}}])",
+        door.app
+    ));
+
+    // Waking: passes until the services run; the door waits for healthy targets.
+    moto.start_recording();
+    let mut lines = Vec::new();
+    for _ in 0..4 {
+        let r = reconcile(&cloud, &env, None, morning(), false).await;
+        lines.push(door_line(&r));
+    }
+    assert_eq!(weights(&elb, &door).await, (0, 1), "{lines:#?}");
+    assert!(
+        lines.last().unwrap().contains("no healthy targets yet"),
+        "{lines:#?}"
+    );
+    // ECS registers the new tasks; they pass their health checks.
+    moto.python(&format!(
+        "elb = boto3.client('elbv2', **kw)\nelb.register_targets(TargetGroupArn='{}', Targets=[{{'Id': '10.0.0.11', 'Port': 8000}}])",
+        door.app
+    ));
+    let r = reconcile(&cloud, &env, None, morning(), false).await;
+    lines.push(door_line(&r));
+    let wake = writes(&moto);
+    println!("wake writes: {wake:?}");
+    println!("door, pass by pass: {lines:#?}");
+    assert_eq!(weights(&elb, &door).await, (1, 0), "{lines:#?}");
+    let flip = position(&wake, "ModifyRule");
+    let last_scale = wake.iter().rposition(|o| o == "UpdateService").unwrap();
+    assert!(last_scale < flip, "flip back after the services: {wake:?}");
+    assert!(
+        position(&wake, "RegisterTargets") < flip,
+        "flip back after healthy: {wake:?}"
+    );
+
+    // The app's own rule still forwards to the app alone.
+    let other = elb
+        .describe_rules()
+        .rule_arns(&door.other_rule)
+        .send()
+        .await
+        .unwrap();
+    let a = &other.rules()[0].actions()[0];
+    let tgs: Vec<_> = a
+        .forward_config()
+        .map(|f| f.target_groups().to_vec())
+        .unwrap_or_default();
+    assert!(
+        a.target_group_arn() == Some(door.app.as_str())
+            || (tgs.len() == 1 && tgs[0].target_group_arn() == Some(door.app.as_str())),
+        "{a:?}"
+    );
+}
+
+/// A half-done switch (both weights up: a hand edit, or a switch cut short) is repaired by the
+/// next pass: at night, to the wake page.
+#[tokio::test]
+async fn a_half_switched_rule_is_repaired() {
+    let moto = Moto::start();
+    moto.seed();
+    let door = seed_door(&moto);
+    moto.python(&format!(
+        "elb = boto3.client('elbv2', **kw)\nelb.modify_rule(RuleArn='{}', Actions=[{{'Type': 'forward', 'ForwardConfig': {{'TargetGroups': [{{'TargetGroupArn': '{}', 'Weight': 1}}, {{'TargetGroupArn': '{}', 'Weight': 1}}]}}}}])",
+        door.rule, door.app, door.wake
+    ));
+    let cfg = moto.sdk_config().await;
+    let cloud = AwsCloud::new(cfg.clone());
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&cfg);
+    let r = reconcile(&cloud, &env(&door), None, night(), false).await;
+    let line = door_line(&r);
+    assert!(line.contains("half-switched: app 1 / wake 1"), "{line}");
+    assert_eq!(weights(&elb, &door).await, (0, 1), "{line}");
+}
