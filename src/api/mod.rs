@@ -14,10 +14,14 @@
 //! | `POST /v1/environments/{env}/sleep` | bearer, rate-limited | `{"reason": "..."}` (body optional) |
 //! | `POST /v1/slack/command` | Slack signature, rate-limited | a slash command ([`slack`]) |
 //!
+//! Requests whose `Host` is one of an environment's `[alb] hosts` are its front door's, answered
+//! by [`knock`] (the waiting page) before any route.
+//!
 //! Every rejection is JSON `{"error": "..."}` with the right status.
 
 pub mod auth;
 mod error;
+mod knock;
 mod overview;
 mod page;
 pub mod slack;
@@ -107,6 +111,11 @@ pub fn router<C: Cloud + 'static>(api: Arc<ApiState<C>>) -> Router {
         .route("/v1/environments/{env}/sleep", post(sleep::<C>))
         .route("/v1/slack/command", post(slack::command::<C>))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        // Requests to an environment's front door ([alb] hosts) never reach the routes above.
+        .layer(axum::middleware::from_fn_with_state(
+            api.clone(),
+            knock::gate::<C>,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(api)
 }

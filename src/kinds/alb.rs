@@ -27,7 +27,7 @@ use toml::de::DeTable;
 use super::{Ctx, Deps, Rule};
 use crate::diag::{Reader, lookup};
 
-const KEYS: &[&str] = &["rules"];
+const KEYS: &[&str] = &["rules", "hosts", "wake_on_request", "allow_cidrs"];
 const RULE_KEYS: &[&str] = &["rule", "app", "wake"];
 
 /// Past this many, what the door waits for is counted, not listed.
@@ -44,11 +44,72 @@ pub struct DoorRule {
     pub wake: String,
 }
 
+/// Who may wake a sleeping environment by knocking at its front door (`wake_on_request`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WakeOnRequest {
+    /// A person clicks "Wake for 1 h", with an identity (an API token, or the OIDC identity
+    /// header of an ALB `authenticate-oidc` action).
+    #[default]
+    Button,
+    /// Any request from an allow-listed source address wakes it (office VPN, CI); others get
+    /// the button.
+    Auto,
+    /// The page says it is asleep; waking is only through the API, Slack or the CLI.
+    Off,
+}
+
+/// An IPv4 or IPv6 network, `10.0.0.0/8`. (Addresses from `core::net`: the address types
+/// alone, no sockets.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    /// Its address.
+    pub addr: core::net::IpAddr,
+    /// Prefix length.
+    pub len: u8,
+}
+
+impl Cidr {
+    /// Parses `ADDR/LEN` (or a bare address: one host).
+    pub fn parse(s: &str) -> Option<Cidr> {
+        let (a, l) = s.split_once('/').unwrap_or((s, ""));
+        let addr: core::net::IpAddr = a.trim().parse().ok()?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let len = if l.is_empty() { max } else { l.parse().ok()? };
+        (len <= max).then_some(Cidr { addr, len })
+    }
+
+    /// Whether `ip` is in it.
+    pub fn contains(&self, ip: core::net::IpAddr) -> bool {
+        use core::net::IpAddr::{V4, V6};
+        match (self.addr, ip) {
+            (V4(n), V4(i)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.len)).unwrap_or(0);
+                u32::from(n) & mask == u32::from(i) & mask
+            }
+            (V6(n), V6(i)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.len))
+                    .unwrap_or(0);
+                u128::from(n) & mask == u128::from(i) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
 /// The `[alb]` table.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
     /// The rules lightsout switches, in the order written.
     pub rules: Vec<DoorRule>,
+    /// Host names whose requests reach lightsout through the wake target group: a request with
+    /// one of them in its `Host` header is a knock at this environment's front door.
+    pub hosts: Vec<String>,
+    /// Who may wake it by knocking.
+    pub wake_on_request: WakeOnRequest,
+    /// Source networks whose requests wake it with `wake_on_request = "auto"`.
+    pub allow_cidrs: Vec<Cidr>,
 }
 
 impl Selection {
@@ -66,6 +127,65 @@ impl Selection {
     pub fn parse(rd: &mut Reader<'_, '_>, t: &DeTable<'_>) -> Selection {
         rd.check_keys(t, KEYS, "[alb]");
         let mut sel = Selection::default();
+        if let Some(v) = lookup(t, "hosts") {
+            for (h, span) in rd.strings(v, "alb.hosts") {
+                let host = h.trim().to_ascii_lowercase();
+                if host.is_empty()
+                    || !host
+                        .bytes()
+                        .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.')
+                {
+                    rd.err(
+                        span,
+                        format!("\"{h}\" is not a host name"),
+                        Some("write the name visitors use, like \"staging.example.com\" (no scheme, port or path)".to_string()),
+                    );
+                } else {
+                    sel.hosts.push(host);
+                }
+            }
+        }
+        if let Some(v) = lookup(t, "wake_on_request") {
+            match rd.string(v, "wake_on_request") {
+                Some("button") => sel.wake_on_request = WakeOnRequest::Button,
+                Some("auto") => sel.wake_on_request = WakeOnRequest::Auto,
+                Some("off") => sel.wake_on_request = WakeOnRequest::Off,
+                Some(other) => rd.err(
+                    v.span(),
+                    format!("wake_on_request = \"{other}\" is not a choice"),
+                    Some("write \"button\" (a person with a token or an OIDC identity clicks), \"auto\" (allow_cidrs wake it) or \"off\"".to_string()),
+                ),
+                None => {}
+            }
+        }
+        if let Some(v) = lookup(t, "allow_cidrs") {
+            for (c, span) in rd.strings(v, "alb.allow_cidrs") {
+                match Cidr::parse(c) {
+                    Some(n) => sel.allow_cidrs.push(n),
+                    None => rd.err(
+                        span,
+                        format!("\"{c}\" is not a network"),
+                        Some(
+                            "write ADDRESS/LENGTH, like \"10.8.0.0/16\" or \"2001:db8::/32\""
+                                .to_string(),
+                        ),
+                    ),
+                }
+            }
+        }
+        if sel.wake_on_request == WakeOnRequest::Auto
+            && sel.allow_cidrs.is_empty()
+            && let Some(v) = lookup(t, "wake_on_request")
+        {
+            rd.err(
+                v.span(),
+                "wake_on_request = \"auto\" with no allow_cidrs wakes for nobody",
+                Some(
+                    "add allow_cidrs = [\"10.8.0.0/16\"] (your VPN or CI), or use \"button\""
+                        .to_string(),
+                ),
+            );
+        }
         let Some(v) = lookup(t, "rules") else {
             rd.err(
                 t.iter().next().map_or(0..0, |(k, _)| k.span()),
@@ -94,7 +214,10 @@ impl Selection {
                 } else {
                     rd.err(
                         v.span(),
-                        format!("\"{s}\" is not an ELB {} ARN", marker.trim_end_matches('/')),
+                        format!(
+                            "\"{s}\" is not an ELB {} ARN",
+                            marker.split('/').next().unwrap_or(marker)
+                        ),
                         Some(format!("write the whole ARN, like \"{example}\" (aws elbv2 describe-rules / describe-target-groups show it)")),
                     );
                     None
@@ -421,5 +544,90 @@ pub fn rule(r: &ObservedRule, ctx: &Ctx<'_>, deps: &Deps) -> Rule {
                 group_name(&r.app)
             ),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_str;
+    use std::path::Path;
+
+    const RULE: &str =
+        "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/s/50dc/f2f7/9683";
+    const TG: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup";
+
+    fn errors(alb: &str) -> String {
+        let src = format!(
+            "region = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = []\n[rds]\ninstances = [\"db\"]\n{alb}"
+        );
+        match parse_str(Path::new("staging.toml"), &src) {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn check_names_the_line_and_the_fix() {
+        let e = errors(&format!(
+            "[[alb.rules]]\nrule = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/s/1\"\napp = \"{TG}/a/1\"\nwake = \"{TG}/a/1\"\n"
+        ));
+        assert!(
+            e.contains("staging.toml:7:8: \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/s/1\" is not an ELB listener-rule ARN"),
+            "{e}"
+        );
+        let e = errors(&format!(
+            "[[alb.rules]]\nrule = \"{RULE}\"\napp = \"{TG}/a/1\"\nwake = \"{TG}/a/1\"\n"
+        ));
+        assert!(
+            e.contains("staging.toml:9:8: `wake` is the same target group as `app`"),
+            "{e}"
+        );
+        let e = errors(&format!(
+            "[alb]\nwake_on_request = \"knock\"\nallow_cidrs = [\"10.0.0.0/33\"]\n[[alb.rules]]\nrule = \"{RULE}\"\napp = \"{TG}/a/1\"\nwake = \"{TG}/w/2\"\n"
+        ));
+        assert!(
+            e.contains("staging.toml:7:19: wake_on_request = \"knock\" is not a choice"),
+            "{e}"
+        );
+        assert!(
+            e.contains("staging.toml:8:16: \"10.0.0.0/33\" is not a network"),
+            "{e}"
+        );
+        let e = errors(&format!(
+            "[alb]\nwake_on_request = \"auto\"\n[[alb.rules]]\nrule = \"{RULE}\"\napp = \"{TG}/a/1\"\nwake = \"{TG}/w/2\"\n"
+        ));
+        assert!(e.contains("with no allow_cidrs wakes for nobody"), "{e}");
+        assert_eq!(
+            errors(&format!(
+                "[alb]\nhosts = [\"Staging.Example.com\"]\n[[alb.rules]]\nrule = \"{RULE}\"\napp = \"{TG}/a/1\"\nwake = \"{TG}/w/2\"\n"
+            )),
+            ""
+        );
+    }
+
+    #[test]
+    fn networks_contain_their_addresses_only() {
+        let n = Cidr::parse("10.8.0.0/16").unwrap();
+        assert!(n.contains("10.8.255.1".parse().unwrap()));
+        assert!(!n.contains("10.9.0.1".parse().unwrap()));
+        assert!(!n.contains("::ffff:10.8.0.1".parse().unwrap()));
+        assert!(
+            Cidr::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("192.0.2.1".parse().unwrap())
+        );
+        let one = Cidr::parse("192.0.2.7").unwrap();
+        assert!(
+            one.contains("192.0.2.7".parse().unwrap())
+                && !one.contains("192.0.2.8".parse().unwrap())
+        );
+        assert!(
+            Cidr::parse("2001:db8::/32")
+                .unwrap()
+                .contains("2001:db8:1::1".parse().unwrap())
+        );
+        assert_eq!(Cidr::parse("10.0.0.0/33"), None);
+        assert_eq!(Cidr::parse("staging"), None);
     }
 }
