@@ -234,3 +234,159 @@ async fn a_half_switched_rule_is_repaired() {
     assert!(line.contains("half-switched: app 1 / wake 1"), "{line}");
     assert_eq!(weights(&elb, &door).await, (0, 1), "{line}");
 }
+
+/// `lightsout serve` on loopback as the wake target group's `ip` target, under a bounded
+/// bot-like load (no user agent, crawlers, curl, HEAD, robots.txt, favicon.ico, scanners from
+/// outside the allow-list, a spoofed X-Forwarded-For, button posts without an identity): zero
+/// wakes. Then browsers' page latency (printed: p50/p99), and one request from the VPN wakes it
+/// once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_never_wake_it_and_the_page_is_quick() {
+    let moto = Moto::start();
+    moto.seed();
+    let door = seed_door(&moto);
+    let src = format!(
+        "{STAGING}\n[alb]\nhosts = [\"127.0.0.1\"]\nwake_on_request = \"auto\"\nallow_cidrs = [\"10.8.0.0/16\"]\n\
+         [[alb.rules]]\nrule = \"{}\"\napp = \"{}\"\nwake = \"{}\"\n",
+        door.rule, door.app, door.wake
+    );
+    let store = std::sync::Arc::new(lightsout::store::SqliteStore::in_memory().unwrap());
+    let clock = std::sync::Arc::new(lightsout::clock::ManualClock::new(night()));
+    let mut d = support::Daemon::start_with(
+        &moto,
+        clock,
+        "alice-token-0123456789",
+        std::time::Duration::from_secs(3600),
+        &src,
+        store.clone(),
+    )
+    .await;
+    d.passes.wait_for(|n| *n >= 1).await.unwrap();
+    let base = format!("http://{}", d.addr);
+
+    let bots = {
+        let base = base.clone();
+        tokio::task::spawn_blocking(move || {
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .into();
+            let mut statuses = std::collections::BTreeMap::new();
+            for i in 0..600 {
+                let r = match i % 10 {
+                    0 => agent.get(format!("{base}/")).call(),
+                    1 => agent
+                        .get(format!("{base}/"))
+                        .header("user-agent", "Mozilla/5.0 (compatible; Googlebot/2.1)")
+                        .header("x-forwarded-for", "10.8.0.5")
+                        .call(),
+                    2 => agent
+                        .get(format!("{base}/api/v1/items"))
+                        .header("user-agent", "curl/8.5.0")
+                        .call(),
+                    3 => agent
+                        .head(format!("{base}/"))
+                        .header("user-agent", "Mozilla/5.0")
+                        .header("x-forwarded-for", "10.8.0.5")
+                        .call(),
+                    4 => agent
+                        .get(format!("{base}/robots.txt"))
+                        .header("x-forwarded-for", "10.8.0.5")
+                        .call(),
+                    5 => agent
+                        .get(format!("{base}/favicon.ico"))
+                        .header("user-agent", "Mozilla/5.0")
+                        .header("x-forwarded-for", "10.8.0.5")
+                        .call(),
+                    6 => agent
+                        .get(format!("{base}/wp-login.php"))
+                        .header("user-agent", "Mozilla/5.0")
+                        .header("x-forwarded-for", format!("198.51.100.{}", i % 250))
+                        .call(),
+                    7 => agent
+                        .get(format!("{base}/"))
+                        .header("user-agent", "Mozilla/5.0")
+                        .header("x-forwarded-for", "10.8.0.5, 203.0.113.77")
+                        .call(),
+                    8 => agent
+                        .post(format!("{base}/.lightsout/wake"))
+                        .header("user-agent", "Mozilla/5.0")
+                        .send_empty(),
+                    _ => agent
+                        .post(format!("{base}/.lightsout/wake"))
+                        .header("authorization", "Bearer guessed-token-000000")
+                        .send_empty(),
+                }
+                .unwrap();
+                *statuses.entry(r.status().as_u16()).or_insert(0) += 1;
+            }
+            statuses
+        })
+        .await
+        .unwrap()
+    };
+    println!("bot load, answers by status: {bots:?}");
+    let wakes = |store: std::sync::Arc<lightsout::store::SqliteStore>| async move {
+        use lightsout::store::Store;
+        store
+            .audit(Some("staging"), 1000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| matches!(e.action, lightsout::model::Action::Wake { .. }))
+            .map(|e| e.actor)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        wakes(store.clone()).await,
+        Vec::<String>::new(),
+        "bots woke it"
+    );
+
+    let mut ms = tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        (0..300)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                let mut r = agent
+                    .get(format!("{base}/"))
+                    .header("accept", "text/html")
+                    .header("user-agent", "Mozilla/5.0")
+                    .header("x-forwarded-for", "203.0.113.9")
+                    .call()
+                    .unwrap();
+                let body = r.body_mut().read_to_string().unwrap();
+                assert!(body.contains("staging is asleep"));
+                t.elapsed().as_secs_f64() * 1000.0
+            })
+            .collect::<Vec<f64>>()
+    })
+    .await
+    .unwrap();
+    ms.sort_by(f64::total_cmp);
+    println!(
+        "waiting page on loopback, 300 GETs: p50 {:.2} ms, p99 {:.2} ms",
+        ms[ms.len() / 2],
+        ms[ms.len() * 99 / 100]
+    );
+
+    let addr = d.addr;
+    tokio::task::spawn_blocking(move || {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .new_agent()
+            .get(format!("http://{addr}/"))
+            .header("user-agent", "Mozilla/5.0")
+            .header("x-forwarded-for", "10.8.0.5")
+            .call()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(wakes(store.clone()).await, ["request:10.8.0.5"]);
+    d.stop().await;
+}

@@ -267,3 +267,37 @@ async fn auto_wakes_once_per_burst_and_only_for_allowed_sources() {
         .unwrap();
     assert_eq!(ov.until - ov.created, chrono::TimeDelta::hours(1));
 }
+
+/// The Lambda as the wake target group's `lambda` target: an ALB event gets the page in the ALB
+/// response shape; the button's POST (with the OIDC identity the ALB adds) wakes it and is
+/// followed by a pass.
+#[tokio::test]
+async fn the_lambda_answers_its_wake_target_group() {
+    let (api, store) = app("button");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/events/alb-knock.json");
+    let event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let invoke = |payload: Value| {
+        lightsout::lambda::handle(
+            api.as_ref(),
+            router(api.clone()),
+            lambda_runtime::LambdaEvent::new(payload, lambda_runtime::Context::default()),
+        )
+    };
+    let out = invoke(event.clone()).await.unwrap();
+    assert_eq!(out["statusCode"], 503, "{out}");
+    assert!(
+        out["body"].as_str().unwrap().contains("staging is asleep"),
+        "{out}"
+    );
+    assert_eq!(api.metrics.passes.get(), 0);
+
+    let mut post = event;
+    post["httpMethod"] = "POST".into();
+    post["path"] = "/.lightsout/wake".into();
+    post["headers"]["x-amzn-oidc-identity"] = "dev@example.com".into();
+    let out = invoke(post).await.unwrap();
+    assert_eq!(out["statusCode"], 202, "{out}");
+    assert_eq!(wakes(&store).await, ["request:oidc:dev@example.com"]);
+    assert_eq!(api.metrics.passes.get(), 1, "a pass follows the wake");
+}
