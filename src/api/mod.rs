@@ -13,9 +13,7 @@
 //! | `POST /v1/environments/{env}/wake` | bearer, rate-limited | `{"for": "2h", "reason": "..."}` |
 //! | `POST /v1/environments/{env}/sleep` | bearer, rate-limited | `{"reason": "..."}` (body optional) |
 //! | `POST /v1/slack/command` | Slack signature, rate-limited | a slash command ([`slack`]) |
-//!
-//! Requests whose `Host` is one of an environment's `[alb] hosts` are its front door's, answered
-//! by [`knock`] (the waiting page) before any route.
+//! | any path, `Host` in an environment's `[alb] hosts` | none; waking needs a token or OIDC identity (or `allow_cidrs` with `"auto"`) | the front door: waiting page or `503` JSON; `GET /.lightsout/status`, `POST /.lightsout/wake` (`knock.rs`) |
 //!
 //! Every rejection is JSON `{"error": "..."}` with the right status.
 
