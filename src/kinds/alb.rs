@@ -140,7 +140,9 @@ impl Selection {
                         format!("\"{h}\" is not a host name"),
                         Some("write the name visitors use, like \"staging.example.com\" (no scheme, port or path)".to_string()),
                     );
-                } else {
+                } else if !sel.hosts.contains(&host) {
+                    // Named like a resource, so two environments cannot claim one host.
+                    rd.named.push((format!("host:{host}"), span));
                     sel.hosts.push(host);
                 }
             }
@@ -377,7 +379,7 @@ impl ObservedRule {
         self.door() == Door::Wake
     }
 
-    /// `app (2/2 healthy)`, `wake page`, `half-switched: app 1 / wake 1`.
+    /// `serving backend (2/2 healthy)`, `serving the wake page (wake)`, `half-switched: app 1 / wake 1`.
     pub fn describe(&self) -> String {
         let health = match &self.health {
             TargetHealth::Read { healthy, total } => format!("{healthy}/{total} healthy"),
@@ -391,10 +393,10 @@ impl ObservedRule {
         }
     }
 
-    /// `wake page`, `app`: its state in a word or two.
+    /// `wake page`, `serving the app`: its state in a word or two.
     pub fn status(&self) -> String {
         match self.door() {
-            Door::App => "app".into(),
+            Door::App => "serving the app".into(),
             Door::Wake => "wake page".into(),
             Door::Half { .. } => "half-switched".into(),
             Door::Foreign(_) => "not switchable".into(),
@@ -603,6 +605,25 @@ mod tests {
                 "[alb]\nhosts = [\"Staging.Example.com\"]\n[[alb.rules]]\nrule = \"{RULE}\"\napp = \"{TG}/a/1\"\nwake = \"{TG}/w/2\"\n"
             )),
             ""
+        );
+    }
+
+    #[test]
+    fn two_environments_cannot_claim_one_host() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, n) in [("staging", 1), ("preview", 2)] {
+            std::fs::write(
+                dir.path().join(format!("{name}.toml")),
+                format!(
+                    "name = \"{name}\"\nregion = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = []\n[alb]\nhosts = [\"app.example.com\"]\n[[alb.rules]]\nrule = \"{RULE}{n}\"\napp = \"{TG}/a/1\"\nwake = \"{TG}/w/2\"\n"
+                ),
+            )
+            .unwrap();
+        }
+        let e = crate::config::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("staging.toml:6:10: host:app.example.com is also selected by environment \"preview\""),
+            "{e}"
         );
     }
 

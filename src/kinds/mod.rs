@@ -527,7 +527,7 @@ impl Observed<'_> {
     pub fn progress(&self) -> Progress {
         match self {
             Observed::Rule(r) => Progress::Status {
-                status: r.describe(),
+                status: r.status(),
                 asleep: r.slept(),
             },
             Observed::Service(s) => Progress::Tasks {
