@@ -390,3 +390,90 @@ async fn bots_never_wake_it_and_the_page_is_quick() {
     assert_eq!(wakes(store.clone()).await, ["request:10.8.0.5"]);
     d.stop().await;
 }
+
+/// The waiting page in headless Chromium, served by `lightsout serve` with staging asleep: it
+/// names the environment and what is asleep; "Wake for 1 h" with a token wakes it (audited as
+/// `request:alice`) and shows progress; once the address answers as the app again (the rule
+/// flipped back), the page reloads onto it by itself. The token is never in the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_waiting_page_wakes_and_reloads_onto_the_app_in_a_browser() {
+    let browser = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists()
+            && browser.join("node_modules/playwright-core").exists(),
+        "needs Debian's chromium and playwright-core: run .ci/run (or apt-get install chromium; npm ci --prefix tests/browser)"
+    );
+    let moto = Moto::start();
+    moto.seed();
+    let door = seed_door(&moto);
+    let src = format!(
+        "{STAGING}\n[alb]\nhosts = [\"127.0.0.1\"]\n[[alb.rules]]\nrule = \"{}\"\napp = \"{}\"\nwake = \"{}\"\n",
+        door.rule, door.app, door.wake
+    );
+    let store = std::sync::Arc::new(lightsout::store::SqliteStore::in_memory().unwrap());
+    let clock = std::sync::Arc::new(lightsout::clock::ManualClock::new(night()));
+    let token = "alice-token-0123456789";
+    let mut d = support::Daemon::start_with(
+        &moto,
+        clock,
+        token,
+        std::time::Duration::from_secs(3600),
+        &src,
+        store.clone(),
+    )
+    .await;
+    d.passes.wait_for(|n| *n >= 1).await.unwrap();
+    // The first pass put it to sleep; the next one sees it asleep.
+    d.app.service.reconcile_all().await;
+    let shot = tempfile::tempdir().unwrap();
+    let args = vec![
+        browser.join("knock.mjs").display().to_string(),
+        format!("http://{}/dashboard", d.addr),
+        token.to_string(),
+        shot.path().join("knock.png").display().to_string(),
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .args(&args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    println!("waiting page in Chromium: {v}");
+    assert_eq!(v["status"], 503);
+    assert_eq!(v["title"], "staging is asleep");
+    assert!(
+        v["asleep"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "ecs:app-staging-cluster/backend"),
+        "{v}"
+    );
+    assert_eq!(v["button"], "Wake for 1 h");
+    assert!(
+        v["message"].as_str().unwrap().starts_with("staging is "),
+        "{v}"
+    );
+    assert_eq!(v["tokenInPage"], false);
+    assert_eq!(v["reloadedTo"], "the app");
+    use lightsout::store::Store;
+    let actors: Vec<String> = store
+        .audit(Some("staging"), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| matches!(e.action, lightsout::model::Action::Wake { .. }))
+        .map(|e| e.actor)
+        .collect();
+    assert_eq!(actors, ["request:alice"]);
+    d.stop().await;
+}

@@ -149,7 +149,7 @@ async fn door<C: Cloud + 'static>(
                 .into_response();
         }
         (_, "/favicon.ico") => return StatusCode::NOT_FOUND.into_response(),
-        (&Method::GET, "/.lightsout/status") => return status(api, env).into_response(),
+        (&Method::GET, "/.lightsout/status") => return status(api, env).await.into_response(),
         (&Method::POST, "/.lightsout/wake") => {
             if mode == WakeOnRequest::Off {
                 return json_error(
@@ -254,21 +254,37 @@ fn asleep_resources<C: Cloud>(api: &ApiState<C>, env: &Environment) -> Vec<Strin
         .map(|s| {
             s.observed
                 .each()
-                .filter(|o| o.slept() && o.kind() != crate::kinds::Kind::Alb)
+                .filter(|o| {
+                    o.slept()
+                        && o.kind() != crate::kinds::Kind::Alb
+                        && env.guard.refusal(o.tags()).is_none()
+                })
                 .map(|o| o.id().to_string())
                 .collect()
         })
         .unwrap_or_default()
 }
 
-/// What the waiting page polls: the state and each resource in a few words.
-fn status<C: Cloud>(api: &ApiState<C>, env: &Environment) -> axum::Json<serde_json::Value> {
-    let snap = api.service.snapshot(&env.name);
-    let awake = crate::schedule::decide(env, None, api.service.clock.now()).awake;
+/// What the waiting page polls: the state (the override in force counted) and each resource the
+/// environment manages, in a few words.
+async fn status<C: Cloud>(api: &ApiState<C>, env: &Environment) -> axum::Json<serde_json::Value> {
+    let app = &api.service;
+    let now = app.clock.now();
+    // A store that cannot be read leaves the schedule's word: the page only shows progress.
+    let ov = app
+        .store
+        .active_override(&env.name, now)
+        .await
+        .ok()
+        .flatten();
+    let snap = app.snapshot(&env.name);
+    let awake = crate::schedule::decide(env, ov.as_ref(), now).awake;
     let state = crate::service::state_now(snap.as_ref(), awake);
     let resources: Vec<serde_json::Value> = snap
         .map(|s| {
-            s.observed
+            let mut managed = s.observed.clone();
+            managed.retain_managed(&env.guard);
+            managed
                 .each()
                 .map(|o| json!({ "resource": o.id().to_string(), "now": o.describe() }))
                 .collect()
