@@ -460,6 +460,13 @@ async fn the_waiting_page_wakes_and_reloads_onto_the_app_in_a_browser() {
     );
     assert_eq!(v["button"], "Wake for 1 h");
     assert!(
+        v["expect"]
+            .as_str()
+            .unwrap()
+            .starts_with("Waking takes 5–15 minutes"),
+        "{v}"
+    );
+    assert!(
         v["message"].as_str().unwrap().starts_with("staging is "),
         "{v}"
     );

@@ -305,6 +305,18 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// What waking takes, honestly: a stopped database is the long part.
+fn expected_time(asleep: &[String]) -> &'static str {
+    if asleep
+        .iter()
+        .any(|r| r.starts_with("rds:") || r.starts_with("aurora:"))
+    {
+        "Waking takes 5–15 minutes: a stopped database starts first, then the services."
+    } else {
+        "Waking takes about 1–2 minutes: the services start and pass their health checks."
+    }
+}
+
 /// The waiting page: no external assets, a few kilobytes (well inside a Lambda target's 1 MB).
 fn page<C: Cloud>(api: &ApiState<C>, env: &Environment, woke: bool) -> String {
     let asleep = asleep_resources(api, env);
@@ -329,7 +341,7 @@ fn page<C: Cloud>(api: &ApiState<C>, env: &Environment, woke: bool) -> String {
 <p>lightsout put it to sleep to save money. Asleep:</p><ul id="asleep">{list}</ul>
 {button}
 <p id="msg">{msg}</p><ul id="progress"></ul>
-<p><small>Services alone take about 1–2 minutes; a stopped database 5–15.</small></p>
+<p><small>{expect}</small></p>
 <script>
 const msg = document.getElementById("msg");
 async function poll() {{
@@ -355,6 +367,7 @@ if (form) form.addEventListener("submit", async (ev) => {{
 </script></body></html>
 "#,
         name = escape(&env.name),
+        expect = expected_time(&asleep),
         msg = if woke { "Waking…" } else { "" },
         start = if woke { "poll();" } else { "" },
     )

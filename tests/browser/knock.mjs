@@ -23,6 +23,7 @@ try {
   result.title = (await page.textContent("h1")).trim();
   result.asleep = (await page.$$eval("#asleep li", (ls) => ls.map((l) => l.textContent.trim())));
   result.button = (await page.textContent("#wake button")).trim();
+  result.expect = (await page.textContent("small")).trim();
   await page.fill("#token", token);
   await page.click("#wake button");
   await page.waitForFunction(() => document.querySelectorAll("#progress li").length > 0, null, { timeout: 10000 });
