@@ -12,7 +12,7 @@
 //! original: going to sleep, the count tags are written before anything is scaled down, and
 //! waking, they are removed only after everything was restored.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
@@ -364,77 +364,91 @@ pub async fn apply<C: Cloud>(
     fence: &Fence,
 ) -> EnvReport {
     let mut results: HashMap<ResourceId, Ran> = HashMap::new();
-    let acting: Vec<&Item> = p
+    let mut pending: Vec<&Item> = p
         .items
         .iter()
         .filter(|i| matches!(i.verdict, Verdict::Act { .. }))
         .collect();
-    let (first, second): (Vec<&Item>, Vec<&Item>) = acting
-        .into_iter()
-        .partition(|i| matches!(&i.verdict, Verdict::Act { after, .. } if after.is_empty()));
+    let acting: HashSet<&ResourceId> = pending.iter().map(|i| &i.resource).collect();
 
-    results.extend(
-        run_all(
-            cloud,
-            env,
-            first.into_iter().cloned().collect(),
-            dry_run,
-            fence,
-        )
-        .await,
-    );
-
-    let mut ready = Vec::new();
-    for item in second {
-        let Verdict::Act { after, .. } = &item.verdict else {
-            continue;
-        };
-        let blocker = after.iter().find(|r| {
-            !matches!(
-                results.get(*r).map(|r| &r.outcome),
-                Some(Outcome::Done | Outcome::DryRun)
-            )
-        });
-        match blocker.and_then(|b| results.get(b).map(|r| (b, &r.outcome))) {
-            Some((_, Outcome::Deferred(why))) => {
-                let why = why.clone();
-                results.insert(
-                    item.resource.clone(),
-                    Ran::not_started(Outcome::Deferred(why)),
-                );
+    // In waves: an action runs once every action it waits for has a result (the door before
+    // the services, the services before the databases), and not at all when one of them failed.
+    while !pending.is_empty() {
+        let settled = results.len();
+        let mut ready = Vec::new();
+        let mut later = Vec::new();
+        for item in pending {
+            let Verdict::Act { after, .. } = &item.verdict else {
+                continue;
+            };
+            if after
+                .iter()
+                .any(|r| acting.contains(r) && !results.contains_key(r))
+            {
+                later.push(item);
+                continue;
             }
-            Some((b, _)) => {
-                let why = format!("not attempted: {b} did not finish going to sleep");
-                tracing::warn!(env = %env.name, resource = %item.resource, "{why}");
-                results.insert(
-                    item.resource.clone(),
-                    Ran::not_started(Outcome::NotRun(why)),
-                );
+            let blocker = after.iter().find(|r| {
+                !matches!(
+                    results.get(*r).map(|r| &r.outcome),
+                    Some(Outcome::Done | Outcome::DryRun)
+                )
+            });
+            match blocker.and_then(|b| results.get(b).map(|r| (b, &r.outcome))) {
+                Some((_, Outcome::Deferred(why))) => {
+                    let why = why.clone();
+                    results.insert(
+                        item.resource.clone(),
+                        Ran::not_started(Outcome::Deferred(why)),
+                    );
+                }
+                Some((b, _)) => {
+                    let why = format!("not attempted: {b} did not finish going to sleep");
+                    tracing::warn!(env = %env.name, resource = %item.resource, "{why}");
+                    results.insert(
+                        item.resource.clone(),
+                        Ran::not_started(Outcome::NotRun(why)),
+                    );
+                }
+                None if blocker.is_some() => {
+                    // A prerequisite with no result at all: it was not part of this pass.
+                    let why = format!(
+                        "not attempted: {} did not finish going to sleep",
+                        blocker.map(ToString::to_string).unwrap_or_default()
+                    );
+                    results.insert(
+                        item.resource.clone(),
+                        Ran::not_started(Outcome::NotRun(why)),
+                    );
+                }
+                None => ready.push(item),
             }
-            None if blocker.is_some() => {
-                // A prerequisite with no result at all: it was not part of this pass.
-                let why = format!(
-                    "not attempted: {} did not finish going to sleep",
-                    blocker.map(ToString::to_string).unwrap_or_default()
-                );
-                results.insert(
-                    item.resource.clone(),
-                    Ran::not_started(Outcome::NotRun(why)),
-                );
-            }
-            None => ready.push(item),
         }
+        if ready.is_empty() && results.len() == settled {
+            // Nothing can run and nothing was settled: what is left waits in a cycle, which the
+            // planner never makes; refuse rather than loop.
+            for item in later {
+                results.insert(
+                    item.resource.clone(),
+                    Ran::not_started(Outcome::NotRun(
+                        "not attempted: it waits for itself (a cycle in the plan)".into(),
+                    )),
+                );
+            }
+            break;
+        }
+        results.extend(
+            run_all(
+                cloud,
+                env,
+                ready.into_iter().cloned().collect(),
+                dry_run,
+                fence,
+            )
+            .await,
+        );
+        pending = later;
     }
-    results.extend(
-        run_all(
-            cloud,
-            env,
-            ready.into_iter().cloned().collect(),
-            dry_run,
-            fence,
-        )
-        .await,
-    );
 
     let items = p
         .items

@@ -32,6 +32,9 @@ impl Cloud for FakeCloud {
                 ("RegisterScalableTarget", service.to_string())
             }
             Step::Rds(rds::Step::StopDb { id, .. }) => ("StopDBInstance", id.clone()),
+            Step::Alb(crate::kinds::alb::Step::SetWeights { rule, .. }) => {
+                ("ModifyRule", rule.clone())
+            }
             other => ("Other", other.to_string()),
         };
         self.calls.lock().unwrap().push(format!("{op} {target}"));
@@ -179,4 +182,68 @@ async fn past_the_deadline_nothing_starts_and_nothing_counts_as_failed() {
     ));
     assert_eq!(r.deferred(), 4);
     assert!(!r.failed(), "deferred work is not a failure");
+}
+
+const RULE: &str =
+    "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/s/50dc/f2f7/9683";
+const TG: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup";
+
+fn door_env() -> Environment {
+    parse_str(
+        Path::new("e.toml"),
+        &format!(
+            "region = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = []\n[ecs]\nservices = [\"c/a\", \"c/b\"]\n[rds]\ninstances = [\"db\", \"db2\"]\n\
+             [[alb.rules]]\nrule = \"{RULE}\"\napp = \"{TG}/app/1\"\nwake = \"{TG}/wake/2\"\n"
+        ),
+    )
+    .unwrap()
+}
+
+fn door_cloud(fail: Vec<(&'static str, String)>) -> FakeCloud {
+    let mut c = cloud(fail);
+    c.obs.rules = vec![crate::kinds::ObservedRule {
+        arn: RULE.into(),
+        app: format!("{TG}/app/1"),
+        wake: format!("{TG}/wake/2"),
+        forward: vec![(format!("{TG}/app/1"), 1), (format!("{TG}/wake/2"), 0)],
+        health: crate::kinds::alb::TargetHealth::Read {
+            healthy: 2,
+            total: 2,
+        },
+        tags: BTreeMap::new(),
+    }];
+    c
+}
+
+/// In waves: the rule flips first, the services scale down only after it, the databases stop
+/// only after the services.
+#[tokio::test]
+async fn the_door_flips_before_the_services_and_they_before_the_databases() {
+    let c = door_cloud(vec![]);
+    let r = reconcile(&c, &door_env(), None, now(), false).await;
+    assert!(!r.failed());
+    let calls = c.calls.lock().unwrap();
+    let first = |p: &str| calls.iter().position(|c| c.starts_with(p)).unwrap();
+    let last = |p: &str| calls.iter().rposition(|c| c.starts_with(p)).unwrap();
+    assert_eq!(first("ModifyRule"), 0, "{calls:?}");
+    assert!(last("UpdateService") < first("StopDBInstance"), "{calls:?}");
+}
+
+/// A flip that fails leaves every service and database as it is: nobody meets a bare 503.
+#[tokio::test]
+async fn a_failed_flip_means_no_scale_down() {
+    let c = door_cloud(vec![("ModifyRule", RULE.into())]);
+    let r = reconcile(&c, &door_env(), None, now(), false).await;
+    assert!(r.failed());
+    assert!(matches!(&item(&r, "ecs:c/a").outcome, Some(Outcome::NotRun(m)) if m.contains("alb:")));
+    assert!(matches!(
+        &item(&r, "rds:db").outcome,
+        Some(Outcome::NotRun(_))
+    ));
+    let calls = c.calls.lock().unwrap();
+    assert_eq!(
+        calls.as_slice(),
+        [format!("ModifyRule {RULE}")],
+        "{calls:?}"
+    );
 }

@@ -3,6 +3,8 @@
 //! - An EventBridge Scheduler event `{"action": "reconcile"}` runs one pass over every
 //!   environment; `{"action": "digest"}` makes and sends the daily digest of every environment
 //!   (for the day before, local time; a day already sent is not sent again).
+//! - A request from the front door's wake target group (an ALB `lambda` target) is served by
+//!   the same router, whose front-door gate answers it with the waiting page.
 //! - A Lambda Function URL request (payload 2.0) is served by the same axum router as the
 //!   daemon, through `lambda_http`'s adapter; a wake or sleep that was accepted is followed by a
 //!   pass before the response, since no loop runs between invocations.
@@ -120,7 +122,15 @@ pub async fn handle<C: Cloud + 'static>(
     let request: LambdaRequest = serde_json::from_value(payload)
         .map_err(|e| format!("neither a scheduled action nor a Function URL request: {e}"))?;
     let stop_by = Budget::of(&context).deadline;
-    let changing = matches!(&request, LambdaRequest::ApiGatewayV2(r) if r.request_context.http.method == lambda_http::http::Method::POST);
+    // A POST accepted (a wake or sleep, from the API or the front door's button) is followed by
+    // a pass. ALB events come from the wake target group (the front door).
+    let changing = match &request {
+        LambdaRequest::ApiGatewayV2(r) => {
+            r.request_context.http.method == lambda_http::http::Method::POST
+        }
+        LambdaRequest::Alb(r) => r.http_method == lambda_http::http::Method::POST,
+        _ => false,
+    };
     let mut adapter = Adapter::from(router);
     let response = adapter.call(LambdaEvent::new(request, context)).await?;
     let response = serde_json::to_value(response)?;

@@ -10,12 +10,12 @@
 //!   - [`daemon`]: `lightsout serve` — the router on a socket (under header and body timeouts, a
 //!     connection cap, a bounded shutdown: `daemon::http`) and the reconcile loop.
 //!   - [`lambda`]: the Lambda handler (scheduled passes, the digest, Function URL requests).
-//! - [`api`]: the HTTP API, the status page and the Slack command, over `api::ApiState`
-//!   (the service, tokens, the rate limiter, the Slack verifier, the HTTP limits); one error
-//!   type, one status map, one JSON shape for every rejection (`api::guard`).
+//! - [`api`]: the HTTP API, the status page, the front door's waiting page and the Slack command,
+//!   over `api::ApiState` (the service, tokens, the rate limiter, the Slack verifier, the HTTP
+//!   limits); one error type, one status map, one JSON shape for every rejection (`api::guard`).
 //! - [`service`]: the running service, with no HTTP in it — passes over every environment under
 //!   leases that fence every write, snapshots, the audit trail, the one `Requeue` decision,
-//!   and the wake and sleep rules every entry point shares.
+//!   and the wake and sleep rules every entry point shares (and a knock's: one wake a burst).
 //! - [`engine`] (observe → plan → apply behind a `Fence`: deadline, lease, shutdown) and
 //!   [`digest`] (the daily cost and health digest: gathered through the ports, computed and
 //!   rendered purely, delivered per channel).

@@ -212,9 +212,13 @@ fn decide_one(
 /// names; not ready, missing, or not observed.
 fn deps(env: &Environment, obs: &Observation, o: Observed<'_>) -> Deps {
     let tier = o.kind().tier();
+    // What the guard refuses (production) is never woken by this environment: nothing waits
+    // for it.
     let later: Vec<Observed<'_>> = obs
         .each()
-        .filter(|d| d.kind().tier() > tier && d.is_dependency())
+        .filter(|d| {
+            d.kind().tier() > tier && d.is_dependency() && env.guard.refusal(d.tags()).is_none()
+        })
         .collect();
     let named = o.depends_on(&env.kinds);
     let needed: Vec<Observed<'_>> = match &named {
@@ -313,3 +317,7 @@ fn order_sleep(env: &Environment, obs: &Observation, items: &mut [(Observed<'_>,
 #[cfg(test)]
 #[path = "plan_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "plan_door_tests.rs"]
+mod door_tests;

@@ -154,6 +154,15 @@ fn simulate(obs: &Observation, p: &Plan) -> Observation {
                         d.tags.remove(k);
                     })
                 }),
+            Step::Alb(crate::kinds::alb::Step::SetWeights {
+                rule,
+                app,
+                wake,
+                app_weight,
+                wake_weight,
+            }) => o.rules.iter_mut().filter(|r| &r.arn == rule).for_each(|r| {
+                r.forward = vec![(app.clone(), *app_weight), (wake.clone(), *wake_weight)]
+            }),
         }
     }
     o

@@ -118,6 +118,10 @@ fn policy() -> serde_json::Value {
             "[\"arn:aws:ecs:eu-west-1:123456789012:service/app-staging-cluster/*\"]",
         )
         .replace(
+            "${alb_rule_arns}",
+            "[\"arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/staging/*\"]",
+        )
+        .replace(
             "${assume_role_arns}",
             "[\"arn:aws:iam::111111111111:role/lightsout\"]",
         )
@@ -189,9 +193,14 @@ fn every_write_is_denied_on_production_by_both_tags() {
         // Writes to the environments' resources; the table, the digest's topic and identity and
         // the parameters are lightsout's own, named one by one.
         .filter(|a| {
-            ["ecs:", "application-autoscaling:", "rds:"]
-                .iter()
-                .any(|p| a.starts_with(p))
+            [
+                "ecs:",
+                "application-autoscaling:",
+                "rds:",
+                "elasticloadbalancing:",
+            ]
+            .iter()
+            .any(|p| a.starts_with(p))
         })
         .filter(|a| {
             !reads

@@ -12,7 +12,9 @@
         "rds:DescribeDBClusters",
         "elasticache:DescribeReplicationGroups",
         "elasticache:DescribeCacheClusters",
-        "elasticache:ListTagsForResource"
+        "elasticache:ListTagsForResource",
+        "elasticloadbalancing:DescribeRules",
+        "elasticloadbalancing:DescribeTags"
       ],
       "Resource": "*"
     },
@@ -97,6 +99,15 @@
       }
     },
     {
+      "Sid": "SwitchStagingFrontDoorOnly",
+      "Effect": "Allow",
+      "Action": ["elasticloadbalancing:ModifyRule"],
+      "Resource": ${alb_rule_arns},
+      "Condition": {
+        "StringEquals": { "aws:ResourceTag/${environment_tag_key}": "${environment_tag_value}" }
+      }
+    },
+    {
       "Sid": "StateTable",
       "Effect": "Allow",
       "Action": [
@@ -127,7 +138,8 @@
         "rds:StopDBCluster",
         "rds:StartDBCluster",
         "rds:AddTagsToResource",
-        "rds:RemoveTagsFromResource"
+        "rds:RemoveTagsFromResource",
+        "elasticloadbalancing:ModifyRule"
       ],
       "Resource": "*",
       "Condition": {
@@ -149,7 +161,8 @@
         "rds:StopDBCluster",
         "rds:StartDBCluster",
         "rds:AddTagsToResource",
-        "rds:RemoveTagsFromResource"
+        "rds:RemoveTagsFromResource",
+        "elasticloadbalancing:ModifyRule"
       ],
       "Resource": "*",
       "Condition": {

@@ -186,7 +186,9 @@ pub(super) async fn one_shape<C: Cloud + 'static>(
     next: Next,
 ) -> Response {
     let resp = next.run(req).await;
-    let resp = if resp.status().as_u16() >= 400 && !is_json(&resp) {
+    // A page made on purpose (the front door's waiting page is a 503 for people) is left as
+    // it is; the framework's own rejections are plain text or empty.
+    let resp = if resp.status().as_u16() >= 400 && !is_json(&resp) && !is_html(&resp) {
         let resp = reshape(resp).await;
         api.service
             .count(&ApiError::Framework(resp.status(), String::new()));
@@ -195,6 +197,13 @@ pub(super) async fn one_shape<C: Cloud + 'static>(
         resp
     };
     secure(resp).await
+}
+
+fn is_html(resp: &Response) -> bool {
+    resp.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
 }
 
 fn is_json(resp: &Response) -> bool {
@@ -237,12 +246,7 @@ async fn reshape(resp: Response) -> Response {
 /// The security headers; a page (HTML) gets a policy that allows only its own inline script and
 /// style (by their SHA-256) and calls to this origin.
 async fn secure(resp: Response) -> Response {
-    let html = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
-    let (policy, mut resp) = if html {
+    let (policy, mut resp) = if is_html(&resp) {
         let (parts, body) = resp.into_parts();
         match axum::body::to_bytes(body, 1 << 20).await {
             Ok(bytes) => {

@@ -13,6 +13,7 @@
 //! | `POST /v1/environments/{env}/wake` | bearer, rate-limited | `{"for": "2h", "reason": "..."}` |
 //! | `POST /v1/environments/{env}/sleep` | bearer, rate-limited | `{"reason": "..."}` (body optional) |
 //! | `POST /v1/slack/command` | Slack signature, rate-limited | a slash command ([`slack`]) |
+//! | any path, `Host` in an environment's `[alb] hosts` | none; waking needs a token or OIDC identity (or `allow_cidrs` with `"auto"`) | the front door: waiting page or `503` JSON; `GET /.lightsout/status`, `POST /.lightsout/wake` (`knock.rs`) |
 //!
 //! Every rejection is JSON `{"error": "..."}` with the right status, the framework's own too;
 //! requests are authenticated on their headers before their body is read ([`guard`]).
@@ -20,6 +21,7 @@
 pub mod auth;
 mod error;
 pub mod guard;
+mod knock;
 mod overview;
 mod page;
 pub mod slack;
@@ -114,6 +116,11 @@ pub fn router<C: Cloud + 'static>(api: Arc<ApiState<C>>) -> Router {
         .route("/v1/environments/{env}/sleep", post(sleep::<C>))
         .route("/v1/slack/command", post(slack::command::<C>))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        // Requests to an environment's front door ([alb] hosts) never reach the routes above.
+        .layer(axum::middleware::from_fn_with_state(
+            api.clone(),
+            knock::gate::<C>,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // Layers run last-added first: shape and headers, then the head's checks, then the body.
         .layer(from_fn_with_state(api.clone(), guard::read_body::<C>))

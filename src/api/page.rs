@@ -170,7 +170,7 @@ function resourceLine(r, e) {
   } else if (p && p.kind === "status") {
     label = p.asleep ? "asleep" : p.status;
     figure = p.asleep ? p.status : "";
-    cls = p.asleep || p.status === "stopped" ? "asleep" : (p.status === "available" ? "awake" : "moving");
+    cls = p.asleep || p.status === "stopped" ? "asleep" : (p.status === "available" || p.status === "serving the app" ? "awake" : "moving");
   }
   // The pass observed before it acted: what it set in motion shows here until the next look.
   if (v === "act" && (!done || done === "done")) { label = e.awake ? "starting" : "going to sleep"; cls = "moving"; }

@@ -1,5 +1,5 @@
 //! The AWS adapter: the only module that talks to AWS — ECS and Application Auto Scaling, RDS,
-//! ElastiCache, and for the digest Cost Explorer, Budgets, CloudWatch, ELB, SES, SNS and SSM;
+//! ElastiCache, ALB listener rules, and for the digest Cost Explorer, Budgets, CloudWatch, ELB, SES, SNS and SSM;
 //! DynamoDB for the shared store.
 //!
 //! Clients are built once per region from one shared configuration, with the SDK's adaptive
@@ -7,6 +7,7 @@
 //! nothing lightsout asks of AWS can wait forever. The standard AWS configuration applies:
 //! profiles, `AWS_REGION`, `AWS_ENDPOINT_URL`.
 
+mod alb;
 mod billing;
 mod count;
 mod dynamo;
@@ -239,22 +240,25 @@ impl Cloud for AwsCloud {
 
     async fn observe(&self, env: &Environment) -> Observation {
         let clients = self.clients(env).await;
-        // ECS and RDS are observed concurrently, then merged.
+        // Every kind is observed concurrently, then merged.
         let (mut obs, mut dbs) = (Observation::default(), Observation::default());
-        let mut caches = Observation::default();
+        let (mut caches, mut rules) = (Observation::default(), Observation::default());
         tokio::join!(
+            alb::observe(&clients, env, &mut rules),
             ecs::observe(&clients, env, &mut obs),
             rds::observe(&clients, env, &mut dbs),
             elasticache::observe(&clients, env, &mut caches),
         );
         obs.merge(dbs);
         obs.merge(caches);
+        obs.merge(rules);
         obs
     }
 
     async fn execute(&self, env: &Environment, step: &Step) -> Result<(), CloudError> {
         let clients = self.clients(env).await;
         match step {
+            Step::Alb(s) => alb::execute(&clients, s).await,
             Step::Ecs(s) => ecs::execute(&clients, s).await,
             Step::Rds(s) => rds::execute(&clients, s).await,
         }

@@ -3,19 +3,21 @@
 //! place that dispatches over them (an enum with an arm per kind, like mini-redis's `Command`:
 //! the compiler lists every place a new kind must be handled, and they are all here).
 //!
+//! - [`alb`]: ALB listener rules switched between the app and the wake page (tier: door).
 //! - [`ecs`]: ECS services and their Application Auto Scaling bounds (tier: apps).
 //! - [`rds`]: RDS DB instances and Aurora DB clusters (tier: data).
 //! - [`elasticache`]: ElastiCache caches, reported only: AWS cannot stop them (tier: data).
 //!
 //! Shared by every kind: [`ResourceId`], the [`tags`] lightsout keeps on resources, the
-//! production [`Guard`], [`Tier`] (the order of a whole environment: apps sleep first and wake
-//! last), and [`Observation`] (one pass's view of an environment).
+//! production [`Guard`], [`Tier`] (the order of a whole environment: the door and then the apps
+//! sleep first and wake last), and [`Observation`] (one pass's view of an environment).
 //!
 //! Pure: no I/O. The AWS side of each kind is in `crate::aws`, its table is read from the
 //! schedule file with [`crate::diag::Reader`].
 //!
 //! Adding a kind: see "Adding a resource kind" in the README.
 
+pub mod alb;
 pub mod ecs;
 pub mod elasticache;
 pub mod rds;
@@ -30,6 +32,7 @@ use toml::de::DeTable;
 
 use crate::diag::{Reader, lookup};
 
+pub use alb::ObservedRule;
 pub use ecs::{Bounds, ObservedService, Scalable, ServiceName};
 pub use rds::{DbKind, DbStatus, ObservedDb};
 
@@ -118,6 +121,8 @@ impl Guard {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
+    /// ALB listener rules (the front door).
+    Alb,
     /// ECS services.
     Ecs,
     /// RDS instances and Aurora clusters.
@@ -128,11 +133,12 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 3] = [Kind::Ecs, Kind::Rds, Kind::ElastiCache];
+    pub const ALL: [Kind; 4] = [Kind::Alb, Kind::Ecs, Kind::Rds, Kind::ElastiCache];
 
     /// Where a whole environment's order puts this kind.
     pub fn tier(self) -> Tier {
         match self {
+            Kind::Alb => Tier::Door,
             Kind::Ecs => Tier::App,
             Kind::Rds | Kind::ElastiCache => Tier::Data,
         }
@@ -141,6 +147,7 @@ impl Kind {
     /// What its resources are called, plural: `services`, `databases`.
     pub fn plural(self) -> &'static str {
         match self {
+            Kind::Alb => "listener rules",
             Kind::Ecs => "services",
             Kind::Rds => "databases",
             Kind::ElastiCache => "caches",
@@ -151,7 +158,7 @@ impl Kind {
     /// keep costing while the environment sleeps).
     pub fn can_sleep(self) -> bool {
         match self {
-            Kind::Ecs | Kind::Rds => true,
+            Kind::Alb | Kind::Ecs | Kind::Rds => true,
             Kind::ElastiCache => false,
         }
     }
@@ -160,7 +167,7 @@ impl Kind {
     /// digest ships; empty when the shipped table covers it.
     pub fn prices(self) -> &'static str {
         match self {
-            Kind::Ecs | Kind::Rds => "",
+            Kind::Alb | Kind::Ecs | Kind::Rds => "",
             Kind::ElastiCache => elasticache::PRICES,
         }
     }
@@ -168,6 +175,7 @@ impl Kind {
     /// Its table in schedule files.
     pub fn table(self) -> &'static str {
         match self {
+            Kind::Alb => "alb",
             Kind::Ecs => "ecs",
             Kind::Rds => "rds",
             Kind::ElastiCache => "elasticache",
@@ -181,6 +189,9 @@ impl Kind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Tier {
+    /// The front door: ALB rules, switched to the wake page before the apps sleep and back only
+    /// once they are healthy.
+    Door,
     /// Applications: ECS services.
     App,
     /// Data: databases.
@@ -191,6 +202,8 @@ pub enum Tier {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum ResourceId {
+    /// An ALB listener rule, by ARN.
+    AlbRule(String),
     /// An ECS service.
     EcsService(ServiceName),
     /// An RDS DB instance.
@@ -205,6 +218,7 @@ impl ResourceId {
     /// Its kind.
     pub fn kind(&self) -> Kind {
         match self {
+            ResourceId::AlbRule(_) => Kind::Alb,
             ResourceId::EcsService(_) => Kind::Ecs,
             ResourceId::DbInstance(_) | ResourceId::DbCluster(_) => Kind::Rds,
             ResourceId::CacheCluster(_) => Kind::ElastiCache,
@@ -214,6 +228,7 @@ impl ResourceId {
     /// What it is, for people: `ECS service backend in cluster app`, `RDS DB instance db`.
     pub fn describe(&self) -> String {
         match self {
+            ResourceId::AlbRule(arn) => format!("ALB listener rule {}", alb::short(arn)),
             ResourceId::EcsService(n) => {
                 format!("ECS service {} in cluster {}", n.service, n.cluster)
             }
@@ -227,6 +242,7 @@ impl ResourceId {
 impl fmt::Display for ResourceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ResourceId::AlbRule(arn) => write!(f, "alb:{}", alb::short(arn)),
             ResourceId::EcsService(n) => write!(f, "ecs:{n}"),
             ResourceId::DbInstance(id) => write!(f, "rds:{id}"),
             ResourceId::DbCluster(id) => write!(f, "aurora:{id}"),
@@ -239,6 +255,8 @@ impl fmt::Display for ResourceId {
 /// made of, and their settings.
 #[derive(Debug, Clone, Default)]
 pub struct Tables {
+    /// `[alb]`.
+    pub alb: alb::Selection,
     /// `[ecs]`.
     pub ecs: ecs::Selection,
     /// `[rds]`.
@@ -249,7 +267,7 @@ pub struct Tables {
 
 impl Tables {
     /// The top-level keys of the resource tables.
-    pub const KEYS: [&'static str; 3] = ["ecs", "rds", "elasticache"];
+    pub const KEYS: [&'static str; 4] = ["ecs", "rds", "elasticache", "alb"];
 
     /// Reads the resource tables of a schedule file's root table. Data-tier tables are read
     /// first, so the apps' `depends_on` can name what they depend on.
@@ -271,6 +289,11 @@ impl Tables {
         {
             tables.ecs = ecs::Selection::parse(rd, t, &data);
         }
+        if let Some(v) = lookup(root, "alb")
+            && let Some(t) = rd.table(v, "alb")
+        {
+            tables.alb = alb::Selection::parse(rd, t);
+        }
         tables
     }
 }
@@ -278,6 +301,8 @@ impl Tables {
 /// Everything observed of one environment in one pass.
 #[derive(Debug, Clone, Default)]
 pub struct Observation {
+    /// Listed ALB listener rules.
+    pub rules: Vec<ObservedRule>,
     /// Selected ECS services.
     pub services: Vec<ObservedService>,
     /// Selected databases.
@@ -305,15 +330,17 @@ impl Observation {
 
     /// Every observed resource, in kind order and then as observed.
     pub fn each(&self) -> impl Iterator<Item = Observed<'_>> {
-        self.services
+        self.rules
             .iter()
-            .map(Observed::Service)
+            .map(Observed::Rule)
+            .chain(self.services.iter().map(Observed::Service))
             .chain(self.databases.iter().map(Observed::Database))
             .chain(self.caches.iter().map(Observed::Cache))
     }
 
     /// Adds what another part of the observation saw (one kind's adapter, say).
     pub fn merge(&mut self, other: Observation) {
+        self.rules.extend(other.rules);
         self.services.extend(other.services);
         self.databases.extend(other.databases);
         self.caches.extend(other.caches);
@@ -325,6 +352,7 @@ impl Observation {
     /// refuses (production), and Aurora members only through their cluster. What the digest
     /// prices and reports on.
     pub fn retain_managed(&mut self, guard: &Guard) {
+        self.rules.retain(|r| guard.refusal(&r.tags).is_none());
         self.services.retain(|s| guard.refusal(&s.tags).is_none());
         self.databases
             .retain(|d| guard.refusal(&d.tags).is_none() && d.member_of.is_none());
@@ -342,6 +370,8 @@ impl Observation {
 /// One observed resource, of whatever kind.
 #[derive(Debug, Clone, Copy)]
 pub enum Observed<'a> {
+    /// An ALB listener rule.
+    Rule(&'a ObservedRule),
     /// An ECS service.
     Service(&'a ObservedService),
     /// An RDS instance or Aurora cluster.
@@ -424,6 +454,7 @@ impl Observed<'_> {
     /// Its id.
     pub fn id(&self) -> ResourceId {
         match self {
+            Observed::Rule(r) => ResourceId::AlbRule(r.arn.clone()),
             Observed::Service(s) => ResourceId::EcsService(s.name.clone()),
             Observed::Database(d) => d.resource_id(),
             Observed::Cache(c) => ResourceId::CacheCluster(c.id.clone()),
@@ -433,6 +464,7 @@ impl Observed<'_> {
     /// Its kind.
     pub fn kind(&self) -> Kind {
         match self {
+            Observed::Rule(_) => Kind::Alb,
             Observed::Service(_) => Kind::Ecs,
             Observed::Database(_) => Kind::Rds,
             Observed::Cache(_) => Kind::ElastiCache,
@@ -442,6 +474,7 @@ impl Observed<'_> {
     /// Its tags.
     pub fn tags(&self) -> &BTreeMap<String, String> {
         match self {
+            Observed::Rule(r) => &r.tags,
             Observed::Service(s) => &s.tags,
             Observed::Database(d) => &d.tags,
             Observed::Cache(c) => &c.tags,
@@ -451,6 +484,7 @@ impl Observed<'_> {
     /// In a few words: `2/2 tasks, autoscaling 1-4`, `available (postgres)`.
     pub fn describe(&self) -> String {
         match self {
+            Observed::Rule(r) => r.describe(),
             Observed::Service(s) => s.describe(),
             Observed::Database(d) => d.describe(),
             Observed::Cache(c) => c.describe(),
@@ -460,6 +494,7 @@ impl Observed<'_> {
     /// Its status in a word or two, as AWS says it (`available`, `ACTIVE`), for health lines.
     pub fn status(&self) -> String {
         match self {
+            Observed::Rule(r) => r.status(),
             Observed::Service(s) => s.status.to_string(),
             Observed::Database(d) => d.status.to_string(),
             Observed::Cache(c) => c.status.clone(),
@@ -469,6 +504,7 @@ impl Observed<'_> {
     /// Put to sleep by lightsout (stopped, or at 0 tasks, with its tags on it).
     pub fn slept(&self) -> bool {
         match self {
+            Observed::Rule(r) => r.slept(),
             Observed::Service(s) => s.slept(),
             Observed::Database(d) => d.slept(),
             Observed::Cache(_) => false,
@@ -480,7 +516,7 @@ impl Observed<'_> {
     /// stopped). What cannot keeps costing while the environment sleeps.
     pub fn can_sleep(&self) -> bool {
         match self {
-            Observed::Service(_) => true,
+            Observed::Rule(_) | Observed::Service(_) => true,
             Observed::Database(d) => d.can_stop(),
             Observed::Cache(_) => false,
         }
@@ -490,6 +526,10 @@ impl Observed<'_> {
     /// the count recorded while asleep), or the status AWS reports.
     pub fn progress(&self) -> Progress {
         match self {
+            Observed::Rule(r) => Progress::Status {
+                status: r.status(),
+                asleep: r.slept(),
+            },
             Observed::Service(s) => Progress::Tasks {
                 running: s.running,
                 desired: s.desired,
@@ -510,6 +550,8 @@ impl Observed<'_> {
     /// cluster does).
     pub fn is_dependency(&self) -> bool {
         match self {
+            // Nothing waits for the door: it waits for everything.
+            Observed::Rule(_) => false,
             Observed::Service(_) => true,
             Observed::Database(d) => d.member_of.is_none(),
             // Always on: nothing waits for it.
@@ -520,6 +562,7 @@ impl Observed<'_> {
     /// The ids a resource that needs this one may name it by in `depends_on`.
     pub fn answers_to(&self, name: &str) -> bool {
         match self {
+            Observed::Rule(r) => r.arn == name,
             Observed::Service(s) => s.name.to_string() == name,
             Observed::Database(d) => d.id == name,
             Observed::Cache(c) => c.id == name,
@@ -529,6 +572,9 @@ impl Observed<'_> {
     /// Why it is not ready for what depends on it (`rds:db (starting)`), or `None` when it is.
     pub fn not_ready(&self) -> Option<String> {
         match self {
+            Observed::Rule(_) => None,
+            // Asleep is not ready either: the door waits for a sleeping service to be scaled up.
+            Observed::Service(s) if s.slept() => Some(format!("{} (asleep)", self.id())),
             Observed::Service(s) => (s.running < s.desired)
                 .then(|| format!("{} ({}/{} tasks)", self.id(), s.running, s.desired)),
             Observed::Database(d) => {
@@ -542,7 +588,7 @@ impl Observed<'_> {
     pub fn depends_on(&self, tables: &Tables) -> Option<Vec<String>> {
         match self {
             Observed::Service(s) => tables.ecs.settings_of(&s.name).depends_on,
-            Observed::Database(_) | Observed::Cache(_) => None,
+            Observed::Rule(_) | Observed::Database(_) | Observed::Cache(_) => None,
         }
     }
 
@@ -550,6 +596,7 @@ impl Observed<'_> {
     /// planner's, before this).
     pub fn rule(&self, ctx: &Ctx<'_>, deps: &Deps) -> Rule {
         match self {
+            Observed::Rule(r) => alb::rule(r, ctx, deps),
             Observed::Service(s) => ecs::rule(s, ctx, deps),
             Observed::Database(d) => rds::rule(d, ctx),
             Observed::Cache(c) => elasticache::rule(c, ctx),
@@ -572,6 +619,8 @@ pub enum Effect {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Step {
+    /// An ELB call (an ALB listener rule).
+    Alb(alb::Step),
     /// An ECS or Application Auto Scaling call.
     Ecs(ecs::Step),
     /// An RDS call.
@@ -582,6 +631,7 @@ impl Step {
     /// The AWS API operation it calls.
     pub fn operation(&self) -> &'static str {
         match self {
+            Step::Alb(s) => s.operation(),
             Step::Ecs(s) => s.operation(),
             Step::Rds(s) => s.operation(),
         }
@@ -590,6 +640,7 @@ impl Step {
     /// A word or two for plan tables: `record`, `count 0`, `stop`.
     pub fn label(&self) -> String {
         match self {
+            Step::Alb(s) => s.label(),
             Step::Ecs(s) => s.label(),
             Step::Rds(s) => s.label(),
         }
@@ -598,6 +649,7 @@ impl Step {
     /// Whether it puts its resource to sleep or wakes it (or neither: tags).
     pub fn effect(&self) -> Option<Effect> {
         match self {
+            Step::Alb(s) => s.effect(),
             Step::Ecs(s) => s.effect(),
             Step::Rds(s) => s.effect(),
         }
@@ -607,9 +659,16 @@ impl Step {
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Step::Alb(s) => s.fmt(f),
             Step::Ecs(s) => s.fmt(f),
             Step::Rds(s) => s.fmt(f),
         }
+    }
+}
+
+impl From<alb::Step> for Step {
+    fn from(s: alb::Step) -> Step {
+        Step::Alb(s)
     }
 }
 

@@ -31,6 +31,7 @@ use crate::ports::Cloud;
 use crate::store::{Store, StoreError};
 
 pub mod history;
+pub mod knock;
 mod requests;
 mod state;
 

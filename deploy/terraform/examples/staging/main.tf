@@ -30,6 +30,18 @@ module "lightsout" {
   slack_signing_secret_ssm_parameter = "/lightsout/staging/slack-signing-secret"
   slack_webhook_url_ssm_parameter    = "/lightsout/staging/slack-webhook-url"
 
+  # The front door (optional): a listener rule per app target group, switched by lightsout
+  # between the app and its waiting page (the function, as a lambda target). Copy the
+  # front_door output into [[alb.rules]] of the schedule file.
+  # front_doors = {
+  #   backend = {
+  #     listener_arn         = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/app-staging/50dc6c495c0c9188/f2f7dc8efc522ab2"
+  #     priority             = 10
+  #     app_target_group_arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/app-staging-backend/73e2d6bc24d8a067"
+  #     host_headers         = ["staging.example.com"]
+  #   }
+  # }
+
   create_digest_topic = true
   ses_identity_arns   = var.ses_identity_arns
   budget_names        = var.budget_names

@@ -14,6 +14,7 @@ module "policy" {
     environment_tag_key   = var.environment_tag_key
     environment_tag_value = var.environment_tag_value
     ecs_service_arns      = local.ecs_service_arns
+    alb_rule_arns         = local.alb_rule_arns
     assume_role_arns      = var.assume_role_arns
     ssm_parameter_arns    = local.ssm_parameter_arns
     ses_identity_arns     = var.ses_identity_arns

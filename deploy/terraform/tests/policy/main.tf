@@ -17,6 +17,7 @@ locals {
   }
   empty = merge(local.base, {
     ecs_service_arns   = []
+    alb_rule_arns      = []
     assume_role_arns   = []
     ssm_parameter_arns = []
     ses_identity_arns  = []
@@ -25,6 +26,7 @@ locals {
   })
   full = merge(local.base, {
     ecs_service_arns   = ["arn:aws:ecs:eu-west-1:123456789012:service/app-staging-cluster/*"]
+    alb_rule_arns      = ["arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/staging/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee"]
     assume_role_arns   = ["arn:aws:iam::111111111111:role/lightsout"]
     ssm_parameter_arns = ["arn:aws:ssm:eu-west-1:123456789012:parameter/lightsout/staging/tokens"]
     ses_identity_arns  = ["arn:aws:ses:eu-west-1:123456789012:identity/example.com"]

@@ -13,7 +13,7 @@ variable "template_path" {
 }
 
 variable "values" {
-  description = "Template values: strings region, account_id, table_arn, environment_tag_key, environment_tag_value; lists ecs_service_arns, assume_role_arns, ssm_parameter_arns, ses_identity_arns, sns_topic_arns, budget_arns."
+  description = "Template values: strings region, account_id, table_arn, environment_tag_key, environment_tag_value; lists ecs_service_arns, alb_rule_arns, assume_role_arns, ssm_parameter_arns, ses_identity_arns, sns_topic_arns, budget_arns."
   type = object({
     region                = string
     account_id            = string
@@ -21,6 +21,7 @@ variable "values" {
     environment_tag_key   = string
     environment_tag_value = string
     ecs_service_arns      = list(string)
+    alb_rule_arns         = list(string)
     assume_role_arns      = list(string)
     ssm_parameter_arns    = list(string)
     ses_identity_arns     = list(string)
@@ -41,6 +42,7 @@ locals {
     environment_tag_key   = var.values.environment_tag_key
     environment_tag_value = var.values.environment_tag_value
     ecs_service_arns      = jsonencode(var.values.ecs_service_arns)
+    alb_rule_arns         = jsonencode(var.values.alb_rule_arns)
     assume_role_arns      = jsonencode(var.values.assume_role_arns)
     ssm_parameter_arns    = jsonencode(var.values.ssm_parameter_arns)
     ses_identity_arns     = jsonencode(var.values.ses_identity_arns)

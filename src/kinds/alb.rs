@@ -1,0 +1,654 @@
+//! The front door: ALB listener rules whose weighted `forward` action lightsout switches between
+//! the application's target group (`app 1 / wake 0`) and a wake target group (`app 0 / wake 1`:
+//! lightsout's own waiting page), so a visitor to a sleeping environment meets a page that says
+//! so instead of the load balancer's bare `503`.
+//!
+//! Tier: the door, before the apps. Going to sleep the rule flips to the wake target group
+//! *before* any service scales down; waking it flips back *last*, only once every service and
+//! database is up and the app target group reports healthy targets. The rule is level-triggered
+//! like every kind: a half-done switch (both weights up, or neither) is just a difference the
+//! next pass repairs. Only the rules the `[alb]` table lists are read or written, and only
+//! their forward weights between the two target groups it names: every other action of the rule
+//! (an `authenticate-oidc` before the forward, say) is kept as it is.
+//!
+//! ```toml
+//! [[alb.rules]]
+//! rule = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/staging/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee"
+//! app  = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/staging-backend/73e2d6bc24d8a067"
+//! wake = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/lightsout-wake/2453ed029918f21f"
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+use toml::de::DeTable;
+
+use super::{Ctx, Deps, Rule};
+use crate::diag::{Reader, lookup};
+
+const KEYS: &[&str] = &["rules", "hosts", "wake_on_request", "allow_cidrs"];
+const RULE_KEYS: &[&str] = &["rule", "app", "wake"];
+
+/// Past this many, what the door waits for is counted, not listed.
+const LIST_AT_MOST: usize = 3;
+
+/// One listener rule and the two target groups it switches between.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoorRule {
+    /// The listener rule's ARN.
+    pub rule: String,
+    /// The application's target group ARN.
+    pub app: String,
+    /// The wake target group's ARN (lightsout's waiting page).
+    pub wake: String,
+}
+
+/// Who may wake a sleeping environment by knocking at its front door (`wake_on_request`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WakeOnRequest {
+    /// A person clicks "Wake for 1 h", with an identity (an API token, or the OIDC identity
+    /// header of an ALB `authenticate-oidc` action).
+    #[default]
+    Button,
+    /// Any request from an allow-listed source address wakes it (office VPN, CI); others get
+    /// the button.
+    Auto,
+    /// The page says it is asleep; waking is only through the API, Slack or the CLI.
+    Off,
+}
+
+/// An IPv4 or IPv6 network, `10.0.0.0/8`. (Addresses from `core::net`: the address types
+/// alone, no sockets.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    /// Its address.
+    pub addr: core::net::IpAddr,
+    /// Prefix length.
+    pub len: u8,
+}
+
+impl Cidr {
+    /// Parses `ADDR/LEN` (or a bare address: one host).
+    pub fn parse(s: &str) -> Option<Cidr> {
+        let (a, l) = s.split_once('/').unwrap_or((s, ""));
+        let addr: core::net::IpAddr = a.trim().parse().ok()?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let len = if l.is_empty() { max } else { l.parse().ok()? };
+        (len <= max).then_some(Cidr { addr, len })
+    }
+
+    /// Whether `ip` is in it.
+    pub fn contains(&self, ip: core::net::IpAddr) -> bool {
+        use core::net::IpAddr::{V4, V6};
+        match (self.addr, ip) {
+            (V4(n), V4(i)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.len)).unwrap_or(0);
+                u32::from(n) & mask == u32::from(i) & mask
+            }
+            (V6(n), V6(i)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.len))
+                    .unwrap_or(0);
+                u128::from(n) & mask == u128::from(i) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The `[alb]` table.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// The rules lightsout switches, in the order written.
+    pub rules: Vec<DoorRule>,
+    /// Host names whose requests reach lightsout through the wake target group: a request with
+    /// one of them in its `Host` header is a knock at this environment's front door.
+    pub hosts: Vec<String>,
+    /// Who may wake it by knocking.
+    pub wake_on_request: WakeOnRequest,
+    /// Source networks whose requests wake it with `wake_on_request = "auto"`.
+    pub allow_cidrs: Vec<Cidr>,
+}
+
+impl Selection {
+    /// Whether it lists no rule.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The settings of the rule `arn`.
+    pub fn rule(&self, arn: &str) -> Option<&DoorRule> {
+        self.rules.iter().find(|r| r.rule == arn)
+    }
+
+    /// Reads `[alb]`.
+    pub fn parse(rd: &mut Reader<'_, '_>, t: &DeTable<'_>) -> Selection {
+        rd.check_keys(t, KEYS, "[alb]");
+        let mut sel = Selection::default();
+        if let Some(v) = lookup(t, "hosts") {
+            for (h, span) in rd.strings(v, "alb.hosts") {
+                let host = h.trim().to_ascii_lowercase();
+                if host.is_empty()
+                    || !host
+                        .bytes()
+                        .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.')
+                {
+                    rd.err(
+                        span,
+                        format!("\"{h}\" is not a host name"),
+                        Some("write the name visitors use, like \"staging.example.com\" (no scheme, port or path)".to_string()),
+                    );
+                } else if !sel.hosts.contains(&host) {
+                    // Named like a resource, so two environments cannot claim one host.
+                    rd.named.push((format!("host:{host}"), span));
+                    sel.hosts.push(host);
+                }
+            }
+        }
+        if let Some(v) = lookup(t, "wake_on_request") {
+            match rd.string(v, "wake_on_request") {
+                Some("button") => sel.wake_on_request = WakeOnRequest::Button,
+                Some("auto") => sel.wake_on_request = WakeOnRequest::Auto,
+                Some("off") => sel.wake_on_request = WakeOnRequest::Off,
+                Some(other) => rd.err(
+                    v.span(),
+                    format!("wake_on_request = \"{other}\" is not a choice"),
+                    Some("write \"button\" (a person with a token or an OIDC identity clicks), \"auto\" (allow_cidrs wake it) or \"off\"".to_string()),
+                ),
+                None => {}
+            }
+        }
+        if let Some(v) = lookup(t, "allow_cidrs") {
+            for (c, span) in rd.strings(v, "alb.allow_cidrs") {
+                match Cidr::parse(c) {
+                    Some(n) => sel.allow_cidrs.push(n),
+                    None => rd.err(
+                        span,
+                        format!("\"{c}\" is not a network"),
+                        Some(
+                            "write ADDRESS/LENGTH, like \"10.8.0.0/16\" or \"2001:db8::/32\""
+                                .to_string(),
+                        ),
+                    ),
+                }
+            }
+        }
+        if sel.wake_on_request == WakeOnRequest::Auto
+            && sel.allow_cidrs.is_empty()
+            && let Some(v) = lookup(t, "wake_on_request")
+        {
+            rd.err(
+                v.span(),
+                "wake_on_request = \"auto\" with no allow_cidrs wakes for nobody",
+                Some(
+                    "add allow_cidrs = [\"10.8.0.0/16\"] (your VPN or CI), or use \"button\""
+                        .to_string(),
+                ),
+            );
+        }
+        let Some(v) = lookup(t, "rules") else {
+            rd.err(
+                t.iter().next().map_or(0..0, |(k, _)| k.span()),
+                "[alb] lists no rules",
+                Some("add [[alb.rules]] with rule, app and wake (ARNs of the listener rule and of its two target groups)".to_string()),
+            );
+            return sel;
+        };
+        for item in rd.array(v, "alb.rules").unwrap_or_default() {
+            let Some(rt) = rd.table(item, "alb.rules") else {
+                continue;
+            };
+            rd.check_keys(rt, RULE_KEYS, "[[alb.rules]]");
+            let mut arn = |key: &str, marker: &str, example: &str| -> Option<(String, _)> {
+                let Some(v) = lookup(rt, key) else {
+                    rd.err(
+                        item.span(),
+                        format!("[[alb.rules]] needs `{key}`"),
+                        Some(format!("add {key} = \"{example}\"")),
+                    );
+                    return None;
+                };
+                let s = rd.string(v, key)?;
+                if is_elb_arn(s, marker) {
+                    Some((s.to_string(), v.span()))
+                } else {
+                    rd.err(
+                        v.span(),
+                        format!(
+                            "\"{s}\" is not an ELB {} ARN",
+                            marker.split('/').next().unwrap_or(marker)
+                        ),
+                        Some(format!("write the whole ARN, like \"{example}\" (aws elbv2 describe-rules / describe-target-groups show it)")),
+                    );
+                    None
+                }
+            };
+            let rule = arn(
+                "rule",
+                "listener-rule/app/",
+                "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/staging/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee",
+            );
+            let app = arn(
+                "app",
+                "targetgroup/",
+                "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/staging-backend/73e2d6bc24d8a067",
+            );
+            let wake = arn(
+                "wake",
+                "targetgroup/",
+                "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/lightsout-wake/2453ed029918f21f",
+            );
+            let (Some((rule, rule_span)), Some((app, _)), Some((wake, wake_span))) =
+                (rule, app, wake)
+            else {
+                continue;
+            };
+            if app == wake {
+                rd.err(
+                    wake_span,
+                    "`wake` is the same target group as `app`",
+                    Some("name the wake target group (the one lightsout answers for), not the application's".to_string()),
+                );
+                continue;
+            }
+            if sel.rule(&rule).is_some() {
+                rd.err(
+                    rule_span,
+                    format!("rule \"{}\" is listed twice", short(&rule)),
+                    Some("remove one of them".to_string()),
+                );
+                continue;
+            }
+            rd.named.push((format!("alb:{}", short(&rule)), rule_span));
+            sel.rules.push(DoorRule { rule, app, wake });
+        }
+        sel
+    }
+}
+
+/// `arn:PARTITION:elasticloadbalancing:REGION:ACCOUNT:<marker>...`.
+fn is_elb_arn(s: &str, marker: &str) -> bool {
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && parts[2] == "elasticloadbalancing"
+        && !parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|c| c.is_ascii_digit())
+        && parts[5].starts_with(marker)
+        && parts[5].len() > marker.len()
+        && !s.contains(char::is_whitespace)
+}
+
+/// A rule ARN without its prefix: `app/staging/50dc…/f2f7…/9683…` (what ids and lines show).
+pub fn short(arn: &str) -> &str {
+    arn.split_once(":listener-rule/").map_or(arn, |(_, s)| s)
+}
+
+/// A target group ARN's name: `staging-backend`.
+pub fn group_name(arn: &str) -> &str {
+    arn.split_once(":targetgroup/")
+        .and_then(|(_, s)| s.split('/').next())
+        .unwrap_or(arn)
+}
+
+/// What the app target group says of its targets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetHealth {
+    /// Targets registered, and how many of them are healthy.
+    Read {
+        /// Healthy targets.
+        healthy: u32,
+        /// Registered targets.
+        total: u32,
+    },
+    /// `DescribeTargetHealth` failed: why.
+    Unknown(String),
+}
+
+/// A listener rule, as observed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedRule {
+    /// Its ARN.
+    pub arn: String,
+    /// The application's target group (from the schedule file).
+    pub app: String,
+    /// The wake target group (from the schedule file).
+    pub wake: String,
+    /// Its forward action's target groups and weights; empty when it has no forward action.
+    pub forward: Vec<(String, i32)>,
+    /// The app target group's targets.
+    pub health: TargetHealth,
+    /// Its tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Where a rule sends visitors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Door {
+    /// To the application (`app > 0 / wake 0`).
+    App,
+    /// To the wake page (`app 0 / wake > 0`).
+    Wake,
+    /// Half-switched: both or neither weighted.
+    Half {
+        /// App weight.
+        app: i32,
+        /// Wake weight.
+        wake: i32,
+    },
+    /// Not a forward between exactly the two target groups: why.
+    Foreign(String),
+}
+
+impl ObservedRule {
+    /// Where it sends visitors now.
+    pub fn door(&self) -> Door {
+        if self.forward.is_empty() {
+            return Door::Foreign("it has no forward action".into());
+        }
+        let weight = |tg: &str| self.forward.iter().find(|(a, _)| a == tg).map(|(_, w)| *w);
+        let others: Vec<&str> = self
+            .forward
+            .iter()
+            .filter(|(a, _)| *a != self.app && *a != self.wake)
+            .map(|(a, _)| group_name(a))
+            .collect();
+        if !others.is_empty() {
+            return Door::Foreign(format!("it forwards to {} as well", others.join(", ")));
+        }
+        let (Some(app), Some(wake)) = (weight(&self.app), weight(&self.wake)) else {
+            let lacks = if weight(&self.app).is_none() {
+                group_name(&self.app)
+            } else {
+                group_name(&self.wake)
+            };
+            return Door::Foreign(format!("its forward action does not include {lacks}"));
+        };
+        match (app > 0, wake > 0) {
+            (true, false) => Door::App,
+            (false, true) => Door::Wake,
+            _ => Door::Half { app, wake },
+        }
+    }
+
+    /// Visitors see the wake page.
+    pub fn slept(&self) -> bool {
+        self.door() == Door::Wake
+    }
+
+    /// `serving backend (2/2 healthy)`, `serving the wake page (wake)`, `half-switched: app 1 / wake 1`.
+    pub fn describe(&self) -> String {
+        let health = match &self.health {
+            TargetHealth::Read { healthy, total } => format!("{healthy}/{total} healthy"),
+            TargetHealth::Unknown(_) => "health unknown".into(),
+        };
+        match self.door() {
+            Door::App => format!("serving {} ({health})", group_name(&self.app)),
+            Door::Wake => format!("serving the wake page ({})", group_name(&self.wake)),
+            Door::Half { app, wake } => format!("half-switched: app {app} / wake {wake}"),
+            Door::Foreign(why) => format!("not switchable: {why}"),
+        }
+    }
+
+    /// `wake page`, `serving the app`: its state in a word or two.
+    pub fn status(&self) -> String {
+        match self.door() {
+            Door::App => "serving the app".into(),
+            Door::Wake => "wake page".into(),
+            Door::Half { .. } => "half-switched".into(),
+            Door::Foreign(_) => "not switchable".into(),
+        }
+    }
+}
+
+/// One ELB write call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "call", rename_all = "snake_case")]
+pub enum Step {
+    /// ELB `ModifyRule`: the forward action's weights (every other action of the rule is kept).
+    SetWeights {
+        /// The rule ARN.
+        rule: String,
+        /// The app target group ARN.
+        app: String,
+        /// The wake target group ARN.
+        wake: String,
+        /// The app's new weight.
+        app_weight: i32,
+        /// The wake target group's new weight.
+        wake_weight: i32,
+    },
+}
+
+impl Step {
+    /// The AWS API operation it calls.
+    pub fn operation(&self) -> &'static str {
+        match self {
+            Step::SetWeights { .. } => "ModifyRule",
+        }
+    }
+
+    /// A word or two for plan tables.
+    pub fn label(&self) -> String {
+        match self {
+            Step::SetWeights { wake_weight, .. } if *wake_weight > 0 => "to wake page".into(),
+            Step::SetWeights { .. } => "to app".into(),
+        }
+    }
+
+    /// Neither: the door does not run or stop anything (the services behind it do).
+    pub fn effect(&self) -> Option<super::Effect> {
+        None
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::SetWeights {
+                app_weight,
+                wake_weight,
+                ..
+            } => write!(f, "forward app {app_weight} / wake {wake_weight}"),
+        }
+    }
+}
+
+fn act(r: &ObservedRule, to_wake: bool, reason: String) -> Rule {
+    let (app_weight, wake_weight) = if to_wake { (0, 1) } else { (1, 0) };
+    Rule::Act(
+        vec![super::Step::Alb(Step::SetWeights {
+            rule: r.arn.clone(),
+            app: r.app.clone(),
+            wake: r.wake.clone(),
+            app_weight,
+            wake_weight,
+        })],
+        reason,
+    )
+}
+
+/// What should be done with a rule: going to sleep, send visitors to the wake page (before the
+/// services scale down: the planner orders it); waking, back to the app once everything behind
+/// it is up and its target group has healthy targets.
+pub fn rule(r: &ObservedRule, ctx: &Ctx<'_>, deps: &Deps) -> Rule {
+    let state = ctx.state_reason;
+    let door = r.door();
+    if let Door::Foreign(why) = &door {
+        let at = ctx
+            .named
+            .as_deref()
+            .map(|n| format!("{n}: "))
+            .unwrap_or_default();
+        return Rule::Blocked(format!(
+            "{at}rule {} is not switchable: {why} — lightsout only switches a forward action between {} and {}; fix the rule or the [alb] table",
+            short(&r.arn),
+            group_name(&r.app),
+            group_name(&r.wake)
+        ));
+    }
+    let half = match door {
+        Door::Half { app, wake } => format!(" (half-switched: app {app} / wake {wake})"),
+        _ => String::new(),
+    };
+    if !ctx.awake {
+        return if door == Door::Wake {
+            Rule::InSync(format!("{state}; visitors see the wake page"))
+        } else {
+            act(
+                r,
+                true,
+                format!("{state}; visitors to the wake page{half}, before the services scale down"),
+            )
+        };
+    }
+    if door == Door::App {
+        return Rule::InSync(format!("{state}; visitors reach {}", group_name(&r.app)));
+    }
+    match deps {
+        Deps::Ready => {}
+        Deps::Missing(id) => {
+            return Rule::Wait(format!("{state}; waiting for {id}, which was not found"));
+        }
+        Deps::Unknown => {
+            return Rule::Wait(format!(
+                "{state}; waiting: the services or databases could not be observed"
+            ));
+        }
+        Deps::Pending(p) => {
+            let which = if p.len() > LIST_AT_MOST {
+                format!("{} resources (see their lines)", p.len())
+            } else {
+                p.join(", ")
+            };
+            return Rule::Wait(format!(
+                "{state}; wake page stays up{half}: waiting for {which}"
+            ));
+        }
+    }
+    match &r.health {
+        TargetHealth::Unknown(why) => Rule::Wait(format!(
+            "{state}; wake page stays up{half}: the health of {} could not be read ({why})",
+            group_name(&r.app)
+        )),
+        TargetHealth::Read { healthy: 0, total } => Rule::Wait(format!(
+            "{state}; wake page stays up{half}: {} has no healthy targets yet (0 of {total})",
+            group_name(&r.app)
+        )),
+        TargetHealth::Read { healthy, total } => act(
+            r,
+            false,
+            format!(
+                "{state}; {healthy}/{total} targets of {} healthy: visitors back to the app{half}",
+                group_name(&r.app)
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_str;
+    use std::path::Path;
+
+    const RULE: &str =
+        "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/s/50dc/f2f7/9683";
+    const TG: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup";
+
+    fn errors(alb: &str) -> String {
+        let src = format!(
+            "region = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = []\n[rds]\ninstances = [\"db\"]\n{alb}"
+        );
+        match parse_str(Path::new("staging.toml"), &src) {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn check_names_the_line_and_the_fix() {
+        let e = errors(&format!(
+            "[[alb.rules]]\nrule = \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/s/1\"\napp = \"{TG}/a/1\"\nwake = \"{TG}/a/1\"\n"
+        ));
+        assert!(
+            e.contains("staging.toml:7:8: \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/s/1\" is not an ELB listener-rule ARN"),
+            "{e}"
+        );
+        let e = errors(&format!(
+            "[[alb.rules]]\nrule = \"{RULE}\"\napp = \"{TG}/a/1\"\nwake = \"{TG}/a/1\"\n"
+        ));
+        assert!(
+            e.contains("staging.toml:9:8: `wake` is the same target group as `app`"),
+            "{e}"
+        );
+        let e = errors(&format!(
+            "[alb]\nwake_on_request = \"knock\"\nallow_cidrs = [\"10.0.0.0/33\"]\n[[alb.rules]]\nrule = \"{RULE}\"\napp = \"{TG}/a/1\"\nwake = \"{TG}/w/2\"\n"
+        ));
+        assert!(
+            e.contains("staging.toml:7:19: wake_on_request = \"knock\" is not a choice"),
+            "{e}"
+        );
+        assert!(
+            e.contains("staging.toml:8:16: \"10.0.0.0/33\" is not a network"),
+            "{e}"
+        );
+        let e = errors(&format!(
+            "[alb]\nwake_on_request = \"auto\"\n[[alb.rules]]\nrule = \"{RULE}\"\napp = \"{TG}/a/1\"\nwake = \"{TG}/w/2\"\n"
+        ));
+        assert!(e.contains("with no allow_cidrs wakes for nobody"), "{e}");
+        assert_eq!(
+            errors(&format!(
+                "[alb]\nhosts = [\"Staging.Example.com\"]\n[[alb.rules]]\nrule = \"{RULE}\"\napp = \"{TG}/a/1\"\nwake = \"{TG}/w/2\"\n"
+            )),
+            ""
+        );
+    }
+
+    #[test]
+    fn two_environments_cannot_claim_one_host() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, n) in [("staging", 1), ("preview", 2)] {
+            std::fs::write(
+                dir.path().join(format!("{name}.toml")),
+                format!(
+                    "name = \"{name}\"\nregion = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = []\n[alb]\nhosts = [\"app.example.com\"]\n[[alb.rules]]\nrule = \"{RULE}{n}\"\napp = \"{TG}/a/1\"\nwake = \"{TG}/w/2\"\n"
+                ),
+            )
+            .unwrap();
+        }
+        let e = crate::config::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("staging.toml:6:10: host:app.example.com is also selected by environment \"preview\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn networks_contain_their_addresses_only() {
+        let n = Cidr::parse("10.8.0.0/16").unwrap();
+        assert!(n.contains("10.8.255.1".parse().unwrap()));
+        assert!(!n.contains("10.9.0.1".parse().unwrap()));
+        assert!(!n.contains("::ffff:10.8.0.1".parse().unwrap()));
+        assert!(
+            Cidr::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("192.0.2.1".parse().unwrap())
+        );
+        let one = Cidr::parse("192.0.2.7").unwrap();
+        assert!(
+            one.contains("192.0.2.7".parse().unwrap())
+                && !one.contains("192.0.2.8".parse().unwrap())
+        );
+        assert!(
+            Cidr::parse("2001:db8::/32")
+                .unwrap()
+                .contains("2001:db8:1::1".parse().unwrap())
+        );
+        assert_eq!(Cidr::parse("10.0.0.0/33"), None);
+        assert_eq!(Cidr::parse("staging"), None);
+    }
+}
