@@ -22,6 +22,7 @@
       "Action": [
         "ce:GetCostAndUsage",
         "ce:GetCostForecast",
+        "pricing:GetProducts",
         "ecs:DescribeTaskDefinition",
         "ecs:ListTasks",
         "ecs:DescribeTasks",

@@ -455,7 +455,7 @@ fn savings_of_a_working_day_night_and_a_weekend_to_the_cent() {
     );
     assert!(d.savings.unpriced.is_empty());
     assert!(
-        d.savings.method.contains("taken 2026-11-01, eu-west-1"),
+        d.savings.method.contains("taken 2026-12-04), eu-west-1"),
         "{}",
         d.savings.method
     );
