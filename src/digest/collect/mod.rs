@@ -56,7 +56,7 @@ impl Digester {
         let names: Vec<_> = observed.services.iter().map(|s| s.name.clone()).collect();
         let details = self.inspect.services(env, &names, now).await;
         let resources = self.resources(env, &observed).await;
-        let prices = self.prices(env, &resources).await;
+        let prices = self.prices(env, &resources, write).await;
 
         let since_last = self
             .last_digest(env)

@@ -4,7 +4,8 @@
 //! not be asked, or has no such product — keeps the shipped price, and the digest says why.
 //!
 //! A second digest within the week asks the Price List nothing: every answer is in the store,
-//! "no such product" included. A failure to ask is not kept, so the next digest asks again.
+//! "no such product" included. A failure to ask is not kept, so the next digest asks again; a
+//! dry run reads what is kept but keeps nothing.
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
@@ -37,11 +38,18 @@ fn key(item: &PriceItem) -> String {
 }
 
 impl Digester {
-    /// The prices to price `resources` with: AWS's Price List over the shipped table.
-    pub(super) async fn prices(&self, env: &Environment, resources: &[ResourceCost]) -> PriceTable {
+    /// The prices to price `resources` with: AWS's Price List over the shipped table;
+    /// `write: false` (a dry run) keeps no answer in the store.
+    pub(super) async fn prices(
+        &self,
+        env: &Environment,
+        resources: &[ResourceCost],
+        write: bool,
+    ) -> PriceTable {
         price_table(
             &*self.pricing,
             &*self.store,
+            write.then_some(&*self.store),
             self.clock.now(),
             env,
             resources,
@@ -51,10 +59,11 @@ impl Digester {
 }
 
 /// The prices to price `resources` with, asking the Price List only for what the store does
-/// not hold from the past week.
+/// not hold from the past week; answers are kept in `keep` (none: a dry run).
 async fn price_table(
     pricing: &dyn Pricing,
     store: &dyn Store,
+    keep: Option<&dyn Store>,
     now: DateTime<Utc>,
     env: &Environment,
     resources: &[ResourceCost],
@@ -95,18 +104,23 @@ async fn price_table(
         let today = now.date_naive();
         let answer = pricing.price_list(env, &ask).await;
         for (item, result) in answer.prices {
-            let kept = Kept {
-                price: result.as_ref().ok().copied(),
-                why: result.as_ref().err().cloned(),
-                fetched: today,
-            };
-            match serde_json::to_string(&kept) {
-                Ok(text) => {
-                    if let Err(e) = store.cache_put(&key(&item), &text, now + KEEP).await {
-                        tracing::warn!(env = %env.name, error = %e, "digest: cannot keep a Price List answer; the next digest asks again");
+            // A dry run (no `keep`) keeps nothing.
+            if let Some(keep) = keep {
+                let kept = Kept {
+                    price: result.as_ref().ok().copied(),
+                    why: result.as_ref().err().cloned(),
+                    fetched: today,
+                };
+                match serde_json::to_string(&kept) {
+                    Ok(text) => {
+                        if let Err(e) = keep.cache_put(&key(&item), &text, now + KEEP).await {
+                            tracing::warn!(env = %env.name, error = %e, "digest: cannot keep a Price List answer; the next digest asks again");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "digest: cannot encode a Price List answer")
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "digest: cannot encode a Price List answer"),
             }
             match result {
                 Ok(p) => listed.push((item, p, today)),
@@ -207,7 +221,7 @@ mod tests {
         };
         let store = SqliteStore::in_memory().unwrap();
         let now = utc("2026-11-29T07:30:00Z");
-        let t = price_table(&fake, &store, now, &env, &resources).await;
+        let t = price_table(&fake, &store, Some(&store), now, &env, &resources).await;
         assert_eq!(fake.asked.lock().unwrap().clone(), vec![all.clone()]);
         let backend = t.quote(&resources[0].size).unwrap();
         // 2 tasks × (0.5 vCPU + 1 GB) × $0.05.
@@ -225,12 +239,19 @@ mod tests {
 
         // Six days later: all from the store, nothing asked, the same prices and reasons.
         let later = now + TimeDelta::days(6);
-        let again = price_table(&fake, &store, later, &env, &resources).await;
+        let again = price_table(&fake, &store, Some(&store), later, &env, &resources).await;
         assert_eq!(fake.asked.lock().unwrap().len(), 1);
         assert_eq!(again, t);
+        // A dry run past the week asks, and keeps nothing: the next one asks again.
+        let dry = now + TimeDelta::days(8);
+        price_table(&fake, &store, None, dry, &env, &resources).await;
+        price_table(&fake, &store, None, dry, &env, &resources).await;
+        assert_eq!(fake.asked.lock().unwrap().len(), 3);
         // Past the week: asked again.
-        price_table(&fake, &store, now + TimeDelta::days(8), &env, &resources).await;
-        assert_eq!(fake.asked.lock().unwrap().len(), 2);
+        price_table(&fake, &store, Some(&store), dry, &env, &resources).await;
+        assert_eq!(fake.asked.lock().unwrap().len(), 4);
+        price_table(&fake, &store, Some(&store), dry, &env, &resources).await;
+        assert_eq!(fake.asked.lock().unwrap().len(), 4);
     }
 
     /// The Price List down: every price from the shipped table, the digest says why, and
@@ -246,7 +267,7 @@ mod tests {
         };
         let store = SqliteStore::in_memory().unwrap();
         let now = utc("2026-11-29T07:30:00Z");
-        let t = price_table(&fake, &store, now, &env, &resources).await;
+        let t = price_table(&fake, &store, Some(&store), now, &env, &resources).await;
         for r in &resources {
             assert_eq!(
                 t.rate(&r.size),
@@ -266,7 +287,7 @@ mod tests {
                 PriceTable::shipped().taken()
             )
         );
-        price_table(&fake, &store, now, &env, &resources).await;
+        price_table(&fake, &store, Some(&store), now, &env, &resources).await;
         assert_eq!(fake.asked.lock().unwrap().len(), 2, "a failure is not kept");
     }
 }
