@@ -1248,11 +1248,21 @@ mod tests {
             t.hourly(&db("us-east-1", &["db.t4g.micro"], "postgres", true)),
             Ok(Money::from_micros(32_000))
         );
-        // Where the table states the Multi-AZ price, it is that, not twice: $0.065, not $0.064.
-        assert_eq!(
-            t.hourly(&db("us-east-1", &["db.t4g.small"], "postgres", true)),
-            Ok(Money::from_micros(65_000))
-        );
+        // The six RDS MySQL figures of us-east-1 as AWS publishes them (they were 1-2% low).
+        for (class, micros) in [
+            ("db.m6g.large", 154_000),
+            ("db.m6g.xlarge", 308_000),
+            ("db.m7g.large", 162_000),
+            ("db.m7g.xlarge", 324_000),
+            ("db.r6g.large", 218_000),
+            ("db.r6g.xlarge", 435_000),
+        ] {
+            assert_eq!(
+                t.hourly(&db("us-east-1", &[class], "mysql", false)),
+                Ok(Money::from_micros(micros)),
+                "{class}"
+            );
+        }
         let aurora = t.hourly(&db(
             "us-east-1",
             &["db.t4g.medium", "db.t4g.medium"],
