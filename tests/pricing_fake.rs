@@ -445,7 +445,7 @@ fn the_digest_prices_from_the_price_list_and_keeps_the_answers() {
 
     let savings = figures(run(&["--dry-run", "--output", "json"]));
     let asked = fake.seen().len();
-    assert!(asked > 0, "the Price List was asked");
+    assert!(asked > 0, "the Price List was asked: {savings}");
     let fargate: Vec<&Value> = savings["resources"]
         .as_array()
         .unwrap()

@@ -66,7 +66,7 @@ ecs.create_service(cluster='app-staging-cluster', serviceName='reports', taskDef
     };
     let workers = resource("/workers");
     let rate = &workers["rate"];
-    assert_eq!(rate["arch"], "arm", "{rate}");
+    assert_eq!(rate["arch"], "arm", "{workers}");
     assert_eq!(rate["os"], "LINUX");
     assert_eq!(
         (
