@@ -21,7 +21,8 @@
 //!   rendered purely, delivered per channel).
 //! - [`plan`] (the kind-agnostic planner: guard, `skip-until`, tiers, who waits for whom) and
 //!   [`aws`] (every AWS SDK call: one file per service, and the adapters of every port).
-//! - [`ports`] (what the core needs of the outside: `Cloud`, `Billing`, `Inspect`, `Outbox`),
+//! - [`ports`] (what the core needs of the outside: `Cloud`, `Billing`, `Inspect`, `Outbox`,
+//!   `Pricing`),
 //!   [`store`] (overrides, the audit trail, leases, a cache: SQLite; DynamoDB is in `aws`),
 //!   [`config`] (only the parser of schedule files, every error with file, line and fix) and
 //!   [`schedule`] (pure: awake or asleep at an instant, and when that changes).

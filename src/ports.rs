@@ -9,6 +9,7 @@
 //!   needs — task and instance sizes for pricing, deployments, failed tasks, target groups,
 //!   alarms.
 //! - [`Outbox`]: where a digest goes — email, SNS, a Slack webhook.
+//! - [`Pricing`]: list prices from AWS's Price List, for what the environment is made of.
 //!
 //! Port errors that reach people (a digest section that could not be gathered) are said in
 //! words: `Err(String)` is that reason.
@@ -160,6 +161,134 @@ pub trait Outbox: Send + Sync {
     fn slack(&self, body: String) -> BoxFuture<'_, Result<(), String>>;
 }
 
+/// List prices from AWS's Price List (`pricing:GetProducts`).
+pub trait Pricing: Send + Sync {
+    /// The on-demand list price of each of `wanted`, or why the Price List has none for it.
+    /// Never fails as a whole: what could not be asked (the API unreachable, refused) is left
+    /// out of [`PriceAnswer::prices`] and [`PriceAnswer::failed`] says why, in one line.
+    fn price_list<'a>(
+        &'a self,
+        env: &'a Environment,
+        wanted: &'a [PriceItem],
+    ) -> BoxFuture<'a, PriceAnswer>;
+}
+
+/// One price the digest may need, in the terms of AWS's Price List: what one unit (a vCPU-hour,
+/// a GB-hour, an instance-hour) of something costs in a region.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum PriceItem {
+    /// A Fargate vCPU for an hour.
+    FargateVcpu {
+        /// Region.
+        region: String,
+        /// Operating system and CPU architecture.
+        platform: Platform,
+        /// On Fargate Spot rather than on demand.
+        spot: bool,
+    },
+    /// A GB of Fargate memory for an hour.
+    FargateGb {
+        /// Region.
+        region: String,
+        /// Operating system and CPU architecture.
+        platform: Platform,
+        /// On Fargate Spot rather than on demand.
+        spot: bool,
+    },
+    /// The Windows Server licence of a Fargate task, per vCPU-hour, on top of its vCPU price.
+    FargateWindowsLicence {
+        /// Region.
+        region: String,
+    },
+    /// A database instance for an hour.
+    DbInstance {
+        /// Region.
+        region: String,
+        /// Engine as RDS names it (`postgres`, `mysql`, `aurora-postgresql`, `aurora-mysql`).
+        engine: String,
+        /// Instance class (`db.t4g.medium`).
+        class: String,
+        /// Multi-AZ (a non-Aurora instance with a standby: its own price).
+        multi_az: bool,
+    },
+}
+
+impl PriceItem {
+    /// Its region.
+    pub fn region(&self) -> &str {
+        match self {
+            PriceItem::FargateVcpu { region, .. }
+            | PriceItem::FargateGb { region, .. }
+            | PriceItem::FargateWindowsLicence { region }
+            | PriceItem::DbInstance { region, .. } => region,
+        }
+    }
+}
+
+impl std::fmt::Display for PriceItem {
+    /// `Fargate Linux/ARM vCPU-hour (Spot) in eu-west-1`, `db.t4g.micro postgres Multi-AZ
+    /// instance-hour in eu-west-1`: what a price is for, in words.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let spot = |s: &bool| if *s { " (Spot)" } else { "" };
+        match self {
+            PriceItem::FargateVcpu {
+                region,
+                platform,
+                spot: s,
+            } => write!(f, "Fargate {platform} vCPU-hour{} in {region}", spot(s)),
+            PriceItem::FargateGb {
+                region,
+                platform,
+                spot: s,
+            } => write!(f, "Fargate {platform} GB-hour{} in {region}", spot(s)),
+            PriceItem::FargateWindowsLicence { region } => {
+                write!(f, "Fargate Windows licence per vCPU-hour in {region}")
+            }
+            PriceItem::DbInstance {
+                region,
+                engine,
+                class,
+                multi_az,
+            } => write!(
+                f,
+                "{class} {engine}{} instance-hour in {region}",
+                if *multi_az { " Multi-AZ" } else { "" }
+            ),
+        }
+    }
+}
+
+/// A Fargate task's operating system and CPU architecture, as Fargate prices them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Platform {
+    /// Linux on x86-64.
+    LinuxX86,
+    /// Linux on ARM64 (Graviton).
+    LinuxArm,
+    /// Windows Server (x86-64 only on Fargate).
+    Windows,
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Platform::LinuxX86 => "Linux/x86",
+            Platform::LinuxArm => "Linux/ARM",
+            Platform::Windows => "Windows/x86",
+        })
+    }
+}
+
+/// What AWS's Price List answered for the prices asked.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PriceAnswer {
+    /// Each item the Price List answered for: its price per unit, or why it has none (no such
+    /// product, several, an unreadable price). Items left out were not asked: see `failed`.
+    pub prices: Vec<(PriceItem, Result<Money, String>)>,
+    /// Why the items left out could not be asked (the API unreachable, refused), if any.
+    pub failed: Option<String>,
+}
+
 /// `AWS requests: 16 (DescribeServices 2, ListServices 2, ...)`.
 pub fn describe_requests(counts: &std::collections::BTreeMap<String, u64>) -> String {
     let total: u64 = counts.values().sum();
@@ -176,6 +305,8 @@ pub struct Ports {
     pub inspect: std::sync::Arc<dyn Inspect>,
     /// Email, SNS and Slack.
     pub outbox: std::sync::Arc<dyn Outbox>,
+    /// List prices from AWS's Price List.
+    pub pricing: std::sync::Arc<dyn Pricing>,
 }
 
 /// What DescribeServices says of a service beyond what the planner reads.
@@ -185,8 +316,12 @@ pub struct ServiceDetail {
     pub health: ServiceHealth,
     /// Its task definition ARN.
     pub task_definition: Option<String>,
-    /// Whether it runs on Fargate.
-    pub fargate: bool,
+    /// Its launch type (`FARGATE`, `EC2`), when it has one rather than a capacity provider
+    /// strategy.
+    pub launch_type: Option<String>,
+    /// Its capacity provider strategy, in order (`FARGATE`, `FARGATE_SPOT`, or an Auto Scaling
+    /// group's provider); empty when it has a launch type.
+    pub capacity_providers: Vec<CapacityShare>,
     /// Its load balancers' target groups.
     pub target_groups: Vec<String>,
 }
@@ -210,6 +345,17 @@ pub struct UsageCost {
     pub usage_type: String,
     /// Its cost that day.
     pub amount: Money,
+}
+
+/// One entry of a capacity provider strategy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CapacityShare {
+    /// The capacity provider (`FARGATE`, `FARGATE_SPOT`, `my-asg-provider`).
+    pub provider: String,
+    /// Tasks placed on it first, before the weights apply.
+    pub base: u32,
+    /// Its share of the tasks beyond the base, relative to the other weights.
+    pub weight: u32,
 }
 
 /// One day's spend.
@@ -258,8 +404,13 @@ pub enum Size {
         memory_mib: u32,
         /// ARM64 (Graviton) tasks.
         arm: bool,
+        /// The operating system of its task definition.
+        os: TaskOs,
         /// Tasks running when awake.
         tasks: u32,
+        /// Of those, how many run on Fargate Spot (as its capacity provider strategy places
+        /// them); the rest run on demand.
+        spot_tasks: u32,
     },
     /// An RDS instance, or the instances of an Aurora cluster (one entry per member).
     Database {
@@ -274,6 +425,41 @@ pub enum Size {
     },
     /// Cannot be priced, and why (no task size, not Fargate, ...).
     Unknown(String),
+}
+
+/// The operating system of a Fargate task, from its task definition's
+/// `runtimePlatform.operatingSystemFamily`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskOs {
+    /// Linux (also when the task definition names no platform).
+    Linux,
+    /// A Windows Server edition, as ECS names it (`WINDOWS_SERVER_2022_CORE`): billed at
+    /// Windows rates plus a licence fee per vCPU.
+    Windows(String),
+}
+
+impl TaskOs {
+    /// From `operatingSystemFamily` (`LINUX`, `WINDOWS_SERVER_2019_FULL`, ...); none is Linux.
+    pub fn from_family(family: Option<&str>) -> TaskOs {
+        match family {
+            Some(f) if f.starts_with("WINDOWS") => TaskOs::Windows(f.to_string()),
+            _ => TaskOs::Linux,
+        }
+    }
+
+    /// As ECS names it: `LINUX`, `WINDOWS_SERVER_2022_CORE`.
+    pub fn family(&self) -> &str {
+        match self {
+            TaskOs::Linux => "LINUX",
+            TaskOs::Windows(f) => f,
+        }
+    }
+}
+
+impl Serialize for TaskOs {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.family())
+    }
 }
 
 /// One ECS service's health.

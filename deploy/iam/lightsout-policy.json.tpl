@@ -24,6 +24,7 @@
       "Action": [
         "ce:GetCostAndUsage",
         "ce:GetCostForecast",
+        "pricing:GetProducts",
         "ecs:DescribeTaskDefinition",
         "ecs:ListTasks",
         "ecs:DescribeTasks",

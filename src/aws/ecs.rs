@@ -13,7 +13,7 @@ use crate::kinds::{
 };
 use crate::model::Environment;
 use crate::ports::CloudError;
-use crate::ports::{ResourceCost, Size};
+use crate::ports::{ResourceCost, ServiceDetail, Size, TaskOs};
 
 /// ECS `DescribeServices` takes at most 10 services a call.
 const DESCRIBE_BATCH: usize = 10;
@@ -262,8 +262,9 @@ async fn scalable_targets(
     Ok(out)
 }
 
-/// What each service is priced as: its Fargate task size × the tasks it runs awake (or, asleep,
-/// the tasks it will wake to, as the planner decides it).
+/// What each service is priced as: its Fargate task size and operating system × the tasks it
+/// runs awake (or, asleep, the tasks it will wake to, as the planner decides it), split between
+/// on-demand Fargate and Fargate Spot as its capacity provider strategy places them.
 pub(crate) async fn priced(
     c: &Clients,
     env: &Environment,
@@ -294,37 +295,40 @@ pub(crate) async fn priced(
                 .flatten()
                 .map_or(0, |(n, _)| n)
         };
+        let tasks = tasks.max(0) as u32;
         let size = match (&details, detail) {
             (Err(e), _) => Size::Unknown(e.clone()),
             (Ok(_), None) => Size::Unknown("DescribeServices did not return it".into()),
-            (Ok(_), Some(d)) if !d.fargate => Size::Unknown(
-                "not on Fargate: its cost is the EC2 instances', which lightsout does not stop"
-                    .into(),
-            ),
-            (Ok(_), Some(d)) => match &d.task_definition {
-                None => Size::Unknown("no task definition".into()),
-                Some(td) => {
-                    if !task_sizes.contains_key(td) {
-                        let size = task_size(c, &env.region, td).await;
-                        task_sizes.insert(td.clone(), size);
+            (Ok(_), Some(d)) => match spot_share(d, tasks) {
+                Err(why) => Size::Unknown(why),
+                Ok(spot_tasks) => match &d.task_definition {
+                    None => Size::Unknown("no task definition".into()),
+                    Some(td) => {
+                        if !task_sizes.contains_key(td) {
+                            let size = task_size(c, &env.region, td).await;
+                            task_sizes.insert(td.clone(), size);
+                        }
+                        match task_sizes[td].clone() {
+                            Size::Fargate {
+                                region,
+                                cpu_units,
+                                memory_mib,
+                                arm,
+                                os,
+                                ..
+                            } => Size::Fargate {
+                                region,
+                                cpu_units,
+                                memory_mib,
+                                arm,
+                                os,
+                                tasks,
+                                spot_tasks,
+                            },
+                            other => other,
+                        }
                     }
-                    match task_sizes[td].clone() {
-                        Size::Fargate {
-                            region,
-                            cpu_units,
-                            memory_mib,
-                            arm,
-                            ..
-                        } => Size::Fargate {
-                            region,
-                            cpu_units,
-                            memory_mib,
-                            arm,
-                            tasks: tasks.max(0) as u32,
-                        },
-                        other => other,
-                    }
-                }
+                },
             },
         };
         resources.push(ResourceCost {
@@ -336,7 +340,88 @@ pub(crate) async fn priced(
     resources
 }
 
-/// The size of a task definition, as priced: `Size::Fargate` with `tasks` set by the caller.
+/// How many of a service's `tasks` run on Fargate Spot, from DescribeServices: a launch type
+/// FARGATE with no strategy is all on demand; a capacity provider strategy of FARGATE and
+/// FARGATE_SPOT places them by base and weight ([`split_by_strategy`]). `Err` says why the
+/// service is not priced as Fargate (an EC2 launch type or capacity provider: its cost is its
+/// instances').
+fn spot_share(d: &ServiceDetail, tasks: u32) -> Result<u32, String> {
+    const EC2: &str = "its cost is the EC2 instances', which lightsout does not stop";
+    if d.capacity_providers.is_empty() {
+        return match d.launch_type.as_deref() {
+            Some("FARGATE") => Ok(0),
+            Some(other) => Err(format!("not on Fargate (launch type {other}): {EC2}")),
+            None => Err("no launch type or capacity provider strategy".into()),
+        };
+    }
+    if let Some(p) = d
+        .capacity_providers
+        .iter()
+        .find(|p| p.provider != "FARGATE" && p.provider != "FARGATE_SPOT")
+    {
+        return Err(format!(
+            "not on Fargate (capacity provider {}): {EC2}",
+            p.provider
+        ));
+    }
+    let shares: Vec<(u32, u32)> = d
+        .capacity_providers
+        .iter()
+        .map(|p| (p.base, p.weight))
+        .collect();
+    let placed = split_by_strategy(&shares, tasks);
+    Ok(d.capacity_providers
+        .iter()
+        .zip(placed)
+        .filter(|(p, _)| p.provider == "FARGATE_SPOT")
+        .map(|(_, n)| n)
+        .sum())
+}
+
+/// How `tasks` are spread over the providers of a capacity provider strategy, given as
+/// `(base, weight)` in the strategy's order, as ECS places them: each provider first gets its
+/// base (in order, while tasks remain; ECS allows a base on one provider only), then the rest
+/// are shared in proportion to the weights — ECS documents the ratio ("for every one task on A,
+/// four on B"), not the rounding, so the shares are rounded by largest remainder, ties to the
+/// provider listed first. With no weight at all, the rest stay on the first provider with a
+/// base (ECS refuses such a strategy for a service; this only keeps the count whole).
+pub(crate) fn split_by_strategy(shares: &[(u32, u32)], tasks: u32) -> Vec<u32> {
+    let mut placed = vec![0u32; shares.len()];
+    let mut left = tasks;
+    for (i, (base, _)) in shares.iter().enumerate() {
+        let n = (*base).min(left);
+        placed[i] += n;
+        left -= n;
+    }
+    let total: u64 = shares.iter().map(|(_, w)| u64::from(*w)).sum();
+    if left == 0 || shares.is_empty() {
+        return placed;
+    }
+    if total == 0 {
+        let i = shares.iter().position(|(b, _)| *b > 0).unwrap_or(0);
+        placed[i] += left;
+        return placed;
+    }
+    // Whole shares first, then one more each to the largest remainders.
+    let mut remainders: Vec<(u64, usize)> = Vec::with_capacity(shares.len());
+    let mut given = 0u32;
+    for (i, (_, w)) in shares.iter().enumerate() {
+        let exact = u64::from(left) * u64::from(*w);
+        let whole = (exact / total) as u32;
+        placed[i] += whole;
+        given += whole;
+        remainders.push((exact % total, i));
+    }
+    // Largest remainder first; on a tie, the provider listed first.
+    remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, i) in remainders.into_iter().take((left - given) as usize) {
+        placed[i] += 1;
+    }
+    placed
+}
+
+/// The size of a task definition, as priced: `Size::Fargate` with its operating system, and
+/// `tasks` and `spot_tasks` set by the caller.
 async fn task_size(c: &Clients, region: &str, task_definition: &str) -> Size {
     let out = match c
         .ecs
@@ -351,26 +436,38 @@ async fn task_size(c: &Clients, region: &str, task_definition: &str) -> Size {
     let Some(td) = out.task_definition() else {
         return Size::Unknown(format!("task definition {task_definition} not found"));
     };
+    let name = task_definition
+        .rsplit('/')
+        .next()
+        .unwrap_or(task_definition);
     let parse = |v: Option<&str>| v.and_then(|s| s.trim().parse::<u32>().ok());
     let (Some(cpu), Some(memory)) = (parse(td.cpu()), parse(td.memory())) else {
         return Size::Unknown(format!(
-            "task definition {} has no task-level cpu and memory",
-            task_definition
-                .rsplit('/')
-                .next()
-                .unwrap_or(task_definition)
+            "task definition {name} has no task-level cpu and memory"
         ));
     };
-    let arm = td
-        .runtime_platform()
+    let platform = td.runtime_platform();
+    let arm = platform
         .and_then(|p| p.cpu_architecture())
         .is_some_and(|a| a.as_str() == "ARM64");
+    let os = TaskOs::from_family(
+        platform
+            .and_then(|p| p.operating_system_family())
+            .map(|f| f.as_str()),
+    );
+    if arm && matches!(os, TaskOs::Windows(_)) {
+        return Size::Unknown(format!(
+            "task definition {name} asks for Windows on ARM64, which Fargate does not offer"
+        ));
+    }
     Size::Fargate {
         region: region.to_string(),
         cpu_units: cpu,
         memory_mib: memory,
         arm,
+        os,
         tasks: 0,
+        spot_tasks: 0,
     }
 }
 
@@ -423,4 +520,89 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{split_by_strategy, spot_share};
+    use crate::ports::{CapacityShare, ServiceDetail, ServiceHealth};
+
+    fn service(launch_type: Option<&str>, strategy: &[(&str, u32, u32)]) -> ServiceDetail {
+        ServiceDetail {
+            health: ServiceHealth {
+                name: "c/s".into(),
+                desired: 0,
+                running: 0,
+                asleep: false,
+                stuck_deployment: None,
+                failed_tasks: Vec::new(),
+            },
+            task_definition: Some("td:1".into()),
+            launch_type: launch_type.map(String::from),
+            capacity_providers: strategy
+                .iter()
+                .map(|(p, base, weight)| CapacityShare {
+                    provider: p.to_string(),
+                    base: *base,
+                    weight: *weight,
+                })
+                .collect(),
+            target_groups: Vec::new(),
+        }
+    }
+
+    /// The base goes first, to the provider that has it; the rest by weight (1:4 → one on
+    /// demand for every four on Spot).
+    #[test]
+    fn base_first_then_by_weight() {
+        // FARGATE base 1 weight 1, FARGATE_SPOT weight 4 (the ECS workshop's strategy).
+        let s = [(1, 1), (0, 4)];
+        assert_eq!(split_by_strategy(&s, 0), [0, 0]);
+        assert_eq!(split_by_strategy(&s, 1), [1, 0]);
+        assert_eq!(split_by_strategy(&s, 2), [1, 1]);
+        // 1 + 5 by 1:4 = 1 + (1, 4).
+        assert_eq!(split_by_strategy(&s, 6), [2, 4]);
+        // 1 + 9 by 1:4 = 1 + (1.8, 7.2) → (2, 7): largest remainder.
+        assert_eq!(split_by_strategy(&s, 10), [3, 7]);
+        // Equal weights: 5 split 3 / 2, the extra one to the provider listed first.
+        assert_eq!(split_by_strategy(&[(0, 1), (0, 1)], 5), [3, 2]);
+        assert_eq!(split_by_strategy(&[(0, 1), (0, 1)], 4), [2, 2]);
+        // A base larger than the task count takes them all.
+        assert_eq!(split_by_strategy(&[(0, 1), (3, 1)], 2), [0, 2]);
+        // Weight 0 beside a base: the provider gets its base and nothing more.
+        assert_eq!(split_by_strategy(&[(2, 0), (0, 1)], 5), [2, 3]);
+        // No weight at all: the rest stay on the base's provider.
+        assert_eq!(split_by_strategy(&[(0, 0), (1, 0)], 3), [0, 3]);
+        for n in 0..40 {
+            let got = split_by_strategy(&[(2, 1), (0, 3), (0, 2)], n);
+            assert_eq!(got.iter().sum::<u32>(), n, "{got:?}");
+        }
+    }
+
+    /// A launch type FARGATE is all on demand; FARGATE_SPOT's share of the strategy is Spot;
+    /// an EC2 launch type or an Auto Scaling group's provider is not Fargate, and says so.
+    #[test]
+    fn spot_tasks_of_a_service() {
+        assert_eq!(spot_share(&service(Some("FARGATE"), &[]), 4), Ok(0));
+        let mixed = service(None, &[("FARGATE", 1, 1), ("FARGATE_SPOT", 0, 3)]);
+        assert_eq!(spot_share(&mixed, 5), Ok(3));
+        let all_spot = service(None, &[("FARGATE_SPOT", 0, 1)]);
+        assert_eq!(spot_share(&all_spot, 3), Ok(3));
+        // moto keeps the launch type it created a service with beside the strategy it was
+        // updated to: the strategy wins, as on AWS where the two exclude each other.
+        let both = service(Some("FARGATE"), &[("FARGATE_SPOT", 1, 1)]);
+        assert_eq!(spot_share(&both, 2), Ok(2));
+        let e = spot_share(&service(Some("EC2"), &[]), 2).unwrap_err();
+        assert!(
+            e.contains("launch type EC2") && e.contains("EC2 instances"),
+            "{e}"
+        );
+        let e = spot_share(
+            &service(None, &[("FARGATE", 0, 1), ("app-asg-provider", 0, 1)]),
+            2,
+        )
+        .unwrap_err();
+        assert!(e.contains("capacity provider app-asg-provider"), "{e}");
+        assert!(spot_share(&service(None, &[]), 1).is_err());
+    }
 }

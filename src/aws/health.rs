@@ -11,7 +11,7 @@ use super::{AwsCloud, Clients, Pages, cloud_error};
 use crate::kinds::{Observation, ServiceName};
 use crate::model::Environment;
 use crate::ports::{
-    Alarm, Cloud, FailedTask, Inspect, ResourceCost, ServiceDetail, ServiceHealth,
+    Alarm, CapacityShare, Cloud, FailedTask, Inspect, ResourceCost, ServiceDetail, ServiceHealth,
     TargetGroupHealth,
 };
 
@@ -63,10 +63,15 @@ pub(super) async fn services_detail(
                         _ => None,
                     }
                 });
-                let fargate = s.launch_type().map(|l| l.as_str()) == Some("FARGATE")
-                    || s.capacity_provider_strategy()
-                        .iter()
-                        .any(|p| p.capacity_provider().starts_with("FARGATE"));
+                let capacity_providers = s
+                    .capacity_provider_strategy()
+                    .iter()
+                    .map(|p| CapacityShare {
+                        provider: p.capacity_provider().to_string(),
+                        base: p.base().max(0) as u32,
+                        weight: p.weight().max(0) as u32,
+                    })
+                    .collect();
                 out.push(ServiceDetail {
                     health: ServiceHealth {
                         name,
@@ -77,7 +82,8 @@ pub(super) async fn services_detail(
                         failed_tasks: Vec::new(),
                     },
                     task_definition: s.task_definition().map(String::from),
-                    fargate,
+                    launch_type: s.launch_type().map(|l| l.as_str().to_string()),
+                    capacity_providers,
                     target_groups: s
                         .load_balancers()
                         .iter()

@@ -1,6 +1,6 @@
 //! The AWS adapter: the only module that talks to AWS — ECS and Application Auto Scaling, RDS,
-//! ElastiCache, ALB listener rules, and for the digest Cost Explorer, Budgets, CloudWatch, ELB, SES, SNS and SSM;
-//! DynamoDB for the shared store.
+//! ElastiCache, ALB listener rules, and for the digest Cost Explorer, Budgets, the Price List,
+//! CloudWatch, ELB, SES, SNS and SSM; DynamoDB for the shared store.
 //!
 //! Clients are built once per region from one shared configuration, with the SDK's adaptive
 //! retry (client-side rate limiting on throttling) and timeouts on every call ([`CallLimits`]):
@@ -15,6 +15,7 @@ mod ecs;
 mod elasticache;
 mod health;
 pub mod outbox;
+mod pricing;
 mod rds;
 
 pub use count::RequestCounter;
@@ -50,6 +51,8 @@ pub(crate) struct Clients {
     pub(crate) cw: aws_sdk_cloudwatch::Client,
     pub(crate) elb: aws_sdk_elasticloadbalancingv2::Client,
     pub(crate) elasticache: aws_sdk_elasticache::Client,
+    /// AWS's Price List (answers in us-east-1, eu-central-1 and ap-south-1 only: the nearest).
+    pub(crate) pricing: aws_sdk_pricing::Client,
 }
 
 /// The real cloud, through the AWS SDK.
@@ -114,12 +117,13 @@ impl AwsCloud {
         }
     }
 
-    /// The digest's ports over AWS: billing and inspection through these clients, the outbox
+    /// The digest's ports over AWS: billing, inspection and prices through these clients, the outbox
     /// through SES, SNS and the Slack webhook `slack_webhook`.
     pub fn ports(self: Arc<Self>, slack_webhook: Option<String>) -> crate::ports::Ports {
         let outbox = Arc::new(AwsOutbox::new(self.base.clone(), slack_webhook));
         crate::ports::Ports {
             billing: self.clone(),
+            pricing: self.clone(),
             inspect: self,
             outbox,
         }
@@ -220,6 +224,12 @@ impl AwsCloud {
             elasticache: aws_sdk_elasticache::Client::from_conf(
                 aws_sdk_elasticache::config::Builder::from(&config)
                     .region(region)
+                    .interceptor(self.counter.clone())
+                    .build(),
+            ),
+            pricing: aws_sdk_pricing::Client::from_conf(
+                aws_sdk_pricing::config::Builder::from(&config)
+                    .region(Region::new(pricing::endpoint_region(&env.region)))
                     .interceptor(self.counter.clone())
                     .build(),
             ),

@@ -401,6 +401,10 @@ Days: the digest reports on a UTC billing day, the day Cost Explorer and AWS Bud
 says so; by default the most recent one Cost Explorer has figures for. East of UTC, a morning
 digest reports on the day before yesterday's local date (yesterday has not ended in UTC yet).
 
+Prices: savings are list-price estimates, priced from AWS's Price List (pricing:GetProducts, kept
+a week in the store), or from the table shipped with lightsout when it cannot be asked; the method
+line says which.
+
 Examples:
   lightsout digest --dry-run                      print the digest, send nothing
   lightsout digest --env staging --date 2026-11-28

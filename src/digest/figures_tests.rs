@@ -455,10 +455,55 @@ fn savings_of_a_working_day_night_and_a_weekend_to_the_cent() {
     );
     assert!(d.savings.unpriced.is_empty());
     assert!(
-        d.savings.method.contains("taken 2026-11-01, eu-west-1"),
+        d.savings.method.contains("taken 2026-12-04), eu-west-1"),
         "{}",
         d.savings.method
     );
+}
+
+/// A service on Fargate Spot saves at the Spot rates, not the on-demand ones (they were priced
+/// on demand, about 3× too high), and says so in its rate; a Windows task pays its own rates and
+/// licence, or is unpriced, with the reason, where the table has no Windows price.
+#[test]
+fn spot_and_windows_services_save_at_their_own_rates_to_the_cent() {
+    let mut input = sample_input();
+    let Size::Fargate { spot_tasks, .. } = &mut input.resources[0].size else {
+        panic!("the backend is a Fargate service")
+    };
+    *spot_tasks = 2;
+    let d = compute(&input, prices());
+    let backend = &d.savings.resources[0];
+    // eu-west-1 Spot: 2 × (0.5 × $0.01224056 + 1 × $0.0013441) = $0.01492876/h; × 409 h =
+    // $6.10586284 (on demand: $20.19233, 3.3× as much).
+    assert_eq!(backend.hourly, Money(14_928_760));
+    assert_eq!(backend.saved_month, Money(6_105_862_840));
+    assert_eq!(backend.saved_month.to_string(), "$6.11");
+    let v = serde_json::to_value(&backend.rate).unwrap();
+    assert_eq!(
+        (v["tasks_on_demand"].as_u64(), v["tasks_spot"].as_u64()),
+        (Some(0), Some(2))
+    );
+    assert_eq!(v["spot"]["vcpu_hour"]["usd"], "0.01224056");
+    assert_eq!(v["spot"]["vcpu_hour"]["source"]["taken"], "2026-09-28");
+
+    // The same backend as a Windows task in us-east-1: 2 × (0.5 × ($0.09148 + $0.046) + 1 ×
+    // $0.01005) = $0.15758/h; in eu-west-1, where no Windows price is shipped, unpriced.
+    let mut input = sample_input();
+    if let Size::Fargate { os, .. } = &mut input.resources[0].size {
+        *os = crate::digest::input::TaskOs::Windows("WINDOWS_SERVER_2022_CORE".into());
+    }
+    let d = compute(&input, prices());
+    let (resource, why) = &d.savings.unpriced[0];
+    assert_eq!(resource, &input.resources[0].resource);
+    assert!(
+        why.contains("no Fargate Windows price for region eu-west-1"),
+        "{why}"
+    );
+    if let Size::Fargate { region, .. } = &mut input.resources[0].size {
+        *region = "us-east-1".into();
+    }
+    let d = compute(&input, prices());
+    assert_eq!(d.savings.resources[0].hourly, Money(157_580_000));
 }
 
 /// A billing day is a UTC day, 24 hours in every zone and on the days clocks change: a

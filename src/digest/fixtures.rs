@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 
 use super::input::{
     Alarm, Budget, DaySpend, DbHealth, DigestInput, FailedTask, Forecast, Health, Money, Probe,
-    ResourceCost, ServiceHealth, Size, Spend, TargetGroupHealth, UsageCost,
+    ResourceCost, ServiceHealth, Size, Spend, TargetGroupHealth, TaskOs, UsageCost,
 };
 use crate::config::parse_str;
 use crate::kinds::ServiceName;
@@ -212,7 +212,9 @@ pub fn staging_resources() -> Vec<ResourceCost> {
                 cpu_units: 512,
                 memory_mib: 1024,
                 arm: false,
+                os: TaskOs::Linux,
                 tasks: 2,
+                spot_tasks: 0,
             },
             sleeps: true,
         },
@@ -223,7 +225,9 @@ pub fn staging_resources() -> Vec<ResourceCost> {
                 cpu_units: 256,
                 memory_mib: 512,
                 arm: false,
+                os: TaskOs::Linux,
                 tasks: 1,
+                spot_tasks: 0,
             },
             sleeps: true,
         },
@@ -424,6 +428,7 @@ pub fn sample_input() -> DigestInput {
             amount: usd(3_561),
         }),
         resources: staging_resources(),
+        prices: super::prices::PriceTable::shipped().clone(),
         events,
         trail_from: crate::digest::collect::trail_start(day),
         health: Health {

@@ -11,7 +11,8 @@ use serde::Serialize;
 pub use crate::model::Money;
 use crate::model::{AuditEvent, Environment};
 pub use crate::ports::{
-    Alarm, DaySpend, FailedTask, ResourceCost, ServiceHealth, Size, TargetGroupHealth, UsageCost,
+    Alarm, DaySpend, FailedTask, Platform, PriceItem, ResourceCost, ServiceHealth, Size,
+    TargetGroupHealth, TaskOs, UsageCost,
 };
 
 /// Everything one digest is made from.
@@ -42,6 +43,8 @@ pub struct DigestInput {
     pub forecast: Result<Forecast, String>,
     /// The environment's resources and what one hour of each costs.
     pub resources: Vec<ResourceCost>,
+    /// The prices they are priced at: AWS's Price List over the shipped table.
+    pub prices: super::prices::PriceTable,
     /// The audit trail of the environment from `trail_from` to `generated_at`, every event,
     /// oldest first: sleeps, wakes and wake requests.
     pub events: Vec<AuditEvent>,

@@ -3,7 +3,8 @@
 //!
 //! - [`input`]: what a digest is made from; [`collect`] gathers it through the [`Ports`]
 //!   (billing, inspection) and the store, section by section, each failing on its own.
-//! - [`prices`]: the price table shipped with the code (`prices.toml`).
+//! - [`prices`]: the price table shipped with the code (`prices.toml`), and AWS's Price List
+//!   laid over it.
 //! - [`figures`]: every figure, computed purely from the input and the prices.
 //! - [`render`]: Markdown, Slack Block Kit, plain text and email.
 //! - [`chart`]: the month's daily spend as a PNG, and a sparkline for text channels.
@@ -33,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
 use crate::model::{Channel, Config, Environment};
-use crate::ports::{Billing, Inspect, Outbox, Ports};
+use crate::ports::{Billing, Inspect, Outbox, Ports, Pricing};
 use crate::store::Store;
 
 /// How long the record of a sent digest is kept.
@@ -49,6 +50,8 @@ pub struct Digester {
     pub inspect: Arc<dyn Inspect>,
     /// Email, SNS and Slack.
     pub outbox: Arc<dyn Outbox>,
+    /// List prices from AWS's Price List.
+    pub pricing: Arc<dyn Pricing>,
     /// Where sent digests, cached Cost Explorer answers and the audit trail are.
     pub store: Arc<dyn Store>,
     /// The clock.
@@ -186,6 +189,7 @@ impl Digester {
             billing: ports.billing,
             inspect: ports.inspect,
             outbox: ports.outbox,
+            pricing: ports.pricing,
             store,
             clock,
             backoff: vec![Duration::from_secs(2), Duration::from_secs(8)],
@@ -234,7 +238,7 @@ impl Digester {
             let input = self.gather(env, opts.day, !opts.dry_run).await;
             ce_requests = input.cost_explorer_requests;
             day = Some(input.day);
-            let digest = figures::compute(&input, prices::PriceTable::shipped());
+            let digest = figures::compute(&input, &input.prices);
             if !opts.dry_run {
                 // The status page shows these figures: it never asks Cost Explorer itself.
                 let summary = summary::Summary::of(&digest);

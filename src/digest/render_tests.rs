@@ -93,7 +93,9 @@ fn missing_data_is_said_plainly() {
         cpu_units: 512,
         memory_mib: 1024,
         arm: false,
+        os: crate::digest::input::TaskOs::Linux,
         tasks: 2,
+        spot_tasks: 0,
     };
     input.health.alarms = Err("CloudWatch: AccessDenied".into());
     let md = markdown(&digest(&input));
@@ -300,6 +302,22 @@ fn the_digest_serializes_for_json_output() {
     assert_eq!(v["timezone"], "Europe/Berlin");
     assert_eq!(v["savings"]["day"], "3.3749625");
     assert_eq!(v["budget"]["over_by"], serde_json::Value::Null);
+    // Each saving carries the rate and hours behind it: the unit prices and where each comes
+    // from, the task size, the tasks on demand and on Fargate Spot, the operating system.
+    let backend = &v["savings"]["resources"][0];
+    assert_eq!(backend["asleep_month_secs"], 409 * 3600);
+    let rate = &backend["rate"];
+    assert_eq!(rate["kind"], "fargate");
+    assert_eq!(rate["vcpu"], "0.5");
+    assert_eq!(rate["memory_gb"], "1");
+    assert_eq!(rate["arch"], "x86");
+    assert_eq!(rate["os"], "LINUX");
+    assert_eq!(rate["tasks_on_demand"], 2);
+    assert_eq!(rate["tasks_spot"], 0);
+    assert_eq!(rate["on_demand"]["vcpu_hour"]["usd"], "0.04048");
+    assert_eq!(rate["on_demand"]["vcpu_hour"]["source"]["from"], "shipped");
+    assert_eq!(rate["on_demand"]["task_hour"], "0.024685");
+    assert_eq!(v["savings"]["resources"][2]["rate"]["kind"], "database");
 }
 
 /// Writes the sample digest and chart into `docs/` when `LIGHTSOUT_WRITE_SAMPLES=1`

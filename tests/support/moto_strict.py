@@ -8,7 +8,8 @@ process so that, as on AWS:
 - Application Auto Scaling DescribeScalableTargets returns a NextToken that moves forward (moto's
   token repeats past 100 targets, so a paginator loops forever) and caps MaxResults at 50.
 
-It also lets /moto-api/data.json work with Aurora clusters present, and keeps it small (see the end).
+It also lets /moto-api/data.json work with Aurora clusters present, and keeps it small (see the end),
+and keeps an ECS service's capacity provider strategy (FARGATE / FARGATE_SPOT), which moto drops.
 
 Usage: python3 moto_strict.py PORT
 """
@@ -53,6 +54,23 @@ def describe_services(self):
             "Service names can not be more than 10 in a single DescribeServices request."
         )
     return _original_describe_services(self)
+
+
+_original_create_service = EC2ContainerServiceResponse.create_service
+
+
+def create_service(self):
+    """As moto's, keeping the capacity provider strategy (which then replaces the launch type, as
+    on AWS, where a service has one or the other)."""
+    result = _original_create_service(self)
+    strategy = self._get_param("capacityProviderStrategy")
+    if strategy:
+        services, _ = self.ecs_backend.describe_services(
+            self._get_param("cluster", "default"), [self._get_param("serviceName")]
+        )
+        services[0].capacity_provider_strategy = strategy
+        services[0].launch_type = None
+    return result
 
 
 def describe_scalable_targets(self):
@@ -111,6 +129,7 @@ MotoAPIResponse.model_data = model_data
 
 EC2ContainerServiceResponse.list_services = list_services
 EC2ContainerServiceResponse.describe_services = describe_services
+EC2ContainerServiceResponse.create_service = create_service
 ApplicationAutoScalingResponse.describe_scalable_targets = describe_scalable_targets
 
 if __name__ == "__main__":

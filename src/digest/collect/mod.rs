@@ -1,9 +1,11 @@
 //! Gathers a [`DigestInput`] through the ports, section by section, each failing on its own:
 //! the money ([`spend`]: Cost Explorer, at most 3 requests, cached by what was asked; and the
-//! budget), the resources and what they cost an hour ([`resources`]), the whole audit trail of
+//! budget), the resources and what they cost an hour ([`resources`]) at which
+//! prices ([`prices`]: AWS's Price List, kept a week, over the shipped table), the whole audit trail of
 //! the month, and health ([`health`]).
 
 mod health;
+mod prices;
 mod resources;
 pub(crate) mod spend;
 
@@ -54,6 +56,7 @@ impl Digester {
         let names: Vec<_> = observed.services.iter().map(|s| s.name.clone()).collect();
         let details = self.inspect.services(env, &names, now).await;
         let resources = self.resources(env, &observed).await;
+        let prices = self.prices(env, &resources, write).await;
 
         let since_last = self
             .last_digest(env)
@@ -77,6 +80,7 @@ impl Digester {
             budget,
             forecast,
             resources,
+            prices,
             events,
             trail_from,
             health,

@@ -167,7 +167,8 @@ impl Inspect for Fake {
                     failed_tasks: Vec::new(),
                 },
                 task_definition: Some("app:7".into()),
-                fargate: true,
+                launch_type: Some("FARGATE".into()),
+                capacity_providers: Vec::new(),
                 target_groups: Vec::new(),
             })
             .collect();
@@ -189,7 +190,9 @@ impl Inspect for Fake {
                     cpu_units: 512,
                     memory_mib: 1024,
                     arm: false,
+                    os: crate::ports::TaskOs::Linux,
                     tasks: s.desired as u32,
+                    spot_tasks: 0,
                 },
                 sleeps: true,
             })
@@ -233,6 +236,23 @@ impl Inspect for Fake {
     }
 }
 
+/// No Price List here: every price comes from the shipped table.
+impl crate::ports::Pricing for Fake {
+    fn price_list<'a>(
+        &'a self,
+        _env: &'a Environment,
+        _wanted: &'a [crate::ports::PriceItem],
+    ) -> BoxFuture<'a, crate::ports::PriceAnswer> {
+        async {
+            crate::ports::PriceAnswer {
+                prices: Vec::new(),
+                failed: Some("no Price List in this test".into()),
+            }
+        }
+        .boxed()
+    }
+}
+
 impl Outbox for Fake {
     fn email<'a>(
         &'a self,
@@ -265,6 +285,7 @@ async fn gathering_needs_only_the_ports() {
         billing: fake.clone(),
         inspect: fake.clone(),
         outbox: fake.clone(),
+        pricing: fake.clone(),
     };
     let env = staging_env();
     let d = Digester::new(
@@ -322,6 +343,7 @@ fn digester(fake: Arc<Fake>, env: &Environment, now: &str) -> Digester {
     let ports = Ports {
         billing: fake.clone(),
         inspect: fake.clone(),
+        pricing: fake.clone(),
         outbox: fake,
     };
     Digester::new(
@@ -447,6 +469,7 @@ fn digester_at(
         Ports {
             billing: fake.clone(),
             inspect: fake.clone(),
+            pricing: fake.clone(),
             outbox: fake,
         },
         Arc::new(SqliteStore::in_memory().unwrap()),

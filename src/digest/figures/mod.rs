@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use super::input::{Budget, DigestInput, Health, Money, Size};
-use super::prices::{PriceTable, Rate};
+use super::prices::{PriceTable, Rate, RateBasis};
 use crate::model::{Action, AuditEvent, Effect};
 use crate::schedule::scheduled;
 
@@ -187,7 +187,7 @@ pub struct Savings {
     pub resources: Vec<ResourceSaving>,
     /// Resources that could not be priced, and why; not in the totals.
     pub unpriced: Vec<(String, String)>,
-    /// The method, in one line.
+    /// The method, in one line: list price estimates, and where the prices come from.
     pub method: String,
 }
 
@@ -247,6 +247,9 @@ pub struct ResourceSaving {
     pub resource: String,
     /// What an hour of it costs (rounded for display; the savings use the exact rate).
     pub hourly: Money,
+    /// What that hourly price is made of: the unit prices (and where each comes from), the
+    /// task size and tasks on demand and on Fargate Spot, the operating system, the instances.
+    pub rate: RateBasis,
     /// Seconds asleep during `day`.
     pub asleep_day_secs: i64,
     /// Seconds asleep from the start of the month through `day`.
@@ -392,7 +395,7 @@ pub fn compute(input: &DigestInput, prices: &PriceTable) -> Digest {
     let spend = spend(input);
     let budget = budget(input, spend.as_ref().ok());
     let rates = rates(input, prices);
-    let savings = savings(input, prices, &rates);
+    let savings = savings(input, prices);
     let (day_start, day_end) = utc_day(input.day);
     let (month_from, _) = utc_day(month_start(input.day));
     let wakes = wakes(input, &rates, day_start, day_end);

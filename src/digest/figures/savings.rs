@@ -1,6 +1,7 @@
 //! What sleeping saved: hours each resource slept, from the audit trail, times its price.
 
 use super::*;
+use crate::digest::prices::Quote;
 
 /// Each resource's exact hourly rate, or why it has none.
 pub(super) fn rates(
@@ -94,20 +95,17 @@ pub(super) fn regions(input: &DigestInput) -> String {
     }
 }
 
-pub(super) fn savings(
-    input: &DigestInput,
-    prices: &PriceTable,
-    rates: &[(String, Result<Rate, String>)],
-) -> Savings {
+pub(super) fn savings(input: &DigestInput, prices: &PriceTable) -> Savings {
     // The UTC billing day and month, as the spend beside it.
     let (day_start, day_end) = utc_day(input.day);
     let (month_from, _) = utc_day(month_start(input.day));
     let mut resources = Vec::new();
     let mut unpriced = Vec::new();
-    for (resource, rate) in rates {
-        match rate {
-            Err(why) => unpriced.push((resource.clone(), why.clone())),
-            Ok(rate) => {
+    for r in input.resources.iter().filter(|r| r.sleeps) {
+        let resource = &r.resource;
+        match prices.quote(&r.size) {
+            Err(why) => unpriced.push((resource.clone(), why)),
+            Ok(Quote { rate, basis }) => {
                 let slept = sleep_intervals(
                     &input.events,
                     resource,
@@ -119,6 +117,7 @@ pub(super) fn savings(
                 resources.push(ResourceSaving {
                     resource: resource.clone(),
                     hourly: rate.hourly(),
+                    rate: basis,
                     asleep_day_secs: day_secs,
                     asleep_month_secs: month_secs,
                     saved_day: rate.cost(day_secs),
@@ -127,15 +126,16 @@ pub(super) fn savings(
             }
         }
     }
+    let method = format!(
+        "Savings are list-price estimates: hours asleep × hourly price (Fargate vCPU- and GB-hours for the task size × tasks on demand and on Fargate Spot, by CPU architecture and operating system, and the Windows licence per vCPU; RDS instance-class price by deployment), {}, {}; not billed spend (discounts, Savings Plans and credits are not applied).",
+        prices.sources(resources.iter().map(|r| &r.rate)),
+        regions(input)
+    );
     Savings {
         day: resources.iter().map(|r| r.saved_day).sum(),
         month: resources.iter().map(|r| r.saved_month).sum(),
         resources,
         unpriced,
-        method: format!(
-            "Savings are list-price estimates: hours asleep × hourly price (Fargate vCPU- and GB-hours for the task size × tasks; RDS instance-class price, ×2 for Multi-AZ), on-demand prices from lightsout's table taken {}, {}; not billed spend (discounts, Savings Plans and credits are not applied).",
-            prices.taken(),
-            regions(input)
-        ),
+        method,
     }
 }
