@@ -227,9 +227,12 @@ impl AwsCloud {
                     .interceptor(self.counter.clone())
                     .build(),
             ),
+            // One attempt: a Price List that fails is answered from the shipped table at once
+            // (and asked again by the next digest), never held up by retries.
             pricing: aws_sdk_pricing::Client::from_conf(
                 aws_sdk_pricing::config::Builder::from(&config)
                     .region(Region::new(pricing::endpoint_region(&env.region)))
+                    .retry_config(RetryConfig::standard().with_max_attempts(1))
                     .interceptor(self.counter.clone())
                     .build(),
             ),
