@@ -353,8 +353,8 @@ pub async fn reconcile<C: Cloud>(
 }
 
 /// Applies a plan behind `fence`: actions without prerequisites first, at most
-/// `env.concurrency` at once, then the actions that wait for them (databases after the services
-/// that use them). Once the fence closes no action or step starts, and what is left is reported
+/// `env.concurrency` at once, then in waves the actions that wait for them (Auto Scaling groups
+/// after the services that run on them, databases after both). Once the fence closes no action or step starts, and what is left is reported
 /// [`Outcome::Deferred`] for the next pass.
 pub async fn apply<C: Cloud>(
     cloud: &C,
@@ -384,57 +384,74 @@ pub async fn apply<C: Cloud>(
         .await,
     );
 
-    let mut ready = Vec::new();
-    for item in second {
-        let Verdict::Act { after, .. } = &item.verdict else {
-            continue;
-        };
-        let blocker = after.iter().find(|r| {
-            !matches!(
-                results.get(*r).map(|r| &r.outcome),
-                Some(Outcome::Done | Outcome::DryRun)
-            )
-        });
-        match blocker.and_then(|b| results.get(b).map(|r| (b, &r.outcome))) {
-            Some((_, Outcome::Deferred(why))) => {
-                let why = why.clone();
-                results.insert(
-                    item.resource.clone(),
-                    Ran::not_started(Outcome::Deferred(why)),
-                );
+    // Then in waves, one tier after another (the databases after the Auto Scaling groups after
+    // the services): an item runs once all it waits for is done, and is not started when one
+    // of them failed or was deferred.
+    let mut pending: Vec<&Item> = second;
+    while !pending.is_empty() {
+        let mut ready = Vec::new();
+        let mut later = Vec::new();
+        for item in pending {
+            let Verdict::Act { after, .. } = &item.verdict else {
+                continue;
+            };
+            let waiting_on_pending = |r: &ResourceId| {
+                !results.contains_key(r)
+                    && p.items
+                        .iter()
+                        .any(|i| &i.resource == r && matches!(i.verdict, Verdict::Act { .. }))
+            };
+            let blocker = after.iter().find(|r| {
+                !matches!(
+                    results.get(*r).map(|r| &r.outcome),
+                    Some(Outcome::Done | Outcome::DryRun)
+                )
+            });
+            match blocker.map(|b| (b, results.get(b).map(|r| &r.outcome))) {
+                None => ready.push(item),
+                Some((b, None)) if waiting_on_pending(b) => later.push(item),
+                Some((_, Some(Outcome::Deferred(why)))) => {
+                    let why = why.clone();
+                    results.insert(
+                        item.resource.clone(),
+                        Ran::not_started(Outcome::Deferred(why)),
+                    );
+                }
+                Some((b, _)) => {
+                    // Failed, or with no result at all: it was not part of this pass.
+                    let why = format!("not attempted: {b} did not finish going to sleep");
+                    tracing::warn!(env = %env.name, resource = %item.resource, "{why}");
+                    results.insert(
+                        item.resource.clone(),
+                        Ran::not_started(Outcome::NotRun(why)),
+                    );
+                }
             }
-            Some((b, _)) => {
-                let why = format!("not attempted: {b} did not finish going to sleep");
-                tracing::warn!(env = %env.name, resource = %item.resource, "{why}");
-                results.insert(
-                    item.resource.clone(),
-                    Ran::not_started(Outcome::NotRun(why)),
-                );
-            }
-            None if blocker.is_some() => {
-                // A prerequisite with no result at all: it was not part of this pass.
-                let why = format!(
-                    "not attempted: {} did not finish going to sleep",
-                    blocker.map(ToString::to_string).unwrap_or_default()
-                );
-                results.insert(
-                    item.resource.clone(),
-                    Ran::not_started(Outcome::NotRun(why)),
-                );
-            }
-            None => ready.push(item),
         }
+        if ready.is_empty() {
+            // Nothing can start: what is left waits on itself (a cycle no plan makes).
+            for item in later {
+                results.insert(
+                    item.resource.clone(),
+                    Ran::not_started(Outcome::NotRun(
+                        "not attempted: what it waits for never ran".into(),
+                    )),
+                );
+            }
+            break;
+        }
+        results.extend(
+            run_all(
+                cloud,
+                env,
+                ready.into_iter().cloned().collect(),
+                dry_run,
+                fence,
+            )
+            .await,
+        );
+        pending = later;
     }
-    results.extend(
-        run_all(
-            cloud,
-            env,
-            ready.into_iter().cloned().collect(),
-            dry_run,
-            fence,
-        )
-        .await,
-    );
 
     let items = p
         .items

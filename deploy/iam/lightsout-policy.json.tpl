@@ -12,7 +12,8 @@
         "rds:DescribeDBClusters",
         "elasticache:DescribeReplicationGroups",
         "elasticache:DescribeCacheClusters",
-        "elasticache:ListTagsForResource"
+        "elasticache:ListTagsForResource",
+        "autoscaling:DescribeAutoScalingGroups"
       ],
       "Resource": "*"
     },
@@ -27,6 +28,8 @@
         "ecs:DescribeTasks",
         "elasticloadbalancing:DescribeTargetHealth",
         "cloudwatch:DescribeAlarms",
+        "autoscaling:DescribeLaunchConfigurations",
+        "ec2:DescribeLaunchTemplateVersions",
         "sts:GetCallerIdentity"
       ],
       "Resource": "*"
@@ -97,6 +100,19 @@
       }
     },
     {
+      "Sid": "ChangeStagingAutoScalingGroupsOnly",
+      "Effect": "Allow",
+      "Action": [
+        "autoscaling:UpdateAutoScalingGroup",
+        "autoscaling:CreateOrUpdateTags",
+        "autoscaling:DeleteTags"
+      ],
+      "Resource": "arn:aws:autoscaling:${region}:${account_id}:autoScalingGroup:*:autoScalingGroupName/*",
+      "Condition": {
+        "StringEquals": { "aws:ResourceTag/${environment_tag_key}": "${environment_tag_value}" }
+      }
+    },
+    {
       "Sid": "StateTable",
       "Effect": "Allow",
       "Action": [
@@ -127,7 +143,10 @@
         "rds:StopDBCluster",
         "rds:StartDBCluster",
         "rds:AddTagsToResource",
-        "rds:RemoveTagsFromResource"
+        "rds:RemoveTagsFromResource",
+        "autoscaling:UpdateAutoScalingGroup",
+        "autoscaling:CreateOrUpdateTags",
+        "autoscaling:DeleteTags"
       ],
       "Resource": "*",
       "Condition": {
@@ -149,7 +168,10 @@
         "rds:StopDBCluster",
         "rds:StartDBCluster",
         "rds:AddTagsToResource",
-        "rds:RemoveTagsFromResource"
+        "rds:RemoveTagsFromResource",
+        "autoscaling:UpdateAutoScalingGroup",
+        "autoscaling:CreateOrUpdateTags",
+        "autoscaling:DeleteTags"
       ],
       "Resource": "*",
       "Condition": {

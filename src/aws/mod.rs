@@ -1,5 +1,5 @@
-//! The AWS adapter: the only module that talks to AWS — ECS and Application Auto Scaling, RDS,
-//! ElastiCache, and for the digest Cost Explorer, Budgets, CloudWatch, ELB, SES, SNS and SSM;
+//! The AWS adapter: the only module that talks to AWS — ECS and Application Auto Scaling, EC2
+//! Auto Scaling, RDS, ElastiCache, and for the digest Cost Explorer, Budgets, CloudWatch, ELB, SES, SNS and SSM;
 //! DynamoDB for the shared store.
 //!
 //! Clients are built once per region from one shared configuration, with the SDK's adaptive
@@ -7,6 +7,7 @@
 //! nothing lightsout asks of AWS can wait forever. The standard AWS configuration applies:
 //! profiles, `AWS_REGION`, `AWS_ENDPOINT_URL`.
 
+mod asg;
 mod billing;
 mod count;
 mod dynamo;
@@ -49,6 +50,8 @@ pub(crate) struct Clients {
     pub(crate) cw: aws_sdk_cloudwatch::Client,
     pub(crate) elb: aws_sdk_elasticloadbalancingv2::Client,
     pub(crate) elasticache: aws_sdk_elasticache::Client,
+    pub(crate) autoscaling: aws_sdk_autoscaling::Client,
+    pub(crate) ec2: aws_sdk_ec2::Client,
 }
 
 /// The real cloud, through the AWS SDK.
@@ -218,6 +221,18 @@ impl AwsCloud {
             ),
             elasticache: aws_sdk_elasticache::Client::from_conf(
                 aws_sdk_elasticache::config::Builder::from(&config)
+                    .region(region.clone())
+                    .interceptor(self.counter.clone())
+                    .build(),
+            ),
+            autoscaling: aws_sdk_autoscaling::Client::from_conf(
+                aws_sdk_autoscaling::config::Builder::from(&config)
+                    .region(region.clone())
+                    .interceptor(self.counter.clone())
+                    .build(),
+            ),
+            ec2: aws_sdk_ec2::Client::from_conf(
+                aws_sdk_ec2::config::Builder::from(&config)
                     .region(region)
                     .interceptor(self.counter.clone())
                     .build(),
@@ -239,14 +254,16 @@ impl Cloud for AwsCloud {
 
     async fn observe(&self, env: &Environment) -> Observation {
         let clients = self.clients(env).await;
-        // ECS and RDS are observed concurrently, then merged.
+        // Every kind is observed concurrently, then merged in kind order.
         let (mut obs, mut dbs) = (Observation::default(), Observation::default());
-        let mut caches = Observation::default();
+        let (mut caches, mut groups) = (Observation::default(), Observation::default());
         tokio::join!(
             ecs::observe(&clients, env, &mut obs),
+            asg::observe(&clients, env, &mut groups),
             rds::observe(&clients, env, &mut dbs),
             elasticache::observe(&clients, env, &mut caches),
         );
+        obs.merge(groups);
         obs.merge(dbs);
         obs.merge(caches);
         obs
@@ -256,6 +273,7 @@ impl Cloud for AwsCloud {
         let clients = self.clients(env).await;
         match step {
             Step::Ecs(s) => ecs::execute(&clients, s).await,
+            Step::Asg(s) => asg::execute(&clients, s).await,
             Step::Rds(s) => rds::execute(&clients, s).await,
         }
     }

@@ -4,6 +4,7 @@
 //! the compiler lists every place a new kind must be handled, and they are all here).
 //!
 //! - [`ecs`]: ECS services and their Application Auto Scaling bounds (tier: apps).
+//! - [`asg`]: EC2 Auto Scaling groups, such as an ECS capacity provider's (tier: capacity).
 //! - [`rds`]: RDS DB instances and Aurora DB clusters (tier: data).
 //! - [`elasticache`]: ElastiCache caches, reported only: AWS cannot stop them (tier: data).
 //!
@@ -16,6 +17,7 @@
 //!
 //! Adding a kind: see "Adding a resource kind" in the README.
 
+pub mod asg;
 pub mod ecs;
 pub mod elasticache;
 pub mod rds;
@@ -120,6 +122,8 @@ impl Guard {
 pub enum Kind {
     /// ECS services.
     Ecs,
+    /// EC2 Auto Scaling groups.
+    Asg,
     /// RDS instances and Aurora clusters.
     Rds,
     /// ElastiCache caches.
@@ -128,12 +132,13 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 3] = [Kind::Ecs, Kind::Rds, Kind::ElastiCache];
+    pub const ALL: [Kind; 4] = [Kind::Ecs, Kind::Asg, Kind::Rds, Kind::ElastiCache];
 
     /// Where a whole environment's order puts this kind.
     pub fn tier(self) -> Tier {
         match self {
             Kind::Ecs => Tier::App,
+            Kind::Asg => Tier::Capacity,
             Kind::Rds | Kind::ElastiCache => Tier::Data,
         }
     }
@@ -142,6 +147,7 @@ impl Kind {
     pub fn plural(self) -> &'static str {
         match self {
             Kind::Ecs => "services",
+            Kind::Asg => "Auto Scaling groups",
             Kind::Rds => "databases",
             Kind::ElastiCache => "caches",
         }
@@ -151,7 +157,7 @@ impl Kind {
     /// keep costing while the environment sleeps).
     pub fn can_sleep(self) -> bool {
         match self {
-            Kind::Ecs | Kind::Rds => true,
+            Kind::Ecs | Kind::Asg | Kind::Rds => true,
             Kind::ElastiCache => false,
         }
     }
@@ -160,7 +166,7 @@ impl Kind {
     /// digest ships; empty when the shipped table covers it.
     pub fn prices(self) -> &'static str {
         match self {
-            Kind::Ecs | Kind::Rds => "",
+            Kind::Ecs | Kind::Asg | Kind::Rds => "",
             Kind::ElastiCache => elasticache::PRICES,
         }
     }
@@ -169,6 +175,7 @@ impl Kind {
     pub fn table(self) -> &'static str {
         match self {
             Kind::Ecs => "ecs",
+            Kind::Asg => "asg",
             Kind::Rds => "rds",
             Kind::ElastiCache => "elasticache",
         }
@@ -183,6 +190,8 @@ impl Kind {
 pub enum Tier {
     /// Applications: ECS services.
     App,
+    /// What the applications run on: Auto Scaling groups (an ECS capacity provider's).
+    Capacity,
     /// Data: databases.
     Data,
 }
@@ -193,6 +202,8 @@ pub enum Tier {
 pub enum ResourceId {
     /// An ECS service.
     EcsService(ServiceName),
+    /// An EC2 Auto Scaling group.
+    AutoScalingGroup(String),
     /// An RDS DB instance.
     DbInstance(String),
     /// An Aurora DB cluster.
@@ -206,6 +217,7 @@ impl ResourceId {
     pub fn kind(&self) -> Kind {
         match self {
             ResourceId::EcsService(_) => Kind::Ecs,
+            ResourceId::AutoScalingGroup(_) => Kind::Asg,
             ResourceId::DbInstance(_) | ResourceId::DbCluster(_) => Kind::Rds,
             ResourceId::CacheCluster(_) => Kind::ElastiCache,
         }
@@ -217,6 +229,7 @@ impl ResourceId {
             ResourceId::EcsService(n) => {
                 format!("ECS service {} in cluster {}", n.service, n.cluster)
             }
+            ResourceId::AutoScalingGroup(x) => format!("Auto Scaling group {x}"),
             ResourceId::DbInstance(x) => format!("RDS DB instance {x}"),
             ResourceId::DbCluster(x) => format!("Aurora DB cluster {x}"),
             ResourceId::CacheCluster(x) => format!("ElastiCache cluster {x}"),
@@ -228,6 +241,7 @@ impl fmt::Display for ResourceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ResourceId::EcsService(n) => write!(f, "ecs:{n}"),
+            ResourceId::AutoScalingGroup(id) => write!(f, "asg:{id}"),
             ResourceId::DbInstance(id) => write!(f, "rds:{id}"),
             ResourceId::DbCluster(id) => write!(f, "aurora:{id}"),
             ResourceId::CacheCluster(id) => write!(f, "elasticache:{id}"),
@@ -241,6 +255,8 @@ impl fmt::Display for ResourceId {
 pub struct Tables {
     /// `[ecs]`.
     pub ecs: ecs::Selection,
+    /// `[asg]`.
+    pub asg: asg::Selection,
     /// `[rds]`.
     pub rds: rds::Selection,
     /// `[elasticache]`.
@@ -249,7 +265,7 @@ pub struct Tables {
 
 impl Tables {
     /// The top-level keys of the resource tables.
-    pub const KEYS: [&'static str; 3] = ["ecs", "rds", "elasticache"];
+    pub const KEYS: [&'static str; 4] = ["ecs", "asg", "rds", "elasticache"];
 
     /// Reads the resource tables of a schedule file's root table. Data-tier tables are read
     /// first, so the apps' `depends_on` can name what they depend on.
@@ -264,6 +280,11 @@ impl Tables {
             && let Some(t) = rd.table(v, "elasticache")
         {
             tables.elasticache = elasticache::Selection::parse(rd, t);
+        }
+        if let Some(v) = lookup(root, "asg")
+            && let Some(t) = rd.table(v, "asg")
+        {
+            tables.asg = asg::Selection::parse(rd, t);
         }
         let data: BTreeSet<&str> = tables.rds.named().collect();
         if let Some(v) = lookup(root, "ecs")
@@ -280,6 +301,8 @@ impl Tables {
 pub struct Observation {
     /// Selected ECS services.
     pub services: Vec<ObservedService>,
+    /// Selected Auto Scaling groups.
+    pub groups: Vec<asg::ObservedGroup>,
     /// Selected databases.
     pub databases: Vec<ObservedDb>,
     /// Selected caches.
@@ -308,6 +331,7 @@ impl Observation {
         self.services
             .iter()
             .map(Observed::Service)
+            .chain(self.groups.iter().map(Observed::Group))
             .chain(self.databases.iter().map(Observed::Database))
             .chain(self.caches.iter().map(Observed::Cache))
     }
@@ -315,6 +339,7 @@ impl Observation {
     /// Adds what another part of the observation saw (one kind's adapter, say).
     pub fn merge(&mut self, other: Observation) {
         self.services.extend(other.services);
+        self.groups.extend(other.groups);
         self.databases.extend(other.databases);
         self.caches.extend(other.caches);
         self.missing.extend(other.missing);
@@ -326,6 +351,7 @@ impl Observation {
     /// prices and reports on.
     pub fn retain_managed(&mut self, guard: &Guard) {
         self.services.retain(|s| guard.refusal(&s.tags).is_none());
+        self.groups.retain(|g| guard.refusal(&g.tags).is_none());
         self.databases
             .retain(|d| guard.refusal(&d.tags).is_none() && d.member_of.is_none());
         self.caches.retain(|c| guard.refusal(&c.tags).is_none());
@@ -344,6 +370,8 @@ impl Observation {
 pub enum Observed<'a> {
     /// An ECS service.
     Service(&'a ObservedService),
+    /// An Auto Scaling group.
+    Group(&'a asg::ObservedGroup),
     /// An RDS instance or Aurora cluster.
     Database(&'a ObservedDb),
     /// An ElastiCache cache.
@@ -361,6 +389,16 @@ pub enum Progress {
         /// Tasks desired.
         desired: i32,
         /// The desired count recorded before it was scaled to zero, while it sleeps.
+        recorded: Option<i32>,
+    },
+    /// An Auto Scaling group: instances in service of desired, and the capacity recorded on it
+    /// while it sleeps.
+    Instances {
+        /// Instances in service.
+        running: i32,
+        /// Desired capacity.
+        desired: i32,
+        /// The desired capacity recorded before it went to 0, while it sleeps.
         recorded: Option<i32>,
     },
     /// A database or cache: its status as AWS says it.
@@ -425,6 +463,7 @@ impl Observed<'_> {
     pub fn id(&self) -> ResourceId {
         match self {
             Observed::Service(s) => ResourceId::EcsService(s.name.clone()),
+            Observed::Group(g) => ResourceId::AutoScalingGroup(g.name.clone()),
             Observed::Database(d) => d.resource_id(),
             Observed::Cache(c) => ResourceId::CacheCluster(c.id.clone()),
         }
@@ -434,6 +473,7 @@ impl Observed<'_> {
     pub fn kind(&self) -> Kind {
         match self {
             Observed::Service(_) => Kind::Ecs,
+            Observed::Group(_) => Kind::Asg,
             Observed::Database(_) => Kind::Rds,
             Observed::Cache(_) => Kind::ElastiCache,
         }
@@ -443,6 +483,7 @@ impl Observed<'_> {
     pub fn tags(&self) -> &BTreeMap<String, String> {
         match self {
             Observed::Service(s) => &s.tags,
+            Observed::Group(g) => &g.tags,
             Observed::Database(d) => &d.tags,
             Observed::Cache(c) => &c.tags,
         }
@@ -452,6 +493,7 @@ impl Observed<'_> {
     pub fn describe(&self) -> String {
         match self {
             Observed::Service(s) => s.describe(),
+            Observed::Group(g) => g.describe(),
             Observed::Database(d) => d.describe(),
             Observed::Cache(c) => c.describe(),
         }
@@ -461,6 +503,7 @@ impl Observed<'_> {
     pub fn status(&self) -> String {
         match self {
             Observed::Service(s) => s.status.to_string(),
+            Observed::Group(g) => g.status_word(),
             Observed::Database(d) => d.status.to_string(),
             Observed::Cache(c) => c.status.clone(),
         }
@@ -470,6 +513,7 @@ impl Observed<'_> {
     pub fn slept(&self) -> bool {
         match self {
             Observed::Service(s) => s.slept(),
+            Observed::Group(g) => g.slept(),
             Observed::Database(d) => d.slept(),
             Observed::Cache(_) => false,
         }
@@ -480,7 +524,7 @@ impl Observed<'_> {
     /// stopped). What cannot keeps costing while the environment sleeps.
     pub fn can_sleep(&self) -> bool {
         match self {
-            Observed::Service(_) => true,
+            Observed::Service(_) | Observed::Group(_) => true,
             Observed::Database(d) => d.can_stop(),
             Observed::Cache(_) => false,
         }
@@ -494,6 +538,11 @@ impl Observed<'_> {
                 running: s.running,
                 desired: s.desired,
                 recorded: s.tags.get(tags::DESIRED_COUNT).and_then(|c| c.parse().ok()),
+            },
+            Observed::Group(g) => Progress::Instances {
+                running: g.in_service,
+                desired: g.desired,
+                recorded: g.tags.get(asg::DESIRED_COUNT).and_then(|c| c.parse().ok()),
             },
             Observed::Database(d) => Progress::Status {
                 status: d.status.to_string(),
@@ -510,7 +559,7 @@ impl Observed<'_> {
     /// cluster does).
     pub fn is_dependency(&self) -> bool {
         match self {
-            Observed::Service(_) => true,
+            Observed::Service(_) | Observed::Group(_) => true,
             Observed::Database(d) => d.member_of.is_none(),
             // Always on: nothing waits for it.
             Observed::Cache(_) => false,
@@ -521,6 +570,7 @@ impl Observed<'_> {
     pub fn answers_to(&self, name: &str) -> bool {
         match self {
             Observed::Service(s) => s.name.to_string() == name,
+            Observed::Group(g) => g.name == name,
             Observed::Database(d) => d.id == name,
             Observed::Cache(c) => c.id == name,
         }
@@ -531,6 +581,17 @@ impl Observed<'_> {
         match self {
             Observed::Service(s) => (s.running < s.desired)
                 .then(|| format!("{} ({}/{} tasks)", self.id(), s.running, s.desired)),
+            Observed::Group(g) if g.tags.contains_key(asg::DESIRED_COUNT) => {
+                Some(format!("{} (asleep)", self.id()))
+            }
+            Observed::Group(g) => (g.in_service < g.desired).then(|| {
+                format!(
+                    "{} ({}/{} instances in service)",
+                    self.id(),
+                    g.in_service,
+                    g.desired
+                )
+            }),
             Observed::Database(d) => {
                 (d.status != DbStatus::Available).then(|| format!("{} ({})", self.id(), d.status))
             }
@@ -542,7 +603,7 @@ impl Observed<'_> {
     pub fn depends_on(&self, tables: &Tables) -> Option<Vec<String>> {
         match self {
             Observed::Service(s) => tables.ecs.settings_of(&s.name).depends_on,
-            Observed::Database(_) | Observed::Cache(_) => None,
+            Observed::Group(_) | Observed::Database(_) | Observed::Cache(_) => None,
         }
     }
 
@@ -551,6 +612,7 @@ impl Observed<'_> {
     pub fn rule(&self, ctx: &Ctx<'_>, deps: &Deps) -> Rule {
         match self {
             Observed::Service(s) => ecs::rule(s, ctx, deps),
+            Observed::Group(g) => asg::rule(g, ctx, deps),
             Observed::Database(d) => rds::rule(d, ctx),
             Observed::Cache(c) => elasticache::rule(c, ctx),
         }
@@ -574,6 +636,8 @@ pub enum Effect {
 pub enum Step {
     /// An ECS or Application Auto Scaling call.
     Ecs(ecs::Step),
+    /// An EC2 Auto Scaling call.
+    Asg(asg::Step),
     /// An RDS call.
     Rds(rds::Step),
 }
@@ -583,6 +647,7 @@ impl Step {
     pub fn operation(&self) -> &'static str {
         match self {
             Step::Ecs(s) => s.operation(),
+            Step::Asg(s) => s.operation(),
             Step::Rds(s) => s.operation(),
         }
     }
@@ -591,6 +656,7 @@ impl Step {
     pub fn label(&self) -> String {
         match self {
             Step::Ecs(s) => s.label(),
+            Step::Asg(s) => s.label(),
             Step::Rds(s) => s.label(),
         }
     }
@@ -599,6 +665,7 @@ impl Step {
     pub fn effect(&self) -> Option<Effect> {
         match self {
             Step::Ecs(s) => s.effect(),
+            Step::Asg(s) => s.effect(),
             Step::Rds(s) => s.effect(),
         }
     }
@@ -608,6 +675,7 @@ impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Step::Ecs(s) => s.fmt(f),
+            Step::Asg(s) => s.fmt(f),
             Step::Rds(s) => s.fmt(f),
         }
     }
@@ -616,6 +684,12 @@ impl fmt::Display for Step {
 impl From<ecs::Step> for Step {
     fn from(s: ecs::Step) -> Step {
         Step::Ecs(s)
+    }
+}
+
+impl From<asg::Step> for Step {
+    fn from(s: asg::Step) -> Step {
+        Step::Asg(s)
     }
 }
 
@@ -646,4 +720,59 @@ pub fn skipped(tags: &BTreeMap<String, String>, now: DateTime<Utc>, tz: Tz) -> O
             tags::SKIP_UNTIL
         )),
     }
+}
+
+/// The shape most kinds' tables share: a list of identifiers under `key` (each checked by
+/// `invalid`, which says what is wrong and how to fix it) and `[[TABLE.select]]` tag selectors.
+/// Each identifier is recorded as named (`PREFIX:id`, with its place) for `plan`'s file:line
+/// reasons. The table's own keys are checked by the caller (a kind may have more).
+pub(crate) fn ids_and_selectors(
+    rd: &mut Reader<'_, '_>,
+    t: &DeTable<'_>,
+    table: &str,
+    key: &str,
+    prefix: &str,
+    invalid: impl Fn(&str) -> Option<(String, String)>,
+) -> (Vec<String>, Vec<TagSelector>) {
+    let mut ids: Vec<String> = Vec::new();
+    let mut select = Vec::new();
+    if let Some(v) = lookup(t, key) {
+        for (id, span) in rd.strings(v, &format!("{table}.{key}")) {
+            if let Some((why, fix)) = invalid(id) {
+                rd.err(span, why, Some(fix));
+            } else if ids.iter().any(|x| x == id) {
+                rd.err(
+                    span,
+                    format!("\"{id}\" is listed twice"),
+                    Some("remove one of them".to_string()),
+                );
+            } else {
+                ids.push(id.to_string());
+                rd.named.push((format!("{prefix}:{id}"), span));
+            }
+        }
+    }
+    if let Some(v) = lookup(t, "select") {
+        for item in rd.array(v, &format!("{table}.select")).unwrap_or_default() {
+            let Some(st) = rd.table(item, &format!("{table}.select")) else {
+                continue;
+            };
+            rd.check_keys(st, &["tags"], &format!("[[{table}.select]]"));
+            match lookup(st, "tags") {
+                Some(tv) => {
+                    if let Some(tags) = rd.tags(tv, "tags") {
+                        rd.selectors
+                            .push((format!("{table} {tags:?}"), item.span()));
+                        select.push(tags);
+                    }
+                }
+                None => rd.err(
+                    item.span(),
+                    format!("[[{table}.select]] needs `tags`"),
+                    Some("add tags = { Environment = \"staging\" }".to_string()),
+                ),
+            }
+        }
+    }
+    (ids, select)
 }
