@@ -1,7 +1,7 @@
 use super::*;
 use crate::config::parse_str;
 use crate::kinds::{
-    Bounds, DbKind, ObservedDb, ObservedService, Scalable, ServiceName, asg, ecs, rds, tags,
+    Bounds, DbKind, ObservedDb, ObservedService, Scalable, ServiceName, asg, ec2, ecs, rds, tags,
 };
 use crate::model::Override;
 use crate::schedule::{Why, decide, scheduled};
@@ -182,9 +182,142 @@ fn simulate(obs: &Observation, p: &Plan) -> Observation {
                     (g.in_service, g.instances) = (*desired, *desired);
                     g.protected = 0;
                 }),
+            Step::Ec2(ec2::Step::StopInstance { id, .. }) => o
+                .instances
+                .iter_mut()
+                .filter(|i| &i.id == id)
+                .for_each(|i| i.state = ec2::InstanceState::Stopped),
+            Step::Ec2(ec2::Step::StartInstance { id }) => o
+                .instances
+                .iter_mut()
+                .filter(|i| &i.id == id)
+                .for_each(|i| i.state = ec2::InstanceState::Running),
+            Step::Ec2(ec2::Step::TagInstance { id, tags }) => o
+                .instances
+                .iter_mut()
+                .filter(|i| &i.id == id)
+                .for_each(|i| i.tags.extend(tags.clone())),
+            Step::Ec2(ec2::Step::UntagInstance { id, keys }) => o
+                .instances
+                .iter_mut()
+                .filter(|i| &i.id == id)
+                .for_each(|i| {
+                    keys.iter().for_each(|k| {
+                        i.tags.remove(k);
+                    })
+                }),
         }
     }
     o
+}
+
+fn instance(id: &str) -> ec2::ObservedInstance {
+    ec2::ObservedInstance {
+        id: id.into(),
+        state: ec2::InstanceState::Running,
+        instance_type: "t3.micro".into(),
+        lifecycle: None,
+        root_device_type: "ebs".into(),
+        hibernation: false,
+        tags: BTreeMap::new(),
+    }
+}
+
+const WITH_INSTANCES: &str = r#"
+region = "eu-west-1"
+timezone = "UTC"
+awake = ["Mon-Fri 07:00-20:00"]
+[ec2]
+instances = ["i-0123456789abcdef0", "i-0123456789abcdef1"]
+[[ec2.select]]
+tags = { Team = "app" }
+[rds]
+instances = ["db"]
+"#;
+
+/// An instance is stopped after its slept-at tag is written, before the databases, and started
+/// after them; one started by hand while asleep is stopped again with that reason; members of
+/// an Auto Scaling group, spot and instance-store instances are left alone with their reason
+/// (named one by one: blocked, with the line and the fix).
+#[test]
+fn instances_stop_and_start_around_the_data_tier_and_unstoppable_ones_say_why() {
+    let e = parse_str(Path::new("staging.toml"), WITH_INSTANCES).unwrap_or_else(|x| panic!("{x}"));
+    let plan_at = |obs: &Observation, now| plan(&e, &scheduled(&e, now), obs, now);
+    let mut member = instance("i-0123456789abcdef1");
+    member.tags.insert(ec2::ASG_TAG.into(), "capacity".into());
+    let mut spot = instance("i-0000000000000000a");
+    spot.lifecycle = Some("spot".into());
+    spot.tags.insert("Team".into(), "app".into());
+    let mut store = instance("i-0000000000000000b");
+    store.root_device_type = "instance-store".into();
+    store.tags.insert("Team".into(), "app".into());
+    let day = Observation {
+        instances: vec![instance("i-0123456789abcdef0"), member, spot, store],
+        databases: vec![db("db", DbKind::Instance, "available")],
+        ..Default::default()
+    };
+    let p = plan_at(&day, night());
+    let bastion = item(&p, "ec2:i-0123456789abcdef0");
+    let Verdict::Act { steps, .. } = &bastion.verdict else {
+        panic!("{bastion:?}")
+    };
+    assert_eq!(
+        steps.iter().map(Step::operation).collect::<Vec<_>>(),
+        ["CreateTags", "StopInstances"]
+    );
+    let Verdict::Act { after, .. } = &item(&p, "rds:db").verdict else {
+        panic!()
+    };
+    assert!(after.contains(&ResourceId::Ec2Instance("i-0123456789abcdef0".into())));
+    let m = item(&p, "ec2:i-0123456789abcdef1");
+    assert_eq!(m.verdict, Verdict::Blocked);
+    assert!(
+        m.reason
+            .starts_with("staging.toml:6:37: member of Auto Scaling group capacity"),
+        "{}",
+        m.reason
+    );
+    assert!(
+        m.reason.contains("[asg] groups = [\"capacity\"]"),
+        "{}",
+        m.reason
+    );
+    assert_eq!(item(&p, "ec2:i-0000000000000000a").verdict, Verdict::Skip);
+    assert!(
+        item(&p, "ec2:i-0000000000000000b")
+            .reason
+            .contains("instance-store")
+    );
+
+    let asleep = simulate(&day, &p);
+    assert_eq!(plan_at(&asleep, night()).write_count(), 0);
+    // Started by hand at 02:00: stopped again, and the plan says so.
+    let mut by_hand = asleep.clone();
+    by_hand.instances[0].state = ec2::InstanceState::Running;
+    let late = night() + TimeDelta::hours(4);
+    let again = plan_at(&by_hand, late);
+    let it = item(&again, "ec2:i-0123456789abcdef0");
+    assert!(
+        it.reason.contains("started outside lightsout"),
+        "{}",
+        it.reason
+    );
+    assert_eq!(
+        it.steps().iter().map(Step::operation).collect::<Vec<_>>(),
+        ["StopInstances"]
+    );
+
+    // Morning: the database first, the instance on the next pass, back as it was.
+    let first = plan_at(&asleep, morning());
+    assert!(
+        item(&first, "ec2:i-0123456789abcdef0")
+            .reason
+            .contains("waiting for rds:db")
+    );
+    let now = simulate(&asleep, &first);
+    let now = simulate(&now, &plan_at(&now, morning()));
+    assert_eq!(now.instances, day.instances);
+    assert_eq!(plan_at(&now, morning()).write_count(), 0);
 }
 
 fn group(name: &str, (min, max, desired): (i32, i32, i32)) -> asg::ObservedGroup {

@@ -189,9 +189,15 @@ fn every_write_is_denied_on_production_by_both_tags() {
         // Writes to the environments' resources; the table, the digest's topic and identity and
         // the parameters are lightsout's own, named one by one.
         .filter(|a| {
-            ["ecs:", "application-autoscaling:", "autoscaling:", "rds:"]
-                .iter()
-                .any(|p| a.starts_with(p))
+            [
+                "ecs:",
+                "application-autoscaling:",
+                "autoscaling:",
+                "ec2:",
+                "rds:",
+            ]
+            .iter()
+            .any(|p| a.starts_with(p))
         })
         .filter(|a| {
             !reads

@@ -13,7 +13,8 @@
         "elasticache:DescribeReplicationGroups",
         "elasticache:DescribeCacheClusters",
         "elasticache:ListTagsForResource",
-        "autoscaling:DescribeAutoScalingGroups"
+        "autoscaling:DescribeAutoScalingGroups",
+        "ec2:DescribeInstances"
       ],
       "Resource": "*"
     },
@@ -113,6 +114,20 @@
       }
     },
     {
+      "Sid": "ChangeStagingInstancesOnly",
+      "Effect": "Allow",
+      "Action": [
+        "ec2:StopInstances",
+        "ec2:StartInstances",
+        "ec2:CreateTags",
+        "ec2:DeleteTags"
+      ],
+      "Resource": "arn:aws:ec2:${region}:${account_id}:instance/*",
+      "Condition": {
+        "StringEquals": { "aws:ResourceTag/${environment_tag_key}": "${environment_tag_value}" }
+      }
+    },
+    {
       "Sid": "StateTable",
       "Effect": "Allow",
       "Action": [
@@ -146,7 +161,11 @@
         "rds:RemoveTagsFromResource",
         "autoscaling:UpdateAutoScalingGroup",
         "autoscaling:CreateOrUpdateTags",
-        "autoscaling:DeleteTags"
+        "autoscaling:DeleteTags",
+        "ec2:StopInstances",
+        "ec2:StartInstances",
+        "ec2:CreateTags",
+        "ec2:DeleteTags"
       ],
       "Resource": "*",
       "Condition": {
@@ -171,7 +190,11 @@
         "rds:RemoveTagsFromResource",
         "autoscaling:UpdateAutoScalingGroup",
         "autoscaling:CreateOrUpdateTags",
-        "autoscaling:DeleteTags"
+        "autoscaling:DeleteTags",
+        "ec2:StopInstances",
+        "ec2:StartInstances",
+        "ec2:CreateTags",
+        "ec2:DeleteTags"
       ],
       "Resource": "*",
       "Condition": {

@@ -1,5 +1,5 @@
 //! The AWS adapter: the only module that talks to AWS — ECS and Application Auto Scaling, EC2
-//! Auto Scaling, RDS, ElastiCache, and for the digest Cost Explorer, Budgets, CloudWatch, ELB, SES, SNS and SSM;
+//! and EC2 Auto Scaling, RDS, ElastiCache, and for the digest Cost Explorer, Budgets, CloudWatch, ELB, SES, SNS and SSM;
 //! DynamoDB for the shared store.
 //!
 //! Clients are built once per region from one shared configuration, with the SDK's adaptive
@@ -11,6 +11,7 @@ mod asg;
 mod billing;
 mod count;
 mod dynamo;
+mod ec2;
 mod ecs;
 mod elasticache;
 mod health;
@@ -257,13 +258,16 @@ impl Cloud for AwsCloud {
         // Every kind is observed concurrently, then merged in kind order.
         let (mut obs, mut dbs) = (Observation::default(), Observation::default());
         let (mut caches, mut groups) = (Observation::default(), Observation::default());
+        let mut instances = Observation::default();
         tokio::join!(
             ecs::observe(&clients, env, &mut obs),
             asg::observe(&clients, env, &mut groups),
+            ec2::observe(&clients, env, &mut instances),
             rds::observe(&clients, env, &mut dbs),
             elasticache::observe(&clients, env, &mut caches),
         );
         obs.merge(groups);
+        obs.merge(instances);
         obs.merge(dbs);
         obs.merge(caches);
         obs
@@ -274,6 +278,7 @@ impl Cloud for AwsCloud {
         match step {
             Step::Ecs(s) => ecs::execute(&clients, s).await,
             Step::Asg(s) => asg::execute(&clients, s).await,
+            Step::Ec2(s) => ec2::execute(&clients, s).await,
             Step::Rds(s) => rds::execute(&clients, s).await,
         }
     }

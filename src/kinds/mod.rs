@@ -5,6 +5,7 @@
 //!
 //! - [`ecs`]: ECS services and their Application Auto Scaling bounds (tier: apps).
 //! - [`asg`]: EC2 Auto Scaling groups, such as an ECS capacity provider's (tier: capacity).
+//! - [`ec2`]: EC2 instances, such as a bastion (tier: compute).
 //! - [`rds`]: RDS DB instances and Aurora DB clusters (tier: data).
 //! - [`elasticache`]: ElastiCache caches, reported only: AWS cannot stop them (tier: data).
 //!
@@ -18,6 +19,7 @@
 //! Adding a kind: see "Adding a resource kind" in the README.
 
 pub mod asg;
+pub mod ec2;
 pub mod ecs;
 pub mod elasticache;
 pub mod rds;
@@ -124,6 +126,8 @@ pub enum Kind {
     Ecs,
     /// EC2 Auto Scaling groups.
     Asg,
+    /// EC2 instances.
+    Ec2,
     /// RDS instances and Aurora clusters.
     Rds,
     /// ElastiCache caches.
@@ -132,13 +136,20 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 4] = [Kind::Ecs, Kind::Asg, Kind::Rds, Kind::ElastiCache];
+    pub const ALL: [Kind; 5] = [
+        Kind::Ecs,
+        Kind::Asg,
+        Kind::Ec2,
+        Kind::Rds,
+        Kind::ElastiCache,
+    ];
 
     /// Where a whole environment's order puts this kind.
     pub fn tier(self) -> Tier {
         match self {
             Kind::Ecs => Tier::App,
             Kind::Asg => Tier::Capacity,
+            Kind::Ec2 => Tier::Compute,
             Kind::Rds | Kind::ElastiCache => Tier::Data,
         }
     }
@@ -148,6 +159,7 @@ impl Kind {
         match self {
             Kind::Ecs => "services",
             Kind::Asg => "Auto Scaling groups",
+            Kind::Ec2 => "instances",
             Kind::Rds => "databases",
             Kind::ElastiCache => "caches",
         }
@@ -157,7 +169,7 @@ impl Kind {
     /// keep costing while the environment sleeps).
     pub fn can_sleep(self) -> bool {
         match self {
-            Kind::Ecs | Kind::Asg | Kind::Rds => true,
+            Kind::Ecs | Kind::Asg | Kind::Ec2 | Kind::Rds => true,
             Kind::ElastiCache => false,
         }
     }
@@ -166,7 +178,7 @@ impl Kind {
     /// digest ships; empty when the shipped table covers it.
     pub fn prices(self) -> &'static str {
         match self {
-            Kind::Ecs | Kind::Asg | Kind::Rds => "",
+            Kind::Ecs | Kind::Asg | Kind::Ec2 | Kind::Rds => "",
             Kind::ElastiCache => elasticache::PRICES,
         }
     }
@@ -176,6 +188,7 @@ impl Kind {
         match self {
             Kind::Ecs => "ecs",
             Kind::Asg => "asg",
+            Kind::Ec2 => "ec2",
             Kind::Rds => "rds",
             Kind::ElastiCache => "elasticache",
         }
@@ -192,6 +205,8 @@ pub enum Tier {
     App,
     /// What the applications run on: Auto Scaling groups (an ECS capacity provider's).
     Capacity,
+    /// Instances on their own: EC2 (a bastion, a build box).
+    Compute,
     /// Data: databases.
     Data,
 }
@@ -204,6 +219,8 @@ pub enum ResourceId {
     EcsService(ServiceName),
     /// An EC2 Auto Scaling group.
     AutoScalingGroup(String),
+    /// An EC2 instance.
+    Ec2Instance(String),
     /// An RDS DB instance.
     DbInstance(String),
     /// An Aurora DB cluster.
@@ -218,6 +235,7 @@ impl ResourceId {
         match self {
             ResourceId::EcsService(_) => Kind::Ecs,
             ResourceId::AutoScalingGroup(_) => Kind::Asg,
+            ResourceId::Ec2Instance(_) => Kind::Ec2,
             ResourceId::DbInstance(_) | ResourceId::DbCluster(_) => Kind::Rds,
             ResourceId::CacheCluster(_) => Kind::ElastiCache,
         }
@@ -230,6 +248,7 @@ impl ResourceId {
                 format!("ECS service {} in cluster {}", n.service, n.cluster)
             }
             ResourceId::AutoScalingGroup(x) => format!("Auto Scaling group {x}"),
+            ResourceId::Ec2Instance(x) => format!("EC2 instance {x}"),
             ResourceId::DbInstance(x) => format!("RDS DB instance {x}"),
             ResourceId::DbCluster(x) => format!("Aurora DB cluster {x}"),
             ResourceId::CacheCluster(x) => format!("ElastiCache cluster {x}"),
@@ -242,6 +261,7 @@ impl fmt::Display for ResourceId {
         match self {
             ResourceId::EcsService(n) => write!(f, "ecs:{n}"),
             ResourceId::AutoScalingGroup(id) => write!(f, "asg:{id}"),
+            ResourceId::Ec2Instance(id) => write!(f, "ec2:{id}"),
             ResourceId::DbInstance(id) => write!(f, "rds:{id}"),
             ResourceId::DbCluster(id) => write!(f, "aurora:{id}"),
             ResourceId::CacheCluster(id) => write!(f, "elasticache:{id}"),
@@ -257,6 +277,8 @@ pub struct Tables {
     pub ecs: ecs::Selection,
     /// `[asg]`.
     pub asg: asg::Selection,
+    /// `[ec2]`.
+    pub ec2: ec2::Selection,
     /// `[rds]`.
     pub rds: rds::Selection,
     /// `[elasticache]`.
@@ -265,7 +287,7 @@ pub struct Tables {
 
 impl Tables {
     /// The top-level keys of the resource tables.
-    pub const KEYS: [&'static str; 4] = ["ecs", "asg", "rds", "elasticache"];
+    pub const KEYS: [&'static str; 5] = ["ecs", "asg", "ec2", "rds", "elasticache"];
 
     /// Reads the resource tables of a schedule file's root table. Data-tier tables are read
     /// first, so the apps' `depends_on` can name what they depend on.
@@ -286,6 +308,11 @@ impl Tables {
         {
             tables.asg = asg::Selection::parse(rd, t);
         }
+        if let Some(v) = lookup(root, "ec2")
+            && let Some(t) = rd.table(v, "ec2")
+        {
+            tables.ec2 = ec2::Selection::parse(rd, t);
+        }
         let data: BTreeSet<&str> = tables.rds.named().collect();
         if let Some(v) = lookup(root, "ecs")
             && let Some(t) = rd.table(v, "ecs")
@@ -303,6 +330,8 @@ pub struct Observation {
     pub services: Vec<ObservedService>,
     /// Selected Auto Scaling groups.
     pub groups: Vec<asg::ObservedGroup>,
+    /// Selected EC2 instances.
+    pub instances: Vec<ec2::ObservedInstance>,
     /// Selected databases.
     pub databases: Vec<ObservedDb>,
     /// Selected caches.
@@ -332,6 +361,7 @@ impl Observation {
             .iter()
             .map(Observed::Service)
             .chain(self.groups.iter().map(Observed::Group))
+            .chain(self.instances.iter().map(Observed::Instance))
             .chain(self.databases.iter().map(Observed::Database))
             .chain(self.caches.iter().map(Observed::Cache))
     }
@@ -340,6 +370,7 @@ impl Observation {
     pub fn merge(&mut self, other: Observation) {
         self.services.extend(other.services);
         self.groups.extend(other.groups);
+        self.instances.extend(other.instances);
         self.databases.extend(other.databases);
         self.caches.extend(other.caches);
         self.missing.extend(other.missing);
@@ -352,6 +383,7 @@ impl Observation {
     pub fn retain_managed(&mut self, guard: &Guard) {
         self.services.retain(|s| guard.refusal(&s.tags).is_none());
         self.groups.retain(|g| guard.refusal(&g.tags).is_none());
+        self.instances.retain(|i| guard.refusal(&i.tags).is_none());
         self.databases
             .retain(|d| guard.refusal(&d.tags).is_none() && d.member_of.is_none());
         self.caches.retain(|c| guard.refusal(&c.tags).is_none());
@@ -372,6 +404,8 @@ pub enum Observed<'a> {
     Service(&'a ObservedService),
     /// An Auto Scaling group.
     Group(&'a asg::ObservedGroup),
+    /// An EC2 instance.
+    Instance(&'a ec2::ObservedInstance),
     /// An RDS instance or Aurora cluster.
     Database(&'a ObservedDb),
     /// An ElastiCache cache.
@@ -464,6 +498,7 @@ impl Observed<'_> {
         match self {
             Observed::Service(s) => ResourceId::EcsService(s.name.clone()),
             Observed::Group(g) => ResourceId::AutoScalingGroup(g.name.clone()),
+            Observed::Instance(i) => ResourceId::Ec2Instance(i.id.clone()),
             Observed::Database(d) => d.resource_id(),
             Observed::Cache(c) => ResourceId::CacheCluster(c.id.clone()),
         }
@@ -474,6 +509,7 @@ impl Observed<'_> {
         match self {
             Observed::Service(_) => Kind::Ecs,
             Observed::Group(_) => Kind::Asg,
+            Observed::Instance(_) => Kind::Ec2,
             Observed::Database(_) => Kind::Rds,
             Observed::Cache(_) => Kind::ElastiCache,
         }
@@ -484,6 +520,7 @@ impl Observed<'_> {
         match self {
             Observed::Service(s) => &s.tags,
             Observed::Group(g) => &g.tags,
+            Observed::Instance(i) => &i.tags,
             Observed::Database(d) => &d.tags,
             Observed::Cache(c) => &c.tags,
         }
@@ -494,6 +531,7 @@ impl Observed<'_> {
         match self {
             Observed::Service(s) => s.describe(),
             Observed::Group(g) => g.describe(),
+            Observed::Instance(i) => i.describe(),
             Observed::Database(d) => d.describe(),
             Observed::Cache(c) => c.describe(),
         }
@@ -504,6 +542,7 @@ impl Observed<'_> {
         match self {
             Observed::Service(s) => s.status.to_string(),
             Observed::Group(g) => g.status_word(),
+            Observed::Instance(i) => i.state.to_string(),
             Observed::Database(d) => d.status.to_string(),
             Observed::Cache(c) => c.status.clone(),
         }
@@ -514,6 +553,7 @@ impl Observed<'_> {
         match self {
             Observed::Service(s) => s.slept(),
             Observed::Group(g) => g.slept(),
+            Observed::Instance(i) => i.slept(),
             Observed::Database(d) => d.slept(),
             Observed::Cache(_) => false,
         }
@@ -525,6 +565,7 @@ impl Observed<'_> {
     pub fn can_sleep(&self) -> bool {
         match self {
             Observed::Service(_) | Observed::Group(_) => true,
+            Observed::Instance(i) => i.cannot_stop().is_none(),
             Observed::Database(d) => d.can_stop(),
             Observed::Cache(_) => false,
         }
@@ -544,6 +585,10 @@ impl Observed<'_> {
                 desired: g.desired,
                 recorded: g.tags.get(asg::DESIRED_COUNT).and_then(|c| c.parse().ok()),
             },
+            Observed::Instance(i) => Progress::Status {
+                status: i.state.to_string(),
+                asleep: i.slept(),
+            },
             Observed::Database(d) => Progress::Status {
                 status: d.status.to_string(),
                 asleep: d.slept(),
@@ -560,6 +605,8 @@ impl Observed<'_> {
     pub fn is_dependency(&self) -> bool {
         match self {
             Observed::Service(_) | Observed::Group(_) => true,
+            // One lightsout leaves alone (an Auto Scaling group's, a spot one) is not waited for.
+            Observed::Instance(i) => i.cannot_stop().is_none(),
             Observed::Database(d) => d.member_of.is_none(),
             // Always on: nothing waits for it.
             Observed::Cache(_) => false,
@@ -571,6 +618,7 @@ impl Observed<'_> {
         match self {
             Observed::Service(s) => s.name.to_string() == name,
             Observed::Group(g) => g.name == name,
+            Observed::Instance(i) => i.id == name,
             Observed::Database(d) => d.id == name,
             Observed::Cache(c) => c.id == name,
         }
@@ -592,6 +640,8 @@ impl Observed<'_> {
                     g.desired
                 )
             }),
+            Observed::Instance(i) => (i.state != ec2::InstanceState::Running)
+                .then(|| format!("{} ({})", self.id(), i.state)),
             Observed::Database(d) => {
                 (d.status != DbStatus::Available).then(|| format!("{} ({})", self.id(), d.status))
             }
@@ -603,7 +653,10 @@ impl Observed<'_> {
     pub fn depends_on(&self, tables: &Tables) -> Option<Vec<String>> {
         match self {
             Observed::Service(s) => tables.ecs.settings_of(&s.name).depends_on,
-            Observed::Group(_) | Observed::Database(_) | Observed::Cache(_) => None,
+            Observed::Group(_)
+            | Observed::Instance(_)
+            | Observed::Database(_)
+            | Observed::Cache(_) => None,
         }
     }
 
@@ -613,6 +666,7 @@ impl Observed<'_> {
         match self {
             Observed::Service(s) => ecs::rule(s, ctx, deps),
             Observed::Group(g) => asg::rule(g, ctx, deps),
+            Observed::Instance(i) => ec2::rule(i, ctx, deps),
             Observed::Database(d) => rds::rule(d, ctx),
             Observed::Cache(c) => elasticache::rule(c, ctx),
         }
@@ -638,6 +692,8 @@ pub enum Step {
     Ecs(ecs::Step),
     /// An EC2 Auto Scaling call.
     Asg(asg::Step),
+    /// An EC2 call.
+    Ec2(ec2::Step),
     /// An RDS call.
     Rds(rds::Step),
 }
@@ -648,6 +704,7 @@ impl Step {
         match self {
             Step::Ecs(s) => s.operation(),
             Step::Asg(s) => s.operation(),
+            Step::Ec2(s) => s.operation(),
             Step::Rds(s) => s.operation(),
         }
     }
@@ -657,6 +714,7 @@ impl Step {
         match self {
             Step::Ecs(s) => s.label(),
             Step::Asg(s) => s.label(),
+            Step::Ec2(s) => s.label(),
             Step::Rds(s) => s.label(),
         }
     }
@@ -666,6 +724,7 @@ impl Step {
         match self {
             Step::Ecs(s) => s.effect(),
             Step::Asg(s) => s.effect(),
+            Step::Ec2(s) => s.effect(),
             Step::Rds(s) => s.effect(),
         }
     }
@@ -676,6 +735,7 @@ impl fmt::Display for Step {
         match self {
             Step::Ecs(s) => s.fmt(f),
             Step::Asg(s) => s.fmt(f),
+            Step::Ec2(s) => s.fmt(f),
             Step::Rds(s) => s.fmt(f),
         }
     }
@@ -690,6 +750,12 @@ impl From<ecs::Step> for Step {
 impl From<asg::Step> for Step {
     fn from(s: asg::Step) -> Step {
         Step::Asg(s)
+    }
+}
+
+impl From<ec2::Step> for Step {
+    fn from(s: ec2::Step) -> Step {
+        Step::Ec2(s)
     }
 }
 
