@@ -1,7 +1,8 @@
 use super::*;
 use crate::config::parse_str;
 use crate::kinds::{
-    Bounds, DbKind, ObservedDb, ObservedService, Scalable, ServiceName, asg, ec2, ecs, rds, tags,
+    Bounds, DbKind, ObservedDb, ObservedService, Scalable, ServiceName, asg, ec2, ecs, rds,
+    redshift, tags,
 };
 use crate::model::Override;
 use crate::schedule::{Why, decide, scheduled};
@@ -206,6 +207,16 @@ fn simulate(obs: &Observation, p: &Plan) -> Observation {
                         i.tags.remove(k);
                     })
                 }),
+            Step::Redshift(redshift::Step::Pause { id }) => o
+                .warehouses
+                .iter_mut()
+                .filter(|w| &w.id == id)
+                .for_each(|w| w.status = redshift::ClusterStatus::Paused),
+            Step::Redshift(redshift::Step::Resume { id }) => o
+                .warehouses
+                .iter_mut()
+                .filter(|w| &w.id == id)
+                .for_each(|w| w.status = redshift::ClusterStatus::Available),
         }
     }
     o

@@ -195,6 +195,7 @@ fn every_write_is_denied_on_production_by_both_tags() {
                 "autoscaling:",
                 "ec2:",
                 "rds:",
+                "redshift:",
             ]
             .iter()
             .any(|p| a.starts_with(p))

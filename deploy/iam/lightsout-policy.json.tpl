@@ -14,7 +14,8 @@
         "elasticache:DescribeCacheClusters",
         "elasticache:ListTagsForResource",
         "autoscaling:DescribeAutoScalingGroups",
-        "ec2:DescribeInstances"
+        "ec2:DescribeInstances",
+        "redshift:DescribeClusters"
       ],
       "Resource": "*"
     },
@@ -128,6 +129,15 @@
       }
     },
     {
+      "Sid": "ChangeStagingRedshiftClustersOnly",
+      "Effect": "Allow",
+      "Action": ["redshift:PauseCluster", "redshift:ResumeCluster"],
+      "Resource": "arn:aws:redshift:${region}:${account_id}:cluster:*",
+      "Condition": {
+        "StringEquals": { "aws:ResourceTag/${environment_tag_key}": "${environment_tag_value}" }
+      }
+    },
+    {
       "Sid": "StateTable",
       "Effect": "Allow",
       "Action": [
@@ -165,7 +175,9 @@
         "ec2:StopInstances",
         "ec2:StartInstances",
         "ec2:CreateTags",
-        "ec2:DeleteTags"
+        "ec2:DeleteTags",
+        "redshift:PauseCluster",
+        "redshift:ResumeCluster"
       ],
       "Resource": "*",
       "Condition": {
@@ -194,7 +206,9 @@
         "ec2:StopInstances",
         "ec2:StartInstances",
         "ec2:CreateTags",
-        "ec2:DeleteTags"
+        "ec2:DeleteTags",
+        "redshift:PauseCluster",
+        "redshift:ResumeCluster"
       ],
       "Resource": "*",
       "Condition": {

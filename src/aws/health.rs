@@ -278,6 +278,7 @@ impl Inspect for AwsCloud {
             out.extend(super::ec2::priced(env, &observed.instances));
             out.extend(super::rds::priced(&c, env, &observed.databases).await);
             out.extend(super::elasticache::priced(env, &observed.caches));
+            out.extend(super::redshift::priced(env, &observed.warehouses));
             out
         }
         .boxed()

@@ -1,5 +1,5 @@
 //! The AWS adapter: the only module that talks to AWS — ECS and Application Auto Scaling, EC2
-//! and EC2 Auto Scaling, RDS, ElastiCache, and for the digest Cost Explorer, Budgets, CloudWatch, ELB, SES, SNS and SSM;
+//! and EC2 Auto Scaling, RDS, ElastiCache, Redshift, and for the digest Cost Explorer, Budgets, CloudWatch, ELB, SES, SNS and SSM;
 //! DynamoDB for the shared store.
 //!
 //! Clients are built once per region from one shared configuration, with the SDK's adaptive
@@ -17,6 +17,7 @@ mod elasticache;
 mod health;
 pub mod outbox;
 mod rds;
+mod redshift;
 
 pub use count::RequestCounter;
 pub use dynamo::DynamoStore;
@@ -53,6 +54,7 @@ pub(crate) struct Clients {
     pub(crate) elasticache: aws_sdk_elasticache::Client,
     pub(crate) autoscaling: aws_sdk_autoscaling::Client,
     pub(crate) ec2: aws_sdk_ec2::Client,
+    pub(crate) redshift: aws_sdk_redshift::Client,
 }
 
 /// The real cloud, through the AWS SDK.
@@ -234,6 +236,12 @@ impl AwsCloud {
             ),
             ec2: aws_sdk_ec2::Client::from_conf(
                 aws_sdk_ec2::config::Builder::from(&config)
+                    .region(region.clone())
+                    .interceptor(self.counter.clone())
+                    .build(),
+            ),
+            redshift: aws_sdk_redshift::Client::from_conf(
+                aws_sdk_redshift::config::Builder::from(&config)
                     .region(region)
                     .interceptor(self.counter.clone())
                     .build(),
@@ -258,18 +266,20 @@ impl Cloud for AwsCloud {
         // Every kind is observed concurrently, then merged in kind order.
         let (mut obs, mut dbs) = (Observation::default(), Observation::default());
         let (mut caches, mut groups) = (Observation::default(), Observation::default());
-        let mut instances = Observation::default();
+        let (mut instances, mut warehouses) = (Observation::default(), Observation::default());
         tokio::join!(
             ecs::observe(&clients, env, &mut obs),
             asg::observe(&clients, env, &mut groups),
             ec2::observe(&clients, env, &mut instances),
             rds::observe(&clients, env, &mut dbs),
             elasticache::observe(&clients, env, &mut caches),
+            redshift::observe(&clients, env, &mut warehouses),
         );
         obs.merge(groups);
         obs.merge(instances);
         obs.merge(dbs);
         obs.merge(caches);
+        obs.merge(warehouses);
         obs
     }
 
@@ -280,6 +290,7 @@ impl Cloud for AwsCloud {
             Step::Asg(s) => asg::execute(&clients, s).await,
             Step::Ec2(s) => ec2::execute(&clients, s).await,
             Step::Rds(s) => rds::execute(&clients, s).await,
+            Step::Redshift(s) => redshift::execute(&clients, s).await,
         }
     }
 }

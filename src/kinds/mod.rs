@@ -7,6 +7,7 @@
 //! - [`asg`]: EC2 Auto Scaling groups, such as an ECS capacity provider's (tier: capacity).
 //! - [`ec2`]: EC2 instances, such as a bastion (tier: compute).
 //! - [`rds`]: RDS DB instances and Aurora DB clusters (tier: data).
+//! - [`redshift`]: Redshift provisioned clusters, paused and resumed (tier: data).
 //! - [`elasticache`]: ElastiCache caches, reported only: AWS cannot stop them (tier: data).
 //!
 //! Shared by every kind: [`ResourceId`], the [`tags`] lightsout keeps on resources, the
@@ -23,6 +24,7 @@ pub mod ec2;
 pub mod ecs;
 pub mod elasticache;
 pub mod rds;
+pub mod redshift;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -132,16 +134,19 @@ pub enum Kind {
     Rds,
     /// ElastiCache caches.
     ElastiCache,
+    /// Redshift provisioned clusters.
+    Redshift,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Ecs,
         Kind::Asg,
         Kind::Ec2,
         Kind::Rds,
         Kind::ElastiCache,
+        Kind::Redshift,
     ];
 
     /// Where a whole environment's order puts this kind.
@@ -150,7 +155,7 @@ impl Kind {
             Kind::Ecs => Tier::App,
             Kind::Asg => Tier::Capacity,
             Kind::Ec2 => Tier::Compute,
-            Kind::Rds | Kind::ElastiCache => Tier::Data,
+            Kind::Rds | Kind::ElastiCache | Kind::Redshift => Tier::Data,
         }
     }
 
@@ -162,6 +167,7 @@ impl Kind {
             Kind::Ec2 => "instances",
             Kind::Rds => "databases",
             Kind::ElastiCache => "caches",
+            Kind::Redshift => "Redshift clusters",
         }
     }
 
@@ -169,7 +175,7 @@ impl Kind {
     /// keep costing while the environment sleeps).
     pub fn can_sleep(self) -> bool {
         match self {
-            Kind::Ecs | Kind::Asg | Kind::Ec2 | Kind::Rds => true,
+            Kind::Ecs | Kind::Asg | Kind::Ec2 | Kind::Rds | Kind::Redshift => true,
             Kind::ElastiCache => false,
         }
     }
@@ -180,6 +186,7 @@ impl Kind {
         match self {
             Kind::Ecs | Kind::Asg | Kind::Ec2 | Kind::Rds => "",
             Kind::ElastiCache => elasticache::PRICES,
+            Kind::Redshift => redshift::PRICES,
         }
     }
 
@@ -191,6 +198,7 @@ impl Kind {
             Kind::Ec2 => "ec2",
             Kind::Rds => "rds",
             Kind::ElastiCache => "elasticache",
+            Kind::Redshift => "redshift",
         }
     }
 }
@@ -227,6 +235,8 @@ pub enum ResourceId {
     DbCluster(String),
     /// An ElastiCache replication group or cache cluster.
     CacheCluster(String),
+    /// A Redshift provisioned cluster.
+    RedshiftCluster(String),
 }
 
 impl ResourceId {
@@ -238,6 +248,7 @@ impl ResourceId {
             ResourceId::Ec2Instance(_) => Kind::Ec2,
             ResourceId::DbInstance(_) | ResourceId::DbCluster(_) => Kind::Rds,
             ResourceId::CacheCluster(_) => Kind::ElastiCache,
+            ResourceId::RedshiftCluster(_) => Kind::Redshift,
         }
     }
 
@@ -252,6 +263,7 @@ impl ResourceId {
             ResourceId::DbInstance(x) => format!("RDS DB instance {x}"),
             ResourceId::DbCluster(x) => format!("Aurora DB cluster {x}"),
             ResourceId::CacheCluster(x) => format!("ElastiCache cluster {x}"),
+            ResourceId::RedshiftCluster(x) => format!("Redshift cluster {x}"),
         }
     }
 }
@@ -265,6 +277,7 @@ impl fmt::Display for ResourceId {
             ResourceId::DbInstance(id) => write!(f, "rds:{id}"),
             ResourceId::DbCluster(id) => write!(f, "aurora:{id}"),
             ResourceId::CacheCluster(id) => write!(f, "elasticache:{id}"),
+            ResourceId::RedshiftCluster(id) => write!(f, "redshift:{id}"),
         }
     }
 }
@@ -283,11 +296,13 @@ pub struct Tables {
     pub rds: rds::Selection,
     /// `[elasticache]`.
     pub elasticache: elasticache::Selection,
+    /// `[redshift]`.
+    pub redshift: redshift::Selection,
 }
 
 impl Tables {
     /// The top-level keys of the resource tables.
-    pub const KEYS: [&'static str; 5] = ["ecs", "asg", "ec2", "rds", "elasticache"];
+    pub const KEYS: [&'static str; 6] = ["ecs", "asg", "ec2", "rds", "elasticache", "redshift"];
 
     /// Reads the resource tables of a schedule file's root table. Data-tier tables are read
     /// first, so the apps' `depends_on` can name what they depend on.
@@ -303,6 +318,11 @@ impl Tables {
         {
             tables.elasticache = elasticache::Selection::parse(rd, t);
         }
+        if let Some(v) = lookup(root, "redshift")
+            && let Some(t) = rd.table(v, "redshift")
+        {
+            tables.redshift = redshift::Selection::parse(rd, t);
+        }
         if let Some(v) = lookup(root, "asg")
             && let Some(t) = rd.table(v, "asg")
         {
@@ -313,7 +333,11 @@ impl Tables {
         {
             tables.ec2 = ec2::Selection::parse(rd, t);
         }
-        let data: BTreeSet<&str> = tables.rds.named().collect();
+        let data: BTreeSet<&str> = tables
+            .rds
+            .named()
+            .chain(tables.redshift.clusters.iter().map(String::as_str))
+            .collect();
         if let Some(v) = lookup(root, "ecs")
             && let Some(t) = rd.table(v, "ecs")
         {
@@ -336,6 +360,8 @@ pub struct Observation {
     pub databases: Vec<ObservedDb>,
     /// Selected caches.
     pub caches: Vec<elasticache::ObservedCache>,
+    /// Selected Redshift clusters.
+    pub warehouses: Vec<redshift::ObservedWarehouse>,
     /// Resources named in the configuration that do not exist.
     pub missing: Vec<ResourceId>,
     /// What could not be observed, by kind, and why. The planner acts on nothing whose state
@@ -364,6 +390,7 @@ impl Observation {
             .chain(self.instances.iter().map(Observed::Instance))
             .chain(self.databases.iter().map(Observed::Database))
             .chain(self.caches.iter().map(Observed::Cache))
+            .chain(self.warehouses.iter().map(Observed::Warehouse))
     }
 
     /// Adds what another part of the observation saw (one kind's adapter, say).
@@ -373,6 +400,7 @@ impl Observation {
         self.instances.extend(other.instances);
         self.databases.extend(other.databases);
         self.caches.extend(other.caches);
+        self.warehouses.extend(other.warehouses);
         self.missing.extend(other.missing);
         self.errors.extend(other.errors);
     }
@@ -387,6 +415,7 @@ impl Observation {
         self.databases
             .retain(|d| guard.refusal(&d.tags).is_none() && d.member_of.is_none());
         self.caches.retain(|c| guard.refusal(&c.tags).is_none());
+        self.warehouses.retain(|w| guard.refusal(&w.tags).is_none());
     }
 
     /// What `id` looks like now, in a few words (for status tables).
@@ -410,6 +439,8 @@ pub enum Observed<'a> {
     Database(&'a ObservedDb),
     /// An ElastiCache cache.
     Cache(&'a elasticache::ObservedCache),
+    /// A Redshift cluster.
+    Warehouse(&'a redshift::ObservedWarehouse),
 }
 
 /// Where a resource is on its way up or down, as the status page shows it.
@@ -501,6 +532,7 @@ impl Observed<'_> {
             Observed::Instance(i) => ResourceId::Ec2Instance(i.id.clone()),
             Observed::Database(d) => d.resource_id(),
             Observed::Cache(c) => ResourceId::CacheCluster(c.id.clone()),
+            Observed::Warehouse(w) => ResourceId::RedshiftCluster(w.id.clone()),
         }
     }
 
@@ -512,6 +544,7 @@ impl Observed<'_> {
             Observed::Instance(_) => Kind::Ec2,
             Observed::Database(_) => Kind::Rds,
             Observed::Cache(_) => Kind::ElastiCache,
+            Observed::Warehouse(_) => Kind::Redshift,
         }
     }
 
@@ -523,6 +556,7 @@ impl Observed<'_> {
             Observed::Instance(i) => &i.tags,
             Observed::Database(d) => &d.tags,
             Observed::Cache(c) => &c.tags,
+            Observed::Warehouse(w) => &w.tags,
         }
     }
 
@@ -534,6 +568,7 @@ impl Observed<'_> {
             Observed::Instance(i) => i.describe(),
             Observed::Database(d) => d.describe(),
             Observed::Cache(c) => c.describe(),
+            Observed::Warehouse(w) => w.describe(),
         }
     }
 
@@ -545,6 +580,7 @@ impl Observed<'_> {
             Observed::Instance(i) => i.state.to_string(),
             Observed::Database(d) => d.status.to_string(),
             Observed::Cache(c) => c.status.clone(),
+            Observed::Warehouse(w) => w.status.to_string(),
         }
     }
 
@@ -556,6 +592,7 @@ impl Observed<'_> {
             Observed::Instance(i) => i.slept(),
             Observed::Database(d) => d.slept(),
             Observed::Cache(_) => false,
+            Observed::Warehouse(w) => w.slept(),
         }
     }
 
@@ -568,6 +605,7 @@ impl Observed<'_> {
             Observed::Instance(i) => i.cannot_stop().is_none(),
             Observed::Database(d) => d.can_stop(),
             Observed::Cache(_) => false,
+            Observed::Warehouse(_) => true,
         }
     }
 
@@ -597,6 +635,10 @@ impl Observed<'_> {
                 status: c.status.clone(),
                 asleep: false,
             },
+            Observed::Warehouse(w) => Progress::Status {
+                status: w.status.to_string(),
+                asleep: w.slept(),
+            },
         }
     }
 
@@ -610,6 +652,7 @@ impl Observed<'_> {
             Observed::Database(d) => d.member_of.is_none(),
             // Always on: nothing waits for it.
             Observed::Cache(_) => false,
+            Observed::Warehouse(_) => true,
         }
     }
 
@@ -621,6 +664,7 @@ impl Observed<'_> {
             Observed::Instance(i) => i.id == name,
             Observed::Database(d) => d.id == name,
             Observed::Cache(c) => c.id == name,
+            Observed::Warehouse(w) => w.id == name,
         }
     }
 
@@ -646,6 +690,8 @@ impl Observed<'_> {
                 (d.status != DbStatus::Available).then(|| format!("{} ({})", self.id(), d.status))
             }
             Observed::Cache(_) => None,
+            Observed::Warehouse(w) => (w.status != redshift::ClusterStatus::Available)
+                .then(|| format!("{} ({})", self.id(), w.status)),
         }
     }
 
@@ -656,7 +702,8 @@ impl Observed<'_> {
             Observed::Group(_)
             | Observed::Instance(_)
             | Observed::Database(_)
-            | Observed::Cache(_) => None,
+            | Observed::Cache(_)
+            | Observed::Warehouse(_) => None,
         }
     }
 
@@ -669,6 +716,7 @@ impl Observed<'_> {
             Observed::Instance(i) => ec2::rule(i, ctx, deps),
             Observed::Database(d) => rds::rule(d, ctx),
             Observed::Cache(c) => elasticache::rule(c, ctx),
+            Observed::Warehouse(w) => redshift::rule(w, ctx),
         }
     }
 }
@@ -696,6 +744,8 @@ pub enum Step {
     Ec2(ec2::Step),
     /// An RDS call.
     Rds(rds::Step),
+    /// A Redshift call.
+    Redshift(redshift::Step),
 }
 
 impl Step {
@@ -706,6 +756,7 @@ impl Step {
             Step::Asg(s) => s.operation(),
             Step::Ec2(s) => s.operation(),
             Step::Rds(s) => s.operation(),
+            Step::Redshift(s) => s.operation(),
         }
     }
 
@@ -716,6 +767,7 @@ impl Step {
             Step::Asg(s) => s.label(),
             Step::Ec2(s) => s.label(),
             Step::Rds(s) => s.label(),
+            Step::Redshift(s) => s.label(),
         }
     }
 
@@ -726,6 +778,7 @@ impl Step {
             Step::Asg(s) => s.effect(),
             Step::Ec2(s) => s.effect(),
             Step::Rds(s) => s.effect(),
+            Step::Redshift(s) => s.effect(),
         }
     }
 }
@@ -737,6 +790,7 @@ impl fmt::Display for Step {
             Step::Asg(s) => s.fmt(f),
             Step::Ec2(s) => s.fmt(f),
             Step::Rds(s) => s.fmt(f),
+            Step::Redshift(s) => s.fmt(f),
         }
     }
 }
