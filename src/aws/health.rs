@@ -279,6 +279,7 @@ impl Inspect for AwsCloud {
             out.extend(super::rds::priced(&c, env, &observed.databases).await);
             out.extend(super::elasticache::priced(env, &observed.caches));
             out.extend(super::redshift::priced(env, &observed.warehouses));
+            out.extend(super::docdb::priced(&c, env, &observed.engine_clusters).await);
             out
         }
         .boxed()

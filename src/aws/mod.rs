@@ -1,6 +1,7 @@
 //! The AWS adapter: the only module that talks to AWS — ECS and Application Auto Scaling, EC2
-//! and EC2 Auto Scaling, RDS, ElastiCache, Redshift, and for the digest Cost Explorer, Budgets, CloudWatch, ELB, SES, SNS and SSM;
-//! DynamoDB for the shared store.
+//! and EC2 Auto Scaling, RDS (and DocumentDB and Neptune through it), ElastiCache, Redshift,
+//! and for the digest Cost Explorer, Budgets, CloudWatch, ELB, SES, SNS and SSM; DynamoDB for
+//! the shared store.
 //!
 //! Clients are built once per region from one shared configuration, with the SDK's adaptive
 //! retry (client-side rate limiting on throttling) and timeouts on every call ([`CallLimits`]):
@@ -10,6 +11,7 @@
 mod asg;
 mod billing;
 mod count;
+mod docdb;
 mod dynamo;
 mod ec2;
 mod ecs;
@@ -267,6 +269,7 @@ impl Cloud for AwsCloud {
         let (mut obs, mut dbs) = (Observation::default(), Observation::default());
         let (mut caches, mut groups) = (Observation::default(), Observation::default());
         let (mut instances, mut warehouses) = (Observation::default(), Observation::default());
+        let mut engines = Observation::default();
         tokio::join!(
             ecs::observe(&clients, env, &mut obs),
             asg::observe(&clients, env, &mut groups),
@@ -274,12 +277,14 @@ impl Cloud for AwsCloud {
             rds::observe(&clients, env, &mut dbs),
             elasticache::observe(&clients, env, &mut caches),
             redshift::observe(&clients, env, &mut warehouses),
+            docdb::observe(&clients, env, &mut engines),
         );
         obs.merge(groups);
         obs.merge(instances);
         obs.merge(dbs);
         obs.merge(caches);
         obs.merge(warehouses);
+        obs.merge(engines);
         obs
     }
 

@@ -7,6 +7,7 @@
 //! - [`asg`]: EC2 Auto Scaling groups, such as an ECS capacity provider's (tier: capacity).
 //! - [`ec2`]: EC2 instances, such as a bastion (tier: compute).
 //! - [`rds`]: RDS DB instances and Aurora DB clusters (tier: data).
+//! - [`docdb`]: DocumentDB and Neptune clusters, two kinds on the RDS API (tier: data).
 //! - [`redshift`]: Redshift provisioned clusters, paused and resumed (tier: data).
 //! - [`elasticache`]: ElastiCache caches, reported only: AWS cannot stop them (tier: data).
 //!
@@ -20,6 +21,7 @@
 //! Adding a kind: see "Adding a resource kind" in the README.
 
 pub mod asg;
+pub mod docdb;
 pub mod ec2;
 pub mod ecs;
 pub mod elasticache;
@@ -136,17 +138,23 @@ pub enum Kind {
     ElastiCache,
     /// Redshift provisioned clusters.
     Redshift,
+    /// DocumentDB clusters.
+    DocDb,
+    /// Neptune clusters.
+    Neptune,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Ecs,
         Kind::Asg,
         Kind::Ec2,
         Kind::Rds,
         Kind::ElastiCache,
         Kind::Redshift,
+        Kind::DocDb,
+        Kind::Neptune,
     ];
 
     /// Where a whole environment's order puts this kind.
@@ -155,7 +163,9 @@ impl Kind {
             Kind::Ecs => Tier::App,
             Kind::Asg => Tier::Capacity,
             Kind::Ec2 => Tier::Compute,
-            Kind::Rds | Kind::ElastiCache | Kind::Redshift => Tier::Data,
+            Kind::Rds | Kind::ElastiCache | Kind::Redshift | Kind::DocDb | Kind::Neptune => {
+                Tier::Data
+            }
         }
     }
 
@@ -168,6 +178,8 @@ impl Kind {
             Kind::Rds => "databases",
             Kind::ElastiCache => "caches",
             Kind::Redshift => "Redshift clusters",
+            Kind::DocDb => "DocumentDB clusters",
+            Kind::Neptune => "Neptune clusters",
         }
     }
 
@@ -175,7 +187,13 @@ impl Kind {
     /// keep costing while the environment sleeps).
     pub fn can_sleep(self) -> bool {
         match self {
-            Kind::Ecs | Kind::Asg | Kind::Ec2 | Kind::Rds | Kind::Redshift => true,
+            Kind::Ecs
+            | Kind::Asg
+            | Kind::Ec2
+            | Kind::Rds
+            | Kind::Redshift
+            | Kind::DocDb
+            | Kind::Neptune => true,
             Kind::ElastiCache => false,
         }
     }
@@ -187,6 +205,8 @@ impl Kind {
             Kind::Ecs | Kind::Asg | Kind::Ec2 | Kind::Rds => "",
             Kind::ElastiCache => elasticache::PRICES,
             Kind::Redshift => redshift::PRICES,
+            // One fragment for both engines (merged twice: the same tables).
+            Kind::DocDb | Kind::Neptune => docdb::PRICES,
         }
     }
 
@@ -199,6 +219,8 @@ impl Kind {
             Kind::Rds => "rds",
             Kind::ElastiCache => "elasticache",
             Kind::Redshift => "redshift",
+            Kind::DocDb => "docdb",
+            Kind::Neptune => "neptune",
         }
     }
 }
@@ -237,6 +259,10 @@ pub enum ResourceId {
     CacheCluster(String),
     /// A Redshift provisioned cluster.
     RedshiftCluster(String),
+    /// A DocumentDB cluster.
+    DocDbCluster(String),
+    /// A Neptune cluster.
+    NeptuneCluster(String),
 }
 
 impl ResourceId {
@@ -249,6 +275,8 @@ impl ResourceId {
             ResourceId::DbInstance(_) | ResourceId::DbCluster(_) => Kind::Rds,
             ResourceId::CacheCluster(_) => Kind::ElastiCache,
             ResourceId::RedshiftCluster(_) => Kind::Redshift,
+            ResourceId::DocDbCluster(_) => Kind::DocDb,
+            ResourceId::NeptuneCluster(_) => Kind::Neptune,
         }
     }
 
@@ -264,6 +292,8 @@ impl ResourceId {
             ResourceId::DbCluster(x) => format!("Aurora DB cluster {x}"),
             ResourceId::CacheCluster(x) => format!("ElastiCache cluster {x}"),
             ResourceId::RedshiftCluster(x) => format!("Redshift cluster {x}"),
+            ResourceId::DocDbCluster(x) => format!("DocumentDB cluster {x}"),
+            ResourceId::NeptuneCluster(x) => format!("Neptune cluster {x}"),
         }
     }
 }
@@ -278,6 +308,8 @@ impl fmt::Display for ResourceId {
             ResourceId::DbCluster(id) => write!(f, "aurora:{id}"),
             ResourceId::CacheCluster(id) => write!(f, "elasticache:{id}"),
             ResourceId::RedshiftCluster(id) => write!(f, "redshift:{id}"),
+            ResourceId::DocDbCluster(id) => write!(f, "docdb:{id}"),
+            ResourceId::NeptuneCluster(id) => write!(f, "neptune:{id}"),
         }
     }
 }
@@ -298,11 +330,24 @@ pub struct Tables {
     pub elasticache: elasticache::Selection,
     /// `[redshift]`.
     pub redshift: redshift::Selection,
+    /// `[docdb]`.
+    pub docdb: docdb::Selection,
+    /// `[neptune]`.
+    pub neptune: docdb::Selection,
 }
 
 impl Tables {
     /// The top-level keys of the resource tables.
-    pub const KEYS: [&'static str; 6] = ["ecs", "asg", "ec2", "rds", "elasticache", "redshift"];
+    pub const KEYS: [&'static str; 8] = [
+        "ecs",
+        "asg",
+        "ec2",
+        "rds",
+        "elasticache",
+        "redshift",
+        "docdb",
+        "neptune",
+    ];
 
     /// Reads the resource tables of a schedule file's root table. Data-tier tables are read
     /// first, so the apps' `depends_on` can name what they depend on.
@@ -323,6 +368,13 @@ impl Tables {
         {
             tables.redshift = redshift::Selection::parse(rd, t);
         }
+        for engine in [docdb::Engine::DocDb, docdb::Engine::Neptune] {
+            if let Some(v) = lookup(root, engine.name())
+                && let Some(t) = rd.table(v, engine.name())
+            {
+                *tables.engine_mut(engine) = docdb::Selection::parse(rd, t, engine);
+            }
+        }
         if let Some(v) = lookup(root, "asg")
             && let Some(t) = rd.table(v, "asg")
         {
@@ -337,6 +389,8 @@ impl Tables {
             .rds
             .named()
             .chain(tables.redshift.clusters.iter().map(String::as_str))
+            .chain(tables.docdb.clusters.iter().map(String::as_str))
+            .chain(tables.neptune.clusters.iter().map(String::as_str))
             .collect();
         if let Some(v) = lookup(root, "ecs")
             && let Some(t) = rd.table(v, "ecs")
@@ -344,6 +398,23 @@ impl Tables {
             tables.ecs = ecs::Selection::parse(rd, t, &data);
         }
         tables
+    }
+}
+
+impl Tables {
+    /// The `[docdb]` or `[neptune]` table.
+    pub fn engine(&self, engine: docdb::Engine) -> &docdb::Selection {
+        match engine {
+            docdb::Engine::DocDb => &self.docdb,
+            docdb::Engine::Neptune => &self.neptune,
+        }
+    }
+
+    fn engine_mut(&mut self, engine: docdb::Engine) -> &mut docdb::Selection {
+        match engine {
+            docdb::Engine::DocDb => &mut self.docdb,
+            docdb::Engine::Neptune => &mut self.neptune,
+        }
     }
 }
 
@@ -362,6 +433,8 @@ pub struct Observation {
     pub caches: Vec<elasticache::ObservedCache>,
     /// Selected Redshift clusters.
     pub warehouses: Vec<redshift::ObservedWarehouse>,
+    /// Selected DocumentDB and Neptune clusters.
+    pub engine_clusters: Vec<docdb::ObservedCluster>,
     /// Resources named in the configuration that do not exist.
     pub missing: Vec<ResourceId>,
     /// What could not be observed, by kind, and why. The planner acts on nothing whose state
@@ -391,6 +464,7 @@ impl Observation {
             .chain(self.databases.iter().map(Observed::Database))
             .chain(self.caches.iter().map(Observed::Cache))
             .chain(self.warehouses.iter().map(Observed::Warehouse))
+            .chain(self.engine_clusters.iter().map(Observed::EngineCluster))
     }
 
     /// Adds what another part of the observation saw (one kind's adapter, say).
@@ -401,6 +475,7 @@ impl Observation {
         self.databases.extend(other.databases);
         self.caches.extend(other.caches);
         self.warehouses.extend(other.warehouses);
+        self.engine_clusters.extend(other.engine_clusters);
         self.missing.extend(other.missing);
         self.errors.extend(other.errors);
     }
@@ -416,6 +491,8 @@ impl Observation {
             .retain(|d| guard.refusal(&d.tags).is_none() && d.member_of.is_none());
         self.caches.retain(|c| guard.refusal(&c.tags).is_none());
         self.warehouses.retain(|w| guard.refusal(&w.tags).is_none());
+        self.engine_clusters
+            .retain(|c| guard.refusal(&c.db.tags).is_none());
     }
 
     /// What `id` looks like now, in a few words (for status tables).
@@ -441,6 +518,8 @@ pub enum Observed<'a> {
     Cache(&'a elasticache::ObservedCache),
     /// A Redshift cluster.
     Warehouse(&'a redshift::ObservedWarehouse),
+    /// A DocumentDB or Neptune cluster.
+    EngineCluster(&'a docdb::ObservedCluster),
 }
 
 /// Where a resource is on its way up or down, as the status page shows it.
@@ -533,6 +612,7 @@ impl Observed<'_> {
             Observed::Database(d) => d.resource_id(),
             Observed::Cache(c) => ResourceId::CacheCluster(c.id.clone()),
             Observed::Warehouse(w) => ResourceId::RedshiftCluster(w.id.clone()),
+            Observed::EngineCluster(c) => c.resource_id(),
         }
     }
 
@@ -545,6 +625,7 @@ impl Observed<'_> {
             Observed::Database(_) => Kind::Rds,
             Observed::Cache(_) => Kind::ElastiCache,
             Observed::Warehouse(_) => Kind::Redshift,
+            Observed::EngineCluster(c) => c.engine.kind(),
         }
     }
 
@@ -557,6 +638,7 @@ impl Observed<'_> {
             Observed::Database(d) => &d.tags,
             Observed::Cache(c) => &c.tags,
             Observed::Warehouse(w) => &w.tags,
+            Observed::EngineCluster(c) => &c.db.tags,
         }
     }
 
@@ -569,6 +651,7 @@ impl Observed<'_> {
             Observed::Database(d) => d.describe(),
             Observed::Cache(c) => c.describe(),
             Observed::Warehouse(w) => w.describe(),
+            Observed::EngineCluster(c) => c.db.describe(),
         }
     }
 
@@ -581,6 +664,7 @@ impl Observed<'_> {
             Observed::Database(d) => d.status.to_string(),
             Observed::Cache(c) => c.status.clone(),
             Observed::Warehouse(w) => w.status.to_string(),
+            Observed::EngineCluster(c) => c.db.status.to_string(),
         }
     }
 
@@ -593,6 +677,7 @@ impl Observed<'_> {
             Observed::Database(d) => d.slept(),
             Observed::Cache(_) => false,
             Observed::Warehouse(w) => w.slept(),
+            Observed::EngineCluster(c) => c.db.slept(),
         }
     }
 
@@ -606,6 +691,7 @@ impl Observed<'_> {
             Observed::Database(d) => d.can_stop(),
             Observed::Cache(_) => false,
             Observed::Warehouse(_) => true,
+            Observed::EngineCluster(c) => c.db.can_stop(),
         }
     }
 
@@ -639,6 +725,10 @@ impl Observed<'_> {
                 status: w.status.to_string(),
                 asleep: w.slept(),
             },
+            Observed::EngineCluster(c) => Progress::Status {
+                status: c.db.status.to_string(),
+                asleep: c.db.slept(),
+            },
         }
     }
 
@@ -652,7 +742,7 @@ impl Observed<'_> {
             Observed::Database(d) => d.member_of.is_none(),
             // Always on: nothing waits for it.
             Observed::Cache(_) => false,
-            Observed::Warehouse(_) => true,
+            Observed::Warehouse(_) | Observed::EngineCluster(_) => true,
         }
     }
 
@@ -665,6 +755,7 @@ impl Observed<'_> {
             Observed::Database(d) => d.id == name,
             Observed::Cache(c) => c.id == name,
             Observed::Warehouse(w) => w.id == name,
+            Observed::EngineCluster(c) => c.db.id == name,
         }
     }
 
@@ -692,6 +783,8 @@ impl Observed<'_> {
             Observed::Cache(_) => None,
             Observed::Warehouse(w) => (w.status != redshift::ClusterStatus::Available)
                 .then(|| format!("{} ({})", self.id(), w.status)),
+            Observed::EngineCluster(c) => (c.db.status != DbStatus::Available)
+                .then(|| format!("{} ({})", self.id(), c.db.status)),
         }
     }
 
@@ -703,7 +796,8 @@ impl Observed<'_> {
             | Observed::Instance(_)
             | Observed::Database(_)
             | Observed::Cache(_)
-            | Observed::Warehouse(_) => None,
+            | Observed::Warehouse(_)
+            | Observed::EngineCluster(_) => None,
         }
     }
 
@@ -717,6 +811,7 @@ impl Observed<'_> {
             Observed::Database(d) => rds::rule(d, ctx),
             Observed::Cache(c) => elasticache::rule(c, ctx),
             Observed::Warehouse(w) => redshift::rule(w, ctx),
+            Observed::EngineCluster(c) => docdb::rule(c, ctx),
         }
     }
 }
