@@ -172,7 +172,8 @@ function resourceLine(r, e) {
   } else if (p && p.kind === "status") {
     label = p.asleep ? "asleep" : p.status;
     figure = p.asleep ? p.status : "";
-    cls = p.asleep || p.status === "stopped" ? "asleep" : (p.status === "available" ? "awake" : "moving");
+    // available (databases, Redshift), running (EC2); stopped or paused when asleep.
+    cls = p.asleep || p.status === "stopped" || p.status === "paused" ? "asleep" : (p.status === "available" || p.status === "running" ? "awake" : "moving");
   }
   // The pass observed before it acted: what it set in motion shows here until the next look.
   if (v === "act" && (!done || done === "done")) { label = e.awake ? "starting" : "going to sleep"; cls = "moving"; }
