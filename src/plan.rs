@@ -7,9 +7,10 @@
 //! order of tiers and who waits for whom; what to do with one resource is its kind's rule
 //! ([`crate::kinds`]).
 //!
-//! Order: going to sleep, the apps (services) first, and a resource of a later tier (a
-//! database) only after the apps that need it have slept; waking, the data tier first, and an
-//! app only once everything it needs is ready (on a later pass: nothing waits inside a pass).
+//! Order: going to sleep, the apps (services) first, then their capacity (Auto Scaling groups),
+//! and a resource of a later tier (a database) only after those of the earlier tiers that need
+//! it have slept; waking, the data tier first, and each earlier tier only once everything it
+//! needs is ready (on a later pass: nothing waits inside a pass).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::calendar::local_label;
-use crate::kinds::{Ctx, Deps, Kind, Observation, Observed, ResourceId, Rule, Step, skipped};
+use crate::kinds::{Ctx, Deps, Kind, Observation, Observed, ResourceId, Rule, Step, Tier, skipped};
 use crate::model::Environment;
 use crate::schedule::Decision;
 
@@ -223,7 +224,13 @@ fn deps(env: &Environment, obs: &Observation, o: Observed<'_>) -> Deps {
     let named = o.depends_on(&env.kinds);
     let needed: Vec<Observed<'_>> = match &named {
         Some(ids) => {
-            let mut found = Vec::new();
+            // `depends_on` names databases; what the apps run on (capacity, compute) is
+            // always needed.
+            let mut found: Vec<Observed<'_>> = later
+                .iter()
+                .filter(|d| d.kind().tier() < Tier::Data)
+                .copied()
+                .collect();
             for id in ids {
                 match later.iter().find(|d| d.answers_to(id)) {
                     Some(d) => found.push(*d),
@@ -253,11 +260,15 @@ fn order_sleep(env: &Environment, obs: &Observation, items: &mut [(Observed<'_>,
     // that name what they need, by name.
     let mut every: BTreeMap<u8, Vec<ResourceId>> = BTreeMap::new();
     let mut by_name: BTreeMap<(u8, String), Vec<ResourceId>> = BTreeMap::new();
+    // Every acting resource, by tier: what the apps run on (capacity, compute) waits for all of
+    // the earlier tiers, whatever their `depends_on` (which names databases).
+    let mut acting: BTreeMap<u8, Vec<ResourceId>> = BTreeMap::new();
     for (o, item) in items.iter() {
         if !matches!(item.verdict, Verdict::Act { .. }) {
             continue;
         }
         let tier = o.kind().tier() as u8;
+        acting.entry(tier).or_default().push(item.resource.clone());
         match o.depends_on(&env.kinds) {
             None => every.entry(tier).or_default().push(item.resource.clone()),
             Some(names) => {
@@ -289,10 +300,20 @@ fn order_sleep(env: &Environment, obs: &Observation, items: &mut [(Observed<'_>,
             );
             continue;
         }
+        let tiers: std::collections::BTreeSet<u8> =
+            earlier.iter().map(|k| k.tier() as u8).collect();
+        if tier < Tier::Data {
+            *after = Arc::new(
+                tiers
+                    .iter()
+                    .flat_map(|t| acting.get(t).into_iter().flatten().cloned())
+                    .collect(),
+            );
+            continue;
+        }
         let mut waits: Vec<ResourceId> = Vec::new();
         let mut shared: Option<Arc<Vec<ResourceId>>> = None;
-        for k in &earlier {
-            let t = k.tier() as u8;
+        for t in tiers {
             if let Some(all) = every.get(&t) {
                 if shared.is_none() && waits.is_empty() {
                     shared = Some(all.clone());

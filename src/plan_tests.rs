@@ -1,7 +1,8 @@
 use super::*;
 use crate::config::parse_str;
 use crate::kinds::{
-    Bounds, DbKind, ObservedDb, ObservedService, Scalable, ServiceName, ecs, rds, tags,
+    Bounds, DbKind, ObservedDb, ObservedService, Scalable, ServiceName, asg, ec2, ecs, rds,
+    redshift, tags,
 };
 use crate::model::Override;
 use crate::schedule::{Why, decide, scheduled};
@@ -163,9 +164,299 @@ fn simulate(obs: &Observation, p: &Plan) -> Observation {
             }) => o.rules.iter_mut().filter(|r| &r.arn == rule).for_each(|r| {
                 r.forward = vec![(app.clone(), *app_weight), (wake.clone(), *wake_weight)]
             }),
+            Step::Asg(asg::Step::TagGroup { group, tags }) => o
+                .groups
+                .iter_mut()
+                .filter(|g| &g.name == group)
+                .for_each(|g| g.tags.extend(tags.clone())),
+            Step::Asg(asg::Step::UntagGroup { group, keys }) => o
+                .groups
+                .iter_mut()
+                .filter(|g| &g.name == group)
+                .for_each(|g| {
+                    keys.iter().for_each(|k| {
+                        g.tags.remove(k);
+                    })
+                }),
+            Step::Asg(asg::Step::SetCapacity {
+                group,
+                min,
+                max,
+                desired,
+            }) => o
+                .groups
+                .iter_mut()
+                .filter(|g| &g.name == group)
+                .for_each(|g| {
+                    (g.min, g.max, g.desired) = (*min, *max, *desired);
+                    (g.in_service, g.instances) = (*desired, *desired);
+                    g.protected = 0;
+                }),
+            Step::Ec2(ec2::Step::StopInstance { id, .. }) => o
+                .instances
+                .iter_mut()
+                .filter(|i| &i.id == id)
+                .for_each(|i| i.state = ec2::InstanceState::Stopped),
+            Step::Ec2(ec2::Step::StartInstance { id }) => o
+                .instances
+                .iter_mut()
+                .filter(|i| &i.id == id)
+                .for_each(|i| i.state = ec2::InstanceState::Running),
+            Step::Ec2(ec2::Step::TagInstance { id, tags }) => o
+                .instances
+                .iter_mut()
+                .filter(|i| &i.id == id)
+                .for_each(|i| i.tags.extend(tags.clone())),
+            Step::Ec2(ec2::Step::UntagInstance { id, keys }) => o
+                .instances
+                .iter_mut()
+                .filter(|i| &i.id == id)
+                .for_each(|i| {
+                    keys.iter().for_each(|k| {
+                        i.tags.remove(k);
+                    })
+                }),
+            Step::Redshift(redshift::Step::Pause { id }) => o
+                .warehouses
+                .iter_mut()
+                .filter(|w| &w.id == id)
+                .for_each(|w| w.status = redshift::ClusterStatus::Paused),
+            Step::Redshift(redshift::Step::Resume { id }) => o
+                .warehouses
+                .iter_mut()
+                .filter(|w| &w.id == id)
+                .for_each(|w| w.status = redshift::ClusterStatus::Available),
         }
     }
     o
+}
+
+fn instance(id: &str) -> ec2::ObservedInstance {
+    ec2::ObservedInstance {
+        id: id.into(),
+        state: ec2::InstanceState::Running,
+        instance_type: "t3.micro".into(),
+        lifecycle: None,
+        root_device_type: "ebs".into(),
+        hibernation: false,
+        tags: BTreeMap::new(),
+    }
+}
+
+const WITH_INSTANCES: &str = r#"
+region = "eu-west-1"
+timezone = "UTC"
+awake = ["Mon-Fri 07:00-20:00"]
+[ec2]
+instances = ["i-0123456789abcdef0", "i-0123456789abcdef1"]
+[[ec2.select]]
+tags = { Team = "app" }
+[rds]
+instances = ["db"]
+"#;
+
+/// An instance is stopped after its slept-at tag is written, before the databases, and started
+/// after them; one started by hand while asleep is stopped again with that reason; members of
+/// an Auto Scaling group, spot and instance-store instances are left alone with their reason
+/// (named one by one: blocked, with the line and the fix).
+#[test]
+fn instances_stop_and_start_around_the_data_tier_and_unstoppable_ones_say_why() {
+    let e = parse_str(Path::new("staging.toml"), WITH_INSTANCES).unwrap_or_else(|x| panic!("{x}"));
+    let plan_at = |obs: &Observation, now| plan(&e, &scheduled(&e, now), obs, now);
+    let mut member = instance("i-0123456789abcdef1");
+    member.tags.insert(ec2::ASG_TAG.into(), "capacity".into());
+    let mut spot = instance("i-0000000000000000a");
+    spot.lifecycle = Some("spot".into());
+    spot.tags.insert("Team".into(), "app".into());
+    let mut store = instance("i-0000000000000000b");
+    store.root_device_type = "instance-store".into();
+    store.tags.insert("Team".into(), "app".into());
+    let day = Observation {
+        instances: vec![instance("i-0123456789abcdef0"), member, spot, store],
+        databases: vec![db("db", DbKind::Instance, "available")],
+        ..Default::default()
+    };
+    let p = plan_at(&day, night());
+    let bastion = item(&p, "ec2:i-0123456789abcdef0");
+    let Verdict::Act { steps, .. } = &bastion.verdict else {
+        panic!("{bastion:?}")
+    };
+    assert_eq!(
+        steps.iter().map(Step::operation).collect::<Vec<_>>(),
+        ["CreateTags", "StopInstances"]
+    );
+    let Verdict::Act { after, .. } = &item(&p, "rds:db").verdict else {
+        panic!()
+    };
+    assert!(after.contains(&ResourceId::Ec2Instance("i-0123456789abcdef0".into())));
+    let m = item(&p, "ec2:i-0123456789abcdef1");
+    assert_eq!(m.verdict, Verdict::Blocked);
+    assert!(
+        m.reason
+            .starts_with("staging.toml:6:37: member of Auto Scaling group capacity"),
+        "{}",
+        m.reason
+    );
+    assert!(
+        m.reason.contains("[asg] groups = [\"capacity\"]"),
+        "{}",
+        m.reason
+    );
+    assert_eq!(item(&p, "ec2:i-0000000000000000a").verdict, Verdict::Skip);
+    assert!(
+        item(&p, "ec2:i-0000000000000000b")
+            .reason
+            .contains("instance-store")
+    );
+
+    let asleep = simulate(&day, &p);
+    assert_eq!(plan_at(&asleep, night()).write_count(), 0);
+    // Started by hand at 02:00: stopped again, and the plan says so.
+    let mut by_hand = asleep.clone();
+    by_hand.instances[0].state = ec2::InstanceState::Running;
+    let late = night() + TimeDelta::hours(4);
+    let again = plan_at(&by_hand, late);
+    let it = item(&again, "ec2:i-0123456789abcdef0");
+    assert!(
+        it.reason.contains("started outside lightsout"),
+        "{}",
+        it.reason
+    );
+    assert_eq!(
+        it.steps().iter().map(Step::operation).collect::<Vec<_>>(),
+        ["StopInstances"]
+    );
+
+    // Morning: the database first, the instance on the next pass, back as it was.
+    let first = plan_at(&asleep, morning());
+    assert!(
+        item(&first, "ec2:i-0123456789abcdef0")
+            .reason
+            .contains("waiting for rds:db")
+    );
+    let now = simulate(&asleep, &first);
+    let now = simulate(&now, &plan_at(&now, morning()));
+    assert_eq!(now.instances, day.instances);
+    assert_eq!(plan_at(&now, morning()).write_count(), 0);
+}
+
+fn group(name: &str, (min, max, desired): (i32, i32, i32)) -> asg::ObservedGroup {
+    asg::ObservedGroup {
+        name: name.into(),
+        min,
+        max,
+        desired,
+        in_service: desired,
+        instances: desired,
+        protected: 0,
+        protects_new: false,
+        instance_types: vec!["t3.medium".into(); desired as usize],
+        launch: asg::Launch::Unknown,
+        status: None,
+        tags: BTreeMap::new(),
+    }
+}
+
+const WITH_GROUP: &str = r#"
+region = "eu-west-1"
+timezone = "UTC"
+awake = ["Mon-Fri 07:00-20:00"]
+[ecs]
+services = ["app/backend"]
+[ecs.service."app/backend"]
+depends_on = ["db"]
+[asg]
+groups = ["capacity"]
+[rds]
+instances = ["db"]
+"#;
+
+/// An Auto Scaling group sleeps after the services and before the databases, recording its
+/// capacity first; it wakes after the databases and before the services (even one whose
+/// `depends_on` names only a database), each on a later pass, and comes back exactly.
+#[test]
+fn a_group_is_a_tier_between_apps_and_data_and_wakes_exactly() {
+    let e = parse_str(Path::new("staging.toml"), WITH_GROUP).unwrap_or_else(|x| panic!("{x}"));
+    let plan_at = |obs: &Observation, now| plan(&e, &scheduled(&e, now), obs, now);
+    let day = Observation {
+        services: vec![svc("app/backend", 2)],
+        groups: vec![group("capacity", (1, 4, 2))],
+        databases: vec![db("db", DbKind::Instance, "available")],
+        ..Default::default()
+    };
+    let p = plan_at(&day, night());
+    let order: Vec<String> = p.items.iter().map(|i| i.resource.to_string()).collect();
+    assert_eq!(order, ["ecs:app/backend", "asg:capacity", "rds:db"]);
+    let cap = item(&p, "asg:capacity");
+    let Verdict::Act { steps, after } = &cap.verdict else {
+        panic!("{cap:?}")
+    };
+    assert_eq!(
+        after.as_slice(),
+        [ResourceId::EcsService(
+            ServiceName::parse("app/backend").unwrap()
+        )]
+    );
+    let Step::Asg(asg::Step::TagGroup { tags: t, .. }) = &steps[0] else {
+        panic!("tags first: {steps:?}")
+    };
+    assert_eq!(t[tags::DESIRED_COUNT], "2");
+    assert_eq!(t[tags::AUTOSCALING], "min=1/max=4");
+    assert_eq!(steps[1].label(), "capacity 0/0/0");
+    let Verdict::Act { after, .. } = &item(&p, "rds:db").verdict else {
+        panic!()
+    };
+    assert!(
+        after.contains(&ResourceId::AutoScalingGroup("capacity".into())),
+        "{after:?}"
+    );
+
+    let asleep = simulate(&day, &p);
+    assert!(plan_at(&asleep, night()).write_count() == 0);
+    let mut now = simulate(&asleep, &plan_at(&asleep, morning()));
+    // First the database alone; the group waits for it, the service for both.
+    assert_eq!(now.groups[0].desired, 0);
+    assert!(
+        item(&plan_at(&asleep, morning()), "asg:capacity")
+            .reason
+            .contains("waiting for rds:db")
+    );
+    let second = plan_at(&now, morning());
+    assert!(
+        item(&second, "ecs:app/backend")
+            .reason
+            .contains("asg:capacity"),
+        "{second:#?}"
+    );
+    now = simulate(&now, &second);
+    now = simulate(&now, &plan_at(&now, morning()));
+    assert_eq!(now.groups, day.groups, "restored exactly, tags gone");
+    assert_eq!(now.services[0].desired, 2);
+    assert_eq!(plan_at(&now, morning()).write_count(), 0);
+}
+
+/// Instances protected from scale-in (ECS managed termination protection) are reported, never
+/// unprotected: the group goes to 0/0/0 and then waits for ECS to release them.
+#[test]
+fn scale_in_protection_is_reported_never_fought() {
+    let e = parse_str(Path::new("staging.toml"), WITH_GROUP).unwrap_or_else(|x| panic!("{x}"));
+    let mut g = group("capacity", (0, 0, 0));
+    g.instances = 2;
+    g.protected = 2;
+    g.tags.insert(tags::DESIRED_COUNT.into(), "2".into());
+    let obs = Observation {
+        groups: vec![g],
+        ..Default::default()
+    };
+    let p = plan(&e, &scheduled(&e, night()), &obs, night());
+    let it = item(&p, "asg:capacity");
+    assert_eq!(it.verdict, Verdict::Wait);
+    assert!(
+        it.reason.contains("2 instances protected from scale-in")
+            && it.reason.contains("never lifts it"),
+        "{}",
+        it.reason
+    );
 }
 
 #[test]

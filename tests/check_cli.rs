@@ -139,3 +139,46 @@ proptest! {
         let _ = config::parse_str(Path::new("f.toml"), &String::from_utf8_lossy(&bytes));
     }
 }
+
+/// The tables of the kinds added by issue 18 report their mistakes the same way: each with its
+/// line, column and fix, all at once.
+#[test]
+fn the_new_kinds_tables_report_mistakes_with_line_and_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("staging.toml"),
+        r#"name = "staging"
+region = "eu-west-1"
+timezone = "UTC"
+awake = []
+[asg]
+grops = ["capacity"]
+[ec2]
+instances = ["i-0123", "i-0123456789abcdef0", "i-0123456789abcdef0"]
+hibernate = "yes"
+[redshift]
+clusters = ["Warehouse_1"]
+[docdb]
+[[docdb.select]]
+tag = { Team = "app" }
+[neptune]
+clusters = ["graph-"]
+"#,
+    )
+    .unwrap();
+    let (code, out) = check(dir.path());
+    assert_eq!(code, 1, "{out}");
+    let f = dir.path().join("staging.toml").display().to_string();
+    for expect in [
+        format!("{f}:6:1: unknown key `grops` in [asg] — did you mean `groups`?"),
+        format!("{f}:8:14: \"i-0123\" is not an EC2 instance id — write the id"),
+        format!("{f}:8:47: \"i-0123456789abcdef0\" is listed twice — remove one of them"),
+        format!("{f}:9:13: `hibernate` must be true or false — write hibernate = true"),
+        format!("{f}:11:13: \"Warehouse_1\" is not a Redshift cluster identifier"),
+        format!("{f}:13:1: [[docdb.select]] needs `tags`"),
+        format!("{f}:14:1: unknown key `tag` in [[docdb.select]] — did you mean `tags`?"),
+        format!("{f}:16:13: \"graph-\" is not a Neptune cluster identifier"),
+    ] {
+        assert!(out.contains(&expect), "missing {expect:?} in:\n{out}");
+    }
+}

@@ -196,7 +196,10 @@ fn every_write_is_denied_on_production_by_both_tags() {
             [
                 "ecs:",
                 "application-autoscaling:",
+                "autoscaling:",
+                "ec2:",
                 "rds:",
+                "redshift:",
                 "elasticloadbalancing:",
             ]
             .iter()

@@ -14,7 +14,10 @@
         "elasticache:DescribeCacheClusters",
         "elasticache:ListTagsForResource",
         "elasticloadbalancing:DescribeRules",
-        "elasticloadbalancing:DescribeTags"
+        "elasticloadbalancing:DescribeTags",
+        "autoscaling:DescribeAutoScalingGroups",
+        "ec2:DescribeInstances",
+        "redshift:DescribeClusters"
       ],
       "Resource": "*"
     },
@@ -30,6 +33,8 @@
         "ecs:DescribeTasks",
         "elasticloadbalancing:DescribeTargetHealth",
         "cloudwatch:DescribeAlarms",
+        "autoscaling:DescribeLaunchConfigurations",
+        "ec2:DescribeLaunchTemplateVersions",
         "sts:GetCallerIdentity"
       ],
       "Resource": "*"
@@ -109,6 +114,42 @@
       }
     },
     {
+      "Sid": "ChangeStagingAutoScalingGroupsOnly",
+      "Effect": "Allow",
+      "Action": [
+        "autoscaling:UpdateAutoScalingGroup",
+        "autoscaling:CreateOrUpdateTags",
+        "autoscaling:DeleteTags"
+      ],
+      "Resource": "arn:aws:autoscaling:${region}:${account_id}:autoScalingGroup:*:autoScalingGroupName/*",
+      "Condition": {
+        "StringEquals": { "aws:ResourceTag/${environment_tag_key}": "${environment_tag_value}" }
+      }
+    },
+    {
+      "Sid": "ChangeStagingInstancesOnly",
+      "Effect": "Allow",
+      "Action": [
+        "ec2:StopInstances",
+        "ec2:StartInstances",
+        "ec2:CreateTags",
+        "ec2:DeleteTags"
+      ],
+      "Resource": "arn:aws:ec2:${region}:${account_id}:instance/*",
+      "Condition": {
+        "StringEquals": { "aws:ResourceTag/${environment_tag_key}": "${environment_tag_value}" }
+      }
+    },
+    {
+      "Sid": "ChangeStagingRedshiftClustersOnly",
+      "Effect": "Allow",
+      "Action": ["redshift:PauseCluster", "redshift:ResumeCluster"],
+      "Resource": "arn:aws:redshift:${region}:${account_id}:cluster:*",
+      "Condition": {
+        "StringEquals": { "aws:ResourceTag/${environment_tag_key}": "${environment_tag_value}" }
+      }
+    },
+    {
       "Sid": "StateTable",
       "Effect": "Allow",
       "Action": [
@@ -140,7 +181,16 @@
         "rds:StartDBCluster",
         "rds:AddTagsToResource",
         "rds:RemoveTagsFromResource",
-        "elasticloadbalancing:ModifyRule"
+        "elasticloadbalancing:ModifyRule",
+        "autoscaling:UpdateAutoScalingGroup",
+        "autoscaling:CreateOrUpdateTags",
+        "autoscaling:DeleteTags",
+        "ec2:StopInstances",
+        "ec2:StartInstances",
+        "ec2:CreateTags",
+        "ec2:DeleteTags",
+        "redshift:PauseCluster",
+        "redshift:ResumeCluster"
       ],
       "Resource": "*",
       "Condition": {
@@ -163,7 +213,16 @@
         "rds:StartDBCluster",
         "rds:AddTagsToResource",
         "rds:RemoveTagsFromResource",
-        "elasticloadbalancing:ModifyRule"
+        "elasticloadbalancing:ModifyRule",
+        "autoscaling:UpdateAutoScalingGroup",
+        "autoscaling:CreateOrUpdateTags",
+        "autoscaling:DeleteTags",
+        "ec2:StopInstances",
+        "ec2:StartInstances",
+        "ec2:CreateTags",
+        "ec2:DeleteTags",
+        "redshift:PauseCluster",
+        "redshift:ResumeCluster"
       ],
       "Resource": "*",
       "Condition": {

@@ -160,17 +160,21 @@ function resourceLine(r, e) {
   const v = r.verdict && r.verdict.verdict;
   const done = r.outcome && r.outcome.outcome;
   let label = "not found", figure = "", cls = "left", bar = null;
-  if (p && p.kind === "tasks") {
-    figure = `${p.running}/${p.desired} tasks`;
-    if (p.desired === 0 && p.recorded !== null && p.recorded !== undefined) { label = "asleep"; figure = `${p.recorded} task${p.recorded === 1 ? "" : "s"} when awake`; cls = "asleep"; }
-    else if (p.running < p.desired) { label = "starting"; cls = "moving"; bar = h("progress", { max: p.desired, value: p.running, "aria-label": "tasks running" }); }
+  if (p && (p.kind === "tasks" || p.kind === "instances")) {
+    // Tasks of a service, or instances in service of an Auto Scaling group.
+    const unit = p.kind === "tasks" ? "task" : "instance";
+    figure = `${p.running}/${p.desired} ${unit}s`;
+    if (p.desired === 0 && p.recorded !== null && p.recorded !== undefined) { label = "asleep"; figure = `${p.recorded} ${unit}${p.recorded === 1 ? "" : "s"} when awake`; cls = "asleep"; }
+    else if (p.running < p.desired) { label = "starting"; cls = "moving"; bar = h("progress", { max: p.desired, value: p.running, "aria-label": `${unit}s running` }); }
     else if (p.running > p.desired) { label = "stopping"; cls = "moving"; }
-    else if (p.desired === 0) { label = "no tasks"; cls = "asleep"; }
+    else if (p.desired === 0) { label = `no ${unit}s`; cls = "asleep"; }
     else { label = "running"; cls = "awake"; }
   } else if (p && p.kind === "status") {
     label = p.asleep ? "asleep" : p.status;
     figure = p.asleep ? p.status : "";
-    cls = p.asleep || p.status === "stopped" ? "asleep" : (p.status === "available" || p.status === "serving the app" ? "awake" : "moving");
+    // available (databases, Redshift), running (EC2), serving the app (a front door); stopped
+    // or paused when asleep.
+    cls = p.asleep || p.status === "stopped" || p.status === "paused" ? "asleep" : (p.status === "available" || p.status === "running" || p.status === "serving the app" ? "awake" : "moving");
   }
   // The pass observed before it acted: what it set in motion shows here until the next look.
   if (v === "act" && (!done || done === "done")) { label = e.awake ? "starting" : "going to sleep"; cls = "moving"; }

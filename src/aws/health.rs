@@ -280,8 +280,12 @@ impl Inspect for AwsCloud {
             let c = self.clients(env).await;
             let now = crate::clock::Clock::now(&crate::clock::SystemClock);
             let mut out = super::ecs::priced(&c, env, &observed.services, now).await;
+            out.extend(super::asg::priced(&c, env, &observed.groups).await);
+            out.extend(super::ec2::priced(env, &observed.instances));
             out.extend(super::rds::priced(&c, env, &observed.databases).await);
             out.extend(super::elasticache::priced(env, &observed.caches));
+            out.extend(super::redshift::priced(env, &observed.warehouses));
+            out.extend(super::docdb::priced(&c, env, &observed.engine_clusters).await);
             out
         }
         .boxed()

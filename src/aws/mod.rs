@@ -1,6 +1,7 @@
-//! The AWS adapter: the only module that talks to AWS — ECS and Application Auto Scaling, RDS,
-//! ElastiCache, ALB listener rules, and for the digest Cost Explorer, Budgets, the Price List,
-//! CloudWatch, ELB, SES, SNS and SSM; DynamoDB for the shared store.
+//! The AWS adapter: the only module that talks to AWS — ECS and Application Auto Scaling, EC2
+//! and EC2 Auto Scaling, RDS (and DocumentDB and Neptune through it), ElastiCache, Redshift,
+//! ALB listener rules, and for the digest Cost Explorer, Budgets, the Price List, CloudWatch,
+//! ELB, SES, SNS and SSM; DynamoDB for the shared store.
 //!
 //! Clients are built once per region from one shared configuration, with the SDK's adaptive
 //! retry (client-side rate limiting on throttling) and timeouts on every call ([`CallLimits`]):
@@ -8,15 +9,19 @@
 //! profiles, `AWS_REGION`, `AWS_ENDPOINT_URL`.
 
 mod alb;
+mod asg;
 mod billing;
 mod count;
+mod docdb;
 mod dynamo;
+mod ec2;
 mod ecs;
 mod elasticache;
 mod health;
 pub mod outbox;
 mod pricing;
 mod rds;
+mod redshift;
 
 pub use count::RequestCounter;
 pub use dynamo::DynamoStore;
@@ -51,6 +56,9 @@ pub(crate) struct Clients {
     pub(crate) cw: aws_sdk_cloudwatch::Client,
     pub(crate) elb: aws_sdk_elasticloadbalancingv2::Client,
     pub(crate) elasticache: aws_sdk_elasticache::Client,
+    pub(crate) autoscaling: aws_sdk_autoscaling::Client,
+    pub(crate) ec2: aws_sdk_ec2::Client,
+    pub(crate) redshift: aws_sdk_redshift::Client,
     /// AWS's Price List (answers in us-east-1, eu-central-1 and ap-south-1 only: the nearest).
     pub(crate) pricing: aws_sdk_pricing::Client,
 }
@@ -223,6 +231,24 @@ impl AwsCloud {
             ),
             elasticache: aws_sdk_elasticache::Client::from_conf(
                 aws_sdk_elasticache::config::Builder::from(&config)
+                    .region(region.clone())
+                    .interceptor(self.counter.clone())
+                    .build(),
+            ),
+            autoscaling: aws_sdk_autoscaling::Client::from_conf(
+                aws_sdk_autoscaling::config::Builder::from(&config)
+                    .region(region.clone())
+                    .interceptor(self.counter.clone())
+                    .build(),
+            ),
+            ec2: aws_sdk_ec2::Client::from_conf(
+                aws_sdk_ec2::config::Builder::from(&config)
+                    .region(region.clone())
+                    .interceptor(self.counter.clone())
+                    .build(),
+            ),
+            redshift: aws_sdk_redshift::Client::from_conf(
+                aws_sdk_redshift::config::Builder::from(&config)
                     .region(region)
                     .interceptor(self.counter.clone())
                     .build(),
@@ -253,18 +279,28 @@ impl Cloud for AwsCloud {
 
     async fn observe(&self, env: &Environment) -> Observation {
         let clients = self.clients(env).await;
-        // Every kind is observed concurrently, then merged.
+        // Every kind is observed concurrently, then merged in kind order.
         let (mut obs, mut dbs) = (Observation::default(), Observation::default());
-        let (mut caches, mut rules) = (Observation::default(), Observation::default());
+        let (mut caches, mut groups) = (Observation::default(), Observation::default());
+        let (mut instances, mut warehouses) = (Observation::default(), Observation::default());
+        let (mut engines, mut rules) = (Observation::default(), Observation::default());
         tokio::join!(
             alb::observe(&clients, env, &mut rules),
             ecs::observe(&clients, env, &mut obs),
+            asg::observe(&clients, env, &mut groups),
+            ec2::observe(&clients, env, &mut instances),
             rds::observe(&clients, env, &mut dbs),
             elasticache::observe(&clients, env, &mut caches),
+            redshift::observe(&clients, env, &mut warehouses),
+            docdb::observe(&clients, env, &mut engines),
         );
+        obs.merge(groups);
+        obs.merge(instances);
         obs.merge(dbs);
         obs.merge(caches);
         obs.merge(rules);
+        obs.merge(warehouses);
+        obs.merge(engines);
         obs
     }
 
@@ -273,7 +309,10 @@ impl Cloud for AwsCloud {
         match step {
             Step::Alb(s) => alb::execute(&clients, s).await,
             Step::Ecs(s) => ecs::execute(&clients, s).await,
+            Step::Asg(s) => asg::execute(&clients, s).await,
+            Step::Ec2(s) => ec2::execute(&clients, s).await,
             Step::Rds(s) => rds::execute(&clients, s).await,
+            Step::Redshift(s) => redshift::execute(&clients, s).await,
         }
     }
 }

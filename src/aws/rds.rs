@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_rds::types::{Filter, Tag};
 
 use super::{Clients, Pages, cloud_error};
+use crate::kinds::docdb::Engine;
 use crate::kinds::rds::Step;
 use crate::kinds::{DbKind, DbStatus, Kind, Observation, ObservedDb, ResourceId, TagSelector};
 use crate::model::Environment;
@@ -113,6 +114,7 @@ async fn describe_instances(
             let dbs = page
                 .db_instances()
                 .iter()
+                .filter(|i| Engine::of(i.engine().unwrap_or_default()).is_none())
                 .filter_map(|i| {
                     Some(ObservedDb {
                         kind: DbKind::Instance,
@@ -160,25 +162,31 @@ async fn describe_clusters(
             let dbs = page
                 .db_clusters()
                 .iter()
-                .filter_map(|cl| {
-                    Some(ObservedDb {
-                        kind: DbKind::Cluster,
-                        id: cl.db_cluster_identifier()?.to_string(),
-                        arn: cl.db_cluster_arn().unwrap_or_default().to_string(),
-                        status: DbStatus::parse(cl.status().unwrap_or("unknown")),
-                        engine: cl.engine().unwrap_or_default().to_string(),
-                        engine_mode: cl.engine_mode().map(String::from),
-                        member_of: None,
-                        replica_of: cl.replication_source_identifier().map(String::from),
-                        replicas: cl.read_replica_identifiers().to_vec(),
-                        tags: tags(cl.tag_list()),
-                    })
-                })
+                .filter_map(cluster)
+                // DocumentDB and Neptune clusters answer the same call: theirs are [docdb]'s
+                // and [neptune]'s.
+                .filter(|d| Engine::of(&d.engine).is_none())
                 .collect();
             Ok((dbs, page.marker().map(String::from)))
         },
     )
     .await
+}
+
+/// An RDS-API cluster as observed (Aurora, or DocumentDB and Neptune for their kinds).
+pub(super) fn cluster(cl: &aws_sdk_rds::types::DbCluster) -> Option<ObservedDb> {
+    Some(ObservedDb {
+        kind: DbKind::Cluster,
+        id: cl.db_cluster_identifier()?.to_string(),
+        arn: cl.db_cluster_arn().unwrap_or_default().to_string(),
+        status: DbStatus::parse(cl.status().unwrap_or("unknown")),
+        engine: cl.engine().unwrap_or_default().to_string(),
+        engine_mode: cl.engine_mode().map(String::from),
+        member_of: None,
+        replica_of: cl.replication_source_identifier().map(String::from),
+        replicas: cl.read_replica_identifiers().to_vec(),
+        tags: tags(cl.tag_list()),
+    })
 }
 
 /// Runs a paged RDS describe: one filtered series of pages per 100 identifiers, or one unfiltered
@@ -257,8 +265,9 @@ pub(crate) async fn priced(
     resources
 }
 
-/// Instance classes of the databases, for pricing: by `rds:id` / `aurora:id`.
-async fn db_sizes(c: &Clients, region: &str) -> Result<BTreeMap<String, Size>, String> {
+/// Instance classes of the databases, for pricing: by `rds:id` / `aurora:id` (and for their
+/// kinds `docdb:id` / `neptune:id`).
+pub(super) async fn db_sizes(c: &Clients, region: &str) -> Result<BTreeMap<String, Size>, String> {
     let mut sizes: BTreeMap<String, Size> = BTreeMap::new();
     let mut pages = Pages::new();
     let mut marker: Option<String> = None;
@@ -278,7 +287,13 @@ async fn db_sizes(c: &Clients, region: &str) -> Result<BTreeMap<String, Size>, S
             };
             let engine = i.engine().unwrap_or("").to_string();
             let (key, multi_az) = match i.db_cluster_identifier() {
-                Some(cluster) => (format!("aurora:{cluster}"), false),
+                Some(cluster) => (
+                    Engine::of(&engine).map_or_else(
+                        || format!("aurora:{cluster}"),
+                        |e| e.id(cluster).to_string(),
+                    ),
+                    false,
+                ),
                 None => (format!("rds:{id}"), i.multi_az().unwrap_or(false)),
             };
             if let Size::Database { classes, .. } =

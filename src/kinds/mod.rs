@@ -5,7 +5,11 @@
 //!
 //! - [`alb`]: ALB listener rules switched between the app and the wake page (tier: door).
 //! - [`ecs`]: ECS services and their Application Auto Scaling bounds (tier: apps).
+//! - [`asg`]: EC2 Auto Scaling groups, such as an ECS capacity provider's (tier: capacity).
+//! - [`ec2`]: EC2 instances, such as a bastion (tier: compute).
 //! - [`rds`]: RDS DB instances and Aurora DB clusters (tier: data).
+//! - [`docdb`]: DocumentDB and Neptune clusters, two kinds on the RDS API (tier: data).
+//! - [`redshift`]: Redshift provisioned clusters, paused and resumed (tier: data).
 //! - [`elasticache`]: ElastiCache caches, reported only: AWS cannot stop them (tier: data).
 //!
 //! Shared by every kind: [`ResourceId`], the [`tags`] lightsout keeps on resources, the
@@ -18,9 +22,13 @@
 //! Adding a kind: see "Adding a resource kind" in the README.
 
 pub mod alb;
+pub mod asg;
+pub mod docdb;
+pub mod ec2;
 pub mod ecs;
 pub mod elasticache;
 pub mod rds;
+pub mod redshift;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -125,22 +133,46 @@ pub enum Kind {
     Alb,
     /// ECS services.
     Ecs,
+    /// EC2 Auto Scaling groups.
+    Asg,
+    /// EC2 instances.
+    Ec2,
     /// RDS instances and Aurora clusters.
     Rds,
     /// ElastiCache caches.
     ElastiCache,
+    /// Redshift provisioned clusters.
+    Redshift,
+    /// DocumentDB clusters.
+    DocDb,
+    /// Neptune clusters.
+    Neptune,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 4] = [Kind::Alb, Kind::Ecs, Kind::Rds, Kind::ElastiCache];
+    pub const ALL: [Kind; 9] = [
+        Kind::Alb,
+        Kind::Ecs,
+        Kind::Asg,
+        Kind::Ec2,
+        Kind::Rds,
+        Kind::ElastiCache,
+        Kind::Redshift,
+        Kind::DocDb,
+        Kind::Neptune,
+    ];
 
     /// Where a whole environment's order puts this kind.
     pub fn tier(self) -> Tier {
         match self {
             Kind::Alb => Tier::Door,
             Kind::Ecs => Tier::App,
-            Kind::Rds | Kind::ElastiCache => Tier::Data,
+            Kind::Asg => Tier::Capacity,
+            Kind::Ec2 => Tier::Compute,
+            Kind::Rds | Kind::ElastiCache | Kind::Redshift | Kind::DocDb | Kind::Neptune => {
+                Tier::Data
+            }
         }
     }
 
@@ -149,8 +181,13 @@ impl Kind {
         match self {
             Kind::Alb => "listener rules",
             Kind::Ecs => "services",
+            Kind::Asg => "Auto Scaling groups",
+            Kind::Ec2 => "instances",
             Kind::Rds => "databases",
             Kind::ElastiCache => "caches",
+            Kind::Redshift => "Redshift clusters",
+            Kind::DocDb => "DocumentDB clusters",
+            Kind::Neptune => "Neptune clusters",
         }
     }
 
@@ -158,7 +195,14 @@ impl Kind {
     /// keep costing while the environment sleeps).
     pub fn can_sleep(self) -> bool {
         match self {
-            Kind::Alb | Kind::Ecs | Kind::Rds => true,
+            Kind::Alb
+            | Kind::Ecs
+            | Kind::Asg
+            | Kind::Ec2
+            | Kind::Rds
+            | Kind::Redshift
+            | Kind::DocDb
+            | Kind::Neptune => true,
             Kind::ElastiCache => false,
         }
     }
@@ -167,8 +211,11 @@ impl Kind {
     /// digest ships; empty when the shipped table covers it.
     pub fn prices(self) -> &'static str {
         match self {
-            Kind::Alb | Kind::Ecs | Kind::Rds => "",
+            Kind::Alb | Kind::Ecs | Kind::Asg | Kind::Ec2 | Kind::Rds => "",
             Kind::ElastiCache => elasticache::PRICES,
+            Kind::Redshift => redshift::PRICES,
+            // One fragment for both engines (merged twice: the same tables).
+            Kind::DocDb | Kind::Neptune => docdb::PRICES,
         }
     }
 
@@ -177,8 +224,13 @@ impl Kind {
         match self {
             Kind::Alb => "alb",
             Kind::Ecs => "ecs",
+            Kind::Asg => "asg",
+            Kind::Ec2 => "ec2",
             Kind::Rds => "rds",
             Kind::ElastiCache => "elasticache",
+            Kind::Redshift => "redshift",
+            Kind::DocDb => "docdb",
+            Kind::Neptune => "neptune",
         }
     }
 }
@@ -194,6 +246,10 @@ pub enum Tier {
     Door,
     /// Applications: ECS services.
     App,
+    /// What the applications run on: Auto Scaling groups (an ECS capacity provider's).
+    Capacity,
+    /// Instances on their own: EC2 (a bastion, a build box).
+    Compute,
     /// Data: databases.
     Data,
 }
@@ -206,12 +262,22 @@ pub enum ResourceId {
     AlbRule(String),
     /// An ECS service.
     EcsService(ServiceName),
+    /// An EC2 Auto Scaling group.
+    AutoScalingGroup(String),
+    /// An EC2 instance.
+    Ec2Instance(String),
     /// An RDS DB instance.
     DbInstance(String),
     /// An Aurora DB cluster.
     DbCluster(String),
     /// An ElastiCache replication group or cache cluster.
     CacheCluster(String),
+    /// A Redshift provisioned cluster.
+    RedshiftCluster(String),
+    /// A DocumentDB cluster.
+    DocDbCluster(String),
+    /// A Neptune cluster.
+    NeptuneCluster(String),
 }
 
 impl ResourceId {
@@ -220,8 +286,13 @@ impl ResourceId {
         match self {
             ResourceId::AlbRule(_) => Kind::Alb,
             ResourceId::EcsService(_) => Kind::Ecs,
+            ResourceId::AutoScalingGroup(_) => Kind::Asg,
+            ResourceId::Ec2Instance(_) => Kind::Ec2,
             ResourceId::DbInstance(_) | ResourceId::DbCluster(_) => Kind::Rds,
             ResourceId::CacheCluster(_) => Kind::ElastiCache,
+            ResourceId::RedshiftCluster(_) => Kind::Redshift,
+            ResourceId::DocDbCluster(_) => Kind::DocDb,
+            ResourceId::NeptuneCluster(_) => Kind::Neptune,
         }
     }
 
@@ -232,9 +303,14 @@ impl ResourceId {
             ResourceId::EcsService(n) => {
                 format!("ECS service {} in cluster {}", n.service, n.cluster)
             }
+            ResourceId::AutoScalingGroup(x) => format!("Auto Scaling group {x}"),
+            ResourceId::Ec2Instance(x) => format!("EC2 instance {x}"),
             ResourceId::DbInstance(x) => format!("RDS DB instance {x}"),
             ResourceId::DbCluster(x) => format!("Aurora DB cluster {x}"),
             ResourceId::CacheCluster(x) => format!("ElastiCache cluster {x}"),
+            ResourceId::RedshiftCluster(x) => format!("Redshift cluster {x}"),
+            ResourceId::DocDbCluster(x) => format!("DocumentDB cluster {x}"),
+            ResourceId::NeptuneCluster(x) => format!("Neptune cluster {x}"),
         }
     }
 }
@@ -244,9 +320,14 @@ impl fmt::Display for ResourceId {
         match self {
             ResourceId::AlbRule(arn) => write!(f, "alb:{}", alb::short(arn)),
             ResourceId::EcsService(n) => write!(f, "ecs:{n}"),
+            ResourceId::AutoScalingGroup(id) => write!(f, "asg:{id}"),
+            ResourceId::Ec2Instance(id) => write!(f, "ec2:{id}"),
             ResourceId::DbInstance(id) => write!(f, "rds:{id}"),
             ResourceId::DbCluster(id) => write!(f, "aurora:{id}"),
             ResourceId::CacheCluster(id) => write!(f, "elasticache:{id}"),
+            ResourceId::RedshiftCluster(id) => write!(f, "redshift:{id}"),
+            ResourceId::DocDbCluster(id) => write!(f, "docdb:{id}"),
+            ResourceId::NeptuneCluster(id) => write!(f, "neptune:{id}"),
         }
     }
 }
@@ -259,15 +340,35 @@ pub struct Tables {
     pub alb: alb::Selection,
     /// `[ecs]`.
     pub ecs: ecs::Selection,
+    /// `[asg]`.
+    pub asg: asg::Selection,
+    /// `[ec2]`.
+    pub ec2: ec2::Selection,
     /// `[rds]`.
     pub rds: rds::Selection,
     /// `[elasticache]`.
     pub elasticache: elasticache::Selection,
+    /// `[redshift]`.
+    pub redshift: redshift::Selection,
+    /// `[docdb]`.
+    pub docdb: docdb::Selection,
+    /// `[neptune]`.
+    pub neptune: docdb::Selection,
 }
 
 impl Tables {
     /// The top-level keys of the resource tables.
-    pub const KEYS: [&'static str; 4] = ["ecs", "rds", "elasticache", "alb"];
+    pub const KEYS: [&'static str; 9] = [
+        "ecs",
+        "asg",
+        "ec2",
+        "rds",
+        "elasticache",
+        "redshift",
+        "docdb",
+        "neptune",
+        "alb",
+    ];
 
     /// Reads the resource tables of a schedule file's root table. Data-tier tables are read
     /// first, so the apps' `depends_on` can name what they depend on.
@@ -283,7 +384,35 @@ impl Tables {
         {
             tables.elasticache = elasticache::Selection::parse(rd, t);
         }
-        let data: BTreeSet<&str> = tables.rds.named().collect();
+        if let Some(v) = lookup(root, "redshift")
+            && let Some(t) = rd.table(v, "redshift")
+        {
+            tables.redshift = redshift::Selection::parse(rd, t);
+        }
+        for engine in [docdb::Engine::DocDb, docdb::Engine::Neptune] {
+            if let Some(v) = lookup(root, engine.name())
+                && let Some(t) = rd.table(v, engine.name())
+            {
+                *tables.engine_mut(engine) = docdb::Selection::parse(rd, t, engine);
+            }
+        }
+        if let Some(v) = lookup(root, "asg")
+            && let Some(t) = rd.table(v, "asg")
+        {
+            tables.asg = asg::Selection::parse(rd, t);
+        }
+        if let Some(v) = lookup(root, "ec2")
+            && let Some(t) = rd.table(v, "ec2")
+        {
+            tables.ec2 = ec2::Selection::parse(rd, t);
+        }
+        let data: BTreeSet<&str> = tables
+            .rds
+            .named()
+            .chain(tables.redshift.clusters.iter().map(String::as_str))
+            .chain(tables.docdb.clusters.iter().map(String::as_str))
+            .chain(tables.neptune.clusters.iter().map(String::as_str))
+            .collect();
         if let Some(v) = lookup(root, "ecs")
             && let Some(t) = rd.table(v, "ecs")
         {
@@ -298,6 +427,23 @@ impl Tables {
     }
 }
 
+impl Tables {
+    /// The `[docdb]` or `[neptune]` table.
+    pub fn engine(&self, engine: docdb::Engine) -> &docdb::Selection {
+        match engine {
+            docdb::Engine::DocDb => &self.docdb,
+            docdb::Engine::Neptune => &self.neptune,
+        }
+    }
+
+    fn engine_mut(&mut self, engine: docdb::Engine) -> &mut docdb::Selection {
+        match engine {
+            docdb::Engine::DocDb => &mut self.docdb,
+            docdb::Engine::Neptune => &mut self.neptune,
+        }
+    }
+}
+
 /// Everything observed of one environment in one pass.
 #[derive(Debug, Clone, Default)]
 pub struct Observation {
@@ -305,10 +451,18 @@ pub struct Observation {
     pub rules: Vec<ObservedRule>,
     /// Selected ECS services.
     pub services: Vec<ObservedService>,
+    /// Selected Auto Scaling groups.
+    pub groups: Vec<asg::ObservedGroup>,
+    /// Selected EC2 instances.
+    pub instances: Vec<ec2::ObservedInstance>,
     /// Selected databases.
     pub databases: Vec<ObservedDb>,
     /// Selected caches.
     pub caches: Vec<elasticache::ObservedCache>,
+    /// Selected Redshift clusters.
+    pub warehouses: Vec<redshift::ObservedWarehouse>,
+    /// Selected DocumentDB and Neptune clusters.
+    pub engine_clusters: Vec<docdb::ObservedCluster>,
     /// Resources named in the configuration that do not exist.
     pub missing: Vec<ResourceId>,
     /// What could not be observed, by kind, and why. The planner acts on nothing whose state
@@ -334,16 +488,24 @@ impl Observation {
             .iter()
             .map(Observed::Rule)
             .chain(self.services.iter().map(Observed::Service))
+            .chain(self.groups.iter().map(Observed::Group))
+            .chain(self.instances.iter().map(Observed::Instance))
             .chain(self.databases.iter().map(Observed::Database))
             .chain(self.caches.iter().map(Observed::Cache))
+            .chain(self.warehouses.iter().map(Observed::Warehouse))
+            .chain(self.engine_clusters.iter().map(Observed::EngineCluster))
     }
 
     /// Adds what another part of the observation saw (one kind's adapter, say).
     pub fn merge(&mut self, other: Observation) {
         self.rules.extend(other.rules);
         self.services.extend(other.services);
+        self.groups.extend(other.groups);
+        self.instances.extend(other.instances);
         self.databases.extend(other.databases);
         self.caches.extend(other.caches);
+        self.warehouses.extend(other.warehouses);
+        self.engine_clusters.extend(other.engine_clusters);
         self.missing.extend(other.missing);
         self.errors.extend(other.errors);
     }
@@ -354,9 +516,14 @@ impl Observation {
     pub fn retain_managed(&mut self, guard: &Guard) {
         self.rules.retain(|r| guard.refusal(&r.tags).is_none());
         self.services.retain(|s| guard.refusal(&s.tags).is_none());
+        self.groups.retain(|g| guard.refusal(&g.tags).is_none());
+        self.instances.retain(|i| guard.refusal(&i.tags).is_none());
         self.databases
             .retain(|d| guard.refusal(&d.tags).is_none() && d.member_of.is_none());
         self.caches.retain(|c| guard.refusal(&c.tags).is_none());
+        self.warehouses.retain(|w| guard.refusal(&w.tags).is_none());
+        self.engine_clusters
+            .retain(|c| guard.refusal(&c.db.tags).is_none());
     }
 
     /// What `id` looks like now, in a few words (for status tables).
@@ -374,10 +541,18 @@ pub enum Observed<'a> {
     Rule(&'a ObservedRule),
     /// An ECS service.
     Service(&'a ObservedService),
+    /// An Auto Scaling group.
+    Group(&'a asg::ObservedGroup),
+    /// An EC2 instance.
+    Instance(&'a ec2::ObservedInstance),
     /// An RDS instance or Aurora cluster.
     Database(&'a ObservedDb),
     /// An ElastiCache cache.
     Cache(&'a elasticache::ObservedCache),
+    /// A Redshift cluster.
+    Warehouse(&'a redshift::ObservedWarehouse),
+    /// A DocumentDB or Neptune cluster.
+    EngineCluster(&'a docdb::ObservedCluster),
 }
 
 /// Where a resource is on its way up or down, as the status page shows it.
@@ -391,6 +566,16 @@ pub enum Progress {
         /// Tasks desired.
         desired: i32,
         /// The desired count recorded before it was scaled to zero, while it sleeps.
+        recorded: Option<i32>,
+    },
+    /// An Auto Scaling group: instances in service of desired, and the capacity recorded on it
+    /// while it sleeps.
+    Instances {
+        /// Instances in service.
+        running: i32,
+        /// Desired capacity.
+        desired: i32,
+        /// The desired capacity recorded before it went to 0, while it sleeps.
         recorded: Option<i32>,
     },
     /// A database or cache: its status as AWS says it.
@@ -456,8 +641,12 @@ impl Observed<'_> {
         match self {
             Observed::Rule(r) => ResourceId::AlbRule(r.arn.clone()),
             Observed::Service(s) => ResourceId::EcsService(s.name.clone()),
+            Observed::Group(g) => ResourceId::AutoScalingGroup(g.name.clone()),
+            Observed::Instance(i) => ResourceId::Ec2Instance(i.id.clone()),
             Observed::Database(d) => d.resource_id(),
             Observed::Cache(c) => ResourceId::CacheCluster(c.id.clone()),
+            Observed::Warehouse(w) => ResourceId::RedshiftCluster(w.id.clone()),
+            Observed::EngineCluster(c) => c.resource_id(),
         }
     }
 
@@ -466,8 +655,12 @@ impl Observed<'_> {
         match self {
             Observed::Rule(_) => Kind::Alb,
             Observed::Service(_) => Kind::Ecs,
+            Observed::Group(_) => Kind::Asg,
+            Observed::Instance(_) => Kind::Ec2,
             Observed::Database(_) => Kind::Rds,
             Observed::Cache(_) => Kind::ElastiCache,
+            Observed::Warehouse(_) => Kind::Redshift,
+            Observed::EngineCluster(c) => c.engine.kind(),
         }
     }
 
@@ -476,8 +669,12 @@ impl Observed<'_> {
         match self {
             Observed::Rule(r) => &r.tags,
             Observed::Service(s) => &s.tags,
+            Observed::Group(g) => &g.tags,
+            Observed::Instance(i) => &i.tags,
             Observed::Database(d) => &d.tags,
             Observed::Cache(c) => &c.tags,
+            Observed::Warehouse(w) => &w.tags,
+            Observed::EngineCluster(c) => &c.db.tags,
         }
     }
 
@@ -486,8 +683,12 @@ impl Observed<'_> {
         match self {
             Observed::Rule(r) => r.describe(),
             Observed::Service(s) => s.describe(),
+            Observed::Group(g) => g.describe(),
+            Observed::Instance(i) => i.describe(),
             Observed::Database(d) => d.describe(),
             Observed::Cache(c) => c.describe(),
+            Observed::Warehouse(w) => w.describe(),
+            Observed::EngineCluster(c) => c.db.describe(),
         }
     }
 
@@ -496,8 +697,12 @@ impl Observed<'_> {
         match self {
             Observed::Rule(r) => r.status(),
             Observed::Service(s) => s.status.to_string(),
+            Observed::Group(g) => g.status_word(),
+            Observed::Instance(i) => i.state.to_string(),
             Observed::Database(d) => d.status.to_string(),
             Observed::Cache(c) => c.status.clone(),
+            Observed::Warehouse(w) => w.status.to_string(),
+            Observed::EngineCluster(c) => c.db.status.to_string(),
         }
     }
 
@@ -506,8 +711,12 @@ impl Observed<'_> {
         match self {
             Observed::Rule(r) => r.slept(),
             Observed::Service(s) => s.slept(),
+            Observed::Group(g) => g.slept(),
+            Observed::Instance(i) => i.slept(),
             Observed::Database(d) => d.slept(),
             Observed::Cache(_) => false,
+            Observed::Warehouse(w) => w.slept(),
+            Observed::EngineCluster(c) => c.db.slept(),
         }
     }
 
@@ -516,9 +725,12 @@ impl Observed<'_> {
     /// stopped). What cannot keeps costing while the environment sleeps.
     pub fn can_sleep(&self) -> bool {
         match self {
-            Observed::Rule(_) | Observed::Service(_) => true,
+            Observed::Rule(_) | Observed::Service(_) | Observed::Group(_) => true,
+            Observed::Instance(i) => i.cannot_stop().is_none(),
             Observed::Database(d) => d.can_stop(),
             Observed::Cache(_) => false,
+            Observed::Warehouse(_) => true,
+            Observed::EngineCluster(c) => c.db.can_stop(),
         }
     }
 
@@ -535,6 +747,15 @@ impl Observed<'_> {
                 desired: s.desired,
                 recorded: s.tags.get(tags::DESIRED_COUNT).and_then(|c| c.parse().ok()),
             },
+            Observed::Group(g) => Progress::Instances {
+                running: g.in_service,
+                desired: g.desired,
+                recorded: g.tags.get(asg::DESIRED_COUNT).and_then(|c| c.parse().ok()),
+            },
+            Observed::Instance(i) => Progress::Status {
+                status: i.state.to_string(),
+                asleep: i.slept(),
+            },
             Observed::Database(d) => Progress::Status {
                 status: d.status.to_string(),
                 asleep: d.slept(),
@@ -542,6 +763,14 @@ impl Observed<'_> {
             Observed::Cache(c) => Progress::Status {
                 status: c.status.clone(),
                 asleep: false,
+            },
+            Observed::Warehouse(w) => Progress::Status {
+                status: w.status.to_string(),
+                asleep: w.slept(),
+            },
+            Observed::EngineCluster(c) => Progress::Status {
+                status: c.db.status.to_string(),
+                asleep: c.db.slept(),
             },
         }
     }
@@ -552,10 +781,13 @@ impl Observed<'_> {
         match self {
             // Nothing waits for the door: it waits for everything.
             Observed::Rule(_) => false,
-            Observed::Service(_) => true,
+            Observed::Service(_) | Observed::Group(_) => true,
+            // One lightsout leaves alone (an Auto Scaling group's, a spot one) is not waited for.
+            Observed::Instance(i) => i.cannot_stop().is_none(),
             Observed::Database(d) => d.member_of.is_none(),
             // Always on: nothing waits for it.
             Observed::Cache(_) => false,
+            Observed::Warehouse(_) | Observed::EngineCluster(_) => true,
         }
     }
 
@@ -564,8 +796,12 @@ impl Observed<'_> {
         match self {
             Observed::Rule(r) => r.arn == name,
             Observed::Service(s) => s.name.to_string() == name,
+            Observed::Group(g) => g.name == name,
+            Observed::Instance(i) => i.id == name,
             Observed::Database(d) => d.id == name,
             Observed::Cache(c) => c.id == name,
+            Observed::Warehouse(w) => w.id == name,
+            Observed::EngineCluster(c) => c.db.id == name,
         }
     }
 
@@ -577,10 +813,27 @@ impl Observed<'_> {
             Observed::Service(s) if s.slept() => Some(format!("{} (asleep)", self.id())),
             Observed::Service(s) => (s.running < s.desired)
                 .then(|| format!("{} ({}/{} tasks)", self.id(), s.running, s.desired)),
+            Observed::Group(g) if g.tags.contains_key(asg::DESIRED_COUNT) => {
+                Some(format!("{} (asleep)", self.id()))
+            }
+            Observed::Group(g) => (g.in_service < g.desired).then(|| {
+                format!(
+                    "{} ({}/{} instances in service)",
+                    self.id(),
+                    g.in_service,
+                    g.desired
+                )
+            }),
+            Observed::Instance(i) => (i.state != ec2::InstanceState::Running)
+                .then(|| format!("{} ({})", self.id(), i.state)),
             Observed::Database(d) => {
                 (d.status != DbStatus::Available).then(|| format!("{} ({})", self.id(), d.status))
             }
             Observed::Cache(_) => None,
+            Observed::Warehouse(w) => (w.status != redshift::ClusterStatus::Available)
+                .then(|| format!("{} ({})", self.id(), w.status)),
+            Observed::EngineCluster(c) => (c.db.status != DbStatus::Available)
+                .then(|| format!("{} ({})", self.id(), c.db.status)),
         }
     }
 
@@ -588,7 +841,13 @@ impl Observed<'_> {
     pub fn depends_on(&self, tables: &Tables) -> Option<Vec<String>> {
         match self {
             Observed::Service(s) => tables.ecs.settings_of(&s.name).depends_on,
-            Observed::Rule(_) | Observed::Database(_) | Observed::Cache(_) => None,
+            Observed::Rule(_)
+            | Observed::Group(_)
+            | Observed::Instance(_)
+            | Observed::Database(_)
+            | Observed::Cache(_)
+            | Observed::Warehouse(_)
+            | Observed::EngineCluster(_) => None,
         }
     }
 
@@ -598,8 +857,12 @@ impl Observed<'_> {
         match self {
             Observed::Rule(r) => alb::rule(r, ctx, deps),
             Observed::Service(s) => ecs::rule(s, ctx, deps),
+            Observed::Group(g) => asg::rule(g, ctx, deps),
+            Observed::Instance(i) => ec2::rule(i, ctx, deps),
             Observed::Database(d) => rds::rule(d, ctx),
             Observed::Cache(c) => elasticache::rule(c, ctx),
+            Observed::Warehouse(w) => redshift::rule(w, ctx),
+            Observed::EngineCluster(c) => docdb::rule(c, ctx),
         }
     }
 }
@@ -623,8 +886,14 @@ pub enum Step {
     Alb(alb::Step),
     /// An ECS or Application Auto Scaling call.
     Ecs(ecs::Step),
+    /// An EC2 Auto Scaling call.
+    Asg(asg::Step),
+    /// An EC2 call.
+    Ec2(ec2::Step),
     /// An RDS call.
     Rds(rds::Step),
+    /// A Redshift call.
+    Redshift(redshift::Step),
 }
 
 impl Step {
@@ -633,7 +902,10 @@ impl Step {
         match self {
             Step::Alb(s) => s.operation(),
             Step::Ecs(s) => s.operation(),
+            Step::Asg(s) => s.operation(),
+            Step::Ec2(s) => s.operation(),
             Step::Rds(s) => s.operation(),
+            Step::Redshift(s) => s.operation(),
         }
     }
 
@@ -642,7 +914,10 @@ impl Step {
         match self {
             Step::Alb(s) => s.label(),
             Step::Ecs(s) => s.label(),
+            Step::Asg(s) => s.label(),
+            Step::Ec2(s) => s.label(),
             Step::Rds(s) => s.label(),
+            Step::Redshift(s) => s.label(),
         }
     }
 
@@ -651,7 +926,10 @@ impl Step {
         match self {
             Step::Alb(s) => s.effect(),
             Step::Ecs(s) => s.effect(),
+            Step::Asg(s) => s.effect(),
+            Step::Ec2(s) => s.effect(),
             Step::Rds(s) => s.effect(),
+            Step::Redshift(s) => s.effect(),
         }
     }
 }
@@ -661,7 +939,10 @@ impl fmt::Display for Step {
         match self {
             Step::Alb(s) => s.fmt(f),
             Step::Ecs(s) => s.fmt(f),
+            Step::Asg(s) => s.fmt(f),
+            Step::Ec2(s) => s.fmt(f),
             Step::Rds(s) => s.fmt(f),
+            Step::Redshift(s) => s.fmt(f),
         }
     }
 }
@@ -675,6 +956,18 @@ impl From<alb::Step> for Step {
 impl From<ecs::Step> for Step {
     fn from(s: ecs::Step) -> Step {
         Step::Ecs(s)
+    }
+}
+
+impl From<asg::Step> for Step {
+    fn from(s: asg::Step) -> Step {
+        Step::Asg(s)
+    }
+}
+
+impl From<ec2::Step> for Step {
+    fn from(s: ec2::Step) -> Step {
+        Step::Ec2(s)
     }
 }
 
@@ -705,4 +998,59 @@ pub fn skipped(tags: &BTreeMap<String, String>, now: DateTime<Utc>, tz: Tz) -> O
             tags::SKIP_UNTIL
         )),
     }
+}
+
+/// The shape most kinds' tables share: a list of identifiers under `key` (each checked by
+/// `invalid`, which says what is wrong and how to fix it) and `[[TABLE.select]]` tag selectors.
+/// Each identifier is recorded as named (`PREFIX:id`, with its place) for `plan`'s file:line
+/// reasons. The table's own keys are checked by the caller (a kind may have more).
+pub(crate) fn ids_and_selectors(
+    rd: &mut Reader<'_, '_>,
+    t: &DeTable<'_>,
+    table: &str,
+    key: &str,
+    prefix: &str,
+    invalid: impl Fn(&str) -> Option<(String, String)>,
+) -> (Vec<String>, Vec<TagSelector>) {
+    let mut ids: Vec<String> = Vec::new();
+    let mut select = Vec::new();
+    if let Some(v) = lookup(t, key) {
+        for (id, span) in rd.strings(v, &format!("{table}.{key}")) {
+            if let Some((why, fix)) = invalid(id) {
+                rd.err(span, why, Some(fix));
+            } else if ids.iter().any(|x| x == id) {
+                rd.err(
+                    span,
+                    format!("\"{id}\" is listed twice"),
+                    Some("remove one of them".to_string()),
+                );
+            } else {
+                ids.push(id.to_string());
+                rd.named.push((format!("{prefix}:{id}"), span));
+            }
+        }
+    }
+    if let Some(v) = lookup(t, "select") {
+        for item in rd.array(v, &format!("{table}.select")).unwrap_or_default() {
+            let Some(st) = rd.table(item, &format!("{table}.select")) else {
+                continue;
+            };
+            rd.check_keys(st, &["tags"], &format!("[[{table}.select]]"));
+            match lookup(st, "tags") {
+                Some(tv) => {
+                    if let Some(tags) = rd.tags(tv, "tags") {
+                        rd.selectors
+                            .push((format!("{table} {tags:?}"), item.span()));
+                        select.push(tags);
+                    }
+                }
+                None => rd.err(
+                    item.span(),
+                    format!("[[{table}.select]] needs `tags`"),
+                    Some("add tags = { Environment = \"staging\" }".to_string()),
+                ),
+            }
+        }
+    }
+    (ids, select)
 }

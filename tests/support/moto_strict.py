@@ -10,6 +10,9 @@ process so that, as on AWS:
 
 It also lets /moto-api/data.json work with Aurora clusters present, and keeps it small (see the end),
 and keeps an ECS service's capacity provider strategy (FARGATE / FARGATE_SPOT), which moto drops.
+It also serves DocumentDB clusters (engine `docdb`) on the RDS API as AWS does: moto 5 refuses the
+engine in CreateDBCluster (it knows Neptune's, not DocumentDB's), so the engine lists and defaults
+gain it.
 
 Usage: python3 moto_strict.py PORT
 """
@@ -131,6 +134,43 @@ EC2ContainerServiceResponse.list_services = list_services
 EC2ContainerServiceResponse.describe_services = describe_services
 EC2ContainerServiceResponse.create_service = create_service
 ApplicationAutoScalingResponse.describe_scalable_targets = describe_scalable_targets
+
+# DocumentDB: an RDS-API cluster engine moto 5 does not list. Its defaults are AWS's.
+from moto.rds import models as rds_models
+from moto.rds.utils import ClusterEngine
+
+_cluster_engines = ClusterEngine.list_cluster_engines.__func__
+
+
+def _with_docdb(cls):
+    return sorted(_cluster_engines(cls) + ["docdb"])
+
+
+ClusterEngine.list_cluster_engines = classmethod(_with_docdb)
+
+from moto.rds.utils import DbInstanceEngine  # noqa: E402
+
+_instance_engines = DbInstanceEngine.valid_db_instance_engine.__func__
+DbInstanceEngine.valid_db_instance_engine = classmethod(
+    lambda cls: _instance_engines(cls) + ["docdb"]
+)
+
+
+def _docdb_default(original, value):
+    def patched(engine, *args, **kwargs):
+        return value() if engine == "docdb" else original(engine, *args, **kwargs)
+
+    return staticmethod(patched)
+
+
+for _model in (rds_models.DBCluster, rds_models.DBInstance):
+    if hasattr(_model, "default_engine_version"):
+        _model.default_engine_version = _docdb_default(
+            _model.default_engine_version, lambda: "5.0.0"
+        )
+    _model.default_port = _docdb_default(_model.default_port, lambda: 27017)
+    _model.default_allocated_storage = _docdb_default(_model.default_allocated_storage, lambda: 0)
+rds_models.DBInstance.default_engine_versions["docdb"] = "5.0.0"
 
 if __name__ == "__main__":
     from moto.server import main
