@@ -116,8 +116,8 @@ fn identity<C>(api: &ApiState<C>, env: &Environment, headers: &HeaderMap) -> Opt
     if let Some(token) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        && let Some(who) = api.tokens.identify(token.trim())
+        .and_then(super::auth::bearer)
+        && let Some(who) = api.tokens.identify(token)
         && who.may(&env.name)
     {
         return Some(who.name);
