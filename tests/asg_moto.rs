@@ -358,3 +358,67 @@ async fn the_digest_prices_the_group_awake_and_asleep() {
             .any(|o| o == "DescribeLaunchTemplateVersions")
     );
 }
+
+/// The digest's health says the group as it is against the schedule: in service while the
+/// schedule has it asleep (a problem: it costs), then, set to sleep, held up by its instances
+/// protected from scale-in (a problem, reported, never fought), then once ECS has released
+/// them simply asleep.
+#[tokio::test]
+async fn the_digest_health_says_the_group_up_held_up_then_asleep() {
+    use lightsout::digest::figures::{Status, compute};
+    let w = world().await;
+    let env = env();
+    let cfg = w.moto.sdk_config().await;
+    let digester = lightsout::digest::Digester::new(
+        lightsout::model::Config {
+            environments: vec![env.clone()],
+        },
+        std::sync::Arc::new(AwsCloud::new(cfg.clone())).ports(None),
+        std::sync::Arc::new(lightsout::store::SqliteStore::in_memory().unwrap()),
+        std::sync::Arc::new(lightsout::clock::ManualClock::new(night())),
+    );
+    let table = lightsout::digest::prices::PriceTable::shipped();
+    let line = async || {
+        let input = digester
+            .gather(&env, Some("2026-12-02".parse().unwrap()), false)
+            .await;
+        let machines = input.health.instances.clone().unwrap().unwrap();
+        // Only the staging group: production is never reported on.
+        assert_eq!(machines.len(), 1, "{machines:?}");
+        assert_eq!(machines[0].resource, "asg:app-staging-capacity");
+        let d = compute(&input, table);
+        let s = d
+            .health
+            .sections
+            .iter()
+            .find(|s| s.title == "Instances")
+            .unwrap();
+        let l = &s.lines.as_ref().unwrap()[0];
+        (l.status, l.text.clone())
+    };
+    assert_eq!(
+        line().await,
+        (
+            Status::Problem,
+            "2/2 instances in service while the schedule has it asleep".to_string()
+        )
+    );
+
+    assert!(!w.pass(night()).await.failed());
+    assert_eq!(
+        line().await,
+        (
+            Status::Problem,
+            "asleep, but 2 instances protected from scale-in still running".to_string()
+        )
+    );
+
+    // ECS releases them (their protection lifted), the next pass lets them go: asleep.
+    w.moto.python(
+        "asg = boto3.client('autoscaling', **kw)\n\
+         ids = [i['InstanceId'] for i in asg.describe_auto_scaling_groups(AutoScalingGroupNames=['app-staging-capacity'])['AutoScalingGroups'][0]['Instances']]\n\
+         asg.set_instance_protection(AutoScalingGroupName='app-staging-capacity', InstanceIds=ids, ProtectedFromScaleIn=False)",
+    );
+    assert!(!w.pass(night()).await.failed());
+    assert_eq!(line().await, (Status::Asleep, "asleep".to_string()));
+}

@@ -428,6 +428,22 @@ impl Tables {
 }
 
 impl Tables {
+    /// Whether the schedule file selects any resource of `kind` (its table names some, or has a
+    /// tag selector).
+    pub fn selects(&self, kind: Kind) -> bool {
+        !match kind {
+            Kind::Alb => self.alb.is_empty(),
+            Kind::Ecs => self.ecs.is_empty(),
+            Kind::Asg => self.asg.is_empty(),
+            Kind::Ec2 => self.ec2.is_empty(),
+            Kind::Rds => self.rds.is_empty(),
+            Kind::ElastiCache => self.elasticache.is_empty(),
+            Kind::Redshift => self.redshift.is_empty(),
+            Kind::DocDb => self.docdb.is_empty(),
+            Kind::Neptune => self.neptune.is_empty(),
+        }
+    }
+
     /// The `[docdb]` or `[neptune]` table.
     pub fn engine(&self, engine: docdb::Engine) -> &docdb::Selection {
         match engine {
@@ -772,6 +788,37 @@ impl Observed<'_> {
                 status: c.db.status.to_string(),
                 asleep: c.db.slept(),
             },
+        }
+    }
+
+    /// Units in service of those desired, for a kind that runs several (an Auto Scaling
+    /// group's instances); `None` for one that is a single machine or cluster.
+    pub fn in_service(&self) -> Option<(i32, i32)> {
+        match self {
+            Observed::Service(s) => Some((s.running, s.desired)),
+            Observed::Group(g) => Some((g.in_service, g.desired)),
+            Observed::Rule(_)
+            | Observed::Instance(_)
+            | Observed::Database(_)
+            | Observed::Cache(_)
+            | Observed::Warehouse(_)
+            | Observed::EngineCluster(_) => None,
+        }
+    }
+
+    /// What keeps it running (and costing) although it is set to sleep, if anything: an Auto
+    /// Scaling group at 0 desired whose instances are protected from scale-in (an ECS capacity
+    /// provider's managed termination protection, or set by hand). Reported, never fought.
+    pub fn held_up(&self) -> Option<String> {
+        match self {
+            Observed::Group(g) if g.desired == 0 && g.instances > 0 && g.protected > 0 => {
+                Some(format!(
+                    "{} instance{} protected from scale-in still running",
+                    g.protected,
+                    if g.protected == 1 { "" } else { "s" }
+                ))
+            }
+            _ => None,
         }
     }
 
