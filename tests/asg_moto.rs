@@ -47,20 +47,15 @@ fn env() -> Environment {
     config::parse_str(std::path::Path::new("staging.toml"), SCHEDULE).unwrap()
 }
 
-/// The reference environment with an ECS capacity provider's Auto Scaling group (its instances
-/// protected from scale-in, as managed termination protection requires) and a production group
-/// the tag selector picks up too.
+/// The reference environment (its ECS capacity provider's Auto Scaling group app-staging-capacity,
+/// 1/4/2, its instances protected from scale-in as managed termination protection requires, is
+/// in the seed) and a production group the tag selector picks up too.
 fn seed_groups(moto: &Moto) {
     moto.python(
-        "ec2 = boto3.client('ec2', **kw)\n\
-         asg = boto3.client('autoscaling', **kw)\n\
-         ami = 'ami-12c6146b'\n\
-         ec2.create_launch_template(LaunchTemplateName='app-staging-lt', LaunchTemplateData={'ImageId': ami, 'InstanceType': 't3.medium'})\n\
-         for name, env, (lo, hi, want), protect in [('app-staging-capacity', 'staging', (1, 4, 2), True), ('app-prod-capacity', 'production', (2, 6, 3), False)]:\n\
-         \x20   asg.create_auto_scaling_group(AutoScalingGroupName=name, MinSize=lo, MaxSize=hi, DesiredCapacity=want, \
-               LaunchTemplate={'LaunchTemplateName': 'app-staging-lt', 'Version': '$Latest'}, AvailabilityZones=['eu-west-1a'], \
-               NewInstancesProtectedFromScaleIn=protect, \
-               Tags=[{'Key': 'Environment', 'Value': env, 'PropagateAtLaunch': True}, {'Key': 'Team', 'Value': 'app', 'PropagateAtLaunch': True}])\n",
+        "asg = boto3.client('autoscaling', **kw)\n\
+         asg.create_auto_scaling_group(AutoScalingGroupName='app-prod-capacity', MinSize=2, MaxSize=6, DesiredCapacity=3, \
+           LaunchTemplate={'LaunchTemplateName': 'app-staging-lt', 'Version': '$Latest'}, AvailabilityZones=['eu-west-1a'], \
+           Tags=[{'Key': 'Environment', 'Value': 'production', 'PropagateAtLaunch': True}, {'Key': 'Team', 'Value': 'app', 'PropagateAtLaunch': True}])\n",
     );
 }
 
@@ -271,11 +266,15 @@ async fn morning_restores_the_group_exactly_after_the_database_and_before_the_se
     );
 }
 
-/// A group named in the schedule file that does not exist is blocked with its line.
+/// A group named in the schedule file that does not exist (the reference environment's, deleted)
+/// is blocked with its line.
 #[tokio::test]
 async fn a_missing_named_group_is_blocked_with_its_line() {
     let moto = Moto::start();
     moto.seed();
+    moto.python(
+        "boto3.client('autoscaling', **kw).delete_auto_scaling_group(AutoScalingGroupName='app-staging-capacity', ForceDelete=True)",
+    );
     let cloud = AwsCloud::new(moto.sdk_config().await);
     let report = reconcile(&cloud, &env(), None, night(), false).await;
     let why = reason(&report, "asg:app-staging-capacity");
