@@ -942,3 +942,64 @@ fn a_wait_on_many_databases_is_counted_not_listed() {
         "{reason}"
     );
 }
+
+/// A wake's expected ready time: each tier that must start waits for the one before, as long
+/// as its slowest resource that is not ready (data, then instances, then groups, then services).
+#[test]
+fn time_to_wake_adds_the_tiers_in_waking_order() {
+    let m = TimeDelta::minutes;
+    // Everything up: nothing to wait for.
+    assert_eq!(daytime().time_to_wake(), TimeDelta::zero());
+
+    // Asleep: a stopped database (10) then the sleeping services (2).
+    let mut night = daytime();
+    for d in &mut night.databases {
+        d.status = "stopped".into();
+    }
+    for s in &mut night.services {
+        s.tags.insert(tags::DESIRED_COUNT.into(), "1".into());
+        s.desired = 0;
+        s.running = 0;
+    }
+    // The worker (0 desired, nothing recorded) is ready as it is; the replica is stopped too,
+    // and the Aurora member is counted through its cluster: still 10 + 2.
+    assert_eq!(night.time_to_wake(), m(12));
+
+    // The whole reference environment with the new tiers: a paused Redshift cluster (15, the
+    // slowest of the data tier), a stopped bastion (2), a group at 0 with its capacity
+    // recorded (5), then the services (2).
+    night.warehouses.push(redshift::ObservedWarehouse {
+        id: "wh".into(),
+        status: redshift::ClusterStatus::parse("paused"),
+        node_type: "ra3.xlplus".into(),
+        nodes: 2,
+        tags: BTreeMap::new(),
+    });
+    let mut bastion = instance("i-0bastion");
+    bastion.state = ec2::InstanceState::Stopped;
+    night.instances.push(bastion);
+    // Left alone (a group's member): nothing waits for it.
+    let mut member = instance("i-0member");
+    member.state = ec2::InstanceState::Stopped;
+    member
+        .tags
+        .insert("aws:autoscaling:groupName".into(), "capacity".into());
+    night.instances.push(member);
+    let mut capacity = group("capacity", (0, 0, 0));
+    capacity.tags.insert(asg::DESIRED_COUNT.into(), "2".into());
+    night.groups.push(capacity);
+    assert_eq!(night.time_to_wake(), m(15 + 2 + 5 + 2));
+
+    // The data tier up: the instance, the group, the services.
+    for d in &mut night.databases {
+        d.status = "available".into();
+    }
+    night.warehouses.clear();
+    assert_eq!(night.time_to_wake(), m(2 + 5 + 2));
+    // The group's instances coming into service: it still counts, at its 5 minutes.
+    night.instances.retain(|i| i.id == "i-0member");
+    let g = &mut night.groups[0];
+    g.tags.clear();
+    (g.min, g.max, g.desired, g.in_service) = (1, 4, 2, 1);
+    assert_eq!(night.time_to_wake(), m(5 + 2));
+}

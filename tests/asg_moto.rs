@@ -47,20 +47,15 @@ fn env() -> Environment {
     config::parse_str(std::path::Path::new("staging.toml"), SCHEDULE).unwrap()
 }
 
-/// The reference environment with an ECS capacity provider's Auto Scaling group (its instances
-/// protected from scale-in, as managed termination protection requires) and a production group
-/// the tag selector picks up too.
+/// The reference environment (its ECS capacity provider's Auto Scaling group app-staging-capacity,
+/// 1/4/2, its instances protected from scale-in as managed termination protection requires, is
+/// in the seed) and a production group the tag selector picks up too.
 fn seed_groups(moto: &Moto) {
     moto.python(
-        "ec2 = boto3.client('ec2', **kw)\n\
-         asg = boto3.client('autoscaling', **kw)\n\
-         ami = 'ami-12c6146b'\n\
-         ec2.create_launch_template(LaunchTemplateName='app-staging-lt', LaunchTemplateData={'ImageId': ami, 'InstanceType': 't3.medium'})\n\
-         for name, env, (lo, hi, want), protect in [('app-staging-capacity', 'staging', (1, 4, 2), True), ('app-prod-capacity', 'production', (2, 6, 3), False)]:\n\
-         \x20   asg.create_auto_scaling_group(AutoScalingGroupName=name, MinSize=lo, MaxSize=hi, DesiredCapacity=want, \
-               LaunchTemplate={'LaunchTemplateName': 'app-staging-lt', 'Version': '$Latest'}, AvailabilityZones=['eu-west-1a'], \
-               NewInstancesProtectedFromScaleIn=protect, \
-               Tags=[{'Key': 'Environment', 'Value': env, 'PropagateAtLaunch': True}, {'Key': 'Team', 'Value': 'app', 'PropagateAtLaunch': True}])\n",
+        "asg = boto3.client('autoscaling', **kw)\n\
+         asg.create_auto_scaling_group(AutoScalingGroupName='app-prod-capacity', MinSize=2, MaxSize=6, DesiredCapacity=3, \
+           LaunchTemplate={'LaunchTemplateName': 'app-staging-lt', 'Version': '$Latest'}, AvailabilityZones=['eu-west-1a'], \
+           Tags=[{'Key': 'Environment', 'Value': 'production', 'PropagateAtLaunch': True}, {'Key': 'Team', 'Value': 'app', 'PropagateAtLaunch': True}])\n",
     );
 }
 
@@ -271,11 +266,15 @@ async fn morning_restores_the_group_exactly_after_the_database_and_before_the_se
     );
 }
 
-/// A group named in the schedule file that does not exist is blocked with its line.
+/// A group named in the schedule file that does not exist (the reference environment's, deleted)
+/// is blocked with its line.
 #[tokio::test]
 async fn a_missing_named_group_is_blocked_with_its_line() {
     let moto = Moto::start();
     moto.seed();
+    moto.python(
+        "boto3.client('autoscaling', **kw).delete_auto_scaling_group(AutoScalingGroupName='app-staging-capacity', ForceDelete=True)",
+    );
     let cloud = AwsCloud::new(moto.sdk_config().await);
     let report = reconcile(&cloud, &env(), None, night(), false).await;
     let why = reason(&report, "asg:app-staging-capacity");
@@ -357,4 +356,68 @@ async fn the_digest_prices_the_group_awake_and_asleep() {
             .iter()
             .any(|o| o == "DescribeLaunchTemplateVersions")
     );
+}
+
+/// The digest's health says the group as it is against the schedule: in service while the
+/// schedule has it asleep (a problem: it costs), then, set to sleep, held up by its instances
+/// protected from scale-in (a problem, reported, never fought), then once ECS has released
+/// them simply asleep.
+#[tokio::test]
+async fn the_digest_health_says_the_group_up_held_up_then_asleep() {
+    use lightsout::digest::figures::{Status, compute};
+    let w = world().await;
+    let env = env();
+    let cfg = w.moto.sdk_config().await;
+    let digester = lightsout::digest::Digester::new(
+        lightsout::model::Config {
+            environments: vec![env.clone()],
+        },
+        std::sync::Arc::new(AwsCloud::new(cfg.clone())).ports(None),
+        std::sync::Arc::new(lightsout::store::SqliteStore::in_memory().unwrap()),
+        std::sync::Arc::new(lightsout::clock::ManualClock::new(night())),
+    );
+    let table = lightsout::digest::prices::PriceTable::shipped();
+    let line = async || {
+        let input = digester
+            .gather(&env, Some("2026-12-02".parse().unwrap()), false)
+            .await;
+        let machines = input.health.instances.clone().unwrap().unwrap();
+        // Only the staging group: production is never reported on.
+        assert_eq!(machines.len(), 1, "{machines:?}");
+        assert_eq!(machines[0].resource, "asg:app-staging-capacity");
+        let d = compute(&input, table);
+        let s = d
+            .health
+            .sections
+            .iter()
+            .find(|s| s.title == "Instances")
+            .unwrap();
+        let l = &s.lines.as_ref().unwrap()[0];
+        (l.status, l.text.clone())
+    };
+    assert_eq!(
+        line().await,
+        (
+            Status::Problem,
+            "2/2 instances in service while the schedule has it asleep".to_string()
+        )
+    );
+
+    assert!(!w.pass(night()).await.failed());
+    assert_eq!(
+        line().await,
+        (
+            Status::Problem,
+            "asleep, but 2 instances protected from scale-in still running".to_string()
+        )
+    );
+
+    // ECS releases them (their protection lifted), the next pass lets them go: asleep.
+    w.moto.python(
+        "asg = boto3.client('autoscaling', **kw)\n\
+         ids = [i['InstanceId'] for i in asg.describe_auto_scaling_groups(AutoScalingGroupNames=['app-staging-capacity'])['AutoScalingGroups'][0]['Instances']]\n\
+         asg.set_instance_protection(AutoScalingGroupName='app-staging-capacity', InstanceIds=ids, ProtectedFromScaleIn=False)",
+    );
+    assert!(!w.pass(night()).await.failed());
+    assert_eq!(line().await, (Status::Asleep, "asleep".to_string()));
 }

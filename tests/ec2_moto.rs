@@ -48,7 +48,8 @@ instances = ["app-staging-db"]
     config::parse_str(std::path::Path::new("staging.toml"), &src).unwrap()
 }
 
-/// Runs instances and returns their ids: the bastion, a spot one and a production one.
+/// The reference environment's bastion (in the seed), and instances run here: a spot one and a
+/// production one. Their ids.
 async fn seed_instances(ec2: &aws_sdk_ec2::Client) -> (String, String, String) {
     use aws_sdk_ec2::types::{
         InstanceMarketOptionsRequest, InstanceType, MarketType, ResourceType, Tag, TagSpecification,
@@ -76,8 +77,23 @@ async fn seed_instances(ec2: &aws_sdk_ec2::Client) -> (String, String, String) {
         let out = call.send().await.unwrap();
         out.instances()[0].instance_id().unwrap().to_string()
     };
+    let out = ec2
+        .describe_instances()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:Name")
+                .values("app-staging-bastion")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let bastion = out.reservations()[0].instances()[0]
+        .instance_id()
+        .unwrap()
+        .to_string();
     (
-        run("staging", false).await,
+        bastion,
         run("staging", true).await,
         run("production", false).await,
     )
@@ -152,6 +168,19 @@ async fn a_bastion_sleeps_between_apps_and_data_is_stopped_again_and_wakes_as_it
     assert_eq!(spot_item.verdict, Verdict::Skip);
     assert!(spot_item.reason.contains("spot"), "{}", spot_item.reason);
     assert_eq!(instance(&ec2, &spot).await.0, "running");
+    // The capacity provider's group's two instances (its tags propagated to them) are left to
+    // their group.
+    let members: Vec<_> = night_pass
+        .items
+        .iter()
+        .filter(|i| {
+            i.item
+                .reason
+                .contains("member of Auto Scaling group app-staging-capacity")
+        })
+        .map(|i| i.item.verdict.clone())
+        .collect();
+    assert_eq!(members, [Verdict::Skip, Verdict::Skip], "{night_pass:#?}");
     let prod_item = reason(&night_pass, &format!("ec2:{prod}"));
     assert_eq!(prod_item.verdict, Verdict::Refuse);
     assert_eq!(instance(&ec2, &prod).await.0, "running");

@@ -50,19 +50,13 @@ fn tiers(writes: &[String]) -> Vec<u8> {
 #[tokio::test]
 async fn a_whole_environment_sleeps_in_tiers_and_wakes_in_reverse_one_tier_a_pass() {
     let moto = Moto::start();
+    // The reference environment: its capacity provider's Auto Scaling group and its bastion are
+    // in the seed; a warehouse and a graph database beside them.
     moto.seed();
     moto.python(
-        "ec2 = boto3.client('ec2', **kw)\n\
-         asg = boto3.client('autoscaling', **kw)\n\
-         rs = boto3.client('redshift', **kw)\n\
+        "rs = boto3.client('redshift', **kw)\n\
          neptune = boto3.client('neptune', **kw)\n\
          tags = [{'Key': 'Environment', 'Value': 'staging'}, {'Key': 'Team', 'Value': 'app'}]\n\
-         ec2.create_launch_template(LaunchTemplateName='app-lt', LaunchTemplateData={'ImageId': 'ami-12c6146b', 'InstanceType': 't3.medium'})\n\
-         asg.create_auto_scaling_group(AutoScalingGroupName='app-staging-capacity', MinSize=1, MaxSize=4, DesiredCapacity=2, \
-           LaunchTemplate={'LaunchTemplateName': 'app-lt', 'Version': '$Latest'}, AvailabilityZones=['eu-west-1a'], \
-           Tags=[dict(t, PropagateAtLaunch=False) for t in tags])\n\
-         ec2.run_instances(ImageId='ami-12c6146b', InstanceType='t3.micro', MinCount=1, MaxCount=1, \
-           TagSpecifications=[{'ResourceType': 'instance', 'Tags': tags + [{'Key': 'Name', 'Value': 'bastion'}]}])\n\
          rs.create_cluster(ClusterIdentifier='app-staging-warehouse', NodeType='ra3.xlplus', ClusterType='multi-node', NumberOfNodes=2, \
            MasterUsername='admin', MasterUserPassword='Passw0rd-Passw0rd', Tags=tags)\n\
          neptune.create_db_cluster(DBClusterIdentifier='app-staging-graph', Engine='neptune', Tags=tags)\n",
@@ -83,7 +77,7 @@ groups = ["app-staging-capacity"]
 
 [ec2]
 [[ec2.select]]
-tags = { Name = "bastion" }
+tags = { Name = "app-staging-bastion" }
 
 [rds]
 instances = ["app-staging-db"]

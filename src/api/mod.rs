@@ -382,7 +382,7 @@ async fn wake<C: Cloud>(
         "override": woken.current,
         "extended": !woken.kept,
         "expected_ready": woken.ready,
-        "expected_ready_note": "estimate: about 12 minutes when databases must start, 2 when only services do",
+        "expected_ready_note": "estimate: each tier that must start waits for the one before (databases about 10 minutes, Redshift 15, Auto Scaling groups 5, instances 2, services 2)",
     });
     Ok((StatusCode::ACCEPTED, axum::Json(body)).into_response())
 }

@@ -819,6 +819,143 @@ fn health_verdicts() {
     );
 }
 
+/// An Auto Scaling group or an EC2 instance in the health section.
+fn machine(
+    resource: &str,
+    status: &str,
+    in_service: Option<(i32, i32)>,
+    ready: bool,
+    asleep: bool,
+) -> crate::digest::input::MachineHealth {
+    crate::digest::input::MachineHealth {
+        resource: resource.into(),
+        status: status.into(),
+        in_service,
+        ready,
+        asleep,
+        held_up: None,
+    }
+}
+
+#[test]
+fn health_of_auto_scaling_groups_and_instances() {
+    // None in the schedule file: no section (the reference digest has none).
+    let d = compute(&sample_input(), prices());
+    let titles: Vec<_> = d.health.sections.iter().map(|s| s.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "Services",
+            "Databases",
+            "Target groups",
+            "Alarms",
+            "Health checks"
+        ]
+    );
+
+    // Asleep by schedule: "asleep", whether lightsout stopped it or it is simply down.
+    let mut input = sample_input();
+    let mut held = machine("asg:held", "scaling", Some((1, 0)), true, false);
+    held.held_up = Some("1 instance protected from scale-in still running".into());
+    input.health.instances = Some(Ok(vec![
+        machine(
+            "asg:app-staging-ecs",
+            "InService",
+            Some((0, 0)),
+            false,
+            true,
+        ),
+        machine("ec2:i-0bastion", "stopped", None, false, true),
+        machine("ec2:i-0byhand", "stopped", None, false, false),
+        machine("ec2:i-0started", "running", None, true, false),
+        machine("asg:left-up", "InService", Some((2, 2)), true, false),
+        held,
+    ]));
+    let d = compute(&input, prices());
+    assert_eq!(d.health.sections[1].title, "Instances");
+    let lines: Vec<_> = d.health.sections[1]
+        .lines
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|l| (l.subject.as_str(), l.status, l.text.as_str()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("asg:app-staging-ecs", Status::Asleep, "asleep"),
+            ("ec2:i-0bastion", Status::Asleep, "asleep (stopped)"),
+            ("ec2:i-0byhand", Status::Asleep, "asleep (stopped)"),
+            (
+                "ec2:i-0started",
+                Status::Problem,
+                "running while the schedule has it asleep"
+            ),
+            (
+                "asg:left-up",
+                Status::Problem,
+                "2/2 instances in service while the schedule has it asleep"
+            ),
+            (
+                "asg:held",
+                Status::Problem,
+                "1 instance protected from scale-in still running"
+            ),
+        ]
+    );
+    // The reference digest's two problems, and these three.
+    assert_eq!((d.health.problems, d.health.unknown), (5, 0));
+
+    // Awake: in service against desired; stopped is a problem.
+    input.health.asleep = false;
+    let mut held = machine("asg:held", "scaling", Some((0, 0)), true, true);
+    held.in_service = Some((1, 0));
+    held.held_up = Some("1 instance protected from scale-in still running".into());
+    input.health.instances = Some(Ok(vec![
+        machine(
+            "asg:app-staging-ecs",
+            "InService",
+            Some((2, 2)),
+            true,
+            false,
+        ),
+        machine("asg:scaling", "scaling", Some((1, 2)), false, false),
+        machine("ec2:i-0bastion", "running", None, true, false),
+        machine("ec2:i-0down", "stopped", None, false, false),
+        held,
+    ]));
+    let d = compute(&input, prices());
+    let text: Vec<_> = d.health.sections[1]
+        .lines
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|l| (l.status, l.text.as_str()))
+        .collect();
+    assert_eq!(
+        text,
+        [
+            (Status::Ok, "2/2 instances in service"),
+            (Status::Problem, "degraded: 1 of 2 instances in service"),
+            (Status::Ok, "running"),
+            (Status::Problem, "stopped while the schedule has it awake"),
+            (
+                Status::Problem,
+                "asleep, but 1 instance protected from scale-in still running"
+            ),
+        ]
+    );
+
+    // Could not be read: unknown, said as such.
+    input.health.instances = Some(Err("EC2: AccessDenied".into()));
+    let d = compute(&input, prices());
+    assert_eq!(
+        d.health.sections[1].lines,
+        Err("EC2: AccessDenied".to_string())
+    );
+    assert_eq!(d.health.unknown, 1);
+}
+
 #[test]
 fn whole_env_puts_apps_to_sleep_before_databases() {
     let evs = whole_env(utc("2026-11-27T19:00:00Z"), true, "schedule");

@@ -455,6 +455,7 @@ pub fn sample_input() -> DigestInput {
                     failed_tasks: vec![],
                 },
             ]),
+            instances: None,
             databases: Ok(vec![
                 DbHealth {
                     resource: "rds:app-staging-db".into(),

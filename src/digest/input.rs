@@ -108,6 +108,9 @@ pub struct Health {
     pub asleep: bool,
     /// ECS services, or why they could not be read.
     pub services: Result<Vec<ServiceHealth>, String>,
+    /// Auto Scaling groups and EC2 instances (the capacity and compute tiers, whatever the
+    /// kind), or why they could not be read; `None` when the schedule file selects none.
+    pub instances: Option<Result<Vec<MachineHealth>, String>>,
     /// Databases, or why they could not be read.
     pub databases: Result<Vec<DbHealth>, String>,
     /// Target groups of the services' load balancers, or why they could not be read.
@@ -127,6 +130,24 @@ pub struct DbHealth {
     pub status: String,
     /// Stopped by lightsout.
     pub asleep: bool,
+}
+
+/// One Auto Scaling group's or EC2 instance's health (any kind of the capacity and compute
+/// tiers).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MachineHealth {
+    /// `asg:name` or `ec2:i-0123`.
+    pub resource: String,
+    /// Its status as AWS says it: `running`, `stopped`, `InService`, `scaling`.
+    pub status: String,
+    /// Instances in service of those desired, for a kind that runs several (a group).
+    pub in_service: Option<(i32, i32)>,
+    /// Ready for what runs on it (all its instances in service; running).
+    pub ready: bool,
+    /// Put to sleep by lightsout.
+    pub asleep: bool,
+    /// What keeps it running although it is set to sleep (instances protected from scale-in).
+    pub held_up: Option<String>,
 }
 
 /// One HTTP health check.

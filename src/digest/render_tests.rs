@@ -430,3 +430,31 @@ fn nothing_priced_is_no_savings_figure() {
     assert!(!headline.contains("Saved"), "{headline}");
     assert!(md.contains("Nothing could be priced"), "{md}");
 }
+
+#[test]
+fn health_says_auto_scaling_groups_and_instances() {
+    let mut input = sample_input();
+    input.health.instances = Some(Ok(vec![
+        crate::digest::input::MachineHealth {
+            resource: "asg:app-staging-ecs".into(),
+            status: "InService".into(),
+            in_service: Some((0, 0)),
+            ready: false,
+            asleep: true,
+            held_up: None,
+        },
+        crate::digest::input::MachineHealth {
+            resource: "ec2:i-0bastion".into(),
+            status: "running".into(),
+            in_service: None,
+            ready: true,
+            asleep: false,
+            held_up: None,
+        },
+    ]));
+    let md = markdown(&digest(&input));
+    let want = "Instances: asg:app-staging-ecs asleep; ⚠ ec2:i-0bastion running while the schedule has it asleep";
+    assert!(md.contains(want), "missing {want:?} in\n{md}");
+    input.health.instances = Some(Ok(vec![]));
+    assert!(markdown(&digest(&input)).contains("Instances: none"));
+}

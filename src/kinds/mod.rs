@@ -33,7 +33,7 @@ pub mod redshift;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 use toml::de::DeTable;
@@ -217,6 +217,31 @@ impl Kind {
             // One fragment for both engines (merged twice: the same tables).
             Kind::DocDb | Kind::Neptune => docdb::PRICES,
         }
+    }
+
+    /// About how long one of its resources takes, once started, to be ready for what depends on
+    /// it: the upper end of the usual time, since AWS publishes no figure for most of these
+    /// (estimates for a wake's "ready about", never a deadline).
+    ///
+    /// - ECS services: tasks placed and passing their health check, about 2 minutes.
+    /// - Auto Scaling groups: instances launched, booted and `InService`, 2–5 minutes (the
+    ///   group's health check grace period, 300 s by default in the console, comes on top for
+    ///   ELB health checks: <https://docs.aws.amazon.com/autoscaling/ec2/userguide/health-check-grace-period.html>).
+    /// - EC2 instances: `pending` to `running`, 1–2 minutes.
+    /// - RDS instances and Aurora clusters: about 10 minutes.
+    /// - DocumentDB and Neptune clusters: started like Aurora, every instance at once, 5–15
+    ///   minutes (<https://docs.aws.amazon.com/documentdb/latest/developerguide/db-cluster-stop-start.html>).
+    /// - Redshift: resuming restores the cluster from the snapshot taken when it paused, 10–15
+    ///   minutes (<https://docs.aws.amazon.com/redshift/latest/mgmt/rs-mgmt-pause-resume-cluster.html>).
+    /// - The door's rule flips at once; a cache never stops.
+    pub fn start_time(self) -> TimeDelta {
+        TimeDelta::minutes(match self {
+            Kind::Alb | Kind::ElastiCache => 0,
+            Kind::Ecs | Kind::Ec2 => 2,
+            Kind::Asg => 5,
+            Kind::Rds | Kind::DocDb | Kind::Neptune => 10,
+            Kind::Redshift => 15,
+        })
     }
 
     /// Its table in schedule files.
@@ -428,6 +453,22 @@ impl Tables {
 }
 
 impl Tables {
+    /// Whether the schedule file selects any resource of `kind` (its table names some, or has a
+    /// tag selector).
+    pub fn selects(&self, kind: Kind) -> bool {
+        !match kind {
+            Kind::Alb => self.alb.is_empty(),
+            Kind::Ecs => self.ecs.is_empty(),
+            Kind::Asg => self.asg.is_empty(),
+            Kind::Ec2 => self.ec2.is_empty(),
+            Kind::Rds => self.rds.is_empty(),
+            Kind::ElastiCache => self.elasticache.is_empty(),
+            Kind::Redshift => self.redshift.is_empty(),
+            Kind::DocDb => self.docdb.is_empty(),
+            Kind::Neptune => self.neptune.is_empty(),
+        }
+    }
+
     /// The `[docdb]` or `[neptune]` table.
     pub fn engine(&self, engine: docdb::Engine) -> &docdb::Selection {
         match engine {
@@ -524,6 +565,24 @@ impl Observation {
         self.warehouses.retain(|w| guard.refusal(&w.tags).is_none());
         self.engine_clusters
             .retain(|c| guard.refusal(&c.db.tags).is_none());
+    }
+
+    /// About how long until everything observed is ready, if woken now: the tiers in waking
+    /// order (data, compute, capacity, apps, the door), each waiting for the one before and
+    /// taking as long as its slowest resource that is not ready yet ([`Kind::start_time`]).
+    /// What nothing waits for (a cache, an Aurora member, an instance left alone) does not count.
+    pub fn time_to_wake(&self) -> TimeDelta {
+        let mut tiers: BTreeMap<Tier, TimeDelta> = BTreeMap::new();
+        for o in self
+            .each()
+            .filter(|o| o.is_dependency() && o.not_ready().is_some())
+        {
+            let t = tiers.entry(o.kind().tier()).or_insert(TimeDelta::zero());
+            *t = (*t).max(o.kind().start_time());
+        }
+        tiers
+            .into_values()
+            .fold(TimeDelta::zero(), |sum, t| sum + t)
     }
 
     /// What `id` looks like now, in a few words (for status tables).
@@ -772,6 +831,37 @@ impl Observed<'_> {
                 status: c.db.status.to_string(),
                 asleep: c.db.slept(),
             },
+        }
+    }
+
+    /// Units in service of those desired, for a kind that runs several (an Auto Scaling
+    /// group's instances); `None` for one that is a single machine or cluster.
+    pub fn in_service(&self) -> Option<(i32, i32)> {
+        match self {
+            Observed::Service(s) => Some((s.running, s.desired)),
+            Observed::Group(g) => Some((g.in_service, g.desired)),
+            Observed::Rule(_)
+            | Observed::Instance(_)
+            | Observed::Database(_)
+            | Observed::Cache(_)
+            | Observed::Warehouse(_)
+            | Observed::EngineCluster(_) => None,
+        }
+    }
+
+    /// What keeps it running (and costing) although it is set to sleep, if anything: an Auto
+    /// Scaling group at 0 desired whose instances are protected from scale-in (an ECS capacity
+    /// provider's managed termination protection, or set by hand). Reported, never fought.
+    pub fn held_up(&self) -> Option<String> {
+        match self {
+            Observed::Group(g) if g.desired == 0 && g.instances > 0 && g.protected > 0 => {
+                Some(format!(
+                    "{} instance{} protected from scale-in still running",
+                    g.protected,
+                    if g.protected == 1 { "" } else { "s" }
+                ))
+            }
+            _ => None,
         }
     }
 

@@ -148,25 +148,14 @@ impl<C: Cloud> Service<C> {
         Ok(Slept { ended, held })
     }
 
-    /// The instant `env` should be ready, estimated from the last pass: a stopped database takes
-    /// RDS about 10 minutes to start, services about 2 more.
+    /// The instant `env` should be ready, estimated from the last pass: each tier that must
+    /// start waits for the one before it (a stopped database about 10 minutes, a paused Redshift
+    /// cluster 15, an Auto Scaling group's instances 5, an instance 2, services 2 more: see
+    /// [`crate::kinds::Kind::start_time`]); still settling with nothing down, the services'
+    /// 2 minutes.
     pub fn expected_ready(&self, env: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let snap = self.snapshot(env)?;
-        let dbs_down = snap.observed.databases.iter().any(|d| {
-            d.status != crate::kinds::DbStatus::Available
-                && d.member_of.is_none()
-                && d.replica_of.is_none()
-        });
-        let services_down = snap
-            .observed
-            .services
-            .iter()
-            .any(crate::kinds::ObservedService::slept);
-        Some(match (dbs_down, services_down || snap.settling()) {
-            (true, _) => now + TimeDelta::minutes(12),
-            (false, true) => now + TimeDelta::minutes(2),
-            (false, false) => now,
-        })
+        Some(ready_after(&snap.observed, snap.settling(), now))
     }
 
     /// Records a request in the audit trail; a failure here is logged, not returned: the
@@ -179,6 +168,24 @@ impl<C: Cloud> Service<C> {
     }
 }
 
+/// When what `observed` shows is ready, waking at `now` ([`expected_ready`]).
+///
+/// [`expected_ready`]: Service::expected_ready
+fn ready_after(
+    observed: &crate::kinds::Observation,
+    settling: bool,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let wait = observed.time_to_wake();
+    if wait > TimeDelta::zero() {
+        now + wait
+    } else if settling {
+        now + crate::kinds::Kind::Ecs.start_time()
+    } else {
+        now
+    }
+}
+
 fn check_reason(reason: &str) -> Result<String, RequestError> {
     let reason = reason.trim();
     if reason.chars().count() > 500 {
@@ -187,4 +194,45 @@ fn check_reason(reason: &str) -> Result<String, RequestError> {
         ));
     }
     Ok(reason.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::{Observation, asg};
+
+    #[test]
+    fn ready_after_adds_the_tiers_and_falls_back_to_the_services_while_settling() {
+        let now: DateTime<Utc> = "2026-12-03T06:00:00Z".parse().unwrap();
+        let nothing = Observation::default();
+        assert_eq!(ready_after(&nothing, false, now), now);
+        assert_eq!(
+            ready_after(&nothing, true, now),
+            now + TimeDelta::minutes(2)
+        );
+        // An Auto Scaling group asleep (its capacity recorded on it): 5 minutes, settling or not.
+        let asleep = Observation {
+            groups: vec![asg::ObservedGroup {
+                name: "capacity".into(),
+                min: 0,
+                max: 0,
+                desired: 0,
+                in_service: 0,
+                instances: 0,
+                protected: 0,
+                protects_new: true,
+                instance_types: vec![],
+                launch: asg::Launch::Unknown,
+                status: None,
+                tags: [(asg::DESIRED_COUNT.to_string(), "2".to_string())].into(),
+            }],
+            ..Default::default()
+        };
+        for settling in [false, true] {
+            assert_eq!(
+                ready_after(&asleep, settling, now),
+                now + TimeDelta::minutes(5)
+            );
+        }
+    }
 }

@@ -12,8 +12,15 @@ What it creates, in one account and region (README, Testing: "The reference envi
 - RDS PostgreSQL instance app-staging-db;
 - Aurora PostgreSQL cluster app-staging-aurora with members app-staging-aurora-1 and -2;
 - RDS instance app-staging-analytics with its read replica app-staging-analytics-replica;
-- RDS instance app-production-db, tagged Environment=production.
-Every database is tagged Team=app, so a tag selector on Team=app also finds production.
+- RDS instance app-production-db, tagged Environment=production;
+- launch template app-staging-lt (t3.medium) and Auto Scaling group app-staging-capacity
+  (min 1 / max 4 / desired 2, new instances protected from scale-in, its tags propagated to its
+  instances), registered as the ECS capacity provider app-staging-capacity of
+  app-staging-cluster (managed termination protection on, as ECS requires scale-in protection
+  for it; no default strategy: the services stay on Fargate);
+- EC2 instance app-staging-bastion (t3.micro, its Name tag).
+Every database, group and instance is tagged Team=app, so a tag selector on Team=app also finds
+production (and the group's two instances, which lightsout leaves to their group).
 """
 
 import json
@@ -40,6 +47,7 @@ ec2 = boto3.client("ec2", **kw)
 ecs = boto3.client("ecs", **kw)
 aas = boto3.client("application-autoscaling", **kw)
 rds = boto3.client("rds", **kw)
+autoscaling = boto3.client("autoscaling", **kw)
 
 
 def tags(env, style="ecs"):
@@ -128,4 +136,47 @@ for n in (1, 2):
         Engine="aurora-postgresql",
         Tags=tags("staging", "rds"),
     )
+ec2.create_launch_template(
+    LaunchTemplateName="app-staging-lt",
+    LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.medium"},
+)
+autoscaling.create_auto_scaling_group(
+    AutoScalingGroupName="app-staging-capacity",
+    MinSize=1,
+    MaxSize=4,
+    DesiredCapacity=2,
+    LaunchTemplate={"LaunchTemplateName": "app-staging-lt", "Version": "$Latest"},
+    AvailabilityZones=[region + "a"],
+    NewInstancesProtectedFromScaleIn=True,
+    Tags=[dict(t, PropagateAtLaunch=True) for t in tags("staging", "asg")],
+)
+group_arn = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["app-staging-capacity"])[
+    "AutoScalingGroups"
+][0]["AutoScalingGroupARN"]
+ecs.create_capacity_provider(
+    name="app-staging-capacity",
+    autoScalingGroupProvider={
+        "autoScalingGroupArn": group_arn,
+        "managedScaling": {"status": "ENABLED", "targetCapacity": 100},
+        "managedTerminationProtection": "ENABLED",
+    },
+    tags=tags("staging"),
+)
+ecs.put_cluster_capacity_providers(
+    cluster="app-staging-cluster",
+    capacityProviders=["app-staging-capacity"],
+    defaultCapacityProviderStrategy=[],
+)
+ec2.run_instances(
+    ImageId="ami-12c6146b",
+    InstanceType="t3.micro",
+    MinCount=1,
+    MaxCount=1,
+    TagSpecifications=[
+        {
+            "ResourceType": "instance",
+            "Tags": tags("staging", "ec2") + [{"Key": "Name", "Value": "app-staging-bastion"}],
+        }
+    ],
+)
 print(json.dumps({"seeded": endpoint, "region": region}))

@@ -1,12 +1,13 @@
-//! Health: services (running vs desired, stuck deployments, failed tasks), databases, the
-//! services' target groups, CloudWatch alarms, and the HTTP checks — each part on its own.
+//! Health: services (running vs desired, stuck deployments, failed tasks), Auto Scaling groups
+//! and instances, databases, the services' target groups, CloudWatch alarms, and the HTTP
+//! checks — each part on its own.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use crate::digest::Digester;
-use crate::digest::input::{DbHealth, FailedTask, Health, Probe, ServiceHealth};
+use crate::digest::input::{DbHealth, FailedTask, Health, MachineHealth, Probe, ServiceHealth};
 use crate::kinds::{Kind, Observation, Tier};
 use crate::model::Environment;
 use crate::ports::ServiceDetail;
@@ -47,6 +48,41 @@ impl Digester {
                 Ok(out)
             }
         };
+        // Every Auto Scaling group and instance (the capacity and compute tiers, whatever the
+        // kind), when the schedule file selects any.
+        let machine_tier = |t: Tier| matches!(t, Tier::Capacity | Tier::Compute);
+        let machine_kinds: Vec<Kind> = Kind::ALL
+            .into_iter()
+            .filter(|k| machine_tier(k.tier()))
+            .collect();
+        let instances = machine_kinds
+            .iter()
+            .any(|k| env.kinds.selects(*k))
+            .then(|| {
+                if machine_kinds.iter().any(|k| observed.failed(*k)) {
+                    return Err(observed
+                        .errors
+                        .iter()
+                        .filter(|(k, _)| machine_kinds.contains(k))
+                        .map(|(_, e)| e.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; "));
+                }
+                // Not an instance lightsout leaves alone (an Auto Scaling group's member: its
+                // group reports it).
+                Ok(observed
+                    .each()
+                    .filter(|o| machine_tier(o.kind().tier()) && o.is_dependency())
+                    .map(|o| MachineHealth {
+                        resource: o.id().to_string(),
+                        status: o.status(),
+                        in_service: o.in_service(),
+                        ready: o.not_ready().is_none(),
+                        asleep: o.slept(),
+                        held_up: o.held_up(),
+                    })
+                    .collect())
+            });
         // Every resource of the data tier, whatever its kind (RDS, Aurora, a cache).
         let data_kinds: Vec<Kind> = Kind::ALL
             .into_iter()
@@ -86,6 +122,7 @@ impl Digester {
         Health {
             asleep,
             services,
+            instances,
             databases,
             target_groups,
             alarms,

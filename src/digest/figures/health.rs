@@ -1,4 +1,4 @@
-//! Health: services, databases, target groups, alarms and HTTP checks, each with a verdict.
+//! Health: services, Auto Scaling groups and instances, databases, target groups, alarms and HTTP checks, each with a verdict.
 
 use super::*;
 
@@ -56,6 +56,11 @@ pub(super) fn health(h: &Health, tz: Tz) -> HealthFigures {
                 }
             })
             .collect()
+    });
+    let instances = h.instances.as_ref().map(|r| {
+        r.as_ref()
+            .map_err(Clone::clone)
+            .map(|list| list.iter().map(|m| machine(m, h.asleep)).collect())
     });
     let databases = h.databases.as_ref().map_err(Clone::clone).map(|list| {
         list.iter()
@@ -138,11 +143,17 @@ pub(super) fn health(h: &Health, tz: Tz) -> HealthFigures {
             Err(why) => line(&p.url, Status::Problem, format!("no answer: {why}")),
         })
         .collect());
-    let mut sections = vec![
-        HealthSection {
-            title: "Services".into(),
-            lines: services,
-        },
+    let mut sections = vec![HealthSection {
+        title: "Services".into(),
+        lines: services,
+    }];
+    if let Some(lines) = instances {
+        sections.push(HealthSection {
+            title: "Instances".into(),
+            lines,
+        });
+    }
+    sections.extend([
         HealthSection {
             title: "Databases".into(),
             lines: databases,
@@ -155,7 +166,7 @@ pub(super) fn health(h: &Health, tz: Tz) -> HealthFigures {
             title: "Alarms".into(),
             lines: alarms,
         },
-    ];
+    ]);
     if !h.probes.is_empty() {
         sections.push(HealthSection {
             title: "Health checks".into(),
@@ -181,5 +192,43 @@ pub(super) fn health(h: &Health, tz: Tz) -> HealthFigures {
         problems,
         unknown,
         sections,
+    }
+}
+
+/// An Auto Scaling group or an instance: in service (or running) against what the schedule
+/// wants. Asleep by schedule is "asleep", not a problem; up while the schedule has it asleep,
+/// or held up by instances protected from scale-in, is one (it keeps costing).
+fn machine(m: &MachineHealth, env_asleep: bool) -> HealthLine {
+    let line = |status: Status, text: String| HealthLine {
+        subject: m.resource.clone(),
+        status,
+        text,
+    };
+    let asleep = m.asleep || (env_asleep && !m.ready);
+    if let Some(why) = &m.held_up {
+        let asleep = if asleep { "asleep, but " } else { "" };
+        return line(Status::Problem, format!("{asleep}{why}"));
+    }
+    match m.in_service {
+        _ if asleep && m.in_service.is_some() => line(Status::Asleep, "asleep".into()),
+        _ if asleep => line(Status::Asleep, format!("asleep ({})", m.status)),
+        Some((up, want)) if env_asleep && want > 0 => line(
+            Status::Problem,
+            format!("{up}/{want} instances in service while the schedule has it asleep"),
+        ),
+        None if env_asleep => line(
+            Status::Problem,
+            format!("{} while the schedule has it asleep", m.status),
+        ),
+        Some((up, want)) if !m.ready => line(
+            Status::Problem,
+            format!("degraded: {up} of {want} instances in service"),
+        ),
+        None if !m.ready => line(
+            Status::Problem,
+            format!("{} while the schedule has it awake", m.status),
+        ),
+        Some((up, want)) => line(Status::Ok, format!("{up}/{want} instances in service")),
+        None => line(Status::Ok, m.status.clone()),
     }
 }

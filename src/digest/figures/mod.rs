@@ -9,7 +9,7 @@ use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use super::input::{Budget, DigestInput, Health, Money, Size};
+use super::input::{Budget, DigestInput, Health, MachineHealth, Money, Size};
 use super::prices::{PriceTable, Rate, RateBasis};
 use crate::model::{Action, AuditEvent, Effect};
 use crate::schedule::scheduled;

@@ -1,5 +1,7 @@
 # The reference staging environment: ECS cluster app-staging-cluster (services backend and
-# frontend), RDS instance app-staging-db, all tagged Environment=staging, in eu-west-1 with
+# frontend, and the Auto Scaling group app-staging-capacity as its capacity provider), the
+# bastion instance app-staging-bastion, RDS instance app-staging-db, all tagged
+# Environment=staging, in eu-west-1 with
 # production in the same account. The schedule itself is schedules/staging.toml, shipped in the
 # zip. See README.md here for the steps.
 
