@@ -346,7 +346,7 @@ pub(crate) async fn priced(
 /// service is not priced as Fargate (an EC2 launch type or capacity provider: its cost is its
 /// instances').
 fn spot_share(d: &ServiceDetail, tasks: u32) -> Result<u32, String> {
-    const EC2: &str = "its cost is the EC2 instances', which lightsout does not stop";
+    const EC2: &str = "its cost is the EC2 instances' (priced under the Auto Scaling group's [asg] entry when lightsout sleeps it)";
     if d.capacity_providers.is_empty() {
         return match d.launch_type.as_deref() {
             Some("FARGATE") => Ok(0),
