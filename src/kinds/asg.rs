@@ -226,10 +226,7 @@ impl Step {
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Step::TagGroup { tags, .. } => {
-                let list: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                write!(f, "tag {}", list.join(", "))
-            }
+            Step::TagGroup { tags, .. } => write!(f, "tag {}", super::tags::list(tags)),
             Step::UntagGroup { keys, .. } => write!(f, "untag {}", keys.join(", ")),
             Step::SetCapacity {
                 min, max, desired, ..

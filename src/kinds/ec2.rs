@@ -247,10 +247,7 @@ impl Step {
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Step::TagInstance { tags, .. } => {
-                let list: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                write!(f, "tag {}", list.join(", "))
-            }
+            Step::TagInstance { tags, .. } => write!(f, "tag {}", super::tags::list(tags)),
             Step::UntagInstance { keys, .. } => write!(f, "untag {}", keys.join(", ")),
             Step::StopInstance {
                 hibernate: true, ..

@@ -445,10 +445,7 @@ impl Step {
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Step::TagService { tags, .. } => {
-                let list: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                write!(f, "tag {}", list.join(", "))
-            }
+            Step::TagService { tags, .. } => write!(f, "tag {}", super::tags::list(tags)),
             Step::UntagService { keys, .. } => write!(f, "untag {}", keys.join(", ")),
             Step::SetBounds { bounds, .. } => write!(f, "set autoscaling {bounds}"),
             Step::SetDesiredCount { count, .. } => write!(f, "set desired count {count}"),

@@ -51,6 +51,12 @@ pub mod tags {
     pub const SLEPT_AT: &str = "lightsout:slept-at";
     /// On any resource: leave it alone until this instant (RFC 3339).
     pub const SKIP_UNTIL: &str = "lightsout:skip-until";
+
+    /// Tags as a plan shows a tag step: `k1=v1, k2=v2`.
+    pub fn list(tags: &std::collections::BTreeMap<String, String>) -> String {
+        let parts: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        parts.join(", ")
+    }
 }
 
 /// Tags that must all be present, with these exact values.

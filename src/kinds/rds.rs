@@ -301,10 +301,7 @@ impl fmt::Display for Step {
             DbKind::Cluster => "DBCluster",
         };
         match self {
-            Step::TagDb { tags, .. } => {
-                let list: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                write!(f, "tag {}", list.join(", "))
-            }
+            Step::TagDb { tags, .. } => write!(f, "tag {}", super::tags::list(tags)),
             Step::UntagDb { keys, .. } => write!(f, "untag {}", keys.join(", ")),
             Step::StopDb { kind: k, .. } => write!(f, "Stop{}", kind(k)),
             Step::StartDb { kind: k, .. } => write!(f, "Start{}", kind(k)),
