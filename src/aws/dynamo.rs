@@ -69,6 +69,21 @@ fn is_condition_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
     e.code() == Some("ConditionalCheckFailedException")
 }
 
+/// A conditional `PutItem`'s answer: `true` when written, `false` when its condition did not
+/// hold (another holder, an earlier claim), an error otherwise.
+fn put_if<T>(
+    put: Result<
+        T,
+        aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::put_item::PutItemError>,
+    >,
+) -> Result<bool, StoreError> {
+    match put {
+        Ok(_) => Ok(true),
+        Err(e) if is_condition_failed(&e) => Ok(false),
+        Err(e) => Err(err("PutItem", e)),
+    }
+}
+
 fn event_json(e: &AuditEvent) -> Result<String, StoreError> {
     serde_json::to_string(e)
         .map_err(|err| StoreError(format!("cannot encode an audit event: {err}")))
@@ -424,11 +439,7 @@ impl Store for DynamoStore {
                 .expression_attribute_values(":now", s(ts(now)))
                 .send()
                 .await;
-            match put {
-                Ok(_) => Ok(true),
-                Err(e) if is_condition_failed(&e) => Ok(false),
-                Err(e) => Err(err("PutItem", e)),
-            }
+            put_if(put)
         }
         .boxed()
     }
@@ -457,11 +468,7 @@ impl Store for DynamoStore {
                 .expression_attribute_values(":now", s(ts(now)))
                 .send()
                 .await;
-            match put {
-                Ok(_) => Ok(true),
-                Err(e) if is_condition_failed(&e) => Ok(false),
-                Err(e) => Err(err("PutItem", e)),
-            }
+            put_if(put)
         }
         .boxed()
     }
@@ -590,11 +597,7 @@ impl Store for DynamoStore {
                 .expression_attribute_values(":now", s(ts(now)))
                 .send()
                 .await;
-            match put {
-                Ok(_) => Ok(true),
-                Err(e) if is_condition_failed(&e) => Ok(false),
-                Err(e) => Err(err("PutItem", e)),
-            }
+            put_if(put)
         }
         .boxed()
     }
