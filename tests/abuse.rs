@@ -8,10 +8,10 @@
 //! Each test is bounded (seconds), talks only to loopback (the AWS endpoint is a closed port:
 //! passes fail fast and do not matter here), and prints its figures as `abuse: NAME = VALUE`
 //! lines, also appended to `$CARGO_TARGET_TMPDIR/abuse-figures.txt`
-//! (`cargo test --test abuse -- --nocapture` shows them). The tests take turns: figures such as
+//! (`cargo test --test suite abuse:: -- --nocapture` shows them). The tests take turns: figures such as
 //! "time to close" should not measure another test's load.
 
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

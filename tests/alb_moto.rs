@@ -4,7 +4,7 @@
 //! only once the services run and the app target group has healthy targets. The order of calls
 //! is read from moto's request recorder.
 
-mod support;
+use crate::support;
 
 use chrono::{DateTime, Utc};
 use lightsout::aws::AwsCloud;

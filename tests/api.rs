@@ -1,6 +1,6 @@
 //! The router, route by route and rejection by rejection, without a socket.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

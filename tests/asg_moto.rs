@@ -3,7 +3,7 @@
 //! to 0/0/0, sleeps after the services and before the databases, wakes after the databases and
 //! before the services, comes back exactly as it was, and production is refused.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

@@ -2,7 +2,7 @@
 //! `lightsout` binary against moto (or against an endpoint that never answers), sharing one
 //! store with a running `lightsout serve`.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

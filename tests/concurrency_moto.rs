@@ -2,7 +2,7 @@
 //! act at a time, every action happens once, nothing flaps; simultaneous wakes and a sleep leave
 //! one consistent override.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

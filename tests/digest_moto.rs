@@ -3,7 +3,7 @@
 //! through an SQS subscription, Slack through a local HTTP receiver, health from real ECS,
 //! ELBv2 and CloudWatch calls, and HTTP probes over loopback.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -615,19 +615,20 @@ async fn secrets_are_read_from_ssm_parameter_store() {
         "ssm = boto3.client('ssm', **kw)\nssm.put_parameter(Name='/lightsout/staging/webhook', Value='https://hooks.example.com/T/B/x', Type='SecureString')",
     );
     let config = moto.sdk_config().await;
-    // SAFETY: this test binary's other tests read no LIGHTSOUT_DIGEST_TEST_* variable.
-    unsafe {
-        std::env::set_var(
+    let vars: std::collections::HashMap<&str, &str> = [
+        (
             "LIGHTSOUT_DIGEST_TEST_WEBHOOK_SSM",
             "/lightsout/staging/webhook",
-        );
-        std::env::set_var("LIGHTSOUT_DIGEST_TEST_MISSING_SSM", "/lightsout/nope");
-    }
-    let got = lightsout::cli::secret("LIGHTSOUT_DIGEST_TEST_WEBHOOK", &config)
+        ),
+        ("LIGHTSOUT_DIGEST_TEST_MISSING_SSM", "/lightsout/nope"),
+    ]
+    .into();
+    let env = |key: &str| vars.get(key).map(|v| v.to_string());
+    let got = lightsout::cli::secret_in("LIGHTSOUT_DIGEST_TEST_WEBHOOK", &env, &config)
         .await
         .unwrap();
     assert_eq!(got.as_deref(), Some("https://hooks.example.com/T/B/x"));
-    let err = lightsout::cli::secret("LIGHTSOUT_DIGEST_TEST_MISSING", &config)
+    let err = lightsout::cli::secret_in("LIGHTSOUT_DIGEST_TEST_MISSING", &env, &config)
         .await
         .unwrap_err()
         .to_string();
@@ -636,7 +637,7 @@ async fn secrets_are_read_from_ssm_parameter_store() {
         "{err}"
     );
     assert_eq!(
-        lightsout::cli::secret("LIGHTSOUT_DIGEST_TEST_UNSET", &config)
+        lightsout::cli::secret_in("LIGHTSOUT_DIGEST_TEST_UNSET", &env, &config)
             .await
             .unwrap(),
         None

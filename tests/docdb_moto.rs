@@ -3,7 +3,7 @@
 //! them, the 7-day automatic start recognised and stopped again, never mistaken for Aurora by an
 //! `[rds]` tag selector, production refused, priced by their instances' classes.
 
-mod support;
+use crate::support;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use lightsout::aws::AwsCloud;

@@ -3,7 +3,7 @@
 //! it starts after the database in the morning and is back as it was; a spot instance is left
 //! alone with its reason and production is refused.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

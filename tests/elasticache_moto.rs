@@ -3,7 +3,7 @@
 //! a problem when a named one is missing, and priced in the digest as what keeps costing while
 //! staging sleeps.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::sync::Arc;

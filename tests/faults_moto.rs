@@ -1,7 +1,7 @@
 //! Faults injected between lightsout and moto (throttling, errors on exact calls): passes still
 //! converge, and no original count or bound is ever lost or written twice.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

@@ -2,7 +2,7 @@
 //! and a proxy that holds one copy's `UpdateService` calls: the lease fences the copies, so
 //! nothing is lost and nothing is done twice, even when the first copy stalls past its lease.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -3,7 +3,7 @@
 //! else); HEAD, robots.txt, favicon.ico and monitors never wake; the button needs an identity;
 //! `wake_on_request = "auto"` wakes for allow-listed sources only, and a burst makes one wake.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

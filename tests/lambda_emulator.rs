@@ -6,7 +6,7 @@
 //! sleep, a digest event sends the digest, a Function URL wake answers 202 and starts the
 //! databases, and the next scheduled reconcile brings the services back.
 
-mod support;
+use crate::support;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! The Lambda handler with real event shapes (`tests/fixtures/events/`).
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! A bounded load of mixed valid and invalid requests on loopback against the real server:
 //! no 5xx, every rejection with its status, and the rate limiter engages.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::Path;

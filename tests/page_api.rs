@@ -2,7 +2,7 @@
 //! environment's zone, recent wakes and sleeps, the last digest's figures) and the state a
 //! wake or sleep shows the moment it is accepted. Through the router, without a socket.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

@@ -4,7 +4,7 @@
 //! awake. With `LIGHTSOUT_WRITE_SCREENSHOTS=1` the screenshots go to `docs/` (the README shows
 //! them); otherwise to a temporary directory.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -4,7 +4,7 @@
 //! of PriceList documents by the request's filters and answers a page at a time with a
 //! `NextToken`, recording every request (its target, the region it was signed for, its body).
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;

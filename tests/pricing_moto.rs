@@ -3,7 +3,7 @@
 //! definition's CPU architecture and operating system, read through the real SDK clients. The
 //! Price List is not served here (moto has none): the shipped table is used, and said.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 

@@ -1,6 +1,6 @@
 //! The reconcile loop against a real AWS API (moto_server), through the real SDK clients.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 

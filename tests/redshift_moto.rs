@@ -2,7 +2,7 @@
 //! paused after the services go to sleep and resumed before they wake; resumed by hand while
 //! asleep, it is paused again; production is refused; the digest prices it by node type.
 
-mod support;
+use crate::support;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use lightsout::aws::AwsCloud;

@@ -2,7 +2,7 @@
 //! injected clock. Staging asleep at night is woken over HTTP, comes up databases first, and
 //! sleeps again when the wake ends.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

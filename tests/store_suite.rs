@@ -1,7 +1,7 @@
 //! The store's behaviour, as one suite every implementation must pass: SQLite, and DynamoDB
 //! against moto.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

@@ -2,7 +2,7 @@
 //! sleep (apps → their capacity → compute → data) and waking (the reverse, one tier a pass,
 //! each waiting until the tiers after it are ready), with the requests of each pass.
 
-mod support;
+use crate::support;
 
 use chrono::{DateTime, Utc};
 use lightsout::aws::AwsCloud;

@@ -22,7 +22,7 @@ use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, stream};
 
 pub use args::{Cli, Command, LogFormat, Output};
-pub use startup::secret;
+pub use startup::{secret, secret_in};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config;

@@ -96,20 +96,30 @@ pub fn instance_name(prefix: &str) -> String {
 /// the SSM parameter (SecureString, decrypted) named by `NAME_SSM`, read once at start-up.
 /// Never logged: errors name the variable and the file or parameter, not the value.
 pub async fn secret(name: &str, aws: &aws_config::SdkConfig) -> anyhow::Result<Option<String>> {
-    if let Ok(v) = std::env::var(name) {
+    secret_in(name, &|key| std::env::var(key).ok(), aws).await
+}
+
+/// [`secret`] with the environment read through `env` (tests pass a map: setting process
+/// variables races every other thread that reads them).
+pub async fn secret_in(
+    name: &str,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
+    aws: &aws_config::SdkConfig,
+) -> anyhow::Result<Option<String>> {
+    if let Some(v) = env(name) {
         return Ok(Some(v));
     }
-    if let Ok(path) = std::env::var(format!("{name}_FILE")) {
+    if let Some(path) = env(&format!("{name}_FILE")) {
         return std::fs::read_to_string(&path)
             .map(|s| Some(s.trim().to_string()))
             .map_err(|e| anyhow::anyhow!("cannot read {name}_FILE ({path}): {e}"));
     }
-    match std::env::var(format!("{name}_SSM")) {
-        Ok(parameter) => crate::aws::outbox::parameter(aws, &parameter)
+    match env(&format!("{name}_SSM")) {
+        Some(parameter) => crate::aws::outbox::parameter(aws, &parameter)
             .await
             .map(|s| Some(s.trim().to_string()))
             .map_err(|e| anyhow::anyhow!("cannot read {name}_SSM (parameter {parameter}): {e}")),
-        Err(_) => Ok(None),
+        None => Ok(None),
     }
 }
 
