@@ -25,6 +25,7 @@ fn morning() -> DateTime<Utc> {
 
 /// The ARNs the seeding made.
 struct Door {
+    listener: String,
     rule: String,
     other_rule: String,
     app: String,
@@ -58,7 +59,7 @@ other = elb.create_rule(ListenerArn=listener, Priority=5,
     Conditions=[{{'Field': 'path-pattern', 'Values': ['/admin/*']}}],
     Actions=[{{'Type': 'forward', 'TargetGroupArn': app}}])['Rules'][0]['RuleArn']
 elb.register_targets(TargetGroupArn=app, Targets=[{{'Id': '10.0.0.10', 'Port': 8000}}])
-json.dump(dict(rule=rule, other=other, app=app, wake=wake), open('{}', 'w'))
+json.dump(dict(listener=listener, rule=rule, other=other, app=app, wake=wake), open('{}', 'w'))
 "#,
         out.display()
     ));
@@ -66,6 +67,7 @@ json.dump(dict(rule=rule, other=other, app=app, wake=wake), open('{}', 'w'))
         serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
     let s = |k: &str| v[k].as_str().unwrap().to_string();
     Door {
+        listener: s("listener"),
         rule: s("rule"),
         other_rule: s("other"),
         app: s("app"),
@@ -233,6 +235,72 @@ async fn a_half_switched_rule_is_repaired() {
     let line = door_line(&r);
     assert!(line.contains("half-switched: app 1 / wake 1"), "{line}");
     assert_eq!(weights(&elb, &door).await, (0, 1), "{line}");
+}
+
+/// The rule named by its listener and conditions (`paths = ["/*"]`) is found on every pass and
+/// switched, never the app's own `/admin/*` rule; conditions no rule has are a missing rule
+/// with the listener and conditions in its name; conditions two rules have are refused with
+/// both.
+#[tokio::test]
+async fn a_rule_is_found_by_its_listener_and_conditions() {
+    let moto = Moto::start();
+    moto.seed();
+    let door = seed_door(&moto);
+    let cfg = moto.sdk_config().await;
+    let cloud = AwsCloud::new(cfg.clone());
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&cfg);
+    let by = |conditions: &str| {
+        let src = format!(
+            "{STAGING}\n[[alb.rules]]\nlistener = \"{}\"\n{conditions}\napp = \"{}\"\nwake = \"{}\"\n",
+            door.listener, door.app, door.wake
+        );
+        config::parse_str(std::path::Path::new("staging.toml"), &src).unwrap()
+    };
+    moto.start_recording();
+    let r = reconcile(&cloud, &by("paths = [\"/*\"]"), None, night(), false).await;
+    assert_eq!(weights(&elb, &door).await, (0, 1), "{}", door_line(&r));
+    let ops = moto.recorded_operations();
+    assert_eq!(
+        ops.iter().filter(|o| *o == "ModifyRule").count(),
+        1,
+        "{ops:?}"
+    );
+    // The app's own rule is untouched.
+    let other = elb
+        .describe_rules()
+        .rule_arns(&door.other_rule)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        other.rules()[0].actions()[0].target_group_arn(),
+        Some(door.app.as_str())
+    );
+
+    let r = reconcile(
+        &cloud,
+        &by("hosts = [\"nope.example.com\"]"),
+        None,
+        night(),
+        false,
+    )
+    .await;
+    let missing = format!("{r:?}");
+    assert!(
+        missing.contains("host nope.example.com"),
+        "a missing rule is named by its listener and conditions: {missing}"
+    );
+
+    moto.python(&format!(
+        "elb = boto3.client('elbv2', **kw)\nelb.create_rule(ListenerArn='{}', Priority=20, Conditions=[{{'Field': 'path-pattern', 'Values': ['/*']}}], Actions=[{{'Type': 'forward', 'TargetGroupArn': '{}'}}])",
+        door.listener, door.app
+    ));
+    let r = reconcile(&cloud, &by("paths = [\"/*\"]"), None, night(), false).await;
+    let both = format!("{r:?}");
+    assert!(
+        both.contains("2 rules match"),
+        "two rules with the same conditions are refused: {both}"
+    );
 }
 
 /// `lightsout serve` on loopback as the wake target group's `ip` target, under a bounded

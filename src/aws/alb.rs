@@ -12,7 +12,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 
 use super::{Clients, Pages, cloud_error};
-use crate::kinds::alb::{ObservedRule, Step, TargetHealth, short};
+use crate::kinds::alb::{ObservedRule, RuleRef, Step, TargetHealth, short};
 use crate::kinds::{Kind, Observation, ResourceId};
 use crate::model::Environment;
 use crate::ports::CloudError;
@@ -28,34 +28,26 @@ fn listener_of(rule: &str) -> Option<String> {
     Some(head.replacen(":listener-rule/", ":listener/", 1))
 }
 
-/// Observes the rules `env` lists into `obs`.
+/// Observes the rules `env` lists into `obs`: each named by its ARN, or found on its listener by
+/// its conditions.
 pub(crate) async fn observe(c: &Clients, env: &Environment, obs: &mut Observation) {
     let sel = &env.kinds.alb;
     if sel.is_empty() {
         return;
     }
-    let mut listeners: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    let mut listeners: BTreeMap<String, Option<Vec<Rule>>> = BTreeMap::new();
     for r in &sel.rules {
-        match listener_of(&r.rule) {
-            Some(l) => listeners.entry(l).or_default().push(&r.rule),
-            None => obs.missing.push(ResourceId::AlbRule(r.rule.clone())),
+        let listener = match &r.rule {
+            RuleRef::Arn(arn) => listener_of(arn),
+            RuleRef::Match { listener, .. } => Some(listener.clone()),
+        };
+        if let Some(l) = listener {
+            listeners.insert(l, None);
         }
     }
-    let mut found: BTreeMap<String, Vec<(String, i32)>> = BTreeMap::new();
-    for (listener, rules) in &listeners {
+    for (listener, rules) in listeners.iter_mut() {
         match describe_listener(c, listener).await {
-            Ok(Some(all)) => {
-                for rule in all {
-                    let Some(arn) = rule.rule_arn() else {
-                        continue;
-                    };
-                    if rules.contains(&arn) {
-                        found.insert(arn.to_string(), forward_of(&rule));
-                    }
-                }
-            }
-            // The listener is gone: its rules are reported missing below.
-            Ok(None) => {}
+            Ok(found) => *rules = found,
             Err(e) => {
                 obs.errors
                     .push((Kind::Alb, format!("alb listener {}: {e}", short(listener))));
@@ -63,7 +55,52 @@ pub(crate) async fn observe(c: &Clients, env: &Environment, obs: &mut Observatio
             }
         }
     }
-    let arns: Vec<&str> = found.keys().map(String::as_str).collect();
+    // Each listed rule, resolved to the rule ARN and its forward action.
+    let mut resolved: Vec<(&crate::kinds::alb::DoorRule, String, Vec<(String, i32)>)> = Vec::new();
+    for r in &sel.rules {
+        let listener = match &r.rule {
+            RuleRef::Arn(arn) => listener_of(arn),
+            RuleRef::Match { listener, .. } => Some(listener.clone()),
+        };
+        // A listener that is gone: its rules are missing.
+        let all = listener
+            .and_then(|l| listeners.get(&l).cloned().flatten())
+            .unwrap_or_default();
+        let candidates: Vec<&Rule> = all
+            .iter()
+            .filter(|rule| {
+                let Some(arn) = rule.rule_arn() else {
+                    return false;
+                };
+                if matches!(r.rule, RuleRef::Match { .. }) && rule.is_default() == Some(true) {
+                    return false;
+                }
+                let (hosts, paths, other) = conditions_of(rule);
+                r.rule.matches(arn, &hosts, &paths, other)
+            })
+            .collect();
+        match candidates.as_slice() {
+            [] => obs.missing.push(ResourceId::AlbRule(rule_id(&r.rule))),
+            [one] => resolved.push((
+                r,
+                one.rule_arn().unwrap_or_default().to_string(),
+                forward_of(one),
+            )),
+            many => obs.errors.push((
+                Kind::Alb,
+                format!(
+                    "alb {}: {} rules match ({}) — lightsout switches one rule per entry; make the conditions unique or name the rule by its ARN",
+                    r.rule,
+                    many.len(),
+                    many.iter()
+                        .filter_map(|m| m.rule_arn().map(short))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+        }
+    }
+    let arns: Vec<&str> = resolved.iter().map(|(_, arn, _)| arn.as_str()).collect();
     let mut tags = match describe_tags(c, &arns).await {
         Ok(t) => t,
         Err(e) => {
@@ -71,23 +108,15 @@ pub(crate) async fn observe(c: &Clients, env: &Environment, obs: &mut Observatio
             return;
         }
     };
-    let apps: BTreeSet<&str> = sel
-        .rules
-        .iter()
-        .filter(|r| found.contains_key(&r.rule))
-        .map(|r| r.app.as_str())
-        .collect();
+    let apps: BTreeSet<&str> = resolved.iter().map(|(r, _, _)| r.app.as_str()).collect();
     let mut health = BTreeMap::new();
     for app in apps {
         health.insert(app, target_health(c, app).await);
     }
-    for r in &sel.rules {
-        let Some(forward) = found.remove(&r.rule) else {
-            obs.missing.push(ResourceId::AlbRule(r.rule.clone()));
-            continue;
-        };
+    for (r, arn, forward) in resolved {
         obs.rules.push(ObservedRule {
-            arn: r.rule.clone(),
+            tags: tags.remove(&arn).unwrap_or_default(),
+            arn,
             app: r.app.clone(),
             wake: r.wake.clone(),
             forward,
@@ -95,9 +124,39 @@ pub(crate) async fn observe(c: &Clients, env: &Environment, obs: &mut Observatio
                 .get(r.app.as_str())
                 .cloned()
                 .unwrap_or_else(|| TargetHealth::Unknown("not read".into())),
-            tags: tags.remove(&r.rule).unwrap_or_default(),
         });
     }
+}
+
+/// What a missing rule is called: its ARN, or its listener and conditions.
+fn rule_id(r: &RuleRef) -> String {
+    match r {
+        RuleRef::Arn(arn) => arn.clone(),
+        m => m.to_string(),
+    }
+}
+
+/// A rule's host-header values, path-pattern values, and whether it has any other condition.
+fn conditions_of(rule: &Rule) -> (Vec<String>, Vec<String>, bool) {
+    let (mut hosts, mut paths, mut other) = (Vec::new(), Vec::new(), false);
+    for c in rule.conditions() {
+        match c.field() {
+            Some("host-header") => hosts.extend(
+                c.host_header_config()
+                    .map(|h| h.values().to_vec())
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| c.values().to_vec()),
+            ),
+            Some("path-pattern") => paths.extend(
+                c.path_pattern_config()
+                    .map(|p| p.values().to_vec())
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| c.values().to_vec()),
+            ),
+            _ => other = true,
+        }
+    }
+    (hosts, paths, other)
 }
 
 /// Every rule of a listener; `None` when the listener does not exist.

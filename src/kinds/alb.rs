@@ -16,6 +16,15 @@
 //! rule = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/staging/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee"
 //! app  = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/staging-backend/73e2d6bc24d8a067"
 //! wake = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/lightsout-wake/2453ed029918f21f"
+//!
+//! # or by its listener and conditions: the one rule of that listener whose host-header and
+//! # path-pattern conditions are exactly these (found by DescribeRules on every pass)
+//! [[alb.rules]]
+//! listener = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/staging/50dc6c495c0c9188/f2f7dc8efc522ab2"
+//! hosts    = ["staging.example.com"]
+//! paths    = ["/*"]
+//! app  = "…"
+//! wake = "…"
 //! ```
 
 use std::collections::BTreeMap;
@@ -28,16 +37,81 @@ use super::{Ctx, Deps, Rule};
 use crate::diag::{Reader, lookup};
 
 const KEYS: &[&str] = &["rules", "hosts", "wake_on_request", "allow_cidrs"];
-const RULE_KEYS: &[&str] = &["rule", "app", "wake"];
+const RULE_KEYS: &[&str] = &["rule", "listener", "hosts", "paths", "app", "wake"];
 
 /// Past this many, what the door waits for is counted, not listed.
 const LIST_AT_MOST: usize = 3;
 
+/// How the schedule file names a listener rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleRef {
+    /// By its ARN.
+    Arn(String),
+    /// By its listener and conditions: the one rule of the listener whose host-header and
+    /// path-pattern values are exactly these (as sets; hosts without regard to case) and that
+    /// has no other condition.
+    Match {
+        /// The listener's ARN.
+        listener: String,
+        /// Its host-header values, lowercased and sorted; empty: no host-header condition.
+        hosts: Vec<String>,
+        /// Its path-pattern values, sorted; empty: no path-pattern condition.
+        paths: Vec<String>,
+    },
+}
+
+impl RuleRef {
+    /// Whether a rule with these host-header and path-pattern values (and no other condition
+    /// when `other` is false) is the one meant.
+    pub fn matches(&self, arn: &str, hosts: &[String], paths: &[String], other: bool) -> bool {
+        match self {
+            RuleRef::Arn(a) => a == arn,
+            RuleRef::Match {
+                hosts: h, paths: p, ..
+            } => {
+                let mut hosts: Vec<String> = hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
+                hosts.sort();
+                hosts.dedup();
+                let mut paths = paths.to_vec();
+                paths.sort();
+                paths.dedup();
+                !other && &hosts == h && &paths == p
+            }
+        }
+    }
+}
+
+impl fmt::Display for RuleRef {
+    /// The short ARN, or `listener app/staging/50dc…/f2f7… host staging.example.com path /*`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RuleRef::Arn(a) => f.write_str(short(a)),
+            RuleRef::Match {
+                listener,
+                hosts,
+                paths,
+            } => {
+                let l = listener
+                    .split_once(":listener/")
+                    .map_or(listener.as_str(), |(_, s)| s);
+                write!(f, "listener {l}")?;
+                if !hosts.is_empty() {
+                    write!(f, " host {}", hosts.join(","))?;
+                }
+                if !paths.is_empty() {
+                    write!(f, " path {}", paths.join(","))?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 /// One listener rule and the two target groups it switches between.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DoorRule {
-    /// The listener rule's ARN.
-    pub rule: String,
+    /// The listener rule: its ARN, or its listener and conditions.
+    pub rule: RuleRef,
     /// The application's target group ARN.
     pub app: String,
     /// The wake target group's ARN (lightsout's waiting page).
@@ -118,11 +192,6 @@ impl Selection {
         self.rules.is_empty()
     }
 
-    /// The settings of the rule `arn`.
-    pub fn rule(&self, arn: &str) -> Option<&DoorRule> {
-        self.rules.iter().find(|r| r.rule == arn)
-    }
-
     /// Reads `[alb]`.
     pub fn parse(rd: &mut Reader<'_, '_>, t: &DeTable<'_>) -> Selection {
         rd.check_keys(t, KEYS, "[alb]");
@@ -201,7 +270,11 @@ impl Selection {
                 continue;
             };
             rd.check_keys(rt, RULE_KEYS, "[[alb.rules]]");
-            let mut arn = |key: &str, marker: &str, example: &str| -> Option<(String, _)> {
+            let arn = |rd: &mut Reader<'_, '_>,
+                       key: &str,
+                       marker: &str,
+                       example: &str|
+             -> Option<(String, std::ops::Range<usize>)> {
                 let Some(v) = lookup(rt, key) else {
                     rd.err(
                         item.span(),
@@ -225,17 +298,66 @@ impl Selection {
                     None
                 }
             };
-            let rule = arn(
-                "rule",
-                "listener-rule/app/",
-                "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/staging/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee",
-            );
+            const RULE_EXAMPLE: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/staging/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee";
+            const LISTENER_EXAMPLE: &str = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/staging/50dc6c495c0c9188/f2f7dc8efc522ab2";
+            let rule = match (lookup(rt, "rule"), lookup(rt, "listener")) {
+                (Some(_), Some(l)) => {
+                    rd.err(
+                        l.span(),
+                        "[[alb.rules]] names both `rule` and `listener`",
+                        Some(
+                            "keep one: the rule's ARN, or its listener with hosts and/or paths"
+                                .to_string(),
+                        ),
+                    );
+                    None
+                }
+                (None, Some(_)) => {
+                    let listener = arn(rd, "listener", "listener/app/", LISTENER_EXAMPLE);
+                    let hosts = condition_values(rd, rt, "hosts");
+                    let paths = condition_values(rd, rt, "paths");
+                    match listener {
+                        Some((_, span)) if hosts.is_empty() && paths.is_empty() => {
+                            rd.err(
+                                span,
+                                "[[alb.rules]] names a listener without conditions",
+                                Some("add hosts = [\"staging.example.com\"] and/or paths = [\"/*\"]: the host-header and path-pattern values of the rule to switch".to_string()),
+                            );
+                            None
+                        }
+                        Some((listener, span)) => Some((
+                            RuleRef::Match {
+                                listener,
+                                hosts,
+                                paths,
+                            },
+                            span,
+                        )),
+                        None => None,
+                    }
+                }
+                _ => {
+                    for key in ["hosts", "paths"] {
+                        if let Some(v) = lookup(rt, key) {
+                            rd.err(
+                                v.span(),
+                                format!("`{key}` chooses a rule of a `listener`, and this entry names none"),
+                                Some(format!("add listener = \"{LISTENER_EXAMPLE}\", or remove {key} (a `rule` ARN needs no conditions)")),
+                            );
+                        }
+                    }
+                    arn(rd, "rule", "listener-rule/app/", RULE_EXAMPLE)
+                        .map(|(a, span)| (RuleRef::Arn(a), span))
+                }
+            };
             let app = arn(
+                rd,
                 "app",
                 "targetgroup/",
                 "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/staging-backend/73e2d6bc24d8a067",
             );
             let wake = arn(
+                rd,
                 "wake",
                 "targetgroup/",
                 "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/lightsout-wake/2453ed029918f21f",
@@ -253,19 +375,60 @@ impl Selection {
                 );
                 continue;
             }
-            if sel.rule(&rule).is_some() {
+            if sel.rules.iter().any(|r| r.rule == rule) {
                 rd.err(
                     rule_span,
-                    format!("rule \"{}\" is listed twice", short(&rule)),
+                    format!("rule \"{rule}\" is listed twice"),
                     Some("remove one of them".to_string()),
                 );
                 continue;
             }
-            rd.named.push((format!("alb:{}", short(&rule)), rule_span));
+            rd.named.push((format!("alb:{rule}"), rule_span));
             sel.rules.push(DoorRule { rule, app, wake });
         }
         sel
     }
+}
+
+/// A rule's `hosts` (lowercased) or `paths` values, sorted, each checked for what ALB accepts.
+fn condition_values(rd: &mut Reader<'_, '_>, rt: &DeTable<'_>, key: &str) -> Vec<String> {
+    let Some(v) = lookup(rt, key) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (raw, span) in rd.strings(v, &format!("alb.rules.{key}")) {
+        let value = if key == "hosts" {
+            raw.trim().to_ascii_lowercase()
+        } else {
+            raw.trim().to_string()
+        };
+        let ok = if key == "hosts" {
+            !value.is_empty()
+                && value
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || b"-.*?".contains(&c))
+        } else {
+            value.starts_with('/') && value.len() <= 128 && !value.contains(char::is_whitespace)
+        };
+        if ok {
+            out.push(value);
+        } else if key == "hosts" {
+            rd.err(
+                span,
+                format!("\"{raw}\" is not a host-header value"),
+                Some("write a host name as the rule's condition has it, like \"staging.example.com\" or \"*.staging.example.com\" (no scheme, port or path)".to_string()),
+            );
+        } else {
+            rd.err(
+                span,
+                format!("\"{raw}\" is not a path-pattern value"),
+                Some("write the path as the rule's condition has it, starting with /, like \"/*\" or \"/api/*\"".to_string()),
+            );
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// `arn:PARTITION:elasticloadbalancing:REGION:ACCOUNT:<marker>...`.
@@ -606,6 +769,67 @@ mod tests {
             )),
             ""
         );
+    }
+
+    #[test]
+    fn a_rule_by_listener_needs_conditions_and_only_one_way() {
+        const L: &str =
+            "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/s/50dc/f2f7";
+        let tgs = format!("app = \"{TG}/a/1\"\nwake = \"{TG}/w/2\"\n");
+        let e = errors(&format!("[[alb.rules]]\nlistener = \"{L}\"\n{tgs}"));
+        assert!(
+            e.contains("staging.toml:7:12: [[alb.rules]] names a listener without conditions")
+                && e.contains("add hosts = [\"staging.example.com\"] and/or paths"),
+            "{e}"
+        );
+        let e = errors(&format!(
+            "[[alb.rules]]\nrule = \"{RULE}\"\nlistener = \"{L}\"\n{tgs}"
+        ));
+        assert!(
+            e.contains("staging.toml:8:12: [[alb.rules]] names both `rule` and `listener`"),
+            "{e}"
+        );
+        let e = errors(&format!(
+            "[[alb.rules]]\nrule = \"{RULE}\"\npaths = [\"/*\"]\n{tgs}"
+        ));
+        assert!(
+            e.contains("staging.toml:8:9: `paths` chooses a rule of a `listener`"),
+            "{e}"
+        );
+        let e = errors(&format!(
+            "[[alb.rules]]\nlistener = \"{L}\"\nhosts = [\"https://x.example.com\"]\npaths = [\"api\"]\n{tgs}"
+        ));
+        assert!(
+            e.contains("\"https://x.example.com\" is not a host-header value")
+                && e.contains("\"api\" is not a path-pattern value"),
+            "{e}"
+        );
+        let cfg = parse_str(
+            Path::new("staging.toml"),
+            &format!(
+                "region = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = []\n[[alb.rules]]\nlistener = \"{L}\"\nhosts = [\"Staging.Example.com\", \"*.preview.example.com\"]\npaths = [\"/*\"]\n{tgs}"
+            ),
+        )
+        .unwrap();
+        let r = &cfg.kinds.alb.rules[0].rule;
+        assert_eq!(
+            r.to_string(),
+            "listener app/s/50dc/f2f7 host *.preview.example.com,staging.example.com path /*"
+        );
+        let v = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(r.matches(
+            "x",
+            &v(&["staging.example.com", "*.PREVIEW.example.com"]),
+            &v(&["/*"]),
+            false
+        ));
+        assert!(!r.matches("x", &v(&["staging.example.com"]), &v(&["/*"]), false));
+        assert!(!r.matches(
+            "x",
+            &v(&["staging.example.com", "*.preview.example.com"]),
+            &v(&["/*"]),
+            true
+        ));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 # ---------------------------------------------------------------------------------------------
 # The front door (issue 15): a wake target group (the function itself, as an ALB `lambda`
-# target) and, per application target group, a listener rule with a weighted forward between
+# target, or the daemon as `ip` targets: wake_target) and, per application target group, a listener rule with a weighted forward between
 # the app (weight 1) and the wake target group (weight 0). lightsout flips the weights: the
 # wake page while the environment sleeps, the app once it is awake and healthy. Terraform
 # creates the rules and then never fights lightsout over their action (ignore_changes).
@@ -25,6 +25,43 @@ variable "front_doors" {
   }
 }
 
+variable "wake_target" {
+  description = "What answers for the wake target group: the function itself (type \"lambda\", the default), or the lightsout daemon (type \"ip\": its addresses, port and VPC; the daemon's security group must admit only the load balancer). Monitors (monitor_user_agents) are answered by the load balancer itself in either case."
+  type = object({
+    type   = optional(string, "lambda")
+    ips    = optional(list(string), [])
+    port   = optional(number, 8080)
+    vpc_id = optional(string)
+  })
+  default = {}
+
+  validation {
+    condition     = contains(["lambda", "ip"], var.wake_target.type)
+    error_message = "wake_target.type is \"lambda\" (the function) or \"ip\" (the daemon)."
+  }
+  validation {
+    condition     = var.wake_target.type == "lambda" || (length(var.wake_target.ips) > 0 && var.wake_target.vpc_id != null)
+    error_message = "wake_target.type = \"ip\" needs ips (the daemon's private addresses) and vpc_id (the load balancer's VPC)."
+  }
+}
+
+variable "monitor_user_agents" {
+  description = "User-Agent patterns of uptime monitors (ALB http-header values, * and ? wildcards). For each front door with a monitor_priority, a rule with the door's conditions and these agents answers 200 from the load balancer itself: monitors never reach the app or the wake page, so they neither count as use (the app target group's RequestCount) nor wake staging. ALB allows 5 condition values per rule: the door's host and path values plus these."
+  type        = list(string)
+  default     = ["*UptimeRobot*", "*Pingdom*", "*StatusCake*"]
+}
+
+variable "monitor_priorities" {
+  description = "Per front door name, the listener priority of its monitor rule (lower than the door's, so it is evaluated first). A door without one has no monitor rule."
+  type        = map(number)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.monitor_priorities) : contains(keys(var.front_doors), k)])
+    error_message = "Every monitor_priorities key must be a front_doors name."
+  }
+}
+
 variable "alb_rule_arns" {
   description = "Listener rules made elsewhere that lightsout may switch (besides the front_doors rules this module makes); each must carry the environment tag."
   type        = list(string)
@@ -33,17 +70,39 @@ variable "alb_rule_arns" {
 
 locals {
   front_door = length(var.front_doors) > 0
+  wake_ip    = var.wake_target.type == "ip"
 }
 
 resource "aws_lb_target_group" "wake" {
   count       = local.front_door ? 1 : 0
   name        = substr("${var.name}-wake", 0, 32)
-  target_type = "lambda"
-  tags        = local.tags
+  target_type = var.wake_target.type
+  # The daemon form: plain HTTP inside the VPC (the listener terminates TLS), checked on
+  # /healthz, which answers 503 when the store cannot be written.
+  port     = local.wake_ip ? var.wake_target.port : null
+  protocol = local.wake_ip ? "HTTP" : null
+  vpc_id   = local.wake_ip ? var.wake_target.vpc_id : null
+
+  dynamic "health_check" {
+    for_each = local.wake_ip ? [1] : []
+    content {
+      path    = "/healthz"
+      matcher = "200"
+    }
+  }
+
+  tags = local.tags
+}
+
+resource "aws_lb_target_group_attachment" "wake_ip" {
+  for_each         = local.front_door && local.wake_ip ? toset(var.wake_target.ips) : toset([])
+  target_group_arn = aws_lb_target_group.wake[0].arn
+  target_id        = each.value
+  port             = var.wake_target.port
 }
 
 resource "aws_lambda_permission" "alb" {
-  count         = local.front_door ? 1 : 0
+  count         = local.front_door && !local.wake_ip ? 1 : 0
   statement_id  = "AllowWakeTargetGroup"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.this.function_name
@@ -52,7 +111,7 @@ resource "aws_lambda_permission" "alb" {
 }
 
 resource "aws_lb_target_group_attachment" "wake" {
-  count            = local.front_door ? 1 : 0
+  count            = local.front_door && !local.wake_ip ? 1 : 0
   target_group_arn = aws_lb_target_group.wake[0].arn
   target_id        = aws_lambda_function.this.arn
   depends_on       = [aws_lambda_permission.alb]
@@ -101,6 +160,58 @@ resource "aws_lb_listener_rule" "door" {
   lifecycle {
     # lightsout flips the forward weights; Terraform must not flip them back.
     ignore_changes = [action]
+  }
+}
+
+# Uptime monitors answered by the load balancer: never the app's RequestCount (idle to sleep
+# reads it), never a knock at the wake page. Monitoring the app itself while it is awake is
+# then a check of your own under another agent or host; staging's sleeps would page it anyway.
+resource "aws_lb_listener_rule" "monitor" {
+  for_each     = var.monitor_priorities
+  listener_arn = var.front_doors[each.key].listener_arn
+  priority     = each.value
+
+  action {
+    type = "fixed-response"
+    fixed_response {
+      content_type = "text/plain"
+      message_body = "ok: staging is on a schedule (lightsout); monitors are answered here"
+      status_code  = "200"
+    }
+  }
+
+  dynamic "condition" {
+    for_each = length(var.front_doors[each.key].host_headers) > 0 ? [var.front_doors[each.key].host_headers] : []
+    content {
+      host_header {
+        values = condition.value
+      }
+    }
+  }
+
+  dynamic "condition" {
+    for_each = length(var.front_doors[each.key].path_patterns) > 0 ? [var.front_doors[each.key].path_patterns] : []
+    content {
+      path_pattern {
+        values = condition.value
+      }
+    }
+  }
+
+  condition {
+    http_header {
+      http_header_name = "User-Agent"
+      values           = var.monitor_user_agents
+    }
+  }
+
+  tags = local.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(var.front_doors[each.key].host_headers) + length(var.front_doors[each.key].path_patterns) + length(var.monitor_user_agents) <= 5
+      error_message = "ALB allows 5 condition values per rule: this door's hosts and paths plus monitor_user_agents are more."
+    }
   }
 }
 
