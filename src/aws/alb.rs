@@ -12,7 +12,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 
 use super::{Clients, Pages, cloud_error};
-use crate::kinds::alb::{ObservedRule, RuleRef, Step, TargetHealth, short};
+use crate::kinds::alb::{DoorRule, ObservedRule, RuleRef, Step, TargetHealth, short};
 use crate::kinds::{Kind, Observation, ResourceId};
 use crate::model::Environment;
 use crate::ports::CloudError;
@@ -27,6 +27,9 @@ fn listener_of(rule: &str) -> Option<String> {
     let (head, _) = rule.rsplit_once('/')?;
     Some(head.replacen(":listener-rule/", ":listener/", 1))
 }
+
+/// A forward action's target groups and weights.
+type Forward = Vec<(String, i32)>;
 
 /// Observes the rules `env` lists into `obs`: each named by its ARN, or found on its listener by
 /// its conditions.
@@ -56,7 +59,7 @@ pub(crate) async fn observe(c: &Clients, env: &Environment, obs: &mut Observatio
         }
     }
     // Each listed rule, resolved to the rule ARN and its forward action.
-    let mut resolved: Vec<(&crate::kinds::alb::DoorRule, String, Vec<(String, i32)>)> = Vec::new();
+    let mut resolved: Vec<(&DoorRule, String, Forward)> = Vec::new();
     for r in &sel.rules {
         let listener = match &r.rule {
             RuleRef::Arn(arn) => listener_of(arn),
