@@ -9,6 +9,12 @@
 //!   daemon, through `lambda_http`'s adapter; a wake or sleep that was accepted is followed by a
 //!   pass before the response, since no loop runs between invocations.
 //!
+//! A pass that cannot finish within the invocation (thousands of services) stops starting
+//! actions 3 s before the deadline and leaves the rest to the next scheduled invocation, which
+//! observes, re-plans and continues: done resources are observed as done (no write), and the
+//! next wave (databases after their services) starts only once the one before is all done. The
+//! answer's `in_progress` and the store's progress record say how far it came.
+//!
 //! The app (configuration, SDK clients, store) is built once per container, in `main`, and
 //! borrowed by every invocation.
 
@@ -65,6 +71,20 @@ pub async fn handle<C: Cloud + 'static>(
                     skipped = pass.skipped.len(),
                     "{done}"
                 );
+                // A transition that did not finish (out of time) continues in the next
+                // invocation: the pass re-plans from what it observes, so what was done is seen
+                // as done and not made again, and databases still wait for their services.
+                let now = app.clock.now();
+                let progress: Vec<Value> = pass
+                    .reports
+                    .iter()
+                    .filter_map(|r| {
+                        let p = r.progress(now);
+                        p.in_progress().then(|| {
+                            json!({ "env": r.env, "progress": p.sentence(), "counts": p })
+                        })
+                    })
+                    .collect();
                 let requeue = app.requeue(&pass, chrono::TimeDelta::minutes(1));
                 let mut answer = json!({
                     "action": "reconcile",
@@ -74,6 +94,7 @@ pub async fn handle<C: Cloud + 'static>(
                     "failed": failed,
                     "deferred": pass.deferred,
                     "skipped": pass.skipped,
+                    "in_progress": progress,
                 });
                 if let Some(note) = budget.note {
                     answer["deadline_note"] = json!(note);
