@@ -300,9 +300,7 @@ impl EnvReport {
     pub fn progress(&self, at: DateTime<Utc>) -> Progress {
         let items = self.items.iter().map(|i| {
             let standing = match (&i.item.verdict, &i.outcome) {
-                (Verdict::InSync, _) | (Verdict::Act { .. }, Some(Outcome::Done)) => {
-                    Standing::Done
-                }
+                (Verdict::InSync, _) | (Verdict::Act { .. }, Some(Outcome::Done)) => Standing::Done,
                 (Verdict::Act { .. } | Verdict::Wait, _) => Standing::Left,
                 (Verdict::Skip | Verdict::Refuse | Verdict::Blocked, _) => Standing::Outside,
             };

@@ -80,9 +80,8 @@ pub async fn handle<C: Cloud + 'static>(
                     .iter()
                     .filter_map(|r| {
                         let p = r.progress(now);
-                        p.in_progress().then(|| {
-                            json!({ "env": r.env, "progress": p.sentence(), "counts": p })
-                        })
+                        p.in_progress()
+                            .then(|| json!({ "env": r.env, "progress": p.sentence(), "counts": p }))
                     })
                     .collect();
                 let requeue = app.requeue(&pass, chrono::TimeDelta::minutes(1));

@@ -232,8 +232,8 @@ impl StatusRow {
         if matches!(self.state, State::Waking | State::GoingToSleep) {
             let mut p = crate::engine::EnvReport::planned(self.plan.clone()).progress(self.now);
             let (done, total) = p.done_of();
-            p.continues = done < total
-                && recorded.is_some_and(|r| r.continues && r.waking == p.waking);
+            p.continues =
+                done < total && recorded.is_some_and(|r| r.continues && r.waking == p.waking);
             self.progress = Some(p);
         }
         self

@@ -119,7 +119,11 @@ impl Progress {
     /// `going to sleep: 1,240 of 5,000 services done, 0 of 200 databases; continues in the next
     /// run`.
     pub fn sentence(&self) -> String {
-        let what = if self.waking { "waking" } else { "going to sleep" };
+        let what = if self.waking {
+            "waking"
+        } else {
+            "going to sleep"
+        };
         let counts: Vec<String> = self
             .kinds
             .iter()
