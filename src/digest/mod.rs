@@ -24,6 +24,7 @@ pub mod fixtures;
 pub mod input;
 pub mod prices;
 pub mod render;
+pub mod running;
 pub mod summary;
 
 use std::sync::Arc;

@@ -58,6 +58,11 @@ fn thousands(n: usize) -> String {
 }
 
 impl Progress {
+    /// Where the store keeps an environment's (in its cache).
+    pub fn store_key(env: &str) -> String {
+        format!("progress:{env}")
+    }
+
     /// Counts resources by kind; kinds appear in the order the transition takes them (apps
     /// first to sleep, data first to wake).
     pub fn tally<'a>(

@@ -45,9 +45,8 @@ pub use state::{
 /// How long the record of a transition's progress is kept.
 const PROGRESS_KEPT: TimeDelta = TimeDelta::days(1);
 
-/// The store key of an environment's transition progress (see [`Service::recorded_progress`]).
-pub fn progress_key(env: &str) -> String {
-    format!("progress:{env}")
+fn progress_key(env: &str) -> String {
+    Progress::store_key(env)
 }
 
 /// How a pass holds an environment's lease.
