@@ -195,7 +195,9 @@ pub fn run_cost(
     } else {
         prices.lambda_x86_gb_seconds_per_million
     };
-    let renewals = passes * (pass_ms / passes.max(1) / 30_000);
+    // A renewal every 30 s of a pass: an upper bound from the summed time (a pass shorter
+    // than 30 s renews nothing).
+    let renewals = pass_ms / 30_000;
     let writes = passes * 2 * envs
         + renewals * envs
         + passes
