@@ -248,6 +248,20 @@ for i in range(10):\n    ecs.create_service(cluster='app-staging-cluster', servi
     assert_eq!(total.get("TagResource"), Some(&SERVICES), "{total:?}");
     assert_eq!(total.get("StopDBInstance"), Some(&1), "{total:?}");
     assert_eq!(total.get("AddTagsToResource"), Some(&1), "{total:?}");
+    // Each invocation counted in the month's run tally (what the digest's run cost uses).
+    let tally = service
+        .store
+        .cache_get(
+            &lightsout::digest::running::tally_key(clock.now().date_naive()),
+            clock.now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let tally: lightsout::digest::figures::RunTally = serde_json::from_str(&tally).unwrap();
+    assert_eq!(tally.passes as usize, per_invocation.len(), "{tally:?}");
+    assert!(tally.pass_ms >= 2_500, "{tally:?}");
+    assert_eq!(tally.month, "2026-12");
     let recorded = service.recorded_progress("staging").await.unwrap();
     assert!(!recorded.in_progress(), "{recorded:?}");
     assert!(
