@@ -222,6 +222,25 @@ for i in range(10):\n    ecs.create_service(cluster='app-staging-cluster', servi
                     )),
                 "{text}"
             );
+            // The API (and the page that reads it) says the same.
+            let req = axum::http::Request::builder()
+                .uri("/v1/environments")
+                .header("authorization", "Bearer lambda-token-0123456789")
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let resp = tower::ServiceExt::oneshot(router(api.clone()), req)
+                .await
+                .unwrap();
+            let body = axum::body::to_bytes(resp.into_body(), 1 << 20)
+                .await
+                .unwrap();
+            let body = String::from_utf8_lossy(&body);
+            assert!(
+                body.contains(&format!(
+                    "\"progress\":\"going to sleep: {down} of {SERVICES} services done, 0 of 1 databases; continues in the next run\""
+                )),
+                "{body}"
+            );
             assert_eq!(
                 row.json()["progress"]["counts"]["continues"],
                 true,
