@@ -396,6 +396,18 @@ fn the_combined_digest_sums_every_environment_exactly_and_names_what_it_leaves_o
     let text = slack["text"].as_str().unwrap();
     assert!(text.contains("⚠ over budget: qa"), "{text}");
     assert!(!combined_text(&c, tz).contains("**"));
+    // One deployment for every environment: its cost is said once, against the total saved.
+    let run = staging.running.as_ref().unwrap().total;
+    assert_eq!(c.running, Some(run));
+    let said = format!(
+        "lightsout itself cost about {run} this month, so the net saving is {}.",
+        c.total.saved_month - run
+    );
+    assert!(
+        combined_text(&c, tz).contains(&said),
+        "{}",
+        combined_text(&c, tz)
+    );
 }
 
 /// A comparison range with a day Cost Explorer gave no figure for is a partial sum: it is
