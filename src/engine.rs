@@ -27,6 +27,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::kinds::{Observation, ResourceId};
 use crate::model::Environment;
 use crate::model::Override;
+use crate::model::{Progress, Standing};
 use crate::plan::{Item, Plan, Verdict, plan};
 use crate::ports::Cloud;
 use crate::schedule::decide;
@@ -291,6 +292,21 @@ impl EnvReport {
     /// How many write calls were made.
     pub fn calls_made(&self) -> usize {
         self.items.iter().map(|i| i.calls_made).sum()
+    }
+
+    /// How far the environment's transition has come after this pass (or, for a report of a
+    /// plan that has not acted, before it): resources as they should be, by kind, and whether
+    /// resources were left for the next pass.
+    pub fn progress(&self, at: DateTime<Utc>) -> Progress {
+        let items = self.items.iter().map(|i| {
+            let standing = match (&i.item.verdict, &i.outcome) {
+                (Verdict::InSync, _) | (Verdict::Act { .. }, Some(Outcome::Done)) => Standing::Done,
+                (Verdict::Act { .. } | Verdict::Wait, _) => Standing::Left,
+                (Verdict::Skip | Verdict::Refuse | Verdict::Blocked, _) => Standing::Outside,
+            };
+            (&i.item.resource, standing)
+        });
+        Progress::tally(self.awake, self.deferred() > 0, at, items)
     }
 }
 

@@ -9,6 +9,12 @@
 //!   daemon, through `lambda_http`'s adapter; a wake or sleep that was accepted is followed by a
 //!   pass before the response, since no loop runs between invocations.
 //!
+//! A pass that cannot finish within the invocation (thousands of services) stops starting
+//! actions 3 s before the deadline and leaves the rest to the next scheduled invocation, which
+//! observes, re-plans and continues: done resources are observed as done (no write), and the
+//! next wave (databases after their services) starts only once the one before is all done. The
+//! answer's `in_progress` and the store's progress record say how far it came.
+//!
 //! The app (configuration, SDK clients, store) is built once per container, in `main`, and
 //! borrowed by every invocation.
 
@@ -22,6 +28,8 @@ use serde_json::{Value, json};
 
 use crate::api;
 use crate::api::ApiState;
+use crate::digest::figures::RunTally;
+use crate::digest::running::count_run;
 use crate::ports::Cloud;
 
 /// Serves Lambda invocations until the runtime stops.
@@ -45,6 +53,7 @@ pub async fn handle<C: Cloud + 'static>(
     if let Some(action) = payload.get("action") {
         return match action.as_str() {
             Some("reconcile") => {
+                let started = std::time::Instant::now();
                 let budget = Budget::of(&context);
                 let pass = app.run_pass(budget.deadline).await;
                 let failed = pass.failed();
@@ -65,6 +74,19 @@ pub async fn handle<C: Cloud + 'static>(
                     skipped = pass.skipped.len(),
                     "{done}"
                 );
+                // A transition that did not finish (out of time) continues in the next
+                // invocation: the pass re-plans from what it observes, so what was done is seen
+                // as done and not made again, and databases still wait for their services.
+                let now = app.clock.now();
+                let progress: Vec<Value> = pass
+                    .reports
+                    .iter()
+                    .filter_map(|r| {
+                        let p = r.progress(now);
+                        p.in_progress()
+                            .then(|| json!({ "env": r.env, "progress": p.sentence(), "counts": p }))
+                    })
+                    .collect();
                 let requeue = app.requeue(&pass, chrono::TimeDelta::minutes(1));
                 let mut answer = json!({
                     "action": "reconcile",
@@ -74,10 +96,18 @@ pub async fn handle<C: Cloud + 'static>(
                     "failed": failed,
                     "deferred": pass.deferred,
                     "skipped": pass.skipped,
+                    "in_progress": progress,
                 });
                 if let Some(note) = budget.note {
                     answer["deadline_note"] = json!(note);
                 }
+                let ms = millis(started);
+                count_run(&app.store, app.clock.now(), |t| {
+                    t.passes += 1;
+                    t.pass_ms += ms;
+                    this_function(t);
+                })
+                .await;
                 Ok(answer)
             }
             Some("digest") => {
@@ -85,6 +115,7 @@ pub async fn handle<C: Cloud + 'static>(
                     .digest
                     .as_ref()
                     .ok_or("the digest is not configured in this copy")?;
+                let started = std::time::Instant::now();
                 let mut reports = digester.run_all(Default::default()).await;
                 // After the environments' own digests, so it asks Cost Explorer nothing more.
                 if digester
@@ -98,6 +129,15 @@ pub async fn handle<C: Cloud + 'static>(
                 for r in &reports {
                     tracing::info!(summary = %r, "digest");
                 }
+                let ce: usize = reports.iter().map(|r| r.cost_explorer_requests).sum();
+                let ms = millis(started);
+                count_run(&app.store, app.clock.now(), |t| {
+                    t.digests += 1;
+                    t.digest_ms += ms;
+                    t.ce_requests += ce as u64;
+                    this_function(t);
+                })
+                .await;
                 let failed: Vec<String> = reports
                     .iter()
                     .flat_map(|r| {
@@ -143,6 +183,22 @@ pub async fn handle<C: Cloud + 'static>(
         );
     }
     Ok(response)
+}
+
+/// Milliseconds since `started`, as Lambda bills them (rounded up).
+fn millis(started: std::time::Instant) -> u64 {
+    u64::try_from(started.elapsed().as_micros().div_ceil(1_000)).unwrap_or(u64::MAX)
+}
+
+/// The function's memory and architecture, into the run tally (what its GB-seconds cost).
+fn this_function(t: &mut RunTally) {
+    if let Some(mb) = std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        t.memory_mb = mb;
+    }
+    t.arm = cfg!(target_arch = "aarch64");
 }
 
 /// Time kept back before the invocation's deadline: an action started before it finishes its

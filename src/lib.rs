@@ -27,7 +27,7 @@
 //!   [`config`] (only the parser of schedule files, every error with file, line and fix) and
 //!   [`schedule`] (pure: awake or asleep at an instant, and when that changes).
 //! - [`model`]: the nouns — what an environment, a window, a duration, an override, an audit
-//!   event and money are.
+//!   event, money and a transition's progress are.
 //! - [`kinds`]: one file per resource kind (its table, observed form, steps, rules, tier) and
 //!   the one enum dispatch over them; the production guard.
 //! - At the ground: [`calendar`] (local days and instants, exact across DST), [`diag`]

@@ -256,6 +256,13 @@ fn view<C: Cloud>(
         "override": ov,
         "observed_at": snap.as_ref().map(|s| s.at),
         "max_wake": format_duration(env.max_wake),
+        // A transition the last pass left unfinished (out of time): how far it came.
+        "progress": snap
+            .as_ref()
+            .filter(|s| s.report.awake == decision.awake)
+            .map(|s| s.report.progress(s.at))
+            .filter(crate::model::Progress::in_progress)
+            .map(|p| p.sentence()),
     });
     if resources {
         v["resources"] = snap.map_or(Value::Array(Vec::new()), |s| {

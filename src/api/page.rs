@@ -286,6 +286,7 @@ function envSection(e) {
     `${e.awake ? "Awake" : "Asleep"}${e.next_change ? " until " + fmt(e.next_change, e) : ""} · ${e.reason}`);
   const notes = [];
   if (ov) notes.push(h("p", { class: "override" }, `${ov.hold === "asleep" ? "Held asleep" : "Woken"} by ${ov.by} until ${fmt(ov.until, e)}`, ov.reason ? h("small", {}, " · " + ov.reason) : null));
+  if (e.progress) notes.push(h("p", { class: "why" }, e.progress));
   if (state === "unknown" && e.unknown) notes.push(h("p", { class: "err" }, `${e.unknown.reason}${e.unknown.since ? " (since " + fmt(e.unknown.since, e) + ")" : ""}`));
   const max = minutes(e.max_wake);
   const hours = [1, 2, 4].filter((x) => x * 60 <= max);

@@ -268,7 +268,11 @@ async fn status(
             .await
             .ok()
             .flatten();
-        rows.push(table::StatusRow::new(env, plan, observed, ov, lease, now));
+        let recorded = app.recorded_progress(&env.name).await;
+        rows.push(
+            table::StatusRow::new(env, plan, observed, ov, lease, now)
+                .with_progress(recorded.as_ref()),
+        );
     }
     if output == Output::Json {
         let json: Vec<_> = rows.iter().map(table::StatusRow::json).collect();

@@ -198,6 +198,8 @@ pub struct StatusRow {
     pub lease: Option<LeaseHolder>,
     /// When this was looked at.
     pub now: DateTime<Utc>,
+    /// How far a transition under way has come (`None`: none is under way).
+    pub progress: Option<crate::model::Progress>,
 }
 
 impl StatusRow {
@@ -219,7 +221,22 @@ impl StatusRow {
             over,
             lease,
             now,
+            progress: None,
         }
+    }
+
+    /// Says how far the transition has come when one is under way: the counts from this
+    /// observation, and "continues in the next run" when the last pass that acted (`recorded`)
+    /// stopped before the end and resources are still left.
+    pub fn with_progress(mut self, recorded: Option<&crate::model::Progress>) -> StatusRow {
+        if matches!(self.state, State::Waking | State::GoingToSleep) {
+            let mut p = crate::engine::EnvReport::planned(self.plan.clone()).progress(self.now);
+            let (done, total) = p.done_of();
+            p.continues =
+                done < total && recorded.is_some_and(|r| r.continues && r.waking == p.waking);
+            self.progress = Some(p);
+        }
+        self
     }
 
     /// As a table with a header.
@@ -234,6 +251,9 @@ impl StatusRow {
             ),
             state => format!("{}: {state} — {}\n", p.env, p.summary),
         };
+        if let Some(progress) = &self.progress {
+            let _ = writeln!(out, "  progress: {}", progress.sentence());
+        }
         if let Some(l) = &self.lease {
             let _ = writeln!(
                 out,
@@ -297,6 +317,10 @@ impl StatusRow {
                 "since": self.now,
             })),
             "lease": self.lease,
+            "progress": self.progress.as_ref().map(|p| serde_json::json!({
+                "sentence": p.sentence(),
+                "counts": p,
+            })),
             "resources": p.items.iter().map(|i| serde_json::json!({
                 "resource": i.resource.to_string(),
                 "observed": self.observed.describe(&i.resource),

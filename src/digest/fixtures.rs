@@ -495,6 +495,21 @@ pub fn sample_input() -> DigestInput {
             "slack: HTTP 500 from hooks.slack.com after 3 attempts".into(),
         ],
         cost_explorer_requests: 3,
+        running: super::input::Running {
+            tally: Some(super::figures::RunTally {
+                month: "2026-11".into(),
+                passes: 40_320,
+                pass_ms: 40_320 * 240,
+                digests: 28,
+                digest_ms: 28 * 1_800,
+                ce_requests: 58,
+                memory_mb: 256,
+                arm: false,
+            }),
+            region: String::new(),
+            environments: 1,
+            progress: None,
+        },
         config,
     }
 }

@@ -59,6 +59,23 @@ pub struct DigestInput {
     pub delivery_problems: Vec<String>,
     /// Cost Explorer requests made to gather it (at most 3; 0 when all came from the cache).
     pub cost_explorer_requests: usize,
+    /// lightsout itself: what it recorded running this month, and how far a transition under
+    /// way has come.
+    pub running: Running,
+}
+
+/// lightsout itself, as the store has it.
+#[derive(Debug, Clone, Default)]
+pub struct Running {
+    /// What the Lambda recorded running this month (`None`: nothing recorded: a daemon, or a
+    /// Lambda before its first pass of the month).
+    pub tally: Option<super::figures::RunTally>,
+    /// The region lightsout runs in (its prices).
+    pub region: String,
+    /// How many environments it reconciles.
+    pub environments: u64,
+    /// How far the environment's transition came, as the last pass that acted recorded it.
+    pub progress: Option<crate::model::Progress>,
 }
 
 /// Daily spend as Cost Explorer reports it.

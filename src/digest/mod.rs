@@ -11,6 +11,8 @@
 //! - [`fixtures`]: a realistic input (the reference environment) for tests and samples.
 //! - [`deliver`]: the channels, each retried on its own.
 //! - [`summary`]: the figures the status page shows, kept in the store by each digest made.
+//! - [`running`]: what the Lambda records about running itself each month, which
+//!   [`figures::run_cost`] prices as "lightsout itself cost about $X this month".
 //!
 //! [`Digester::run`] ties them together and records, per environment and day, which channels
 //! got the digest, so it is never sent twice and a failed channel shows in the next one.
@@ -24,6 +26,7 @@ pub mod fixtures;
 pub mod input;
 pub mod prices;
 pub mod render;
+pub mod running;
 pub mod summary;
 
 use std::sync::Arc;

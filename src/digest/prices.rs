@@ -100,12 +100,49 @@ pub struct PriceTable {
     fargate: BTreeMap<String, RegionFargate>,
     /// (region, engine) → instance class → price.
     rds: BTreeMap<(String, String), BTreeMap<String, DbPrice>>,
+    /// Region → what running lightsout itself costs there.
+    run: BTreeMap<String, RunPrices>,
     /// Prices from AWS's Price List, with the day they were asked.
     listed: BTreeMap<PriceItem, (Money, NaiveDate)>,
     /// Why the Price List gave no price for an item (the shipped one is used instead).
     unlisted: BTreeMap<PriceItem, String>,
     /// Why the Price List could not be asked at all, when it could not.
     price_list_failed: Option<String>,
+}
+
+/// What running lightsout itself costs in one region (`[lightsout.REGION]`), in nano-dollars:
+/// the Lambda form, its DynamoDB table, Cost Explorer, CloudWatch Logs and its alarm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RunPrices {
+    /// Lambda, per million requests (invocations).
+    pub lambda_requests_per_million: i64,
+    /// Lambda on x86_64, per million GB-seconds.
+    pub lambda_x86_gb_seconds_per_million: i64,
+    /// Lambda on arm64, per million GB-seconds.
+    pub lambda_arm_gb_seconds_per_million: i64,
+    /// DynamoDB on-demand, per million read request units.
+    pub dynamodb_reads_per_million: i64,
+    /// DynamoDB on-demand, per million write request units.
+    pub dynamodb_writes_per_million: i64,
+    /// Cost Explorer, per API request.
+    pub cost_explorer_request: i64,
+    /// CloudWatch Logs, per GB ingested.
+    pub logs_ingested_gb: i64,
+    /// One standard-resolution CloudWatch alarm, per month.
+    pub alarm_month: i64,
+}
+
+impl RunPrices {
+    const KEYS: &'static [&'static str] = &[
+        "lambda_requests_per_million",
+        "lambda_x86_gb_seconds_per_million",
+        "lambda_arm_gb_seconds_per_million",
+        "dynamodb_reads_per_million",
+        "dynamodb_writes_per_million",
+        "cost_explorer_request",
+        "logs_ingested_gb",
+        "alarm_month",
+    ];
 }
 
 /// Where one price comes from.
@@ -297,9 +334,9 @@ impl PriceTable {
         let taken = date(&string("taken")?, "taken")?;
         let source = string("source")?;
         for key in doc.keys() {
-            if !["taken", "source", "fargate", "rds"].contains(&key.as_str()) {
+            if !["taken", "source", "fargate", "rds", "lightsout"].contains(&key.as_str()) {
                 return Err(format!(
-                    "unknown key `{key}` (expected taken, source, [fargate.REGION], [rds.REGION.ENGINE])"
+                    "unknown key `{key}` (expected taken, source, [fargate.REGION], [rds.REGION.ENGINE], [lightsout.REGION])"
                 ));
             }
         }
@@ -390,14 +427,50 @@ impl PriceTable {
                 rds.insert((region.clone(), engine.clone()), classes);
             }
         }
+        let mut run = BTreeMap::new();
+        if let Some(v) = doc.get("lightsout") {
+            for (region, v) in as_table(v, "lightsout")? {
+                let at = format!("lightsout.{region}");
+                let t = as_table(v, &at)?;
+                check_keys(t, &at, RunPrices::KEYS)?;
+                let get = |key: &str| price(required(t, key, &at)?, &format!("{at}.{key}"));
+                run.insert(
+                    region.clone(),
+                    RunPrices {
+                        lambda_requests_per_million: get("lambda_requests_per_million")?,
+                        lambda_x86_gb_seconds_per_million: get(
+                            "lambda_x86_gb_seconds_per_million",
+                        )?,
+                        lambda_arm_gb_seconds_per_million: get(
+                            "lambda_arm_gb_seconds_per_million",
+                        )?,
+                        dynamodb_reads_per_million: get("dynamodb_reads_per_million")?,
+                        dynamodb_writes_per_million: get("dynamodb_writes_per_million")?,
+                        cost_explorer_request: get("cost_explorer_request")?,
+                        logs_ingested_gb: get("logs_ingested_gb")?,
+                        alarm_month: get("alarm_month")?,
+                    },
+                );
+            }
+        }
         Ok(PriceTable {
             taken,
             source,
             fargate,
             rds,
+            run,
             listed: BTreeMap::new(),
             unlisted: BTreeMap::new(),
             price_list_failed: None,
+        })
+    }
+
+    /// What running lightsout costs in `region` (`[lightsout.REGION]` of the shipped table).
+    pub fn run_prices(&self, region: &str) -> Result<RunPrices, String> {
+        self.run.get(region).copied().ok_or_else(|| {
+            format!(
+                "no prices for running lightsout in {region} (add [lightsout.{region}] to {FILE})"
+            )
         })
     }
 

@@ -396,6 +396,18 @@ fn the_combined_digest_sums_every_environment_exactly_and_names_what_it_leaves_o
     let text = slack["text"].as_str().unwrap();
     assert!(text.contains("⚠ over budget: qa"), "{text}");
     assert!(!combined_text(&c, tz).contains("**"));
+    // One deployment for every environment: its cost is said once, against the total saved.
+    let run = staging.running.as_ref().unwrap().total;
+    assert_eq!(c.running, Some(run));
+    let said = format!(
+        "lightsout itself cost about {run} this month, so the net saving is {}.",
+        c.total.saved_month - run
+    );
+    assert!(
+        combined_text(&c, tz).contains(&said),
+        "{}",
+        combined_text(&c, tz)
+    );
 }
 
 /// A comparison range with a day Cost Explorer gave no figure for is a partial sum: it is
@@ -457,4 +469,54 @@ fn health_says_auto_scaling_groups_and_instances() {
     assert!(md.contains(want), "missing {want:?} in\n{md}");
     input.health.instances = Some(Ok(vec![]));
     assert!(markdown(&digest(&input)).contains("Instances: none"));
+}
+
+/// A sleep a pass could not finish says so in every channel, and a run cost that cannot be
+/// priced (a region without prices) says why instead of a figure; with no tally recorded the
+/// cost is the model's, and the note says so.
+#[test]
+fn an_unfinished_sleep_and_the_run_cost_read_in_every_channel() {
+    use crate::kinds::{ResourceId, ServiceName};
+    use crate::model::{Progress, Standing};
+    let mut input = sample_input();
+    let ids: Vec<ResourceId> = (0..12)
+        .map(|i| ResourceId::EcsService(ServiceName::parse(&format!("c/s{i}")).unwrap()))
+        .chain([ResourceId::DbInstance("db".into())])
+        .collect();
+    input.running.progress = Some(Progress::tally(
+        false,
+        true,
+        utc("2026-11-28T19:01:00Z"),
+        ids.iter().enumerate().map(|(i, id)| {
+            (
+                id,
+                if i < 5 {
+                    Standing::Done
+                } else {
+                    Standing::Left
+                },
+            )
+        }),
+    ));
+    input.running.tally = None;
+    let d = digest(&input);
+    let said = "⏳ Still in progress: Going to sleep: 5 of 12 services done, 0 of 1 databases; continues in the next run.";
+    let text = plain_text(&d);
+    assert!(text.contains(said), "{text}");
+    assert!(markdown(&d).contains("continues in the next run"));
+    assert!(
+        serde_json::to_string(&slack(&d))
+            .unwrap()
+            .contains("continues in the next run")
+    );
+    assert!(email(&d).html.contains("continues in the next run"));
+    assert!(text.contains("lightsout itself cost about $"), "{text}");
+    assert!(text.contains("lightsout's own cost: modelled"), "{text}");
+
+    input.running.region = "mars-north-1".into();
+    let text = plain_text(&digest(&input));
+    assert!(
+        text.contains("What lightsout itself cost this month is not known: no prices for running lightsout in mars-north-1"),
+        "{text}"
+    );
 }

@@ -7,6 +7,7 @@ mod duration;
 mod environment;
 mod money;
 mod overrides;
+mod progress;
 mod window;
 
 pub use audit::{Action, AuditEvent, Effect, Outcome};
@@ -14,4 +15,5 @@ pub use duration::{format_duration, parse_duration};
 pub use environment::*;
 pub use money::Money;
 pub use overrides::{Hold, Override};
+pub use progress::{KindCount, Progress, Standing};
 pub use window::{DAY_MINUTES, DAY_NAMES, WeekMinutes, Window, WindowError, week_minute_label};

@@ -25,7 +25,9 @@ use crate::clock::Clock;
 use crate::engine::{self, EnvReport, Fence, Halt, Outcome};
 use crate::kinds::Observation;
 use crate::metrics::Metrics;
-use crate::model::{Action, AuditEvent, Config, Environment, Outcome as Recorded, Override};
+use crate::model::{
+    Action, AuditEvent, Config, Environment, Outcome as Recorded, Override, Progress,
+};
 use crate::plan::Plan;
 use crate::ports::Cloud;
 use crate::store::{Store, StoreError};
@@ -39,6 +41,13 @@ pub use requests::{RequestError, Slept, Woken};
 pub use state::{
     EnvPass, Left, PassReport, Requeue, Snapshot, State, Unknown, settling, state_now, state_of,
 };
+
+/// How long the record of a transition's progress is kept.
+const PROGRESS_KEPT: TimeDelta = TimeDelta::days(1);
+
+fn progress_key(env: &str) -> String {
+    Progress::store_key(env)
+}
 
 /// How a pass holds an environment's lease.
 #[derive(Debug, Clone, Copy)]
@@ -323,6 +332,7 @@ impl<C: Cloud> Service<C> {
         }
         let report = engine::apply(&self.cloud, env, plan, false, fence).await;
         self.record(env, &report, ov.as_ref(), at, shift).await;
+        self.record_progress(env, &report, at).await;
         let unknown = (!report.problems.is_empty()).then(|| Unknown {
             reason: report.problems.join("; "),
             since: self
@@ -401,6 +411,43 @@ impl<C: Cloud> Service<C> {
             tracing::error!(env = %env.name, error = %e, "cannot write the audit trail");
             self.metrics.store_errors.inc();
         }
+    }
+
+    /// Keeps how far the environment's transition came in the store, when this pass acted or
+    /// left work for the next one: a Lambda invocation that ran out of time leaves the rest to
+    /// the next invocation, and `status`, the digest and the API say it is still in progress.
+    /// A pass with nothing to do writes nothing.
+    async fn record_progress(&self, env: &Environment, report: &EnvReport, at: DateTime<Utc>) {
+        if report.items.iter().all(|i| i.outcome.is_none()) {
+            return;
+        }
+        let progress = report.progress(at);
+        let Ok(text) = serde_json::to_string(&progress) else {
+            return;
+        };
+        let expires = self.clock.now() + PROGRESS_KEPT;
+        if let Err(e) = self
+            .store
+            .cache_put(&progress_key(&env.name), &text, expires)
+            .await
+        {
+            tracing::warn!(env = %env.name, error = %e, "cannot record the transition's progress");
+            self.metrics.store_errors.inc();
+        }
+        if progress.in_progress() {
+            tracing::info!(env = %env.name, progress = %progress.sentence(), "transition in progress");
+        }
+    }
+
+    /// How far the environment's transition came, as the last pass that acted recorded it
+    /// (`None`: no record, or it is older than a day).
+    pub async fn recorded_progress(&self, env: &str) -> Option<Progress> {
+        let text = self
+            .store
+            .cache_get(&progress_key(env), self.clock.now())
+            .await
+            .ok()??;
+        serde_json::from_str(&text).ok()
     }
 
     /// Marks an environment's state unknown without a new observation (the store failed).

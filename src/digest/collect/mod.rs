@@ -87,6 +87,7 @@ impl Digester {
             failures,
             delivery_problems: self.previous_problems(env, edition).await,
             cost_explorer_requests: requests.made,
+            running: self.running(env, day, now).await,
         }
     }
 

@@ -13,6 +13,9 @@ pub struct Combined {
     pub lines: Vec<EnvLine>,
     /// The sums.
     pub total: Totals,
+    /// What lightsout itself cost this month: one deployment for every environment, so one
+    /// figure (`None`: it could not be priced).
+    pub running: Option<Money>,
 }
 
 /// One environment's line.
@@ -121,5 +124,8 @@ pub fn combine(digests: &[Digest], generated_at: DateTime<Utc>) -> Combined {
         day,
         lines,
         total: t,
+        running: digests
+            .iter()
+            .find_map(|d| d.running.as_ref().ok().map(|r| r.total)),
     }
 }

@@ -22,6 +22,10 @@ pub const PROJECTION_DAYS: u32 = 7;
 /// Everything the digest says about one environment and one day.
 #[derive(Debug, Clone, Serialize)]
 pub struct Digest {
+    /// What lightsout itself cost to run this month, or why it cannot be said.
+    pub running: Result<RunCost, String>,
+    /// A transition still under way (a sleep that continues in the next run).
+    pub progress: Option<crate::model::Progress>,
     /// The environment.
     pub env: String,
     /// The day reported on (local).
@@ -412,6 +416,7 @@ pub fn compute(input: &DigestInput, prices: &PriceTable) -> Digest {
     );
     let health = health(&input.health, input.config.timezone);
     let chart = chart(input, &budget);
+    let running = running(input, prices, month_from, day_end);
     Digest {
         env: input.config.name.clone(),
         day: input.day,
@@ -426,7 +431,51 @@ pub fn compute(input: &DigestInput, prices: &PriceTable) -> Digest {
         always_on,
         health,
         chart,
+        running,
+        progress: input
+            .running
+            .progress
+            .clone()
+            .filter(crate::model::Progress::in_progress),
     }
+}
+
+/// What lightsout itself cost from `from` to `to` (the month to the day reported on): recorded
+/// invocations where there are, the audit trail's actions, and the model for the rest.
+fn running(
+    input: &DigestInput,
+    prices: &PriceTable,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<RunCost, String> {
+    let r = &input.running;
+    let region = if r.region.is_empty() {
+        input.config.region.as_str()
+    } else {
+        r.region.as_str()
+    };
+    let run_prices = prices.run_prices(region)?;
+    let acted: Vec<&AuditEvent> = input
+        .events
+        .iter()
+        .filter(|e| e.at >= from && e.at < to && matches!(e.action, Action::Steps { .. }))
+        .collect();
+    let mut minutes: Vec<i64> = acted.iter().map(|e| e.at.timestamp() / 60).collect();
+    minutes.dedup();
+    let activity = Activity {
+        actions: acted.len() as u64,
+        acting_passes: minutes.len() as u64,
+        audit_rows_read: input.events.len() as u64,
+        recorded: true,
+    };
+    let secs = (to - from).num_seconds().max(0) as u64;
+    Ok(run_cost(
+        &RunProfile::deployed(region, r.environments),
+        r.tally.as_ref(),
+        activity,
+        secs,
+        &run_prices,
+    ))
 }
 
 /// The month's days for the chart: each day's figure and the month to date through it.
@@ -462,6 +511,7 @@ mod asleep;
 mod budget;
 pub mod combined;
 mod health;
+mod runcost;
 mod savings;
 mod spend;
 mod wakes;
@@ -475,6 +525,7 @@ use wakes::*;
 
 pub use asleep::asleep_kind;
 pub use combined::{Combined, EnvLine, Totals, combine};
+pub use runcost::{Activity, RunCost, RunCostLine, RunProfile, RunTally, run_cost};
 pub use savings::{overlap_secs, sleep_intervals};
 pub use spend::{filter_note, no_cost_data, same_weekdays_before};
 pub use wakes::{local_hm, outside_schedule_secs};

@@ -74,6 +74,15 @@ fn combined_doc(c: &Combined, tz: Tz) -> Doc {
         tot.projection, tot.saved_month, tot.kept_costing_month
     ));
     lines.push(total);
+    if let Some(run) = c.running {
+        lines.push(
+            t("lightsout itself cost about ")
+                .strong(run.to_string())
+                .text(" this month, so the net saving is ")
+                .strong((tot.saved_month - run).to_string())
+                .text("."),
+        );
+    }
     let mut by_env: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (env, what) in &tot.left_out {
         by_env.entry(env.as_str()).or_default().push(what);

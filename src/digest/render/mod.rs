@@ -598,10 +598,39 @@ fn savings_section(d: &Digest) -> Section {
             list.join("; ")
         )));
     }
+    let mut note = s.method.clone();
+    match &d.running {
+        Ok(r) => {
+            let mut l = t("lightsout itself cost about ")
+                .strong(r.total.to_string())
+                .text(" this month");
+            if !s.resources.is_empty() {
+                l = l
+                    .text(", so the net saving is ")
+                    .strong((s.month - r.total).to_string());
+            }
+            let mut parts: Vec<_> = r.lines.iter().filter(|p| p.cost.cents() != 0).collect();
+            parts.sort_by_key(|p| std::cmp::Reverse(p.cost));
+            let parts: Vec<String> = parts
+                .iter()
+                .map(|p| format!("{} {}", p.what, p.cost))
+                .collect();
+            let parts = if parts.is_empty() {
+                "each part under a cent".to_string()
+            } else {
+                parts.join(", ")
+            };
+            lines.push(l.text(format!(" ({parts}).")));
+            note = format!("{note} lightsout's own cost: {}.", r.basis);
+        }
+        Err(why) => lines.push(t(format!(
+            "What lightsout itself cost this month is not known: {why}."
+        ))),
+    }
     Section {
         title: "Savings (list-price estimates)".into(),
         lines,
-        note: Some(s.method.clone()),
+        note: Some(note),
     }
 }
 
@@ -766,6 +795,20 @@ fn health_line(s: &HealthSection) -> Line {
 fn health_section(d: &Digest) -> Section {
     let tz = d.timezone;
     let mut lines = Vec::new();
+    if let Some(p) = &d.progress {
+        // A transition a pass could not finish (a Lambda out of time): not asleep or awake yet.
+        let sentence = p.sentence();
+        let mut first = sentence.chars();
+        let sentence: String = first
+            .next()
+            .map(|c| c.to_uppercase().chain(first).collect())
+            .unwrap_or_default();
+        lines.push(
+            Line::default()
+                .strong("⏳ Still in progress: ")
+                .text(format!("{sentence}.")),
+        );
+    }
     for f in &d.failures {
         let what = if f.resource.is_empty() {
             d.env.clone()
