@@ -2,7 +2,7 @@
 //! recorded in the store (invocations, their duration, Cost Explorer requests) are the ones
 //! priced, and a sleep still in progress (the store's progress record) is said in the digest.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -5,7 +5,7 @@
 //! and until then the answer, the store's progress record and `status` say the transition is
 //! still in progress.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,13 +1,11 @@
 //! What a month of lightsout's Lambda form costs, for the reference environment and for a fleet
 //! of 5,000 services over 50 clusters and 200 databases: a figure, not a timed test. It prints
-//! the bill line by line (`cargo test --test run_cost_month -- --nocapture`) and pins the totals
+//! the bill line by line (`cargo test --test suite run_cost_month:: -- --nocapture`) and pins the totals
 //! that `benches/README.md` and the README quote.
 //!
 //! The month is 30 days with 22 working days, priced in the reference environment's region
 //! (eu-west-1) and in us-east-1, with the deployment of `deploy/terraform` (x86_64, 256 MB,
 //! `rate(1 minute)`, a digest a day). Pass durations are parameters (see each scenario).
-
-mod support;
 
 use lightsout::digest::figures::{Activity, RunCost, RunProfile, run_cost};
 use lightsout::digest::prices::PriceTable;

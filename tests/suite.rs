@@ -26,6 +26,8 @@ mod crash_moto;
 mod deps;
 #[path = "digest_moto.rs"]
 mod digest_moto;
+#[path = "digest_run_cost.rs"]
+mod digest_run_cost;
 #[path = "docdb_moto.rs"]
 mod docdb_moto;
 #[path = "ec2_moto.rs"]
@@ -44,6 +46,8 @@ mod help_cli;
 mod iam_coverage;
 #[path = "knock_api.rs"]
 mod knock_api;
+#[path = "lambda_continuation.rs"]
+mod lambda_continuation;
 #[path = "lambda_emulator.rs"]
 mod lambda_emulator;
 #[path = "lambda_events.rs"]
@@ -64,6 +68,8 @@ mod pricing_moto;
 mod reconcile_moto;
 #[path = "redshift_moto.rs"]
 mod redshift_moto;
+#[path = "run_cost_month.rs"]
+mod run_cost_month;
 #[path = "serve_moto.rs"]
 mod serve_moto;
 #[path = "store_suite.rs"]
