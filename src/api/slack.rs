@@ -214,6 +214,21 @@ fn in_channel(text: impl Into<String>) -> Response {
         .into_response()
 }
 
+/// A signed wake link to the environment's waiting page, when links are signed and the
+/// environment has a front door (`[alb] hosts`): lightsout's own markup, added to an answer
+/// after its text was escaped.
+fn wake_link<C: Cloud>(
+    app: &crate::service::Service<C>,
+    env: &crate::model::Environment,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    let (links, host) = (app.links.as_ref()?, env.kinds.alb.hosts.first()?);
+    Some(format!(
+        "<{}|Wake page link> (wakes it for 1 h from its page; valid 12 hours)",
+        links.url(host, &env.name, now)
+    ))
+}
+
 fn env_names(config: &Config) -> Vec<&str> {
     config
         .environments
@@ -324,12 +339,19 @@ pub(crate) async fn command<C: Cloud>(
                     None => s.state().to_string(),
                 },
             };
-            return Ok(ephemeral(format!(
+            let mut text = escape(&format!(
                 "*{}*: {} — {}",
                 env.name,
                 state,
                 decide(env, ov.as_ref(), now).describe(env.timezone, now)
-            )));
+            ));
+            if let Some(link) = wake_link(app, env, now) {
+                text.push('\n');
+                text.push_str(&link);
+            }
+            return Ok(
+                axum::Json(json!({ "response_type": "ephemeral", "text": text })).into_response(),
+            );
         }
         SlackCommand::Wake {
             env,
