@@ -11,7 +11,8 @@
 //! - `POST /.lightsout/wake` wakes it for an hour, for an identity: an API token
 //!   (`Authorization: Bearer`), a signed wake link from Slack (`?lightsout_wake=`, which the page
 //!   passes on; audited as `request:slack-link`; an expired or forged one is refused and the page
-//!   says why), or the `x-amzn-oidc-identity` header an ALB `authenticate-oidc` action adds; with `wake_on_request = "auto"`, any request from `allow_cidrs` wakes it.
+//!   says why), or the `x-amzn-oidc-data` header an ALB `authenticate-oidc` action adds, once
+//!   its ES256 signature verifies for `[alb] oidc_signer` (`super::oidc`); with `wake_on_request = "auto"`, any request from `allow_cidrs` wakes it.
 //!   A burst makes one wake ([`crate::service::knock`]); the audit says `request:<source>`.
 
 use std::net::IpAddr;
@@ -140,9 +141,10 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .is_some_and(|a| a.contains("text/html"))
 }
 
-/// Who clicked: an API token allowed on `env`, a signed wake link from Slack, or the ALB's OIDC
-/// identity. The error says why there is none (a link that expired, say).
-fn identity<C>(
+/// Who clicked: an API token allowed on `env`, a signed wake link from Slack, or the identity
+/// in the ALB's signed OIDC header (verified: `super::oidc`). The error says why there is none
+/// (a link that expired, a sign-in by another load balancer).
+async fn identity<C>(
     api: &ApiState<C>,
     env: &Environment,
     link: Option<&str>,
@@ -162,15 +164,23 @@ fn identity<C>(
         Some(Err(why)) => return Err(why.to_string()),
         None => {}
     }
-    headers
-        .get("x-amzn-oidc-identity")
+    if let Some(data) = headers
+        .get("x-amzn-oidc-data")
         .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty() && v.len() <= 256)
-        .map(|v| format!("oidc:{v}"))
-        .ok_or_else(|| {
-            "waking needs an identity: send `Authorization: Bearer TOKEN` (an API token), open a wake link from Slack, or sign in through the load balancer".to_string()
-        })
+    {
+        let Some(signer) = &env.kinds.alb.oidc_signer else {
+            return Err(format!(
+                "the load balancer's sign-in cannot be checked: set [alb] oidc_signer for {} (the load balancer's ARN)",
+                env.name
+            ));
+        };
+        return api
+            .oidc
+            .verify(data, signer, api.service.clock.now())
+            .await
+            .map_err(|e| e.to_string());
+    }
+    Err("waking needs an identity: send `Authorization: Bearer TOKEN` (an API token), open a wake link from Slack, or sign in through the load balancer".to_string())
 }
 
 async fn door<C: Cloud + 'static>(
@@ -204,7 +214,7 @@ async fn door<C: Cloud + 'static>(
                     ),
                 );
             }
-            let who = match identity(api, env, link, headers) {
+            let who = match identity(api, env, link, headers).await {
                 Ok(who) => who,
                 Err(why) => return json_error(StatusCode::UNAUTHORIZED, &why),
             };

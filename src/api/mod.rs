@@ -23,6 +23,7 @@ pub mod auth;
 mod error;
 pub mod guard;
 mod knock;
+pub mod oidc;
 mod overview;
 mod page;
 pub mod slack;
@@ -71,6 +72,8 @@ pub struct ApiState<C> {
     pub http: HttpLimits,
     /// Where a Slack interaction's `response_url` may point (Slack's host; a fake in tests).
     pub slack_responses: String,
+    /// Verifies the ALB's signed OIDC header (`x-amzn-oidc-data`), its keys cached by kid.
+    pub oidc: oidc::OidcKeys,
 }
 
 impl<C> ApiState<C> {
@@ -84,6 +87,7 @@ impl<C> ApiState<C> {
             slack: None,
             http: HttpLimits::default(),
             slack_responses: slack_actions::SLACK_RESPONSES.to_string(),
+            oidc: oidc::OidcKeys::default(),
         }
     }
 }

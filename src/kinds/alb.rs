@@ -27,7 +27,13 @@ use toml::de::DeTable;
 use super::{Ctx, Deps, Rule};
 use crate::diag::{Reader, lookup};
 
-const KEYS: &[&str] = &["rules", "hosts", "wake_on_request", "allow_cidrs"];
+const KEYS: &[&str] = &[
+    "rules",
+    "hosts",
+    "wake_on_request",
+    "allow_cidrs",
+    "oidc_signer",
+];
 const RULE_KEYS: &[&str] = &["rule", "app", "wake"];
 
 /// Past this many, what the door waits for is counted, not listed.
@@ -110,6 +116,9 @@ pub struct Selection {
     pub wake_on_request: WakeOnRequest,
     /// Source networks whose requests wake it with `wake_on_request = "auto"`.
     pub allow_cidrs: Vec<Cidr>,
+    /// The ARN of the load balancer whose `authenticate-oidc` action signs the
+    /// `x-amzn-oidc-data` header the button trusts; `None`: that header is not an identity.
+    pub oidc_signer: Option<String>,
 }
 
 impl Selection {
@@ -173,6 +182,19 @@ impl Selection {
                         ),
                     ),
                 }
+            }
+        }
+        if let Some(v) = lookup(t, "oidc_signer")
+            && let Some(s) = rd.string(v, "alb.oidc_signer")
+        {
+            if is_elb_arn(s, "loadbalancer/app/") {
+                sel.oidc_signer = Some(s.to_string());
+            } else {
+                rd.err(
+                    v.span(),
+                    format!("\"{s}\" is not an application load balancer ARN"),
+                    Some("write the ARN of the load balancer whose authenticate-oidc action signs in, like \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/staging/50dc6c495c0c9188\"".to_string()),
+                );
             }
         }
         if sel.wake_on_request == WakeOnRequest::Auto
