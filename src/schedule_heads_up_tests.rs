@@ -94,7 +94,7 @@ fn heads_up_keeps_its_lead_across_sydneys_dst_change() {
     }
     let e = env("Australia/Sydney", &["Sat 22:00-02:30"]);
     let sleep = utc("2026-10-03T16:00:00Z");
-    assert_eq!(scheduled(&e, sleep - min(1)).awake, true);
+    assert!(scheduled(&e, sleep - min(1)).awake);
     let used = Some(sleep - min(30));
     assert_eq!(heads_up_due(&e, None, sleep - min(15), used), Some(sleep));
     assert_eq!(heads_up_due(&e, None, sleep - min(16), used), None);
