@@ -6,10 +6,10 @@
 //! window, a constant-time compare, a replay refused through the store) before the body is parsed.
 //! The buttons act through the same wake and sleep rules and audit as the API, as
 //! `slack:<user id>`: `lightsout_keep` wakes the environment named in the button's `value` for an
-//! hour, `lightsout_sleep` puts it to sleep now. The answer is a 200 at once (Slack wants one
-//! within 3 s) with the outcome as text; the same text replaces the heads-up in the channel
-//! through the payload's `response_url` (posted in the background, only to Slack's own host), so
-//! nobody clicks again.
+//! hour, `lightsout_sleep` puts it to sleep now. The answer is a 200 (Slack wants one within
+//! 3 s) with the outcome as text; the same text replaces the heads-up in the channel through the
+//! payload's `response_url` (posted first, in at most 1.5 s, only to Slack's own host), so nobody
+//! clicks again.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -111,11 +111,7 @@ pub(crate) async fn interactive<C: Cloud>(
     let user = &payload.user.id;
     let who = format!("slack:{user}");
     if let Err(wait) = api.limiter.take(&who, Instant::now()) {
-        return Ok(answer(
-            &api,
-            None,
-            &ApiError::TooManyRequests(wait).to_string(),
-        ));
+        return Ok(answer(&api, None, &ApiError::TooManyRequests(wait).to_string()).await);
     }
     let result = if action.action_id == KEEP {
         app.wake(env, &who, KEEP_FOR, "Keep 1 h, from the heads-up in Slack")
@@ -140,32 +136,35 @@ pub(crate) async fn interactive<C: Cloud>(
             })
     };
     match result {
-        Ok(text) => Ok(answer(&api, payload.response_url.as_deref(), &text)),
-        Err(crate::service::RequestError::Invalid(m)) => Ok(answer(&api, None, &m)),
+        Ok(text) => Ok(answer(&api, payload.response_url.as_deref(), &text).await),
+        Err(crate::service::RequestError::Invalid(m)) => Ok(answer(&api, None, &m).await),
         Err(e) => Err(app.request_error(e)),
     }
 }
 
 /// The 200 Slack waits for, with `text` escaped (a user id is Slack's own `U…`, but `<@…>` is
 /// rebuilt only after escaping, so no payload text becomes markup); with a `response_url` on
-/// Slack's host, the same text replaces the heads-up in the channel.
-fn answer<C>(api: &ApiState<C>, response_url: Option<&str>, text: &str) -> Response {
+/// Slack's host, the same text first replaces the heads-up in the channel. That post is made
+/// before answering, within [`REPLACE_WITHIN`] (a Lambda may be frozen right after it answers,
+/// so nothing is left running in the background), and a failure only loses the replacement.
+async fn answer<C>(api: &ApiState<C>, response_url: Option<&str>, text: &str) -> Response {
     let text = mention(text);
     if let Some(url) = response_url.filter(|u| u.starts_with(api.slack_responses.as_str())) {
         let body = json!({ "replace_original": true, "text": text }).to_string();
         let url = url.to_string();
-        tokio::spawn(async move {
-            let posted = tokio::task::spawn_blocking(move || {
-                crate::aws::outbox::post_slack_response(&url, &body)
-            })
-            .await;
-            if let Ok(Err(e)) | Err(e) = posted.map_err(|e| e.to_string()) {
-                tracing::warn!("the heads-up could not be replaced in Slack: {e}");
-            }
-        });
+        let posted = tokio::task::spawn_blocking(move || {
+            crate::aws::outbox::post_slack_response(&url, &body, REPLACE_WITHIN)
+        })
+        .await;
+        if let Ok(Err(e)) | Err(e) = posted.map_err(|e| e.to_string()) {
+            tracing::warn!("the heads-up could not be replaced in Slack: {e}");
+        }
     }
     axum::Json(json!({ "response_type": "ephemeral", "text": text })).into_response()
 }
+
+/// How long replacing the heads-up may take: well inside Slack's 3 s for the whole answer.
+const REPLACE_WITHIN: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// Escapes `text`, then turns the one mention lightsout writes itself (`<@U…>`, a Slack user id
 /// of letters and digits) back into a mention.

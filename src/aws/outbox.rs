@@ -147,9 +147,9 @@ pub async fn parameter(config: &SdkConfig, name: &str) -> Result<String, String>
 }
 
 /// POSTs JSON to a webhook; any answer but 2xx is an error with the start of its body.
-/// Posts an answer to a Slack interaction's `response_url` (blocking; at most 5 s).
-pub fn post_slack_response(url: &str, body: &str) -> Result<(), String> {
-    post_json(url, body, Duration::from_secs(5))
+/// Posts an answer to a Slack interaction's `response_url` (blocking; at most `within`).
+pub fn post_slack_response(url: &str, body: &str, within: Duration) -> Result<(), String> {
+    post_json(url, body, within)
 }
 
 fn post_json(url: &str, body: &str, timeout: Duration) -> Result<(), String> {
