@@ -133,3 +133,29 @@ fn only_scheduled_sleeps_are_announced() {
         "not configured"
     );
 }
+
+/// `heads_up` is a duration between a minute and 12 hours; the error names the line.
+#[test]
+fn heads_up_outside_its_range_is_refused_with_the_fix() {
+    for (value, ok) in [
+        ("15m", true),
+        ("12h", true),
+        ("13h", false),
+        ("0m", false),
+        ("soon", false),
+    ] {
+        let src = format!(
+            "region = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = []\nheads_up = \"{value}\"\n[rds]\ninstances = [\"db\"]\n"
+        );
+        let parsed = parse_str(Path::new("test.toml"), &src);
+        assert_eq!(
+            parsed.is_ok(),
+            ok,
+            "{value}: {:?}",
+            parsed.err().map(|e| e.to_string())
+        );
+        if let Err(e) = parsed {
+            assert!(e.to_string().contains("test.toml:4:12: heads_up"), "{e}");
+        }
+    }
+}

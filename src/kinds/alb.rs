@@ -630,6 +630,25 @@ mod tests {
         );
     }
 
+    /// `oidc_signer` must be a load balancer's ARN; the error says what to write.
+    #[test]
+    fn oidc_signer_is_a_load_balancer_arn() {
+        let lb =
+            "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/staging/50dc";
+        let rules =
+            format!("[[alb.rules]]\nrule = \"{RULE}\"\napp = \"{TG}/a/1\"\nwake = \"{TG}/w/2\"\n");
+        assert_eq!(
+            errors(&format!("[alb]\noidc_signer = \"{lb}\"\n{rules}")),
+            ""
+        );
+        let e = errors(&format!("[alb]\noidc_signer = \"{TG}/a/1\"\n{rules}"));
+        assert!(
+            e.contains("staging.toml:7:15:")
+                && e.contains("is not an application load balancer ARN"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn two_environments_cannot_claim_one_host() {
         let dir = tempfile::tempdir().unwrap();
