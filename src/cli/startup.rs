@@ -130,6 +130,11 @@ pub async fn digester(
             "a digest goes to Slack but LIGHTSOUT_SLACK_WEBHOOK_URL (or _FILE, _SSM) is not set: that channel will fail"
         );
     }
+    if webhook.is_none() && cfg.environments.iter().any(|e| e.heads_up.is_some()) {
+        tracing::warn!(
+            "heads_up is set but LIGHTSOUT_SLACK_WEBHOOK_URL (or _FILE, _SSM) is not: no heads-up will be posted"
+        );
+    }
     Ok(crate::digest::Digester::new(
         cfg,
         cloud.ports(webhook),
