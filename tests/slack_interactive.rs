@@ -203,6 +203,13 @@ async fn forged_stale_replayed_and_unknown_clicks_are_refused() {
     );
     let (status, _) = send(&api, signed("text=hello", now + 3, SECRET)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    let odd_user = payload("lightsout_keep", "staging", "").replace("U0CAROL", "U-1");
+    let (status, body) = send(&api, signed(&odd_user, now + 4, SECRET)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"].as_str().unwrap().contains("user id"),
+        "{body}"
+    );
     assert_eq!(
         store.audit(None, 5).await.unwrap().len(),
         1,

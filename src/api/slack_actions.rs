@@ -109,6 +109,13 @@ pub(crate) async fn interactive<C: Cloud>(
         )))
     })?;
     let user = &payload.user.id;
+    // Slack's user ids are short words of letters and digits (`U0123ABCD`); anything else is not
+    // Slack's, and would only make a strange audit actor.
+    if user.is_empty() || user.len() > 32 || !user.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(app.counted(ApiError::BadRequest(
+            "the interaction's user id is not a Slack user id".into(),
+        )));
+    }
     let who = format!("slack:{user}");
     if let Err(wait) = api.limiter.take(&who, Instant::now()) {
         return Ok(answer(&api, None, &ApiError::TooManyRequests(wait).to_string()).await);
