@@ -1,7 +1,8 @@
 //! `lightsout serve`: the router on a socket and the reconcile loop beside it.
 //!
 //! The loop runs a pass, then waits until the earliest of: the cadence (every minute by
-//! default), the next scheduled transition or override end, a wake or sleep request, or — while
+//! default), the next scheduled transition or override end, a heads-up falling due (posted
+//! after each pass: `service::heads_up`), a wake or sleep request, or — while
 //! something is still settling (databases starting, services waiting for them) — a short settle
 //! interval. Idle, it sleeps in `tokio::select!` and uses no CPU.
 //!
@@ -103,6 +104,8 @@ async fn run_loop<C: Cloud>(
         let pass = app
             .run_pass(Some(tokio::time::Instant::now() + pace.pass_timeout))
             .await;
+        // Heads-ups before a sleep, after the pass (its wakes and sleeps are in the store).
+        app.heads_ups().await;
         passes.send_modify(|n| *n += 1);
         for left in &pass.deferred {
             tracing::warn!(env = %left.env, why = %left.why, "deferred to the next pass");
@@ -113,9 +116,18 @@ async fn run_loop<C: Cloud>(
             millis = started.elapsed().as_millis() as u64,
             "pass done"
         );
-        let wait = match app.requeue(&pass, pace.cadence) {
-            Requeue::Soon => pace.settle,
-            Requeue::At(next) => (next - app.clock.now())
+        let next = match app.requeue(&pass, pace.cadence) {
+            Requeue::Soon => None,
+            Requeue::At(next) => Some(next),
+        };
+        // A heads-up falling due before then is looked at then, not a cadence late.
+        let next = match (next, app.next_heads_up().await) {
+            (Some(n), Some(h)) => Some(n.min(h)),
+            (n, _) => n,
+        };
+        let wait = match next {
+            None => pace.settle,
+            Some(next) => (next - app.clock.now())
                 .to_std()
                 .unwrap_or(Duration::ZERO)
                 .max(Duration::from_millis(200)),

@@ -1,7 +1,8 @@
 //! The Lambda entry point: one handler for both kinds of event.
 //!
 //! - An EventBridge Scheduler event `{"action": "reconcile"}` runs one pass over every
-//!   environment; `{"action": "digest"}` makes and sends the daily digest of every environment
+//!   environment, then posts the Slack heads-ups that are due (`service::heads_up`);
+//!   `{"action": "digest"}` makes and sends the daily digest of every environment
 //!   (for the day before, local time; a day already sent is not sent again).
 //! - A request from the front door's wake target group (an ALB `lambda` target) is served by
 //!   the same router, whose front-door gate answers it with the waiting page.
@@ -87,6 +88,8 @@ pub async fn handle<C: Cloud + 'static>(
                             .then(|| json!({ "env": r.env, "progress": p.sentence(), "counts": p }))
                     })
                     .collect();
+                // Heads-ups before a sleep, at the first scheduled invocation inside their lead.
+                let heads_ups = app.heads_ups().await;
                 let requeue = app.requeue(&pass, chrono::TimeDelta::minutes(1));
                 let mut answer = json!({
                     "action": "reconcile",
@@ -97,6 +100,7 @@ pub async fn handle<C: Cloud + 'static>(
                     "deferred": pass.deferred,
                     "skipped": pass.skipped,
                     "in_progress": progress,
+                    "heads_ups": heads_ups,
                 });
                 if let Some(note) = budget.note {
                     answer["deadline_note"] = json!(note);

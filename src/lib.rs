@@ -10,12 +10,14 @@
 //!   - [`daemon`]: `lightsout serve` — the router on a socket (under header and body timeouts, a
 //!     connection cap, a bounded shutdown: `daemon::http`) and the reconcile loop.
 //!   - [`lambda`]: the Lambda handler (scheduled passes, the digest, Function URL requests).
-//! - [`api`]: the HTTP API, the status page, the front door's waiting page and the Slack command,
-//!   over `api::ApiState` (the service, tokens, the rate limiter, the Slack verifier, the HTTP
-//!   limits); one error type, one status map, one JSON shape for every rejection (`api::guard`).
+//! - [`api`]: the HTTP API, the status page, the front door's waiting page (its identities: a
+//!   token, a signed wake link, the ALB's verified OIDC header), the Slack command and the Slack
+//!   heads-up's buttons, over `api::ApiState` (the service, tokens, the rate limiter, the Slack
+//!   verifier, the HTTP limits, the ALB's OIDC keys); one error type, one status map, one JSON shape for every rejection (`api::guard`).
 //! - [`service`]: the running service, with no HTTP in it — passes over every environment under
 //!   leases that fence every write, snapshots, the audit trail, the one `Requeue` decision,
-//!   and the wake and sleep rules every entry point shares (and a knock's: one wake a burst).
+//!   and the wake and sleep rules every entry point shares (and a knock's: one wake a burst);
+//!   the Slack heads-up before a scheduled sleep, and signed wake links.
 //! - [`engine`] (observe → plan → apply behind a `Fence`: deadline, lease, shutdown) and
 //!   [`digest`] (the daily cost and health digest: gathered through the ports, computed and
 //!   rendered purely, delivered per channel).
@@ -25,7 +27,8 @@
 //!   `Pricing`),
 //!   [`store`] (overrides, the audit trail, leases, a cache: SQLite; DynamoDB is in `aws`),
 //!   [`config`] (only the parser of schedule files, every error with file, line and fix) and
-//!   [`schedule`] (pure: awake or asleep at an instant, and when that changes).
+//!   [`schedule`] (pure: awake or asleep at an instant, when that changes, and when a heads-up
+//!   before a sleep is due).
 //! - [`model`]: the nouns — what an environment, a window, a duration, an override, an audit
 //!   event, money and a transition's progress are.
 //! - [`kinds`]: one file per resource kind (its table, observed form, steps, rules, tier) and

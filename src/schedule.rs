@@ -107,6 +107,45 @@ pub fn decide(env: &Environment, overrides: Option<&Override>, now: DateTime<Utc
     }
 }
 
+/// The scheduled sleep a heads-up in Slack is due for at `now`, if one is: `env` has
+/// `heads_up` set, is awake now, its next change is a sleep the *schedule* makes (an awake
+/// window ending — not a wake running out, not an idle sleep), that sleep is at most `heads_up`
+/// away, and the environment was used at or after an hour before `now` (`last_used`: the newest
+/// wake, sleep or hand-made action in its audit trail). Instants throughout, so a heads-up
+/// keeps its lead across a DST change. The caller posts at most once per sleep instant.
+pub fn heads_up_due(
+    env: &Environment,
+    overrides: Option<&Override>,
+    now: DateTime<Utc>,
+    last_used: Option<DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
+    let lead = env.heads_up?;
+    let d = decide(env, overrides, now);
+    let sleeps_at = d.next_change.filter(|_| d.awake)?;
+    let by_schedule = scheduled(env, sleeps_at - chrono::TimeDelta::seconds(1)).awake
+        && !scheduled(env, sleeps_at).awake;
+    let near = now < sleeps_at && sleeps_at - now <= lead;
+    let used = last_used
+        .is_some_and(|u| u <= now && now - u <= chrono::TimeDelta::hours(USED_WITHIN_HOURS));
+    (by_schedule && near && used).then_some(sleeps_at)
+}
+
+/// How recent a use makes a heads-up worth sending.
+pub const USED_WITHIN_HOURS: i64 = 1;
+
+/// When a heads-up could next fall due for `env` (the next scheduled sleep less its lead), if
+/// after `now`: the daemon looks again then, so the heads-up is not late by a whole cadence.
+pub fn heads_up_from(
+    env: &Environment,
+    overrides: Option<&Override>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let lead = env.heads_up?;
+    let d = decide(env, overrides, now);
+    let at = d.next_change.filter(|_| d.awake)? - lead;
+    (at > now).then_some(at)
+}
+
 /// The schedule alone: windows and holidays, no override.
 pub fn scheduled(env: &Environment, now: DateTime<Utc>) -> Decision {
     let cal = Calendar { env };
@@ -284,3 +323,7 @@ fn resolve(tz: Tz, date: NaiveDate, minute: u16) -> DateTime<Utc> {
 #[cfg(test)]
 #[path = "schedule_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "schedule_heads_up_tests.rs"]
+mod heads_up_tests;

@@ -135,8 +135,8 @@ async fn a_browser_gets_the_page_and_anything_else_a_503() {
     assert_eq!(r.status(), StatusCode::OK);
 }
 
-/// The button wakes for an identity only (a token, or the ALB's OIDC identity), and the audit
-/// says `request:<who>`.
+/// The button wakes for an identity only (a token; the ALB's OIDC identity only once its
+/// signature verifies: tests/alb_oidc.rs), and the audit says `request:<who>`.
 #[tokio::test]
 async fn the_button_needs_an_identity() {
     let (api, store) = app("button");
@@ -153,7 +153,8 @@ async fn the_button_needs_an_identity() {
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(wakes(&store).await.is_empty());
-    let (status, _, body) = send(
+    // The unsigned identity header is no identity.
+    let (status, _, _) = send(
         &api,
         post()
             .header("x-amzn-oidc-identity", "dev@example.com")
@@ -161,8 +162,18 @@ async fn the_button_needs_an_identity() {
             .unwrap(),
     )
     .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(wakes(&store).await.is_empty());
+    let (status, _, body) = send(
+        &api,
+        post()
+            .header(header::AUTHORIZATION, format!("Bearer {ALICE}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    assert_eq!(wakes(&store).await, ["request:oidc:dev@example.com"]);
+    assert_eq!(wakes(&store).await, ["request:alice"]);
     // A second click while the wake is in force does not wake again.
     let (status, _, body) = send(
         &api,
@@ -269,8 +280,7 @@ async fn auto_wakes_once_per_burst_and_only_for_allowed_sources() {
 }
 
 /// The Lambda as the wake target group's `lambda` target: an ALB event gets the page in the ALB
-/// response shape; the button's POST (with the OIDC identity the ALB adds) wakes it and is
-/// followed by a pass.
+/// response shape; the button's POST (with a token) wakes it and is followed by a pass.
 #[tokio::test]
 async fn the_lambda_answers_its_wake_target_group() {
     let (api, store) = app("button");
@@ -295,9 +305,9 @@ async fn the_lambda_answers_its_wake_target_group() {
     let mut post = event;
     post["httpMethod"] = "POST".into();
     post["path"] = "/.lightsout/wake".into();
-    post["headers"]["x-amzn-oidc-identity"] = "dev@example.com".into();
+    post["headers"]["authorization"] = format!("Bearer {ALICE}").into();
     let out = invoke(post).await.unwrap();
     assert_eq!(out["statusCode"], 202, "{out}");
-    assert_eq!(wakes(&store).await, ["request:oidc:dev@example.com"]);
+    assert_eq!(wakes(&store).await, ["request:alice"]);
     assert_eq!(api.metrics.passes.get(), 1, "a pass follows the wake");
 }

@@ -10,6 +10,8 @@ mod support;
 mod abuse;
 #[path = "alb_moto.rs"]
 mod alb_moto;
+#[path = "alb_oidc.rs"]
+mod alb_oidc;
 #[path = "api.rs"]
 mod api;
 #[path = "asg_moto.rs"]
@@ -40,6 +42,8 @@ mod faults_moto;
 mod fencing_moto;
 #[path = "fuzz_props.rs"]
 mod fuzz_props;
+#[path = "heads_up.rs"]
+mod heads_up;
 #[path = "help_cli.rs"]
 mod help_cli;
 #[path = "iam_coverage.rs"]
@@ -54,6 +58,8 @@ mod lambda_emulator;
 mod lambda_events;
 #[path = "layers.rs"]
 mod layers;
+#[path = "link_browser.rs"]
+mod link_browser;
 #[path = "load_mixed.rs"]
 mod load_mixed;
 #[path = "page_api.rs"]
@@ -72,10 +78,14 @@ mod redshift_moto;
 mod run_cost_month;
 #[path = "serve_moto.rs"]
 mod serve_moto;
+#[path = "slack_interactive.rs"]
+mod slack_interactive;
 #[path = "store_suite.rs"]
 mod store_suite;
 #[path = "tiers_moto.rs"]
 mod tiers_moto;
+#[path = "wake_links.rs"]
+mod wake_links;
 
 /// `autotests = false` in Cargo.toml: a file under `tests/` that is not declared above would
 /// be neither built nor run, silently. This names it.

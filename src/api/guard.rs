@@ -90,12 +90,13 @@ pub(super) async fn admit<C: Cloud + 'static>(
         if let Err(e) = identify(&api, req.headers()) {
             return app.counted(e).into_response();
         }
-    } else if path == "/v1/slack/command" && req.method() == Method::POST {
+    } else if (path == "/v1/slack/command" || path == "/v1/slack/interactive")
+        && req.method() == Method::POST
+    {
         if api.slack.is_none() {
             return app
                 .counted(ApiError::NotFound(
-                    "the Slack command is not configured (set LIGHTSOUT_SLACK_SIGNING_SECRET)"
-                        .into(),
+                    "the Slack app is not configured (set LIGHTSOUT_SLACK_SIGNING_SECRET)".into(),
                 ))
                 .into_response();
         }

@@ -9,8 +9,10 @@
 //! - Anything else gets `503` with `Retry-After` and JSON saying it is asleep and how to wake it.
 //! - `HEAD`, `/robots.txt`, `/favicon.ico` and known monitors never wake anything.
 //! - `POST /.lightsout/wake` wakes it for an hour, for an identity: an API token
-//!   (`Authorization: Bearer`) or the `x-amzn-oidc-identity` header an ALB `authenticate-oidc`
-//!   action adds; with `wake_on_request = "auto"`, any request from `allow_cidrs` wakes it.
+//!   (`Authorization: Bearer`), a signed wake link from Slack (`?lightsout_wake=`, which the page
+//!   passes on; audited as `request:slack-link`; an expired or forged one is refused and the page
+//!   says why), or the `x-amzn-oidc-data` header an ALB `authenticate-oidc` action adds, once
+//!   its ES256 signature verifies for `[alb] oidc_signer` (`super::oidc`); with `wake_on_request = "auto"`, any request from `allow_cidrs` wakes it.
 //!   A burst makes one wake ([`crate::service::knock`]); the audit says `request:<source>`.
 
 use std::net::IpAddr;
@@ -28,6 +30,7 @@ use crate::kinds::alb::WakeOnRequest;
 use crate::model::Environment;
 use crate::ports::Cloud;
 use crate::service::knock::Knocked;
+use crate::service::links::LinkRefused;
 
 /// Seconds a client is told to wait before asking again.
 const RETRY_AFTER: &str = "120";
@@ -60,7 +63,34 @@ pub(super) async fn gate<C: Cloud + 'static>(
     let Some(env) = environment_of(&api, req.headers()) else {
         return next.run(req).await;
     };
-    door(&api, env, req.method(), req.uri().path(), req.headers()).await
+    let link = wake_link(req.uri().query());
+    door(
+        &api,
+        env,
+        req.method(),
+        req.uri().path(),
+        link.as_deref(),
+        req.headers(),
+    )
+    .await
+}
+
+/// The signed wake link in a query (`?lightsout_wake=...`), if there is one.
+fn wake_link(query: Option<&str>) -> Option<String> {
+    form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == crate::service::links::PARAM)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// What a signed wake link says: `None` without one or without a link secret; the reason when
+/// it is not an identity.
+fn check_link<C>(
+    api: &ApiState<C>,
+    env: &Environment,
+    link: Option<&str>,
+) -> Option<Result<(), LinkRefused>> {
+    let links = api.service.links.as_ref()?;
+    Some(links.check(link?, &env.name, api.service.clock.now()))
 }
 
 /// The environment whose `[alb] hosts` has this request's `Host` (without its port).
@@ -111,8 +141,15 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .is_some_and(|a| a.contains("text/html"))
 }
 
-/// Who clicked: an API token allowed on `env`, or the ALB's OIDC identity.
-fn identity<C>(api: &ApiState<C>, env: &Environment, headers: &HeaderMap) -> Option<String> {
+/// Who clicked: an API token allowed on `env`, a signed wake link from Slack, or the identity
+/// in the ALB's signed OIDC header (verified: `super::oidc`). The error says why there is none
+/// (a link that expired, a sign-in by another load balancer).
+async fn identity<C>(
+    api: &ApiState<C>,
+    env: &Environment,
+    link: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<String, String> {
     if let Some(token) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -120,14 +157,30 @@ fn identity<C>(api: &ApiState<C>, env: &Environment, headers: &HeaderMap) -> Opt
         && let Some(who) = api.tokens.identify(token)
         && who.may(&env.name)
     {
-        return Some(who.name);
+        return Ok(who.name);
     }
-    headers
-        .get("x-amzn-oidc-identity")
+    match check_link(api, env, link) {
+        Some(Ok(())) => return Ok("slack-link".into()),
+        Some(Err(why)) => return Err(why.to_string()),
+        None => {}
+    }
+    if let Some(data) = headers
+        .get("x-amzn-oidc-data")
         .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty() && v.len() <= 256)
-        .map(|v| format!("oidc:{v}"))
+    {
+        let Some(signer) = &env.kinds.alb.oidc_signer else {
+            return Err(format!(
+                "the load balancer's sign-in cannot be checked: set [alb] oidc_signer for {} (the load balancer's ARN)",
+                env.name
+            ));
+        };
+        return api
+            .oidc
+            .verify(data, signer, api.service.clock.now())
+            .await
+            .map_err(|e| e.to_string());
+    }
+    Err("waking needs an identity: send `Authorization: Bearer TOKEN` (an API token), open a wake link from Slack, or sign in through the load balancer".to_string())
 }
 
 async fn door<C: Cloud + 'static>(
@@ -135,6 +188,7 @@ async fn door<C: Cloud + 'static>(
     env: &Environment,
     method: &Method,
     path: &str,
+    link: Option<&str>,
     headers: &HeaderMap,
 ) -> Response {
     let app = &api.service;
@@ -160,11 +214,9 @@ async fn door<C: Cloud + 'static>(
                     ),
                 );
             }
-            let Some(who) = identity(api, env, headers) else {
-                return json_error(
-                    StatusCode::UNAUTHORIZED,
-                    "waking needs an identity: send `Authorization: Bearer TOKEN` (an API token), or sign in through the load balancer",
-                );
+            let who = match identity(api, env, link, headers).await {
+                Ok(who) => who,
+                Err(why) => return json_error(StatusCode::UNAUTHORIZED, &why),
             };
             return match app.knock(env, &who).await {
                 Ok(k) => (StatusCode::ACCEPTED, axum::Json(knocked(env, &k))).into_response(),
@@ -191,7 +243,7 @@ async fn door<C: Cloud + 'static>(
                 (header::CONTENT_TYPE, "text/html; charset=utf-8"),
                 (header::CACHE_CONTROL, "no-store"),
             ],
-            page(api, env, woke.is_some()),
+            page(api, env, woke.is_some(), check_link(api, env, link)),
         )
             .into_response();
         retry_after(&mut r);
@@ -318,7 +370,12 @@ fn expected_time(asleep: &[String]) -> &'static str {
 }
 
 /// The waiting page: no external assets, a few kilobytes (well inside a Lambda target's 1 MB).
-fn page<C: Cloud>(api: &ApiState<C>, env: &Environment, woke: bool) -> String {
+fn page<C: Cloud>(
+    api: &ApiState<C>,
+    env: &Environment,
+    woke: bool,
+    link: Option<Result<(), LinkRefused>>,
+) -> String {
     let asleep = asleep_resources(api, env);
     let list = if asleep.is_empty() {
         "<li>nothing reported yet</li>".to_string()
@@ -328,9 +385,16 @@ fn page<C: Cloud>(api: &ApiState<C>, env: &Environment, woke: bool) -> String {
             .map(|r| format!("<li>{}</li>", escape(r)))
             .collect()
     };
-    let button = match env.kinds.alb.wake_on_request {
-        WakeOnRequest::Off => "<p>Waking on request is off for this environment: ask with the API, Slack or <code>lightsout wake</code>.</p>".to_string(),
+    let button = match (env.kinds.alb.wake_on_request, &link) {
+        (WakeOnRequest::Off, _) => "<p>Waking on request is off for this environment: ask with the API, Slack or <code>lightsout wake</code>.</p>".to_string(),
+        (_, Some(Ok(()))) => "<form id=\"wake\"><p id=\"linked\">Your wake link from Slack lets you wake it.</p><input id=\"token\" type=\"hidden\" value=\"\"> <button type=\"submit\">Wake for 1 h</button></form>".to_string(),
         _ => "<form id=\"wake\"><label>API token (not needed when you signed in through the load balancer) <input id=\"token\" type=\"password\" autocomplete=\"off\"></label> <button type=\"submit\">Wake for 1 h</button></form>".to_string(),
+    };
+    // A link that is not an identity says why, in place of the progress message.
+    let (msg, msg_class) = match (&link, woke) {
+        (_, true) => ("Waking…".to_string(), ""),
+        (Some(Err(why)), false) => (escape(&why.to_string()), "err"),
+        _ => (String::new(), ""),
     };
     format!(
         r#"<!doctype html>
@@ -340,7 +404,7 @@ fn page<C: Cloud>(api: &ApiState<C>, env: &Environment, woke: bool) -> String {
 <body><h1>{name} is asleep</h1>
 <p>lightsout put it to sleep to save money. Asleep:</p><ul id="asleep">{list}</ul>
 {button}
-<p id="msg">{msg}</p><ul id="progress"></ul>
+<p id="msg" class="{msg_class}">{msg}</p><ul id="progress"></ul>
 <p><small>{expect}</small></p>
 <script>
 const msg = document.getElementById("msg");
@@ -358,7 +422,7 @@ if (form) form.addEventListener("submit", async (ev) => {{
   ev.preventDefault();
   const token = document.getElementById("token").value.trim();
   const headers = token ? {{ Authorization: "Bearer " + token }} : {{}};
-  const r = await fetch("/.lightsout/wake", {{ method: "POST", headers }});
+  const r = await fetch("/.lightsout/wake" + location.search, {{ method: "POST", headers }});
   const data = await r.json().catch(() => ({{}}));
   if (r.status !== 202) {{ msg.textContent = data.error || ("HTTP " + r.status); msg.className = "err"; return; }}
   form.remove(); msg.className = ""; msg.textContent = "Waking {name}…"; poll();
@@ -368,7 +432,6 @@ if (form) form.addEventListener("submit", async (ev) => {{
 "#,
         name = escape(&env.name),
         expect = expected_time(&asleep),
-        msg = if woke { "Waking…" } else { "" },
         start = if woke { "poll();" } else { "" },
     )
 }

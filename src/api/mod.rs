@@ -13,6 +13,7 @@
 //! | `POST /v1/environments/{env}/wake` | bearer, rate-limited | `{"for": "2h", "reason": "..."}` |
 //! | `POST /v1/environments/{env}/sleep` | bearer, rate-limited | `{"reason": "..."}` (body optional) |
 //! | `POST /v1/slack/command` | Slack signature, rate-limited | a slash command ([`slack`]) |
+//! | `POST /v1/slack/interactive` | Slack signature, rate-limited | the heads-up's buttons, Keep 1 h and Sleep now ([`slack_actions`]) |
 //! | any path, `Host` in an environment's `[alb] hosts` | none; waking needs a token or OIDC identity (or `allow_cidrs` with `"auto"`) | the front door: waiting page or `503` JSON; `GET /.lightsout/status`, `POST /.lightsout/wake` (`knock.rs`) |
 //!
 //! Every rejection is JSON `{"error": "..."}` with the right status, the framework's own too;
@@ -22,9 +23,11 @@ pub mod auth;
 mod error;
 pub mod guard;
 mod knock;
+pub mod oidc;
 mod overview;
 mod page;
 pub mod slack;
+pub mod slack_actions;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -67,6 +70,10 @@ pub struct ApiState<C> {
     pub slack: Option<slack::SlackVerifier>,
     /// Timeouts and caps of the HTTP server (the router applies the request timeout).
     pub http: HttpLimits,
+    /// Where a Slack interaction's `response_url` may point (Slack's host; a fake in tests).
+    pub slack_responses: String,
+    /// Verifies the ALB's signed OIDC header (`x-amzn-oidc-data`), its keys cached by kid.
+    pub oidc: oidc::OidcKeys,
 }
 
 impl<C> ApiState<C> {
@@ -79,6 +86,8 @@ impl<C> ApiState<C> {
             limiter: auth::RateLimiter::new(5, 10),
             slack: None,
             http: HttpLimits::default(),
+            slack_responses: slack_actions::SLACK_RESPONSES.to_string(),
+            oidc: oidc::OidcKeys::default(),
         }
     }
 }
@@ -115,6 +124,10 @@ pub fn router<C: Cloud + 'static>(api: Arc<ApiState<C>>) -> Router {
         .route("/v1/environments/{env}/wake", post(wake::<C>))
         .route("/v1/environments/{env}/sleep", post(sleep::<C>))
         .route("/v1/slack/command", post(slack::command::<C>))
+        .route(
+            "/v1/slack/interactive",
+            post(slack_actions::interactive::<C>),
+        )
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         // Requests to an environment's front door ([alb] hosts) never reach the routes above.
         .layer(axum::middleware::from_fn_with_state(

@@ -214,12 +214,65 @@ fn in_channel(text: impl Into<String>) -> Response {
         .into_response()
 }
 
+/// A signed wake link to the environment's waiting page, when links are signed and the
+/// environment has a front door (`[alb] hosts`): lightsout's own markup, added to an answer
+/// after its text was escaped.
+fn wake_link<C: Cloud>(
+    app: &crate::service::Service<C>,
+    env: &crate::model::Environment,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    let (links, host) = (app.links.as_ref()?, env.kinds.alb.hosts.first()?);
+    Some(format!(
+        "<{}|Wake page link> (wakes it for 1 h from its page; valid 12 hours)",
+        links.url(host, &env.name, now)
+    ))
+}
+
 fn env_names(config: &Config) -> Vec<&str> {
     config
         .environments
         .iter()
         .map(|e| e.name.as_str())
         .collect()
+}
+
+/// Checks a Slack request (a slash command or an interaction) at `now`: the timestamp's window,
+/// the signature over the raw body in constant time, and that the signature was not used before
+/// (claimed in the store, so a replay is refused by every copy, also after a restart).
+pub(super) async fn authenticate<C: Cloud>(
+    app: &crate::service::Service<C>,
+    verifier: &SlackVerifier,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let signature = verifier
+        .verify(
+            header("x-slack-request-timestamp"),
+            header("x-slack-signature"),
+            body,
+            now.timestamp(),
+        )
+        .map_err(|why| {
+            app.counted(ApiError::Unauthorized(format!(
+                "Slack request refused: {why}"
+            )))
+        })?;
+    // The claim outlives the timestamp's window, after which the window refuses it anyway.
+    let window = chrono::TimeDelta::seconds(2 * MAX_SKEW_SECONDS as i64);
+    let first = app
+        .store
+        .claim_once(&format!("slack:{signature}"), now, now + window)
+        .await
+        .map_err(|e| app.count_store(e))?;
+    if !first {
+        return Err(app.counted(ApiError::Unauthorized(
+            "Slack request refused: replayed request: this signature was already used".into(),
+        )));
+    }
+    Ok(())
 }
 
 /// `POST /v1/slack/command`.
@@ -234,33 +287,8 @@ pub(crate) async fn command<C: Cloud>(
             "the Slack command is not configured (set LIGHTSOUT_SLACK_SIGNING_SECRET)".into(),
         )));
     };
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let now: DateTime<Utc> = app.clock.now();
-    let signature = verifier
-        .verify(
-            header("x-slack-request-timestamp"),
-            header("x-slack-signature"),
-            &body,
-            now.timestamp(),
-        )
-        .map_err(|why| {
-            app.counted(ApiError::Unauthorized(format!(
-                "Slack request refused: {why}"
-            )))
-        })?;
-    // Claimed in the store, so a replay is refused by every copy, also after a restart. The
-    // claim outlives the timestamp's window, after which the window refuses it anyway.
-    let window = chrono::TimeDelta::seconds(2 * MAX_SKEW_SECONDS as i64);
-    let first = app
-        .store
-        .claim_once(&format!("slack:{signature}"), now, now + window)
-        .await
-        .map_err(|e| app.count_store(e))?;
-    if !first {
-        return Err(app.counted(ApiError::Unauthorized(
-            "Slack request refused: replayed request: this signature was already used".into(),
-        )));
-    }
+    authenticate(app, verifier, &headers, &body, now).await?;
     let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let user = form
         .get("user_name")
@@ -311,12 +339,19 @@ pub(crate) async fn command<C: Cloud>(
                     None => s.state().to_string(),
                 },
             };
-            return Ok(ephemeral(format!(
+            let mut text = escape(&format!(
                 "*{}*: {} — {}",
                 env.name,
                 state,
                 decide(env, ov.as_ref(), now).describe(env.timezone, now)
-            )));
+            ));
+            if let Some(link) = wake_link(app, env, now) {
+                text.push('\n');
+                text.push_str(&link);
+            }
+            return Ok(
+                axum::Json(json!({ "response_type": "ephemeral", "text": text })).into_response(),
+            );
         }
         SlackCommand::Wake {
             env,

@@ -1,7 +1,8 @@
 //! The AWS adapter: the only module that talks to AWS — ECS and Application Auto Scaling, EC2
 //! and EC2 Auto Scaling, RDS (and DocumentDB and Neptune through it), ElastiCache, Redshift,
 //! ALB listener rules, and for the digest Cost Explorer, Budgets, the Price List, CloudWatch,
-//! ELB, SES, SNS and SSM; DynamoDB for the shared store.
+//! ELB, SES, SNS and SSM; DynamoDB for the shared store; the ALB's OIDC signing keys
+//! (`elb_keys`, a plain HTTPS GET).
 //!
 //! Clients are built once per region from one shared configuration, with the SDK's adaptive
 //! retry (client-side rate limiting on throttling) and timeouts on every call ([`CallLimits`]):
@@ -17,6 +18,7 @@ mod dynamo;
 mod ec2;
 mod ecs;
 mod elasticache;
+pub mod elb_keys;
 mod health;
 pub mod outbox;
 mod pricing;

@@ -147,6 +147,11 @@ pub async fn parameter(config: &SdkConfig, name: &str) -> Result<String, String>
 }
 
 /// POSTs JSON to a webhook; any answer but 2xx is an error with the start of its body.
+/// Posts an answer to a Slack interaction's `response_url` (blocking; at most `within`).
+pub fn post_slack_response(url: &str, body: &str, within: Duration) -> Result<(), String> {
+    post_json(url, body, within)
+}
+
 fn post_json(url: &str, body: &str, timeout: Duration) -> Result<(), String> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))

@@ -140,6 +140,11 @@ pub async fn digester(
             "a digest goes to Slack but LIGHTSOUT_SLACK_WEBHOOK_URL (or _FILE, _SSM) is not set: that channel will fail"
         );
     }
+    if webhook.is_none() && cfg.environments.iter().any(|e| e.heads_up.is_some()) {
+        tracing::warn!(
+            "heads_up is set but LIGHTSOUT_SLACK_WEBHOOK_URL (or _FILE, _SSM) is not: no heads-up will be posted"
+        );
+    }
     Ok(crate::digest::Digester::new(
         cfg,
         cloud.ports(webhook),
@@ -199,10 +204,31 @@ pub async fn server(
         parts.clock.clone(),
     )
     .await?;
-    let slack = secret("LIGHTSOUT_SLACK_SIGNING_SECRET", parts.cloud.sdk_config())
+    let signing = secret("LIGHTSOUT_SLACK_SIGNING_SECRET", parts.cloud.sdk_config()).await?;
+    let slack = signing
+        .as_deref()
+        .map(crate::api::slack::SlackVerifier::new);
+    // Wake links are signed with their own secret when one is set, else with Slack's.
+    let link_secret = secret("LIGHTSOUT_LINK_SECRET", parts.cloud.sdk_config())
         .await?
-        .map(|s| crate::api::slack::SlackVerifier::new(&s));
+        .or(signing);
     let mut service = parts.app(instance, "schedule".into());
+    // Heads-ups before a sleep go where the digest's Slack messages go.
+    service.notify = Some(digester.outbox.clone());
+    service.links = link_secret
+        .as_deref()
+        .map(crate::service::links::WakeLinks::new);
+    if service
+        .config
+        .environments
+        .iter()
+        .any(|e| e.heads_up.is_some())
+        && slack.is_none()
+    {
+        tracing::warn!(
+            "heads_up is set but LIGHTSOUT_SLACK_SIGNING_SECRET is not: the heads-up's buttons will be refused"
+        );
+    }
     service.digest = Some(Arc::new(digester));
     Ok(Server {
         service,

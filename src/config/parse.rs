@@ -48,6 +48,7 @@ const TOP_KEYS: &[&str] = &[
     "holidays",
     "holiday_calendar",
     "max_wake",
+    "heads_up",
     "monthly_budget",
     "concurrency",
     "guard",
@@ -235,6 +236,29 @@ impl Reader<'_, '_> {
             None => Some(TimeDelta::hours(4)),
         };
 
+        // A heads-up in Slack this long before a scheduled sleep (of an environment used in the
+        // last hour); at most 12 hours, so it stays about the coming sleep.
+        let heads_up = match get("heads_up") {
+            Some(v) => self
+                .string(v, "heads_up")
+                .and_then(|s| match parse_duration(s) {
+                    Ok(d) if d > TimeDelta::zero() && d <= TimeDelta::hours(12) => Some(Some(d)),
+                    Ok(_) => {
+                        self.err(
+                            v.span(),
+                            format!("heads_up \"{s}\" is not between 1 minute and 12 hours"),
+                            Some("write heads_up = \"15m\" (how long before a scheduled sleep Slack is told)".to_string()),
+                        );
+                        None
+                    }
+                    Err(e) => {
+                        self.err(v.span(), format!("heads_up: {e}"), None);
+                        None
+                    }
+                }),
+            None => Some(None),
+        };
+
         let monthly_budget = get("monthly_budget").and_then(|v| {
             let n = match v.get_ref() {
                 DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
@@ -306,6 +330,7 @@ impl Reader<'_, '_> {
                 windows,
                 holidays,
                 max_wake: max_wake?,
+                heads_up: heads_up?,
                 monthly_budget,
                 kinds,
                 guard,

@@ -36,7 +36,13 @@ use toml::de::DeTable;
 use super::{Ctx, Deps, Rule};
 use crate::diag::{Reader, lookup};
 
-const KEYS: &[&str] = &["rules", "hosts", "wake_on_request", "allow_cidrs"];
+const KEYS: &[&str] = &[
+    "rules",
+    "hosts",
+    "wake_on_request",
+    "allow_cidrs",
+    "oidc_signer",
+];
 const RULE_KEYS: &[&str] = &["rule", "listener", "hosts", "paths", "app", "wake"];
 
 /// Past this many, what the door waits for is counted, not listed.
@@ -184,6 +190,9 @@ pub struct Selection {
     pub wake_on_request: WakeOnRequest,
     /// Source networks whose requests wake it with `wake_on_request = "auto"`.
     pub allow_cidrs: Vec<Cidr>,
+    /// The ARN of the load balancer whose `authenticate-oidc` action signs the
+    /// `x-amzn-oidc-data` header the button trusts; `None`: that header is not an identity.
+    pub oidc_signer: Option<String>,
 }
 
 impl Selection {
@@ -242,6 +251,19 @@ impl Selection {
                         ),
                     ),
                 }
+            }
+        }
+        if let Some(v) = lookup(t, "oidc_signer")
+            && let Some(s) = rd.string(v, "alb.oidc_signer")
+        {
+            if is_elb_arn(s, "loadbalancer/app/") {
+                sel.oidc_signer = Some(s.to_string());
+            } else {
+                rd.err(
+                    v.span(),
+                    format!("\"{s}\" is not an application load balancer ARN"),
+                    Some("write the ARN of the load balancer whose authenticate-oidc action signs in, like \"arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/staging/50dc6c495c0c9188\"".to_string()),
+                );
             }
         }
         if sel.wake_on_request == WakeOnRequest::Auto
@@ -768,6 +790,25 @@ mod tests {
                 "[alb]\nhosts = [\"Staging.Example.com\"]\n[[alb.rules]]\nrule = \"{RULE}\"\napp = \"{TG}/a/1\"\nwake = \"{TG}/w/2\"\n"
             )),
             ""
+        );
+    }
+
+    /// `oidc_signer` must be a load balancer's ARN; the error says what to write.
+    #[test]
+    fn oidc_signer_is_a_load_balancer_arn() {
+        let lb =
+            "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/staging/50dc";
+        let rules =
+            format!("[[alb.rules]]\nrule = \"{RULE}\"\napp = \"{TG}/a/1\"\nwake = \"{TG}/w/2\"\n");
+        assert_eq!(
+            errors(&format!("[alb]\noidc_signer = \"{lb}\"\n{rules}")),
+            ""
+        );
+        let e = errors(&format!("[alb]\noidc_signer = \"{TG}/a/1\"\n{rules}"));
+        assert!(
+            e.contains("staging.toml:7:15:")
+                && e.contains("is not an application load balancer ARN"),
+            "{e}"
         );
     }
 

@@ -50,6 +50,9 @@ pub struct Environment {
     pub holidays: Vec<(NaiveDate, NaiveDate)>,
     /// The longest a wake request may keep it awake.
     pub max_wake: TimeDelta,
+    /// How long before a scheduled sleep Slack gets a heads-up with Keep 1 h / Sleep now
+    /// buttons (`heads_up = "15m"`), when the environment was used in the last hour; `None`: never.
+    pub heads_up: Option<TimeDelta>,
     /// Monthly budget in USD, for the digest.
     pub monthly_budget: Option<f64>,
     /// The resources it is made of: one table per kind (`[ecs]`, `[rds]`).

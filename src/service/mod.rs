@@ -5,6 +5,7 @@
 //! - [`state`]: each environment's state after a pass, and when to look again ([`Requeue`]).
 //! - [`requests`]: wake and sleep requests, the rules every entry point shares.
 //! - [`history`]: recent wakes and sleeps, read from the audit trail (for the status page).
+//! - [`heads_up`]: the Slack heads-up before a scheduled sleep; [`links`]: signed wake links.
 //!
 //! A pass acts on an environment only under its lease. The lease is renewed while the pass runs
 //! and checked (through the engine's [`Fence`]) before every write: a copy whose lease ran out,
@@ -32,8 +33,10 @@ use crate::plan::Plan;
 use crate::ports::Cloud;
 use crate::store::{Store, StoreError};
 
+pub mod heads_up;
 pub mod history;
 pub mod knock;
+pub mod links;
 mod requests;
 mod state;
 
@@ -98,6 +101,10 @@ pub struct Service<C> {
     pub shutdown: watch::Sender<bool>,
     /// Makes and sends the daily digest (AWS only; `None` in tests of other parts).
     pub digest: Option<Arc<crate::digest::Digester>>,
+    /// Where heads-ups before a sleep go (the digest's Slack webhook); `None`: none are posted.
+    pub notify: Option<Arc<dyn crate::ports::Outbox>>,
+    /// Signs and checks wake links (`LIGHTSOUT_LINK_SECRET`, or the Slack signing secret).
+    pub links: Option<links::WakeLinks>,
 }
 
 impl<C: Cloud> Service<C> {
@@ -122,6 +129,8 @@ impl<C: Cloud> Service<C> {
             lease: LeaseTiming::default(),
             shutdown: watch::Sender::new(false),
             digest: None,
+            notify: None,
+            links: None,
         }
     }
 

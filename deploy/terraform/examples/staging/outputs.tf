@@ -8,6 +8,11 @@ output "slack_request_url" {
   value       = "${trimsuffix(module.lightsout.function_url, "/")}/v1/slack/command"
 }
 
+output "slack_interactivity_url" {
+  description = "Paste into the Slack app's Interactivity Request URL (the heads-up's buttons)."
+  value       = "${trimsuffix(module.lightsout.function_url, "/")}/v1/slack/interactive"
+}
+
 output "function_name" {
   description = "The Lambda function."
   value       = module.lightsout.function_name
