@@ -19,8 +19,10 @@
 //! - [`engine`] (observe → plan → apply behind a `Fence`: deadline, lease, shutdown) and
 //!   [`digest`] (the daily cost and health digest: gathered through the ports, computed and
 //!   rendered purely, delivered per channel).
-//! - [`plan`] (the kind-agnostic planner: guard, `skip-until`, tiers, who waits for whom) and
-//!   [`aws`] (every AWS SDK call: one file per service, and the adapters of every port).
+//! - [`plan`] (the kind-agnostic planner: guard, `skip-until`, tiers, who waits for whom),
+//!   [`idle`] (pure: whether an environment awake on a wake or a window has been idle long
+//!   enough to sleep) and [`aws`] (every AWS SDK call: one file per service, and the adapters
+//!   of every port).
 //! - [`ports`] (what the core needs of the outside: `Cloud`, `Billing`, `Inspect`, `Outbox`,
 //!   `Pricing`),
 //!   [`store`] (overrides, the audit trail, leases, a cache: SQLite; DynamoDB is in `aws`),
@@ -34,7 +36,7 @@
 //!   (diagnostics and the spanned reader of schedule files), [`clock`] (the one place that reads
 //!   the wall clock) and [`metrics`] (Prometheus counters).
 //!
-//! The pure core — `model`, `kinds`, `calendar`, `diag`, `schedule`, `plan`, and the digest's
+//! The pure core — `model`, `kinds`, `calendar`, `diag`, `schedule`, `plan`, `idle`, and the digest's
 //! figures, prices, chart and renderings — imports no tokio, AWS SDK, store or clock.
 //!
 //! Errors, one policy: a `thiserror` enum per boundary — `ports::CloudError` (an AWS call),
@@ -53,6 +55,7 @@ pub mod daemon;
 pub mod diag;
 pub mod digest;
 pub mod engine;
+pub mod idle;
 pub mod kinds;
 pub mod lambda;
 pub mod metrics;

@@ -9,7 +9,7 @@ mod money;
 mod overrides;
 mod window;
 
-pub use audit::{Action, AuditEvent, Effect, Outcome};
+pub use audit::{Action, AuditEvent, Effect, Idle, Outcome};
 pub use duration::{format_duration, parse_duration};
 pub use environment::*;
 pub use money::Money;

@@ -137,6 +137,7 @@ impl<C: Cloud> Service<C> {
             resource: String::new(),
             action: Action::Sleep {
                 until: held.as_ref().map(|o| o.until),
+                idle: None,
             },
             reason,
             actor: who.to_string(),
