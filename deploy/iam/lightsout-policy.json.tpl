@@ -40,6 +40,22 @@
       "Resource": "*"
     },
     {
+      "Sid": "IdleRequestCountsAndAlarmMuting",
+      "Effect": "Allow",
+      "Action": [
+        "cloudwatch:GetMetricData",
+        "cloudwatch:DisableAlarmActions",
+        "cloudwatch:EnableAlarmActions"
+      ],
+      "Resource": "*"
+    },
+    {
+      "Sid": "TransitionEvents",
+      "Effect": "Allow",
+      "Action": ["events:PutEvents"],
+      "Resource": "arn:aws:events:*:*:event-bus/*"
+    },
+    {
       "Sid": "DigestBudget",
       "Effect": "Allow",
       "Action": ["budgets:ViewBudget"],

@@ -7,6 +7,7 @@ mod duration;
 mod environment;
 mod money;
 mod overrides;
+mod transition;
 mod window;
 
 pub use audit::{Action, AuditEvent, Effect, Idle, Outcome};
@@ -14,4 +15,5 @@ pub use duration::{format_duration, parse_duration};
 pub use environment::*;
 pub use money::Money;
 pub use overrides::{Hold, Override};
+pub use transition::{Change, EVENT_SOURCE, Transition};
 pub use window::{DAY_MINUTES, DAY_NAMES, WeekMinutes, Window, WindowError, week_minute_label};

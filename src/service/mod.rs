@@ -30,6 +30,7 @@ use crate::plan::Plan;
 use crate::ports::Cloud;
 use crate::store::{Store, StoreError};
 
+pub mod follow;
 pub mod history;
 pub mod knock;
 mod requests;
@@ -310,11 +311,20 @@ impl<C: Cloud> Service<C> {
                 return EnvPass::Skipped(format!("cannot read its override: {e}"));
             }
         };
-        let (plan, observed) =
+        let (mut plan, observed) =
             match engine::observe_and_plan_fenced(&self.cloud, env, ov.as_ref(), at, fence).await {
                 Ok(r) => r,
                 Err(h) => return EnvPass::Deferred(h.to_string()),
             };
+        let mut ov = ov;
+        // Idle to sleep, on what was just observed (never in a rehearsal at another instant).
+        if shift.is_zero()
+            && let Some(now_in_force) = self.idle_check(env, ov.as_ref(), &observed, at).await
+        {
+            ov = now_in_force;
+            let decision = crate::schedule::decide(env, ov.as_ref(), at);
+            plan = crate::plan::plan(env, &decision, &observed, at);
+        }
         for problem in &plan.problems {
             tracing::warn!(env = %env.name, problem = %problem, "cannot observe; the environment's state is unknown");
             self.metrics
@@ -336,10 +346,15 @@ impl<C: Cloud> Service<C> {
             observed,
             unknown,
         };
-        self.last
+        let before = self
+            .last
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(env.name.clone(), snapshot);
+            .insert(env.name.clone(), snapshot.clone())
+            .map(|s| s.state());
+        if shift.is_zero() {
+            self.follow(env, before, &snapshot, ov.as_ref()).await;
+        }
         EnvPass::Reconciled(report)
     }
 

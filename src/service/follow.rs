@@ -1,0 +1,200 @@
+//! Following use, and telling others: idle to sleep (a wake — or, opted in, a window — ends
+//! once the front door has been quiet for the idle window), transitions published to
+//! EventBridge and webhooks, and alarm actions muted while an environment sleeps.
+//!
+//! None of it ever fails a pass: a request count that cannot be read keeps the environment
+//! awake (never guessed as "no requests"), and a publish or a mute that fails is logged.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::{Service, Snapshot, State};
+use crate::idle::{self, Minute, Verdict};
+use crate::kinds::Observation;
+use crate::model::{
+    Action, AuditEvent, Change, Environment, Hold, Idle, Outcome as Recorded, Override, Transition,
+};
+use crate::ports::Cloud;
+
+/// Who the audit trail and the events name for an idle sleep.
+pub const IDLE_ACTOR: &str = "idle";
+
+/// The longest publishing (every channel) or muting may hold up the end of a pass.
+const FOLLOW_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl<C: Cloud> Service<C> {
+    /// Checks whether `env` has been idle long enough to sleep, at `at`, with `ov` in force and
+    /// what the pass observed; when it has, ends the wake (and inside a window with
+    /// `idle_sleep` holds it asleep until the next window start), audits and publishes it.
+    /// Returns the override in force afterwards, or `None` when nothing changed.
+    pub(super) async fn idle_check(
+        &self,
+        env: &Environment,
+        ov: Option<&Override>,
+        observed: &Observation,
+        at: DateTime<Utc>,
+    ) -> Option<Option<Override>> {
+        let w = idle::watch(env, ov, at)?;
+        if !observed.errors.is_empty() {
+            // What cannot be observed (a deployment, perhaps) is not slept on.
+            return None;
+        }
+        let deploying: Vec<String> = observed
+            .services
+            .iter()
+            .filter(|s| s.deploying)
+            .map(|s| s.name.to_string())
+            .collect();
+        let minutes = match w.needs_counts(&deploying) {
+            None => Vec::new(),
+            Some((from, to)) => match self.cloud.request_counts(env, from, to).await {
+                Ok(points) => idle::by_minute(
+                    points
+                        .into_iter()
+                        .map(|(at, requests)| Minute { at, requests }),
+                ),
+                Err(e) => {
+                    tracing::warn!(env = %env.name, error = %e, "cannot read the front door's request counts; staying awake");
+                    return None;
+                }
+            },
+        };
+        let sleep = match idle::decide(env, &w, &minutes, &deploying) {
+            Verdict::Stay(why) => {
+                tracing::debug!(env = %env.name, "not idle: {why}");
+                return None;
+            }
+            Verdict::Sleep(s) => s,
+        };
+        if sleep.ends_wake
+            && let Err(e) = self.store.clear_override(&env.name, at).await
+        {
+            tracing::error!(env = %env.name, error = %e, "cannot end the wake of an idle environment");
+            self.metrics.store_errors.inc();
+            return None;
+        }
+        let mut held = None;
+        if let Some(until) = sleep.hold_until {
+            let hold = Override {
+                env: env.name.clone(),
+                hold: Hold::Asleep,
+                created: at,
+                until,
+                by: IDLE_ACTOR.into(),
+                reason: sleep.reason.clone(),
+            };
+            match self.store.put_override(hold).await {
+                Ok(put) => held = Some(put.current().clone()),
+                Err(e) => {
+                    tracing::error!(env = %env.name, error = %e, "cannot hold an idle environment asleep");
+                    self.metrics.store_errors.inc();
+                }
+            }
+        }
+        self.audit(AuditEvent {
+            at,
+            env: env.name.clone(),
+            resource: String::new(),
+            action: Action::Sleep {
+                until: held.as_ref().map(|o| o.until),
+                idle: Some(Idle {
+                    quiet_since: sleep.quiet_since,
+                    after: sleep.after.clone(),
+                }),
+            },
+            reason: sleep.reason.clone(),
+            actor: IDLE_ACTOR.into(),
+            outcome: Recorded::Ok,
+        })
+        .await;
+        tracing::info!(env = %env.name, reason = %sleep.reason, "idle: going to sleep");
+        self.publish(
+            env,
+            Transition {
+                environment: env.name.clone(),
+                transition: Change::IdleSlept,
+                actor: IDLE_ACTOR.into(),
+                at,
+                reason: sleep.reason,
+            },
+        )
+        .await;
+        Some(held)
+    }
+
+    /// After a pass: publishes the environment's transition (its state changed since the last
+    /// pass, or — first pass of this copy — the pass acted), and mutes or unmutes its alarms
+    /// (on a change, and on this copy's first pass, so a restart converges).
+    pub(super) async fn follow(
+        &self,
+        env: &Environment,
+        before: Option<State>,
+        snap: &Snapshot,
+        ov: Option<&Override>,
+    ) {
+        let state = snap.state();
+        let change = match state {
+            State::Asleep => Change::Asleep,
+            State::GoingToSleep => Change::GoingToSleep,
+            State::Waking => Change::Waking,
+            State::Awake => Change::Awake,
+            State::Unknown => return,
+        };
+        let changed = before.is_some_and(|b| b != state);
+        if changed || (before.is_none() && snap.report.calls_made() > 0) {
+            self.publish(
+                env,
+                Transition {
+                    environment: env.name.clone(),
+                    transition: change,
+                    actor: ov.map_or_else(|| self.actor.clone(), |o| o.by.clone()),
+                    at: snap.at,
+                    reason: snap.report.summary.clone(),
+                },
+            )
+            .await;
+        }
+        let enabled = match state {
+            State::Asleep | State::GoingToSleep => false,
+            State::Awake => true,
+            State::Waking | State::Unknown => return,
+        };
+        let was = |s: State| match s {
+            State::Asleep | State::GoingToSleep => Some(false),
+            State::Awake => Some(true),
+            State::Waking | State::Unknown => None,
+        };
+        if env.mute_alarms.is_empty() || before.and_then(was) == Some(enabled) {
+            return;
+        }
+        match tokio::time::timeout(FOLLOW_TIMEOUT, self.cloud.alarm_actions(env, enabled)).await {
+            Ok(Ok(n)) if n > 0 => {
+                tracing::info!(env = %env.name, alarms = n, enabled, "alarm actions switched")
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(env = %env.name, error = %e, enabled, "cannot switch alarm actions")
+            }
+            Err(_) => tracing::warn!(env = %env.name, enabled, "switching alarm actions timed out"),
+        }
+    }
+
+    /// Publishes a transition; failures are logged (never the webhook's secret), never
+    /// returned.
+    pub(super) async fn publish(&self, env: &Environment, t: Transition) {
+        if !env.events.any() {
+            return;
+        }
+        match tokio::time::timeout(FOLLOW_TIMEOUT, self.cloud.publish(env, &t)).await {
+            Ok(failed) => {
+                for e in failed {
+                    tracing::warn!(env = %env.name, transition = t.transition.as_str(), error = %e, "cannot publish the transition");
+                }
+            }
+            Err(_) => {
+                tracing::warn!(env = %env.name, transition = t.transition.as_str(), "publishing the transition timed out")
+            }
+        }
+    }
+}
