@@ -15,7 +15,8 @@
 //!   limits); one error type, one status map, one JSON shape for every rejection (`api::guard`).
 //! - [`service`]: the running service, with no HTTP in it — passes over every environment under
 //!   leases that fence every write, snapshots, the audit trail, the one `Requeue` decision,
-//!   and the wake and sleep rules every entry point shares (and a knock's: one wake a burst).
+//!   and the wake and sleep rules every entry point shares (and a knock's: one wake a burst);
+//!   following use (`service::follow`: idle to sleep, transitions published, alarms muted).
 //! - [`engine`] (observe → plan → apply behind a `Fence`: deadline, lease, shutdown) and
 //!   [`digest`] (the daily cost and health digest: gathered through the ports, computed and
 //!   rendered purely, delivered per channel).
@@ -29,7 +30,7 @@
 //!   [`config`] (only the parser of schedule files, every error with file, line and fix) and
 //!   [`schedule`] (pure: awake or asleep at an instant, and when that changes).
 //! - [`model`]: the nouns — what an environment, a window, a duration, an override, an audit
-//!   event and money are.
+//!   event, a transition and money are.
 //! - [`kinds`]: one file per resource kind (its table, observed form, steps, rules, tier) and
 //!   the one enum dispatch over them; the production guard.
 //! - At the ground: [`calendar`] (local days and instants, exact across DST), [`diag`]

@@ -34,10 +34,13 @@ fn transition() -> Transition {
     }
 }
 
-/// A loopback HTTP receiver: every request's headers (lower-cased names) and body.
+/// One request received: its headers (lower-cased names) and body.
+type Received = (Vec<(String, String)>, String);
+
+/// A loopback HTTP receiver: every request it got.
 struct Receiver {
     url: String,
-    got: Arc<Mutex<Vec<(Vec<(String, String)>, String)>>>,
+    got: Arc<Mutex<Vec<Received>>>,
 }
 
 fn receiver() -> Receiver {
