@@ -52,7 +52,9 @@ pub struct Watch {
 }
 
 /// What is watched in `env` at `now`, with `ov` the override in force: `None` when idle to
-/// sleep is off, it is held asleep, or nothing that idleness ends keeps it awake.
+/// sleep is off, it is held asleep, or nothing that idleness ends keeps it awake (a wake inside
+/// a window without `idle_sleep`: the window keeps it awake anyway, and the wake is watched
+/// once the window has ended).
 pub fn watch(env: &Environment, ov: Option<&Override>, now: DateTime<Utc>) -> Option<Watch> {
     let cfg = env.idle?;
     let w = |holder, since, after| Watch {
@@ -63,7 +65,12 @@ pub fn watch(env: &Environment, ov: Option<&Override>, now: DateTime<Utc>) -> Op
         now,
     };
     match ov.filter(|o| o.is_active(now)) {
-        Some(o) if o.hold == Hold::Awake => Some(w(Holder::Wake, o.created, cfg.wake_after)),
+        Some(o) if o.hold == Hold::Awake => {
+            if cfg.window_after.is_none() && window_start(env, now).is_some() {
+                return None;
+            }
+            Some(w(Holder::Wake, o.created, cfg.wake_after))
+        }
         Some(_) => None,
         None => {
             let after = cfg.window_after?;

@@ -165,6 +165,18 @@ fn what_is_watched() {
     // A wake inside the window with idle_sleep: the wake is what idleness ends.
     let w = watch(&both, Some(&wake(&both, "2026-12-02T00:30:00Z", 4)), noon).unwrap();
     assert_eq!((w.holder, w.after), (Holder::Wake, TimeDelta::minutes(45)));
+    // Without idle_sleep, a wake inside the window is left to the window, and watched from the
+    // window's end (20:00 AEDT = 09:00 UTC) on.
+    let evening = wake(&wakes_only, "2026-12-02T08:00:00Z", 3);
+    assert_eq!(
+        watch(&wakes_only, Some(&evening), utc("2026-12-02T08:30:00Z")),
+        None
+    );
+    let w = watch(&wakes_only, Some(&evening), utc("2026-12-02T09:00:00Z")).unwrap();
+    assert_eq!(
+        (w.holder, w.since),
+        (Holder::Wake, utc("2026-12-02T08:00:00Z"))
+    );
 }
 
 /// Across Sydney's spring-forward (Sunday 2026-10-04 02:00 AEST → 03:00 AEDT), the idle

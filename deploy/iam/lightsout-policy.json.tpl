@@ -40,14 +40,19 @@
       "Resource": "*"
     },
     {
-      "Sid": "IdleRequestCountsAndAlarmMuting",
+      "Sid": "IdleRequestCounts",
+      "Effect": "Allow",
+      "Action": ["cloudwatch:GetMetricData"],
+      "Resource": "*"
+    },
+    {
+      "Sid": "AlarmMuting",
       "Effect": "Allow",
       "Action": [
-        "cloudwatch:GetMetricData",
         "cloudwatch:DisableAlarmActions",
         "cloudwatch:EnableAlarmActions"
       ],
-      "Resource": "*"
+      "Resource": "arn:aws:cloudwatch:*:*:alarm:*"
     },
     {
       "Sid": "TransitionEvents",

@@ -89,6 +89,10 @@ impl<C: Cloud> Service<C> {
                 Err(e) => {
                     tracing::error!(env = %env.name, error = %e, "cannot hold an idle environment asleep");
                     self.metrics.store_errors.inc();
+                    if !sleep.ends_wake {
+                        // Nothing changed: the window keeps it awake.
+                        return None;
+                    }
                 }
             }
         }
