@@ -267,3 +267,45 @@ fn idle_keys_are_checked_with_file_line_and_fix() {
     assert_eq!(idle.min_awake, TimeDelta::minutes(15));
     assert_eq!(ok.mute_alarms, ["staging-"]);
 }
+
+/// `[events]` is checked like the rest: a bus name, an http(s) URL, and a secret named by an
+/// environment variable (never the secret itself), only with a URL.
+#[test]
+fn events_keys_are_checked_with_file_line_and_fix() {
+    let src = |events: &str| {
+        format!(
+            "region = \"eu-west-1\"\ntimezone = \"UTC\"\nawake = []\n[events]\n{events}\n[rds]\ninstances = [\"db\"]\n"
+        )
+    };
+    let err = |events: &str| {
+        parse_str(Path::new("staging.toml"), &src(events))
+            .unwrap_err()
+            .to_string()
+    };
+    let e = err("bus = \"my bus\"");
+    assert!(
+        e.contains("staging.toml:5:7") && e.contains("bus = \"default\""),
+        "{e}"
+    );
+    let e = err("webhook_url = \"ftp://x\"");
+    assert!(e.contains("not an http(s) URL"), "{e}");
+    let e = err("webhook_url = \"https://x\"\nwebhook_secret_env = \"s3cr3t-value\"");
+    assert!(
+        e.contains("staging.toml:6:") && e.contains("never the secret itself"),
+        "{e}"
+    );
+    let e = err("webhook_secret_env = \"LIGHTSOUT_EVENTS_SECRET\"");
+    assert!(e.contains("without `webhook_url`"), "{e}");
+    let e = err("webhook_secret = \"abc\"");
+    assert!(e.contains("secrets do not belong in schedule files"), "{e}");
+    let ok = parse_str(
+        Path::new("staging.toml"),
+        &src("bus = \"default\"\nwebhook_url = \"https://ci.example.com/h\"\nwebhook_secret_env = \"LIGHTSOUT_EVENTS_SECRET\""),
+    )
+    .unwrap();
+    assert_eq!(ok.events.bus.as_deref(), Some("default"));
+    assert_eq!(
+        ok.events.webhook_secret_env.as_deref(),
+        Some("LIGHTSOUT_EVENTS_SECRET")
+    );
+}
