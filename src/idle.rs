@@ -136,12 +136,7 @@ pub fn decide(env: &Environment, w: &Watch, minutes: &[Minute], deploying: &[Str
             "a deployment of {first} is under way: never put to sleep in the middle of one"
         ));
     }
-    let last_request = minutes
-        .iter()
-        .filter(|m| m.requests > 0.0)
-        .map(|m| m.at + MINUTE)
-        .max();
-    let quiet_since = last_request.map_or(w.since, |t| t.max(w.since));
+    let quiet_since = quiet_since(w, minutes);
     if now - quiet_since < w.after {
         return Verdict::Stay(format!(
             "{} request{} in the last {} (the last ending {})",
@@ -170,6 +165,23 @@ pub fn decide(env: &Environment, w: &Watch, minutes: &[Minute], deploying: &[Str
         ),
         after,
     })
+}
+
+/// When the front door went quiet: the end of the last minute with requests, or the start of
+/// the stretch awake when there were none.
+fn quiet_since(w: &Watch, minutes: &[Minute]) -> DateTime<Utc> {
+    let last_request = minutes
+        .iter()
+        .filter(|m| m.requests > 0.0)
+        .map(|m| m.at + MINUTE)
+        .max();
+    last_request.map_or(w.since, |t| t.max(w.since))
+}
+
+/// When the idle sleep is due if no request comes from now on (for a heads-up before it): the
+/// idle window after the front door went quiet, and never before [`Watch::earliest`].
+pub fn due(w: &Watch, minutes: &[Minute]) -> DateTime<Utc> {
+    (quiet_since(w, minutes) + w.after).max(w.earliest())
 }
 
 /// The requests counted, as a whole number (CloudWatch sums are whole for counts).

@@ -90,6 +90,11 @@ fn a_wake_in_sydney_ends_after_the_idle_window_from_its_last_request() {
         "{}",
         s.reason
     );
+    // Seen from 10:30, with those requests, it was due at the instant it happened.
+    let w = watch(&e, Some(&ov), utc("2026-12-02T10:30:00Z")).unwrap();
+    assert_eq!(due(&w, &requests), at);
+    // With none at all, at the earliest: the idle window after the wake.
+    assert_eq!(due(&w, &[]), utc("2026-12-02T10:45:00Z"));
 }
 
 /// Never before the minimum awake time, even with no request at all.

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -59,6 +59,8 @@ struct Sim {
     /// Requests per minute, as the ALB counted them.
     requests: Mutex<BTreeMap<DateTime<Utc>, f64>>,
     metric_calls: AtomicUsize,
+    /// CloudWatch refuses the counts.
+    counts_fail: AtomicBool,
     published: Mutex<Vec<Transition>>,
     alarms: Mutex<Vec<(DateTime<Utc>, bool)>>,
 }
@@ -134,6 +136,13 @@ impl Cloud for Sim {
         to: DateTime<Utc>,
     ) -> Result<Vec<(DateTime<Utc>, f64)>, CloudError> {
         self.metric_calls.fetch_add(1, Ordering::SeqCst);
+        if self.counts_fail.load(Ordering::SeqCst) {
+            return Err(CloudError {
+                operation: "GetMetricData",
+                code: Some("AccessDenied".into()),
+                message: "not authorized to perform: cloudwatch:GetMetricData".into(),
+            });
+        }
         let visible = self.clock.now() - METRIC_LAG;
         Ok(self
             .requests
@@ -186,6 +195,7 @@ fn hour() -> Hour {
         deploying: Mutex::new(None),
         requests: Mutex::new(BTreeMap::new()),
         metric_calls: AtomicUsize::new(0),
+        counts_fail: AtomicBool::new(false),
         published: Mutex::new(Vec::new()),
         alarms: Mutex::new(Vec::new()),
     };
@@ -302,6 +312,26 @@ async fn a_simulated_hour_ends_an_unused_wake_thirty_minutes_after_the_last_requ
     assert_eq!(alarms.first(), Some(&(-1, false)));
     assert!(alarms.iter().any(|(_, on)| *on), "{alarms:?}");
     assert_eq!(alarms.last(), Some(&(42, false)), "{alarms:?}");
+    assert!(
+        h.service
+            .metrics
+            .render(1, 0, 0)
+            .contains("lightsout_idle_sleeps_total{env=\"staging\"} 1")
+    );
+}
+
+/// Counts that cannot be read are not "no requests": it stays awake the whole hour, and the
+/// wake ends when it was asked to.
+#[tokio::test]
+async fn unreadable_counts_keep_it_awake() {
+    let h = hour();
+    h.service
+        .wake(&h.env, "alice", "2h", "check")
+        .await
+        .unwrap();
+    h.service.cloud.counts_fail.store(true, Ordering::SeqCst);
+    assert_eq!(h.run(0, 60).await, None);
+    assert_eq!(*h.service.cloud.desired.lock().unwrap(), 2);
 }
 
 /// A deployment under way from 21:35 to 21:50 holds the idle sleep until the first pass after

@@ -113,6 +113,9 @@ impl<C: Cloud> Service<C> {
         })
         .await;
         tracing::info!(env = %env.name, reason = %sleep.reason, "idle: going to sleep");
+        self.metrics
+            .idle_sleeps
+            .inc(&format!("env=\"{}\"", env.name));
         self.publish(
             env,
             Transition {
@@ -178,9 +181,13 @@ impl<C: Cloud> Service<C> {
             }
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
+                self.follow_failed(env, "alarms");
                 tracing::warn!(env = %env.name, error = %e, enabled, "cannot switch alarm actions")
             }
-            Err(_) => tracing::warn!(env = %env.name, enabled, "switching alarm actions timed out"),
+            Err(_) => {
+                self.follow_failed(env, "alarms");
+                tracing::warn!(env = %env.name, enabled, "switching alarm actions timed out")
+            }
         }
     }
 
@@ -192,13 +199,23 @@ impl<C: Cloud> Service<C> {
         }
         match tokio::time::timeout(FOLLOW_TIMEOUT, self.cloud.publish(env, &t)).await {
             Ok(failed) => {
+                if !failed.is_empty() {
+                    self.follow_failed(env, "events");
+                }
                 for e in failed {
                     tracing::warn!(env = %env.name, transition = t.transition.as_str(), error = %e, "cannot publish the transition");
                 }
             }
             Err(_) => {
+                self.follow_failed(env, "events");
                 tracing::warn!(env = %env.name, transition = t.transition.as_str(), "publishing the transition timed out")
             }
         }
+    }
+
+    fn follow_failed(&self, env: &Environment, what: &str) {
+        self.metrics
+            .follow_failures
+            .inc(&format!("env=\"{}\",what=\"{what}\"", env.name));
     }
 }
