@@ -199,3 +199,86 @@ async fn the_webhook_body_is_signed_and_never_sent_unsigned() {
     assert!(failed[0].contains("never sent unsigned"), "{failed:?}");
     assert_eq!(hook.got.lock().unwrap().len(), 1, "nothing more was sent");
 }
+
+/// Real passes over the seeded reference environment at night, through the real adapters: the
+/// first pass puts it to sleep (published as `going_to_sleep`, it acted), the next finds it
+/// asleep (`asleep`); a third with nothing changed publishes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passes_publish_their_transitions_to_eventbridge() {
+    let moto = Moto::start();
+    moto.seed();
+    moto.python(
+        "import json\nev = boto3.client('events', **kw)\nsqs = boto3.client('sqs', **kw)\n\
+         q = sqs.create_queue(QueueName='follow')['QueueUrl']\n\
+         qa = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=['QueueArn'])['Attributes']['QueueArn']\n\
+         ev.put_rule(Name='follow', EventPattern=json.dumps({'source': ['lightsout']}))\n\
+         ev.put_targets(Rule='follow', Targets=[{'Id': 'q', 'Arn': qa}])",
+    );
+    let cfg = moto.sdk_config().await;
+    let src = format!("{}\n[events]\nbus = \"default\"\n", support::STAGING);
+    let env = lightsout::config::parse_str(Path::new("staging.toml"), &src).unwrap();
+    // Wednesday 23:00 CET.
+    let clock = Arc::new(lightsout::clock::ManualClock::new(
+        "2026-12-02T22:00:00Z".parse().unwrap(),
+    ));
+    let service = lightsout::service::Service::new(
+        lightsout::model::Config {
+            environments: vec![env],
+        },
+        AwsCloud::new(cfg.clone()),
+        Arc::new(lightsout::store::SqliteStore::in_memory().unwrap()),
+        clock.clone(),
+        "events-test".into(),
+    );
+    for minute in 0..3 {
+        clock.set(
+            "2026-12-02T22:00:00Z"
+                .parse::<chrono::DateTime<chrono::Utc>>()
+                .unwrap()
+                + chrono::TimeDelta::minutes(minute),
+        );
+        let pass = service.reconcile_all().await;
+        assert!(pass.failed().is_empty(), "{pass:?}");
+    }
+    let sqs = aws_sdk_sqs::Client::new(&cfg);
+    let url = sqs
+        .get_queue_url()
+        .queue_name("follow")
+        .send()
+        .await
+        .unwrap();
+    let got = sqs
+        .receive_message()
+        .queue_url(url.queue_url().unwrap())
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    let events: Vec<(String, String, String)> = got
+        .messages()
+        .iter()
+        .map(|m| {
+            let v: serde_json::Value = serde_json::from_str(m.body().unwrap()).unwrap();
+            (
+                v["detail-type"].as_str().unwrap().to_string(),
+                v["detail"]["transition"].as_str().unwrap().to_string(),
+                v["detail"]["actor"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            (
+                "Environment Going To Sleep".to_string(),
+                "going_to_sleep".to_string(),
+                "schedule".to_string()
+            ),
+            (
+                "Environment Asleep".to_string(),
+                "asleep".to_string(),
+                "schedule".to_string()
+            ),
+        ]
+    );
+}
