@@ -68,13 +68,15 @@ pub trait Cloud: Send + Sync {
     }
 
     /// Turns the actions of the environment's `mute_alarms` alarms off (`enabled = false`,
-    /// going to sleep) or back on (awake); how many alarms changed.
+    /// going to sleep) or back on (awake) — of `only` these names, when given — where they are
+    /// not so already; the names of the alarms it switched.
     fn alarm_actions(
         &self,
         _env: &Environment,
         _enabled: bool,
-    ) -> impl Future<Output = Result<usize, CloudError>> + Send {
-        async { Ok(0) }
+        _only: Option<&[String]>,
+    ) -> impl Future<Output = Result<Vec<String>, CloudError>> + Send {
+        async { Ok(Vec::new()) }
     }
 
     /// Publishes a transition wherever the environment's `[events]` says; what failed, each

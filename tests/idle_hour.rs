@@ -63,6 +63,8 @@ struct Sim {
     counts_fail: AtomicBool,
     published: Mutex<Vec<Transition>>,
     alarms: Mutex<Vec<(DateTime<Utc>, bool)>>,
+    /// What each unmuting was limited to.
+    unmuted_only: Mutex<Vec<Option<Vec<String>>>>,
 }
 
 /// ALB metrics reach CloudWatch a couple of minutes late.
@@ -154,12 +156,23 @@ impl Cloud for Sim {
             .collect())
     }
 
-    async fn alarm_actions(&self, _env: &Environment, enabled: bool) -> Result<usize, CloudError> {
+    async fn alarm_actions(
+        &self,
+        _env: &Environment,
+        enabled: bool,
+        only: Option<&[String]>,
+    ) -> Result<Vec<String>, CloudError> {
         self.alarms
             .lock()
             .unwrap()
             .push((self.clock.now(), enabled));
-        Ok(1)
+        if enabled {
+            self.unmuted_only
+                .lock()
+                .unwrap()
+                .push(only.map(<[String]>::to_vec));
+        }
+        Ok(vec!["staging-5xx".to_string()])
     }
 
     async fn publish(&self, _env: &Environment, t: &Transition) -> Vec<String> {
@@ -198,6 +211,7 @@ fn hour() -> Hour {
         counts_fail: AtomicBool::new(false),
         published: Mutex::new(Vec::new()),
         alarms: Mutex::new(Vec::new()),
+        unmuted_only: Mutex::new(Vec::new()),
     };
     let env = env();
     let service = Service::new(
@@ -312,6 +326,11 @@ async fn a_simulated_hour_ends_an_unused_wake_thirty_minutes_after_the_last_requ
     assert_eq!(alarms.first(), Some(&(-1, false)));
     assert!(alarms.iter().any(|(_, on)| *on), "{alarms:?}");
     assert_eq!(alarms.last(), Some(&(42, false)), "{alarms:?}");
+    // Waking turned back on only what going to sleep had muted.
+    assert_eq!(
+        *h.service.cloud.unmuted_only.lock().unwrap(),
+        [Some(vec!["staging-5xx".to_string()])]
+    );
     assert!(
         h.service
             .metrics

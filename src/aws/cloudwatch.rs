@@ -105,14 +105,15 @@ pub(crate) async fn request_counts(
     }
 }
 
-/// Turns the actions of every alarm whose name starts with one of `prefixes` off
-/// (`enabled = false`) or on, calling only for the alarms not already so; returns how many
-/// alarms it changed.
+/// Turns the actions of every alarm whose name starts with one of `prefixes` (and is one of
+/// `only`, when given) off (`enabled = false`) or on, calling only for the alarms not already
+/// so; returns the names of the alarms it switched.
 pub(crate) async fn alarm_actions(
     cw: &aws_sdk_cloudwatch::Client,
     prefixes: &[String],
     enabled: bool,
-) -> Result<usize, CloudError> {
+    only: Option<&[String]>,
+) -> Result<Vec<String>, CloudError> {
     let mut names: BTreeSet<String> = BTreeSet::new();
     for prefix in prefixes.iter().filter(|p| !p.is_empty()) {
         let mut pages = Pages::new();
@@ -138,6 +139,7 @@ pub(crate) async fn alarm_actions(
             for (name, on) in metric.chain(composite) {
                 if let Some(name) = name
                     && on != Some(enabled)
+                    && only.is_none_or(|o| o.iter().any(|n| n == name))
                 {
                     names.insert(name.to_string());
                 }
@@ -166,7 +168,7 @@ pub(crate) async fn alarm_actions(
                 .map_err(|e| cloud_error("DisableAlarmActions", e))?;
         }
     }
-    Ok(names.len())
+    Ok(names)
 }
 
 #[cfg(test)]

@@ -335,12 +335,17 @@ impl Cloud for AwsCloud {
         cloudwatch::request_counts(&clients.cw, &env.kinds.alb.rules, from, to).await
     }
 
-    async fn alarm_actions(&self, env: &Environment, enabled: bool) -> Result<usize, CloudError> {
+    async fn alarm_actions(
+        &self,
+        env: &Environment,
+        enabled: bool,
+        only: Option<&[String]>,
+    ) -> Result<Vec<String>, CloudError> {
         if env.mute_alarms.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         let clients = self.clients(env).await;
-        cloudwatch::alarm_actions(&clients.cw, &env.mute_alarms, enabled).await
+        cloudwatch::alarm_actions(&clients.cw, &env.mute_alarms, enabled, only).await
     }
 
     async fn publish(&self, env: &Environment, t: &crate::model::Transition) -> Vec<String> {

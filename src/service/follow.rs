@@ -175,11 +175,44 @@ impl<C: Cloud> Service<C> {
         if env.mute_alarms.is_empty() || before.and_then(was) == Some(enabled) {
             return;
         }
-        match tokio::time::timeout(FOLLOW_TIMEOUT, self.cloud.alarm_actions(env, enabled)).await {
-            Ok(Ok(n)) if n > 0 => {
-                tracing::info!(env = %env.name, alarms = n, enabled, "alarm actions switched")
+        // The alarms it muted are remembered in the store, so waking turns back on only those,
+        // never one a person turned off; with no memory (a new store) every one is turned on:
+        // better a page too many than alarms silenced for good.
+        let key = format!("{}#muted-alarms", env.name);
+        let remembered = match self.store.cache_get(&key, snap.at).await {
+            Ok(v) => v.and_then(|v| serde_json::from_str::<Vec<String>>(&v).ok()),
+            Err(e) => {
+                tracing::warn!(env = %env.name, error = %e, "cannot read which alarms were muted");
+                None
             }
-            Ok(Ok(_)) => {}
+        };
+        let only = if enabled { remembered.as_deref() } else { None };
+        let switch = self.cloud.alarm_actions(env, enabled, only);
+        match tokio::time::timeout(FOLLOW_TIMEOUT, switch).await {
+            Ok(Ok(names)) => {
+                if !names.is_empty() {
+                    tracing::info!(env = %env.name, alarms = names.len(), enabled, "alarm actions switched");
+                }
+                // Going to sleep: added to what is muted; awake: nothing is any more.
+                let now_muted: Vec<String> = if enabled {
+                    Vec::new()
+                } else {
+                    let mut all = remembered.unwrap_or_default();
+                    all.extend(names);
+                    all.sort();
+                    all.dedup();
+                    all
+                };
+                let value = serde_json::to_string(&now_muted).unwrap_or_else(|_| "[]".into());
+                if let Err(e) = self
+                    .store
+                    .cache_put(&key, &value, snap.at + chrono::TimeDelta::days(400))
+                    .await
+                {
+                    self.follow_failed(env, "alarms");
+                    tracing::warn!(env = %env.name, error = %e, "cannot remember which alarms were muted");
+                }
+            }
             Ok(Err(e)) => {
                 self.follow_failed(env, "alarms");
                 tracing::warn!(env = %env.name, error = %e, enabled, "cannot switch alarm actions")
