@@ -317,8 +317,10 @@ impl<C: Cloud> Service<C> {
                 Err(h) => return EnvPass::Deferred(h.to_string()),
             };
         let mut ov = ov;
-        // Idle to sleep, on what was just observed (never in a rehearsal at another instant).
+        // Idle to sleep, on what was just observed (never in a rehearsal at another instant,
+        // and only while the lease is held: it writes the override).
         if shift.is_zero()
+            && fence.check().is_ok()
             && let Some(now_in_force) = self.idle_check(env, ov.as_ref(), &observed, at).await
         {
             ov = now_in_force;
