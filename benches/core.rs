@@ -38,6 +38,7 @@ fn observation(services: usize, dbs: usize) -> Observation {
                 desired: 2,
                 running: 2,
                 tags: BTreeMap::from([("Team".to_string(), "app".to_string())]),
+                deploying: false,
                 scalable: (i % 2 == 0)
                     .then_some(Bounds { min: 1, max: 4 })
                     .map_or(Scalable::None, Scalable::Some),

@@ -65,6 +65,7 @@ fn svc(name: &str) -> ObservedService {
         desired: 1,
         running: 1,
         tags: BTreeMap::new(),
+        deploying: false,
         scalable: Scalable::Some(Bounds { min: 1, max: 2 }),
     }
 }

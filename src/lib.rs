@@ -17,12 +17,15 @@
 //! - [`service`]: the running service, with no HTTP in it — passes over every environment under
 //!   leases that fence every write, snapshots, the audit trail, the one `Requeue` decision,
 //!   and the wake and sleep rules every entry point shares (and a knock's: one wake a burst);
-//!   the Slack heads-up before a scheduled sleep, and signed wake links.
+//!   the Slack heads-up before a scheduled sleep, signed wake links, and following use
+//!   (`service::follow`: idle to sleep, transitions published, alarms muted).
 //! - [`engine`] (observe → plan → apply behind a `Fence`: deadline, lease, shutdown) and
 //!   [`digest`] (the daily cost and health digest: gathered through the ports, computed and
 //!   rendered purely, delivered per channel).
-//! - [`plan`] (the kind-agnostic planner: guard, `skip-until`, tiers, who waits for whom) and
-//!   [`aws`] (every AWS SDK call: one file per service, and the adapters of every port).
+//! - [`plan`] (the kind-agnostic planner: guard, `skip-until`, tiers, who waits for whom),
+//!   [`idle`] (pure: whether an environment awake on a wake or a window has been idle long
+//!   enough to sleep) and [`aws`] (every AWS SDK call: one file per service, and the adapters
+//!   of every port).
 //! - [`ports`] (what the core needs of the outside: `Cloud`, `Billing`, `Inspect`, `Outbox`,
 //!   `Pricing`),
 //!   [`store`] (overrides, the audit trail, leases, a cache: SQLite; DynamoDB is in `aws`),
@@ -30,14 +33,14 @@
 //!   [`schedule`] (pure: awake or asleep at an instant, when that changes, and when a heads-up
 //!   before a sleep is due).
 //! - [`model`]: the nouns — what an environment, a window, a duration, an override, an audit
-//!   event, money and a transition's progress are.
+//!   event, money, a transition and a transition's progress are.
 //! - [`kinds`]: one file per resource kind (its table, observed form, steps, rules, tier) and
 //!   the one enum dispatch over them; the production guard.
 //! - At the ground: [`calendar`] (local days and instants, exact across DST), [`diag`]
 //!   (diagnostics and the spanned reader of schedule files), [`clock`] (the one place that reads
 //!   the wall clock) and [`metrics`] (Prometheus counters).
 //!
-//! The pure core — `model`, `kinds`, `calendar`, `diag`, `schedule`, `plan`, and the digest's
+//! The pure core — `model`, `kinds`, `calendar`, `diag`, `schedule`, `plan`, `idle`, and the digest's
 //! figures, prices, chart and renderings — imports no tokio, AWS SDK, store or clock.
 //!
 //! Errors, one policy: a `thiserror` enum per boundary — `ports::CloudError` (an AWS call),
@@ -56,6 +59,7 @@ pub mod daemon;
 pub mod diag;
 pub mod digest;
 pub mod engine;
+pub mod idle;
 pub mod kinds;
 pub mod lambda;
 pub mod metrics;

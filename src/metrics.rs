@@ -67,6 +67,11 @@ pub struct Metrics {
     pub store_errors: Counter,
     /// Passes that could not observe an environment, by environment.
     pub observation_failures: Labeled,
+    /// Idle sleeps (a wake ended, or a window cut short, for no requests), by environment.
+    pub idle_sleeps: Labeled,
+    /// Transitions that could not be published, or alarm actions not switched, by
+    /// environment and what (`events`, `alarms`).
+    pub follow_failures: Labeled,
     /// The daemon's HTTP connections (shared with its server).
     pub connections: std::sync::Arc<Connections>,
 }
@@ -171,6 +176,18 @@ impl Metrics {
         );
         self.observation_failures
             .render(&mut out, "lightsout_observation_failures_total");
+        let _ = writeln!(
+            out,
+            "# HELP lightsout_idle_sleeps_total Idle sleeps: wakes ended or windows cut short for no requests.\n# TYPE lightsout_idle_sleeps_total counter"
+        );
+        self.idle_sleeps
+            .render(&mut out, "lightsout_idle_sleeps_total");
+        let _ = writeln!(
+            out,
+            "# HELP lightsout_follow_failures_total Transitions not published or alarm actions not switched.\n# TYPE lightsout_follow_failures_total counter"
+        );
+        self.follow_failures
+            .render(&mut out, "lightsout_follow_failures_total");
         let _ = writeln!(
             out,
             "# HELP lightsout_environments Environments configured.\n# TYPE lightsout_environments gauge\nlightsout_environments {environments}"

@@ -54,6 +54,7 @@ fn backend(desired: i32, asleep: bool) -> ObservedService {
         desired,
         running: desired,
         tags,
+        deploying: false,
         scalable: Scalable::None,
     }
 }

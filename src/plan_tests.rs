@@ -49,6 +49,7 @@ fn svc(name: &str, desired: i32) -> ObservedService {
         desired,
         running: desired,
         tags: BTreeMap::new(),
+        deploying: false,
         scalable: Scalable::None,
     }
 }

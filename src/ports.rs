@@ -54,6 +54,40 @@ pub trait Cloud: Send + Sync {
         env: &Environment,
         step: &Step,
     ) -> impl Future<Output = Result<(), CloudError>> + Send;
+
+    /// Requests through the environment's front door (the app target groups of its `[alb]`
+    /// rules) per minute from `from` to `to`, as `(minute start, requests)`, in one call; a
+    /// minute left out had none. A cloud without a front door answers none.
+    fn request_counts(
+        &self,
+        _env: &Environment,
+        _from: DateTime<Utc>,
+        _to: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<(DateTime<Utc>, f64)>, CloudError>> + Send {
+        async { Ok(Vec::new()) }
+    }
+
+    /// Turns the actions of the environment's `mute_alarms` alarms off (`enabled = false`,
+    /// going to sleep) or back on (awake) — of `only` these names, when given — where they are
+    /// not so already; the names of the alarms it switched.
+    fn alarm_actions(
+        &self,
+        _env: &Environment,
+        _enabled: bool,
+        _only: Option<&[String]>,
+    ) -> impl Future<Output = Result<Vec<String>, CloudError>> + Send {
+        async { Ok(Vec::new()) }
+    }
+
+    /// Publishes a transition wherever the environment's `[events]` says; what failed, each
+    /// in one line (never the webhook's secret). Never fails the pass.
+    fn publish(
+        &self,
+        _env: &Environment,
+        _t: &crate::model::Transition,
+    ) -> impl Future<Output = Vec<String>> + Send {
+        async { Vec::new() }
+    }
 }
 
 /// What an environment costs, from AWS's billing.

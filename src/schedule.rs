@@ -176,6 +176,18 @@ pub fn scheduled(env: &Environment, now: DateTime<Utc>) -> Decision {
     }
 }
 
+/// When the window `env` is in at `now` began (the earliest, when occurrences overlap across
+/// midnight); `None` outside every window. Exact across DST like [`scheduled`].
+pub fn window_start(env: &Environment, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let cal = Calendar { env };
+    let today = now.with_timezone(&env.timezone).date_naive();
+    cal.occurrences_starting(today.pred_opt().unwrap_or(today), today)
+        .into_iter()
+        .filter(|o| o.start <= now && now < o.end)
+        .map(|o| o.start)
+        .min()
+}
+
 /// The stretches of `[from, to)` the schedule alone (windows and holidays, no override) keeps
 /// `env` awake, in order, each clipped to `[from, to)`: what the status page draws as the week.
 /// Stepped from one scheduled change to the next, so it is exact across DST like [`scheduled`].

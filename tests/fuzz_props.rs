@@ -146,6 +146,7 @@ fn observation() -> impl Strategy<Value = Observation> {
                             desired,
                             running: desired,
                             tags: t,
+                            deploying: false,
                             scalable: if unknown {
                                 Scalable::Unknown
                             } else {

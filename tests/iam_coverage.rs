@@ -40,6 +40,7 @@ fn prefix_of(krate: &str) -> String {
         "costexplorer" => "ce",
         "elasticloadbalancingv2" => "elasticloadbalancing",
         "sesv2" => "ses",
+        "eventbridge" => "events",
         other => other,
     }
     .to_string()

@@ -225,6 +225,7 @@ async fn suite(store: Arc<dyn Store>) {
             resource: format!("ecs:c/s{}", i % 7),
             action: Action::Sleep {
                 until: Some(base + TimeDelta::minutes(i + 30)),
+                idle: None,
             },
             reason: String::new(),
             actor: "schedule".into(),

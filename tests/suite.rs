@@ -36,6 +36,8 @@ mod docdb_moto;
 mod ec2_moto;
 #[path = "elasticache_moto.rs"]
 mod elasticache_moto;
+#[path = "events_moto.rs"]
+mod events_moto;
 #[path = "faults_moto.rs"]
 mod faults_moto;
 #[path = "fencing_moto.rs"]
@@ -48,6 +50,8 @@ mod heads_up;
 mod help_cli;
 #[path = "iam_coverage.rs"]
 mod iam_coverage;
+#[path = "idle_hour.rs"]
+mod idle_hour;
 #[path = "knock_api.rs"]
 mod knock_api;
 #[path = "lambda_continuation.rs"]

@@ -40,6 +40,27 @@
       "Resource": "*"
     },
     {
+      "Sid": "IdleRequestCounts",
+      "Effect": "Allow",
+      "Action": ["cloudwatch:GetMetricData"],
+      "Resource": "*"
+    },
+    {
+      "Sid": "AlarmMuting",
+      "Effect": "Allow",
+      "Action": [
+        "cloudwatch:DisableAlarmActions",
+        "cloudwatch:EnableAlarmActions"
+      ],
+      "Resource": "arn:aws:cloudwatch:*:*:alarm:*"
+    },
+    {
+      "Sid": "TransitionEvents",
+      "Effect": "Allow",
+      "Action": ["events:PutEvents"],
+      "Resource": "arn:aws:events:*:*:event-bus/*"
+    },
+    {
       "Sid": "DigestBudget",
       "Effect": "Allow",
       "Action": ["budgets:ViewBudget"],

@@ -211,6 +211,7 @@ async fn describe(
                         Some((t.key()?.to_string(), t.value().unwrap_or("").to_string()))
                     })
                     .collect(),
+                deploying: deploying(s.deployments()),
                 scalable: Scalable::None,
             })
         })
@@ -222,6 +223,15 @@ async fn describe(
         .filter_map(|f| f.arn().map(String::from))
         .collect();
     Ok((services, missing))
+}
+
+/// A deployment under way: more than one deployment (the new one replacing the old), or the
+/// primary's rollout still `IN_PROGRESS`.
+fn deploying(deployments: &[aws_sdk_ecs::types::Deployment]) -> bool {
+    deployments.len() > 1
+        || deployments.iter().any(|d| {
+            d.rollout_state() == Some(&aws_sdk_ecs::types::DeploymentRolloutState::InProgress)
+        })
 }
 
 async fn scalable_targets(

@@ -12,6 +12,7 @@
 mod alb;
 mod asg;
 mod billing;
+mod cloudwatch;
 mod count;
 mod docdb;
 mod dynamo;
@@ -19,6 +20,7 @@ mod ec2;
 mod ecs;
 mod elasticache;
 pub mod elb_keys;
+pub mod events;
 mod health;
 pub mod outbox;
 mod pricing;
@@ -61,6 +63,7 @@ pub(crate) struct Clients {
     pub(crate) autoscaling: aws_sdk_autoscaling::Client,
     pub(crate) ec2: aws_sdk_ec2::Client,
     pub(crate) redshift: aws_sdk_redshift::Client,
+    pub(crate) eb: aws_sdk_eventbridge::Client,
     /// AWS's Price List (answers in us-east-1, eu-central-1 and ap-south-1 only: the nearest).
     pub(crate) pricing: aws_sdk_pricing::Client,
 }
@@ -251,6 +254,12 @@ impl AwsCloud {
             ),
             redshift: aws_sdk_redshift::Client::from_conf(
                 aws_sdk_redshift::config::Builder::from(&config)
+                    .region(region.clone())
+                    .interceptor(self.counter.clone())
+                    .build(),
+            ),
+            eb: aws_sdk_eventbridge::Client::from_conf(
+                aws_sdk_eventbridge::config::Builder::from(&config)
                     .region(region)
                     .interceptor(self.counter.clone())
                     .build(),
@@ -316,6 +325,37 @@ impl Cloud for AwsCloud {
             Step::Rds(s) => rds::execute(&clients, s).await,
             Step::Redshift(s) => redshift::execute(&clients, s).await,
         }
+    }
+
+    async fn request_counts(
+        &self,
+        env: &Environment,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(chrono::DateTime<chrono::Utc>, f64)>, CloudError> {
+        let clients = self.clients(env).await;
+        cloudwatch::request_counts(&clients.cw, &env.kinds.alb.rules, from, to).await
+    }
+
+    async fn alarm_actions(
+        &self,
+        env: &Environment,
+        enabled: bool,
+        only: Option<&[String]>,
+    ) -> Result<Vec<String>, CloudError> {
+        if env.mute_alarms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let clients = self.clients(env).await;
+        cloudwatch::alarm_actions(&clients.cw, &env.mute_alarms, enabled, only).await
+    }
+
+    async fn publish(&self, env: &Environment, t: &crate::model::Transition) -> Vec<String> {
+        if !env.events.any() {
+            return Vec::new();
+        }
+        let clients = self.clients(env).await;
+        events::publish(&clients, env, t).await
     }
 }
 

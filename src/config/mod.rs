@@ -8,6 +8,7 @@
 
 mod digest;
 mod files;
+mod follow;
 mod ics;
 mod parse;
 

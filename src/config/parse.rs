@@ -53,6 +53,11 @@ const TOP_KEYS: &[&str] = &[
     "concurrency",
     "guard",
     "digest",
+    "idle_wake",
+    "idle_sleep",
+    "idle_min_awake",
+    "mute_alarms",
+    "events",
 ];
 const GUARD_KEYS: &[&str] = &["production_tags", "require_tags"];
 
@@ -300,6 +305,15 @@ impl Reader<'_, '_> {
                 .unwrap_or_default(),
             None => self.digest(&DeTable::new(), &guard, &name),
         };
+        let idle = self.idle(root, !kinds.alb.is_empty());
+        let mute_alarms = self.mute_alarms(root);
+        let events = match get("events") {
+            Some(v) => self
+                .table(v, "events")
+                .map(|t| self.events(t))
+                .unwrap_or_default(),
+            None => crate::model::EventsConfig::default(),
+        };
         if Tables::KEYS.iter().all(|k| get(k).is_none()) {
             self.err(
                 start,
@@ -336,6 +350,9 @@ impl Reader<'_, '_> {
                 guard,
                 concurrency: concurrency?,
                 digest,
+                idle,
+                events,
+                mute_alarms,
             })
         })();
         let scope = format!(

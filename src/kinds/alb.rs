@@ -67,6 +67,17 @@ pub enum RuleRef {
 }
 
 impl RuleRef {
+    /// The load balancer it belongs to, as its metrics' `LoadBalancer` dimension names it:
+    /// `app/staging/50dc…` (from the rule's ARN or its listener's).
+    pub fn load_balancer(&self) -> Option<String> {
+        let tail = match self {
+            RuleRef::Arn(a) => a.split_once(":listener-rule/")?.1,
+            RuleRef::Match { listener, .. } => listener.split_once(":listener/")?.1,
+        };
+        let parts: Vec<&str> = tail.split('/').take(3).collect();
+        (parts.len() == 3 && parts.iter().all(|p| !p.is_empty())).then(|| parts.join("/"))
+    }
+
     /// Whether a rule with these host-header and path-pattern values (and no other condition
     /// when `other` is false) is the one meant.
     pub fn matches(&self, arn: &str, hosts: &[String], paths: &[String], other: bool) -> bool {

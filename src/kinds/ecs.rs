@@ -354,6 +354,9 @@ pub struct ObservedService {
     pub running: i32,
     /// The service's tags.
     pub tags: BTreeMap<String, String>,
+    /// A deployment is under way (more than one deployment, or a rollout in progress): an
+    /// idle environment is not put to sleep in the middle of it.
+    pub deploying: bool,
     /// Its Application Auto Scaling target.
     pub scalable: Scalable,
 }

@@ -55,11 +55,24 @@ pub enum Action {
         /// A longer wake was already in force and stays.
         kept: bool,
     },
-    /// A sleep request.
+    /// A sleep request, or an idle sleep (actor `idle`).
     Sleep {
         /// Held asleep until then (inside an awake window); `None`: back on the schedule.
         until: Option<DateTime<Utc>>,
+        /// Put to sleep for being idle: since when, and the idle window. `None`: asked for.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        idle: Option<Idle>,
     },
+}
+
+/// What made an idle sleep: no requests through the front door since `quiet_since`, for at
+/// least the idle window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Idle {
+    /// The last request ended then (or the environment woke then, with none since).
+    pub quiet_since: DateTime<Utc>,
+    /// The idle window, as written in the schedule file (`45m`).
+    pub after: String,
 }
 
 impl Action {
@@ -99,7 +112,8 @@ impl fmt::Display for Action {
                 }
             },
             Action::Wake { asked, .. } => write!(f, "wake for {asked}"),
-            Action::Sleep { .. } => f.write_str("sleep"),
+            Action::Sleep { idle: None, .. } => f.write_str("sleep"),
+            Action::Sleep { idle: Some(i), .. } => write!(f, "sleep (idle for {})", i.after),
         }
     }
 }
@@ -158,7 +172,7 @@ impl AuditEvent {
                 kept: outcome.contains("already in force"),
             }
         } else if resource.is_empty() && action == "sleep" {
-            Action::Sleep { until }
+            Action::Sleep { until, idle: None }
         } else {
             let steps: Vec<String> = action
                 .split(';')
@@ -286,7 +300,13 @@ mod tests {
             "bob".into(),
             "ok: back on the schedule",
         );
-        assert_eq!(e.action, Action::Sleep { until: None });
+        assert_eq!(
+            e.action,
+            Action::Sleep {
+                until: None,
+                idle: None
+            }
+        );
     }
 
     /// Typed events survive JSON, the form both stores keep them in.

@@ -63,6 +63,50 @@ pub struct Environment {
     pub concurrency: usize,
     /// The daily digest: when, what it covers, where it goes.
     pub digest: DigestConfig,
+    /// Idle to sleep: a wake (and, opted in, a window) ends once its front door has had no
+    /// requests for a while. `None`: off.
+    pub idle: Option<IdleConfig>,
+    /// Where its transitions are published (`[events]`).
+    pub events: EventsConfig,
+    /// Alarm name prefixes whose CloudWatch alarm actions are off while it sleeps
+    /// (`mute_alarms`); empty: none.
+    pub mute_alarms: Vec<String>,
+}
+
+/// Idle to sleep (`idle_wake`, `idle_sleep`, `idle_min_awake` in a schedule file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdleConfig {
+    /// A wake ends after this long with no requests through the `[alb]` rules.
+    pub wake_after: TimeDelta,
+    /// Inside its windows it sleeps after this long with no requests (until the next window
+    /// start or wake); `None`: windows are never cut short.
+    pub window_after: Option<TimeDelta>,
+    /// It is never put to sleep for being idle before it has been awake this long.
+    pub min_awake: TimeDelta,
+}
+
+impl IdleConfig {
+    /// The minimum awake time when `idle_min_awake` is not written.
+    pub const DEFAULT_MIN_AWAKE: TimeDelta = TimeDelta::minutes(15);
+}
+
+/// The `[events]` table: where an environment's transitions are published.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventsConfig {
+    /// The EventBridge bus (`default` for the account's default bus); `None`: no EventBridge.
+    pub bus: Option<String>,
+    /// A URL every transition is POSTed to as JSON; `None`: no webhook.
+    pub webhook_url: Option<String>,
+    /// The environment variable holding the webhook's secret (the body is signed with
+    /// HMAC-SHA256 in `X-Lightsout-Signature`); the secret itself is never in the file.
+    pub webhook_secret_env: Option<String>,
+}
+
+impl EventsConfig {
+    /// Whether transitions go anywhere.
+    pub fn any(&self) -> bool {
+        self.bus.is_some() || self.webhook_url.is_some()
+    }
 }
 
 /// The `[digest]` table of a schedule file.

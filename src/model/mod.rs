@@ -8,12 +8,14 @@ mod environment;
 mod money;
 mod overrides;
 mod progress;
+mod transition;
 mod window;
 
-pub use audit::{Action, AuditEvent, Effect, Outcome};
+pub use audit::{Action, AuditEvent, Effect, Idle, Outcome};
 pub use duration::{format_duration, parse_duration};
 pub use environment::*;
 pub use money::Money;
 pub use overrides::{Hold, Override};
 pub use progress::{KindCount, Progress, Standing};
+pub use transition::{Change, EVENT_SOURCE, Transition};
 pub use window::{DAY_MINUTES, DAY_NAMES, WeekMinutes, Window, WindowError, week_minute_label};

@@ -20,11 +20,12 @@ use crate::model::{AuditEvent, Environment};
 use crate::ports::Cloud;
 use crate::schedule::{USED_WITHIN_HOURS, heads_up_due, heads_up_from};
 
-/// The newest use among `events`: an event not made by the scheduled passes (`schedule_actor`).
+/// The newest use among `events`: an event not made by the scheduled passes (`schedule_actor`)
+/// nor by idle to sleep (which is the absence of use).
 pub fn last_used(events: &[AuditEvent], schedule_actor: &str) -> Option<DateTime<Utc>> {
     events
         .iter()
-        .filter(|e| e.actor != schedule_actor)
+        .filter(|e| e.actor != schedule_actor && e.actor != super::follow::IDLE_ACTOR)
         .map(|e| e.at)
         .max()
 }
@@ -179,7 +180,10 @@ mod tests {
             at: at.parse().unwrap(),
             env: "staging".into(),
             resource: String::new(),
-            action: Action::Sleep { until: None },
+            action: Action::Sleep {
+                until: None,
+                idle: None,
+            },
             reason: String::new(),
             actor: actor.into(),
             outcome: Outcome::Ok,

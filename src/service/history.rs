@@ -99,7 +99,7 @@ pub fn history(events: &[AuditEvent], since: DateTime<Utc>, limit: usize) -> Vec
                     ended_early: sleeps.iter().copied().find(|s| *s >= e.at && s < until),
                 });
             }
-            Action::Sleep { until } if e.resource.is_empty() => {
+            Action::Sleep { until, .. } if e.resource.is_empty() => {
                 out.push(Entry::SleepRequest {
                     at: e.at,
                     by: e.actor.clone(),
@@ -250,7 +250,14 @@ mod tests {
                 Effect::Wake,
                 "schedule (override by alice)",
             ),
-            request("2026-12-01T21:30:00Z", Action::Sleep { until: None }, "bob"),
+            request(
+                "2026-12-01T21:30:00Z",
+                Action::Sleep {
+                    until: None,
+                    idle: None,
+                },
+                "bob",
+            ),
             step(
                 "2026-12-01T21:30:01Z",
                 "ecs:c/backend",

@@ -56,13 +56,25 @@ impl<C: Cloud> Service<C> {
         {
             return Ok(Knocked::Burst);
         }
-        self.wake(
+        let woken = self
+            .wake(
+                env,
+                &who,
+                KNOCK_WAKE,
+                "a request reached the front door while it slept",
+            )
+            .await?;
+        self.publish(
             env,
-            &who,
-            KNOCK_WAKE,
-            "a request reached the front door while it slept",
+            crate::model::Transition {
+                environment: env.name.clone(),
+                transition: crate::model::Change::WokenByRequest,
+                actor: who,
+                at: now,
+                reason: "a request reached the front door while it slept".into(),
+            },
         )
-        .await
-        .map(Knocked::Woke)
+        .await;
+        Ok(Knocked::Woke(woken))
     }
 }

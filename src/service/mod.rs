@@ -33,6 +33,7 @@ use crate::plan::Plan;
 use crate::ports::Cloud;
 use crate::store::{Store, StoreError};
 
+pub mod follow;
 pub mod heads_up;
 pub mod history;
 pub mod knock;
@@ -328,11 +329,22 @@ impl<C: Cloud> Service<C> {
                 return EnvPass::Skipped(format!("cannot read its override: {e}"));
             }
         };
-        let (plan, observed) =
+        let (mut plan, observed) =
             match engine::observe_and_plan_fenced(&self.cloud, env, ov.as_ref(), at, fence).await {
                 Ok(r) => r,
                 Err(h) => return EnvPass::Deferred(h.to_string()),
             };
+        let mut ov = ov;
+        // Idle to sleep, on what was just observed (never in a rehearsal at another instant,
+        // and only while the lease is held: it writes the override).
+        if shift.is_zero()
+            && fence.check().is_ok()
+            && let Some(now_in_force) = self.idle_check(env, ov.as_ref(), &observed, at).await
+        {
+            ov = now_in_force;
+            let decision = crate::schedule::decide(env, ov.as_ref(), at);
+            plan = crate::plan::plan(env, &decision, &observed, at);
+        }
         for problem in &plan.problems {
             tracing::warn!(env = %env.name, problem = %problem, "cannot observe; the environment's state is unknown");
             self.metrics
@@ -355,10 +367,15 @@ impl<C: Cloud> Service<C> {
             observed,
             unknown,
         };
-        self.last
+        let before = self
+            .last
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(env.name.clone(), snapshot);
+            .insert(env.name.clone(), snapshot.clone())
+            .map(|s| s.state());
+        if shift.is_zero() {
+            self.follow(env, before, &snapshot, ov.as_ref()).await;
+        }
         EnvPass::Reconciled(report)
     }
 

@@ -137,6 +137,7 @@ impl<C: Cloud> Service<C> {
             resource: String::new(),
             action: Action::Sleep {
                 until: held.as_ref().map(|o| o.until),
+                idle: None,
             },
             reason,
             actor: who.to_string(),
@@ -160,7 +161,7 @@ impl<C: Cloud> Service<C> {
 
     /// Records a request in the audit trail; a failure here is logged, not returned: the
     /// override itself was written.
-    async fn audit(&self, event: AuditEvent) {
+    pub(super) async fn audit(&self, event: AuditEvent) {
         if let Err(e) = self.store.record(vec![event]).await {
             tracing::error!(error = %e, "cannot write the audit trail");
             self.metrics.store_errors.inc();

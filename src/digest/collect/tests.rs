@@ -123,6 +123,7 @@ fn service(name: &str, desired: i32) -> ObservedService {
         desired,
         running: desired,
         tags: BTreeMap::new(),
+        deploying: false,
         scalable: Scalable::None,
     }
 }

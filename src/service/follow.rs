@@ -1,0 +1,254 @@
+//! Following use, and telling others: idle to sleep (a wake — or, opted in, a window — ends
+//! once the front door has been quiet for the idle window), transitions published to
+//! EventBridge and webhooks, and alarm actions muted while an environment sleeps.
+//!
+//! None of it ever fails a pass: a request count that cannot be read keeps the environment
+//! awake (never guessed as "no requests"), and a publish or a mute that fails is logged.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::{Service, Snapshot, State};
+use crate::idle::{self, Minute, Verdict};
+use crate::kinds::Observation;
+use crate::model::{
+    Action, AuditEvent, Change, Environment, Hold, Idle, Outcome as Recorded, Override, Transition,
+};
+use crate::ports::Cloud;
+
+/// Who the audit trail and the events name for an idle sleep.
+pub const IDLE_ACTOR: &str = "idle";
+
+/// The longest publishing (every channel) or muting may hold up the end of a pass.
+const FOLLOW_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl<C: Cloud> Service<C> {
+    /// Checks whether `env` has been idle long enough to sleep, at `at`, with `ov` in force and
+    /// what the pass observed; when it has, ends the wake (and inside a window with
+    /// `idle_sleep` holds it asleep until the next window start), audits and publishes it.
+    /// Returns the override in force afterwards, or `None` when nothing changed.
+    pub(super) async fn idle_check(
+        &self,
+        env: &Environment,
+        ov: Option<&Override>,
+        observed: &Observation,
+        at: DateTime<Utc>,
+    ) -> Option<Option<Override>> {
+        let w = idle::watch(env, ov, at)?;
+        if !observed.errors.is_empty() {
+            // What cannot be observed (a deployment, perhaps) is not slept on.
+            return None;
+        }
+        let deploying: Vec<String> = observed
+            .services
+            .iter()
+            .filter(|s| s.deploying)
+            .map(|s| s.name.to_string())
+            .collect();
+        let minutes = match w.needs_counts(&deploying) {
+            None => Vec::new(),
+            Some((from, to)) => match self.cloud.request_counts(env, from, to).await {
+                Ok(points) => idle::by_minute(
+                    points
+                        .into_iter()
+                        .map(|(at, requests)| Minute { at, requests }),
+                ),
+                Err(e) => {
+                    tracing::warn!(env = %env.name, error = %e, "cannot read the front door's request counts; staying awake");
+                    return None;
+                }
+            },
+        };
+        let sleep = match idle::decide(env, &w, &minutes, &deploying) {
+            Verdict::Stay(why) => {
+                tracing::debug!(env = %env.name, "not idle: {why}");
+                return None;
+            }
+            Verdict::Sleep(s) => s,
+        };
+        if sleep.ends_wake
+            && let Err(e) = self.store.clear_override(&env.name, at).await
+        {
+            tracing::error!(env = %env.name, error = %e, "cannot end the wake of an idle environment");
+            self.metrics.store_errors.inc();
+            return None;
+        }
+        let mut held = None;
+        if let Some(until) = sleep.hold_until {
+            let hold = Override {
+                env: env.name.clone(),
+                hold: Hold::Asleep,
+                created: at,
+                until,
+                by: IDLE_ACTOR.into(),
+                reason: sleep.reason.clone(),
+            };
+            match self.store.put_override(hold).await {
+                Ok(put) => held = Some(put.current().clone()),
+                Err(e) => {
+                    tracing::error!(env = %env.name, error = %e, "cannot hold an idle environment asleep");
+                    self.metrics.store_errors.inc();
+                    if !sleep.ends_wake {
+                        // Nothing changed: the window keeps it awake.
+                        return None;
+                    }
+                }
+            }
+        }
+        self.audit(AuditEvent {
+            at,
+            env: env.name.clone(),
+            resource: String::new(),
+            action: Action::Sleep {
+                until: held.as_ref().map(|o| o.until),
+                idle: Some(Idle {
+                    quiet_since: sleep.quiet_since,
+                    after: sleep.after.clone(),
+                }),
+            },
+            reason: sleep.reason.clone(),
+            actor: IDLE_ACTOR.into(),
+            outcome: Recorded::Ok,
+        })
+        .await;
+        tracing::info!(env = %env.name, reason = %sleep.reason, "idle: going to sleep");
+        self.metrics
+            .idle_sleeps
+            .inc(&format!("env=\"{}\"", env.name));
+        self.publish(
+            env,
+            Transition {
+                environment: env.name.clone(),
+                transition: Change::IdleSlept,
+                actor: IDLE_ACTOR.into(),
+                at,
+                reason: sleep.reason,
+            },
+        )
+        .await;
+        Some(held)
+    }
+
+    /// After a pass: publishes the environment's transition (its state changed since the last
+    /// pass, or — first pass of this copy — the pass acted), and mutes or unmutes its alarms
+    /// (on a change, and on this copy's first pass, so a restart converges).
+    pub(super) async fn follow(
+        &self,
+        env: &Environment,
+        before: Option<State>,
+        snap: &Snapshot,
+        ov: Option<&Override>,
+    ) {
+        let state = snap.state();
+        let change = match state {
+            State::Asleep => Change::Asleep,
+            State::GoingToSleep => Change::GoingToSleep,
+            State::Waking => Change::Waking,
+            State::Awake => Change::Awake,
+            State::Unknown => return,
+        };
+        let changed = before.is_some_and(|b| b != state);
+        if changed || (before.is_none() && snap.report.calls_made() > 0) {
+            self.publish(
+                env,
+                Transition {
+                    environment: env.name.clone(),
+                    transition: change,
+                    actor: ov.map_or_else(|| self.actor.clone(), |o| o.by.clone()),
+                    at: snap.at,
+                    reason: snap.report.summary.clone(),
+                },
+            )
+            .await;
+        }
+        let enabled = match state {
+            State::Asleep | State::GoingToSleep => false,
+            State::Awake => true,
+            State::Waking | State::Unknown => return,
+        };
+        let was = |s: State| match s {
+            State::Asleep | State::GoingToSleep => Some(false),
+            State::Awake => Some(true),
+            State::Waking | State::Unknown => None,
+        };
+        if env.mute_alarms.is_empty() || before.and_then(was) == Some(enabled) {
+            return;
+        }
+        // The alarms it muted are remembered in the store, so waking turns back on only those,
+        // never one a person turned off; with no memory (a new store) every one is turned on:
+        // better a page too many than alarms silenced for good.
+        let key = format!("{}#muted-alarms", env.name);
+        let remembered = match self.store.cache_get(&key, snap.at).await {
+            Ok(v) => v.and_then(|v| serde_json::from_str::<Vec<String>>(&v).ok()),
+            Err(e) => {
+                tracing::warn!(env = %env.name, error = %e, "cannot read which alarms were muted");
+                None
+            }
+        };
+        let only = if enabled { remembered.as_deref() } else { None };
+        let switch = self.cloud.alarm_actions(env, enabled, only);
+        match tokio::time::timeout(FOLLOW_TIMEOUT, switch).await {
+            Ok(Ok(names)) => {
+                if !names.is_empty() {
+                    tracing::info!(env = %env.name, alarms = names.len(), enabled, "alarm actions switched");
+                }
+                // Going to sleep: added to what is muted; awake: nothing is any more.
+                let now_muted: Vec<String> = if enabled {
+                    Vec::new()
+                } else {
+                    let mut all = remembered.unwrap_or_default();
+                    all.extend(names);
+                    all.sort();
+                    all.dedup();
+                    all
+                };
+                let value = serde_json::to_string(&now_muted).unwrap_or_else(|_| "[]".into());
+                if let Err(e) = self
+                    .store
+                    .cache_put(&key, &value, snap.at + chrono::TimeDelta::days(400))
+                    .await
+                {
+                    self.follow_failed(env, "alarms");
+                    tracing::warn!(env = %env.name, error = %e, "cannot remember which alarms were muted");
+                }
+            }
+            Ok(Err(e)) => {
+                self.follow_failed(env, "alarms");
+                tracing::warn!(env = %env.name, error = %e, enabled, "cannot switch alarm actions")
+            }
+            Err(_) => {
+                self.follow_failed(env, "alarms");
+                tracing::warn!(env = %env.name, enabled, "switching alarm actions timed out")
+            }
+        }
+    }
+
+    /// Publishes a transition; failures are logged (never the webhook's secret), never
+    /// returned.
+    pub(super) async fn publish(&self, env: &Environment, t: Transition) {
+        if !env.events.any() {
+            return;
+        }
+        match tokio::time::timeout(FOLLOW_TIMEOUT, self.cloud.publish(env, &t)).await {
+            Ok(failed) => {
+                if !failed.is_empty() {
+                    self.follow_failed(env, "events");
+                }
+                for e in failed {
+                    tracing::warn!(env = %env.name, transition = t.transition.as_str(), error = %e, "cannot publish the transition");
+                }
+            }
+            Err(_) => {
+                self.follow_failed(env, "events");
+                tracing::warn!(env = %env.name, transition = t.transition.as_str(), "publishing the transition timed out")
+            }
+        }
+    }
+
+    fn follow_failed(&self, env: &Environment, what: &str) {
+        self.metrics
+            .follow_failures
+            .inc(&format!("env=\"{}\",what=\"{what}\"", env.name));
+    }
+}
