@@ -20,6 +20,7 @@
 
 use super::figures::{ChartData, Digest};
 use super::input::Money;
+use crate::model::thousands;
 
 /// Image width in pixels.
 pub const WIDTH: u32 = 600;
@@ -170,22 +171,6 @@ pub fn nice_scale(max: Money) -> Scale {
     }
 }
 
-/// `1,234`.
-fn grouped(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    if n < 0 {
-        out.push('-');
-    }
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
 /// A value axis label: `$0`, `$250`, `$2.50` (when the step is not whole dollars), `$1.5k`.
 fn axis_label(v: Money, step: Money) -> String {
     if step.cents() % 100 != 0 {
@@ -198,7 +183,7 @@ fn axis_label(v: Money, step: Money) -> String {
     let rest = format!("{:03}", dollars % 1000);
     let rest = rest.trim_end_matches('0');
     let point = if rest.is_empty() { "" } else { "." };
-    format!("${}{point}{rest}k", grouped(dollars / 1000))
+    format!("${}{point}{rest}k", thousands(dollars / 1000))
 }
 
 /// An amount drawn in the picture: whole dollars from $100 (`$1,234`), cents below (`$35.61`).
@@ -209,7 +194,7 @@ fn amount_label(m: Money) -> String {
     }
     let dollars = (c.abs() + 50) / 100;
     let sign = if c < 0 { "-" } else { "" };
-    format!("{sign}${}", grouped(dollars))
+    format!("{sign}${}", thousands(dollars))
 }
 
 /// Where everything goes: the plot spans columns `[left, right)` and rows `[PLOT_TOP,

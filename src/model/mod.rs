@@ -14,7 +14,7 @@ mod window;
 pub use audit::{Action, AuditEvent, Effect, Idle, Outcome};
 pub use duration::{format_duration, parse_duration};
 pub use environment::*;
-pub use money::Money;
+pub use money::{Money, thousands};
 pub use overrides::{Hold, Override};
 pub use progress::{KindCount, Progress, Standing};
 pub use transition::{Change, EVENT_SOURCE, Transition};

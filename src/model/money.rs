@@ -131,21 +131,38 @@ impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = self.cents();
         let (sign, c) = if c < 0 { ("-", -c) } else { ("", c) };
-        let dollars = (c / 100).to_string();
-        let mut grouped = String::new();
-        for (i, ch) in dollars.chars().enumerate() {
-            if i > 0 && (dollars.len() - i) % 3 == 0 {
-                grouped.push(',');
-            }
-            grouped.push(ch);
-        }
-        write!(f, "{sign}${grouped}.{:02}", c % 100)
+        write!(f, "{sign}${}.{:02}", thousands(c / 100), c % 100)
     }
+}
+
+/// `1,234,567`: a whole number with its thousands separated (`-1,234` below zero).
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Money;
+    use super::{Money, thousands};
+
+    #[test]
+    fn thousands_are_separated() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(-1_234_567), "-1,234,567");
+        assert_eq!(thousands(i64::MIN), "-9,223,372,036,854,775,808");
+    }
 
     #[test]
     fn parses_to_the_nano_dollar_and_rounds_once_at_the_cent() {

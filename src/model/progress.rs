@@ -4,6 +4,7 @@
 //! `status`, the Lambda's answer and the digest say "going to sleep: 1,240 of 5,000 services
 //! done, continues in the next run" rather than a finished state.
 
+use super::money::thousands;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -43,18 +44,6 @@ pub struct Progress {
     pub continues: bool,
     /// When it was counted.
     pub at: DateTime<Utc>,
-}
-
-fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 impl Progress {
@@ -136,8 +125,8 @@ impl Progress {
             .map(|(i, k)| {
                 format!(
                     "{} of {} {}{}",
-                    thousands(k.done),
-                    thousands(k.total),
+                    thousands(k.done as i64),
+                    thousands(k.total as i64),
                     k.kind,
                     if i == 0 { " done" } else { "" }
                 )

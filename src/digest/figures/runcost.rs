@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::super::input::Money;
 use super::super::prices::RunPrices;
+use crate::model::thousands;
 
 /// Bytes logged per pass (Lambda's START/END/REPORT lines and lightsout's pass line).
 pub const LOG_BYTES_PER_PASS: u64 = 600;
@@ -135,15 +136,7 @@ fn each(quantity: u64, nanos: i64) -> Money {
 }
 
 fn grouped(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    thousands(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
 /// What running lightsout cost over `secs` seconds (a month to date, or a whole month):
