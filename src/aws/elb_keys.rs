@@ -11,11 +11,7 @@ pub fn key_base(region: &str) -> String {
 
 /// Fetches `url` (blocking; at most `timeout`): the PEM text, or why not.
 pub fn fetch_key(url: &str, timeout: Duration) -> Result<String, String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let agent = super::http_agent(timeout);
     let mut resp = agent
         .get(url)
         .call()

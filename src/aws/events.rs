@@ -100,11 +100,7 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
 
 /// POSTs the JSON `body` (signed when there is a secret); any answer but 2xx is an error.
 fn post(url: &str, body: &str, secret: Option<&str>, timeout: Duration) -> Result<(), String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let agent = super::http_agent(timeout);
     let mut req = agent
         .post(url)
         .header("content-type", "application/json")

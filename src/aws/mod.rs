@@ -27,6 +27,16 @@ mod pricing;
 mod rds;
 mod redshift;
 
+/// A plain HTTP client for webhooks, Slack answers and key fetches: bounded by `timeout` in all
+/// (connect, send, read), every status an answer to read rather than an error.
+pub fn http_agent(timeout: std::time::Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
 pub use count::RequestCounter;
 pub use dynamo::DynamoStore;
 pub use outbox::AwsOutbox;

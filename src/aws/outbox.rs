@@ -153,11 +153,7 @@ pub fn post_slack_response(url: &str, body: &str, within: Duration) -> Result<()
 }
 
 fn post_json(url: &str, body: &str, timeout: Duration) -> Result<(), String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let agent = super::http_agent(timeout);
     let mut resp = agent
         .post(url)
         .header("content-type", "application/json")

@@ -311,11 +311,7 @@ async fn via_api(ask: Ask<'_>, wait: &WaitArgs, api: &str) -> anyhow::Result<Exi
             "--api needs a token: set LIGHTSOUT_TOKEN or pass --token-file (never on the command line)"
         ),
     };
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(30)))
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let agent = crate::aws::http_agent(Duration::from_secs(30));
     let base = format!(
         "{}/v1/environments/{}",
         api.trim_end_matches('/'),
