@@ -275,6 +275,25 @@ pub(super) async fn authenticate<C: Cloud>(
     Ok(())
 }
 
+/// A Slack request to `what` checked ([`authenticate`]) at the clock's now, which it returns; a
+/// 404 saying what to set when Slack is not configured.
+pub(super) async fn verified<C: Cloud>(
+    api: &ApiState<C>,
+    what: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<DateTime<Utc>, ApiError> {
+    let app = &api.service;
+    let Some(verifier) = &api.slack else {
+        return Err(app.counted(ApiError::NotFound(format!(
+            "{what} is not configured (set LIGHTSOUT_SLACK_SIGNING_SECRET)"
+        ))));
+    };
+    let now: DateTime<Utc> = app.clock.now();
+    authenticate(app, verifier, headers, body, now).await?;
+    Ok(now)
+}
+
 /// `POST /v1/slack/command`.
 pub(crate) async fn command<C: Cloud>(
     State(api): State<Arc<ApiState<C>>>,
@@ -282,13 +301,7 @@ pub(crate) async fn command<C: Cloud>(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let app = &api.service;
-    let Some(verifier) = &api.slack else {
-        return Err(app.counted(ApiError::NotFound(
-            "the Slack command is not configured (set LIGHTSOUT_SLACK_SIGNING_SECRET)".into(),
-        )));
-    };
-    let now: DateTime<Utc> = app.clock.now();
-    authenticate(app, verifier, &headers, &body, now).await?;
+    let now = verified(&api, "the Slack command", &headers, &body).await?;
     let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let user = form
         .get("user_name")

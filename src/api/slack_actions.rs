@@ -18,11 +18,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::slack::{authenticate, escape};
+use super::slack::{escape, verified};
 use super::{ApiError, ApiState};
 use crate::calendar::local_label;
 use crate::ports::Cloud;
@@ -67,13 +66,7 @@ pub(crate) async fn interactive<C: Cloud>(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let app = &api.service;
-    let Some(verifier) = &api.slack else {
-        return Err(app.counted(ApiError::NotFound(
-            "Slack interactivity is not configured (set LIGHTSOUT_SLACK_SIGNING_SECRET)".into(),
-        )));
-    };
-    let now: DateTime<Utc> = app.clock.now();
-    authenticate(app, verifier, &headers, &body, now).await?;
+    let now = verified(&api, "Slack interactivity", &headers, &body).await?;
     let payload = form_urlencoded::parse(&body)
         .find(|(k, _)| k == "payload")
         .map(|(_, v)| v.into_owned())
