@@ -30,9 +30,14 @@ fn wake_tg() -> String {
 }
 
 fn env() -> Environment {
+    env_with("")
+}
+
+/// The environment with `extra` top-level keys.
+fn env_with(extra: &str) -> Environment {
     let src = format!(
         "name = \"staging\"\nregion = \"ap-southeast-2\"\ntimezone = \"Australia/Sydney\"\n\
-         awake = [\"Mon-Fri 07:00-20:00\"]\nidle_wake = \"30m\"\nmute_alarms = [\"staging-\"]\n\
+         awake = [\"Mon-Fri 07:00-20:00\"]\nidle_wake = \"30m\"\nmute_alarms = [\"staging-\"]\n{extra}\
          [events]\nbus = \"default\"\n\
          [ecs]\nservices = [\"app-staging-cluster/backend\"]\n\
          [[alb.rules]]\nrule = \"{}\"\napp = \"{}\"\nwake = \"{}\"\n",
@@ -195,10 +200,12 @@ fn start() -> DateTime<Utc> {
 }
 
 fn hour() -> Hour {
-    let clock = Arc::new(ManualClock::new(start()));
-    let store = Arc::new(SqliteStore::in_memory().unwrap());
-    let sim = Sim {
-        clock: clock.clone(),
+    hour_with(env())
+}
+
+fn sim(clock: Arc<ManualClock>) -> Sim {
+    Sim {
+        clock,
         desired: Mutex::new(0),
         tags: Mutex::new(BTreeMap::from([(
             ecs::DESIRED_COUNT.to_string(),
@@ -212,8 +219,13 @@ fn hour() -> Hour {
         published: Mutex::new(Vec::new()),
         alarms: Mutex::new(Vec::new()),
         unmuted_only: Mutex::new(Vec::new()),
-    };
-    let env = env();
+    }
+}
+
+fn hour_with(env: Environment) -> Hour {
+    let clock = Arc::new(ManualClock::new(start()));
+    let store = Arc::new(SqliteStore::in_memory().unwrap());
+    let sim = sim(clock.clone());
     let service = Service::new(
         Config {
             environments: vec![env.clone()],
@@ -385,4 +397,151 @@ async fn steady_use_keeps_it_awake() {
     }
     assert_eq!(h.run(0, 60).await, None);
     assert_eq!(h.service.cloud.metric_calls.load(Ordering::SeqCst), 31);
+}
+
+/// Records what would have gone to Slack, and when.
+struct Slack {
+    clock: Arc<ManualClock>,
+    posts: Mutex<Vec<(DateTime<Utc>, serde_json::Value)>>,
+}
+
+impl lightsout::ports::Outbox for Slack {
+    fn email<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a [String],
+        _: Vec<u8>,
+    ) -> futures_util::future::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn publish<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+        _: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn slack(&self, body: String) -> futures_util::future::BoxFuture<'_, Result<(), String>> {
+        self.posts
+            .lock()
+            .unwrap()
+            .push((self.clock.now(), serde_json::from_str(&body).unwrap()));
+        Box::pin(async { Ok(()) })
+    }
+}
+
+impl Hour {
+    /// As [`Hour::run`], posting the heads-ups after each pass (twice: the second finds it
+    /// claimed), as the daemon and the Lambda do.
+    async fn run_with_heads_ups(&self, from: i64, to: i64) -> Option<i64> {
+        for m in from..=to {
+            if let Some(slept) = self.run(m, m).await {
+                return Some(slept);
+            }
+            self.service.heads_ups().await;
+            self.service.heads_ups().await;
+        }
+        None
+    }
+}
+
+fn with_slack(h: &mut Hour) -> Arc<Slack> {
+    let slack = Arc::new(Slack {
+        clock: h.clock.clone(),
+        posts: Mutex::new(Vec::new()),
+    });
+    h.service.notify = Some(slack.clone());
+    slack
+}
+
+/// The minutes (from the start) and texts of the posts.
+fn posts(slack: &Slack) -> Vec<(i64, String)> {
+    slack
+        .posts
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(t, m)| {
+            (
+                (*t - start()).num_minutes(),
+                m["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// With `heads_up = "15m"`: the wake at 21:00, used 21:02-21:12, idle-sleeps at 21:42 as
+/// before, and the heads-up before it is posted once, at 21:27 — from the counts the pass reads
+/// anyway (read from 21:15, the lead before the earliest sleep; still one call a pass).
+#[tokio::test]
+async fn the_heads_up_before_an_idle_sleep_is_posted_once_fifteen_minutes_before() {
+    let mut h = hour_with(env_with("heads_up = \"15m\"\n"));
+    let slack = with_slack(&mut h);
+    h.service
+        .wake(&h.env, "alice", "2h", "check the release")
+        .await
+        .unwrap();
+    h.traffic(2, 12, 7.0);
+    let slept_at = h.run_with_heads_ups(0, 60).await;
+    let posted = posts(&slack);
+    println!("heads-up posted at minutes {posted:?}; idle sleep at minute {slept_at:?}");
+    assert_eq!(slept_at, Some(42));
+    assert_eq!(
+        posted,
+        [(
+            27,
+            "staging sleeps at 21:42 (Australia/Sydney) — Keep 1 h or Sleep now".to_string()
+        )]
+    );
+    // Minutes 15 to 42, one read a pass.
+    assert_eq!(h.service.cloud.metric_calls.load(Ordering::SeqCst), 28);
+}
+
+/// Requests are a use: with `idle_min_awake = "90m"` the idle sleep comes at 22:30 and its
+/// heads-up would be at 22:15, when the wake (21:00, its audit) is more than an hour old. Used
+/// through the front door from 21:40 to 21:50, the heads-up goes out; unused, none does.
+#[tokio::test]
+async fn requests_in_the_last_hour_are_a_use_and_none_means_no_heads_up() {
+    for used in [true, false] {
+        let mut h = hour_with(env_with("heads_up = \"15m\"\nidle_min_awake = \"90m\"\n"));
+        let slack = with_slack(&mut h);
+        h.service
+            .wake(&h.env, "alice", "3h", "check")
+            .await
+            .unwrap();
+        if used {
+            h.traffic(40, 50, 3.0);
+        }
+        assert_eq!(h.run_with_heads_ups(0, 120).await, Some(90));
+        let expected: &[i64] = if used { &[75] } else { &[] };
+        assert_eq!(
+            posts(&slack).iter().map(|(m, _)| *m).collect::<Vec<_>>(),
+            expected,
+            "used: {used}"
+        );
+    }
+}
+
+/// "Keep 1 h" clicked at the heads-up (21:27) keeps it awake the whole hour: the idle sleep
+/// comes at 22:27, not 21:42, with its own heads-up at 22:12.
+#[tokio::test]
+async fn keep_one_hour_keeps_it_awake_for_the_hour() {
+    let mut h = hour_with(env_with("heads_up = \"15m\"\n"));
+    let slack = with_slack(&mut h);
+    h.service
+        .wake(&h.env, "alice", "2h", "check the release")
+        .await
+        .unwrap();
+    h.traffic(2, 12, 7.0);
+    assert_eq!(h.run_with_heads_ups(0, 27).await, None);
+    h.service
+        .keep(&h.env, "slack:U1", "Keep 1 h, from the heads-up in Slack")
+        .await
+        .unwrap();
+    let slept_at = h.run_with_heads_ups(28, 100).await;
+    let posted = posts(&slack);
+    println!("kept at minute 27: heads-ups at {posted:?}; idle sleep at minute {slept_at:?}");
+    assert_eq!(slept_at, Some(87));
+    assert_eq!(posted.iter().map(|(m, _)| *m).collect::<Vec<_>>(), [27, 72]);
 }

@@ -20,6 +20,11 @@ use crate::ports::Cloud;
 /// Who the audit trail and the events name for an idle sleep.
 pub const IDLE_ACTOR: &str = "idle";
 
+/// The store's cache key of the instant a "Keep 1 h" keeps `env` awake until.
+pub(super) fn kept_key(env: &str) -> String {
+    format!("{env}#kept-until")
+}
+
 /// The longest publishing (every channel) or muting may hold up the end of a pass.
 const FOLLOW_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -35,7 +40,11 @@ impl<C: Cloud> Service<C> {
         observed: &Observation,
         at: DateTime<Utc>,
     ) -> Option<Option<Override>> {
-        let w = idle::watch(env, ov, at)?;
+        let mut w = idle::watch(env, ov, at)?;
+        self.idle_ahead
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&env.name);
         if !observed.errors.is_empty() {
             // What cannot be observed (a deployment, perhaps) is not slept on.
             return None;
@@ -46,7 +55,18 @@ impl<C: Cloud> Service<C> {
             .filter(|s| s.deploying)
             .map(|s| s.name.to_string())
             .collect();
-        let minutes = match w.needs_counts(&deploying) {
+        if w.reads(&deploying, env.heads_up).is_some() {
+            // A "Keep 1 h" clicked in the heads-up holds the idle sleep off for its hour.
+            w.kept_until = match self.store.cache_get(&kept_key(&env.name), at).await {
+                Ok(v) => v.and_then(|v| v.parse().ok()),
+                Err(e) => {
+                    tracing::warn!(env = %env.name, error = %e, "cannot read whether it was kept awake; staying awake");
+                    self.metrics.store_errors.inc();
+                    return None;
+                }
+            };
+        }
+        let minutes = match w.reads(&deploying, env.heads_up) {
             None => Vec::new(),
             Some((from, to)) => match self.cloud.request_counts(env, from, to).await {
                 Ok(points) => idle::by_minute(
@@ -60,6 +80,14 @@ impl<C: Cloud> Service<C> {
                 }
             },
         };
+        if w.reads(&deploying, env.heads_up).is_some()
+            && let Some(up) = idle::upcoming(&w, &minutes, &deploying)
+        {
+            self.idle_ahead
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(env.name.clone(), up);
+        }
         let sleep = match idle::decide(env, &w, &minutes, &deploying) {
             Verdict::Stay(why) => {
                 tracing::debug!(env = %env.name, "not idle: {why}");

@@ -89,6 +89,9 @@ pub struct Service<C> {
     pub trigger: Notify,
     /// The last pass per environment.
     pub last: RwLock<HashMap<String, Snapshot>>,
+    /// The idle sleep to come per environment, as the last pass that read its request counts
+    /// saw it (for the heads-up after the pass, and `status`).
+    pub idle_ahead: RwLock<HashMap<String, crate::idle::Upcoming>>,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
     /// This copy's name in leases.
@@ -124,6 +127,7 @@ impl<C: Cloud> Service<C> {
             clock,
             trigger: Notify::new(),
             last: RwLock::new(HashMap::new()),
+            idle_ahead: RwLock::new(HashMap::new()),
             metrics: Metrics::default(),
             instance,
             actor: "schedule".into(),
