@@ -243,6 +243,16 @@ fn hour_with(env: Environment) -> Hour {
     }
 }
 
+impl Sim {
+    /// Requests every minute from minute `from` to `to` (exclusive).
+    fn traffic_from(&self, from: i64, to: i64) {
+        let mut r = self.requests.lock().unwrap();
+        for m in from..to {
+            r.insert(start() + TimeDelta::minutes(m), 7.0);
+        }
+    }
+}
+
 impl Hour {
     /// Requests every minute from `from` to `to` (exclusive), as the ALB counts them.
     fn traffic(&self, from: i64, to: i64, per_minute: f64) {
@@ -544,4 +554,83 @@ async fn keep_one_hour_keeps_it_awake_for_the_hour() {
     println!("kept at minute 27: heads-ups at {posted:?}; idle sleep at minute {slept_at:?}");
     assert_eq!(slept_at, Some(87));
     assert_eq!(posted.iter().map(|(m, _)| *m).collect::<Vec<_>>(), [27, 72]);
+}
+
+/// Two copies on one store (a Lambda cold start, or a second container): each transition is
+/// published exactly once, whichever copy's pass sees it.
+#[tokio::test]
+async fn two_copies_publish_each_transition_once() {
+    struct Shared(Arc<Sim>);
+    impl Cloud for Shared {
+        async fn observe(&self, env: &Environment) -> Observation {
+            self.0.observe(env).await
+        }
+        async fn execute(&self, env: &Environment, step: &Step) -> Result<(), CloudError> {
+            self.0.execute(env, step).await
+        }
+        async fn request_counts(
+            &self,
+            env: &Environment,
+            from: DateTime<Utc>,
+            to: DateTime<Utc>,
+        ) -> Result<Vec<(DateTime<Utc>, f64)>, CloudError> {
+            self.0.request_counts(env, from, to).await
+        }
+        async fn alarm_actions(
+            &self,
+            env: &Environment,
+            enabled: bool,
+            only: Option<&[String]>,
+        ) -> Result<Vec<String>, CloudError> {
+            self.0.alarm_actions(env, enabled, only).await
+        }
+        async fn publish(&self, env: &Environment, t: &Transition) -> Vec<String> {
+            self.0.publish(env, t).await
+        }
+    }
+    let clock = Arc::new(ManualClock::new(start()));
+    let store = Arc::new(SqliteStore::in_memory().unwrap());
+    let sim = Arc::new(sim(clock.clone()));
+    let copy = |name: &str| {
+        Service::new(
+            Config {
+                environments: vec![env()],
+            },
+            Shared(sim.clone()),
+            store.clone(),
+            clock.clone(),
+            name.into(),
+        )
+    };
+    let mut a = Some(copy("a"));
+    let mut b = None;
+    a.as_ref()
+        .unwrap()
+        .wake(&env(), "alice", "2h", "check")
+        .await
+        .unwrap();
+    sim.traffic_from(2, 12);
+    for m in 0..=50 {
+        clock.set(start() + TimeDelta::minutes(m));
+        // Every minute the copy in use goes cold and a new one takes over (the one before
+        // still runs at minute 5).
+        std::mem::swap(&mut a, &mut b);
+        a = Some(copy(&format!("copy{m}")));
+        for s in a.iter().chain(b.iter().filter(|_| m == 5)) {
+            let _ = s.reconcile_all().await;
+        }
+    }
+    let changes: Vec<&str> = sim
+        .published
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|t| t.transition.as_str())
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        changes,
+        ["waking", "awake", "idle_slept", "going_to_sleep", "asleep"]
+    );
 }

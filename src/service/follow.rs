@@ -158,8 +158,9 @@ impl<C: Cloud> Service<C> {
         Some(held)
     }
 
-    /// After a pass: publishes the environment's transition (its state changed since the last
-    /// pass, or — first pass of this copy — the pass acted), and mutes or unmutes its alarms
+    /// After a pass: publishes the environment's transition (its state changed since the state
+    /// last published, remembered in the store — or, with no record, since this copy's last
+    /// pass, or this copy's first pass acted), and mutes or unmutes its alarms
     /// (on a change, and on this copy's first pass, so a restart converges).
     pub(super) async fn follow(
         &self,
@@ -177,7 +178,8 @@ impl<C: Cloud> Service<C> {
             State::Unknown => return,
         };
         let changed = before.is_some_and(|b| b != state);
-        if changed || (before.is_none() && snap.report.calls_made() > 0) {
+        let fallback = changed || (before.is_none() && snap.report.calls_made() > 0);
+        if self.transition_is_new(env, change, snap.at, fallback).await {
             self.publish(
                 env,
                 Transition {
@@ -250,6 +252,67 @@ impl<C: Cloud> Service<C> {
                 tracing::warn!(env = %env.name, enabled, "switching alarm actions timed out")
             }
         }
+    }
+
+    /// Whether the state `change` is a transition to publish: it differs from the state last
+    /// published for `env`, remembered in the store (`<env>#published`: `awake@<instant>`), so
+    /// a Lambda cold start or a new copy compares against what was published before it, not
+    /// against nothing. The record moves on through a conditional write (a claim of
+    /// `<env>#published:<record read>-><state>`): of two copies that read the same record and
+    /// saw the same change, one publishes. With no record (a new store) or a store that cannot
+    /// be read, this copy's memory decides (`fallback`), as before.
+    async fn transition_is_new(
+        &self,
+        env: &Environment,
+        change: Change,
+        at: DateTime<Utc>,
+        fallback: bool,
+    ) -> bool {
+        if !env.events.any() {
+            return false;
+        }
+        let key = format!("{}#published", env.name);
+        let record = match self.store.cache_get(&key, at).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(env = %env.name, error = %e, "cannot read the state last published");
+                self.metrics.store_errors.inc();
+                return fallback;
+            }
+        };
+        let name = change.as_str();
+        if record.as_deref().and_then(|r| r.split('@').next()) == Some(name) {
+            return false;
+        }
+        let publish = record.is_some() || fallback;
+        let claim = format!(
+            "{}#published:{}->{name}",
+            env.name,
+            record.as_deref().unwrap_or("-")
+        );
+        match self
+            .store
+            .claim_once(&claim, at, at + chrono::TimeDelta::days(1))
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return false,
+            Err(e) => {
+                tracing::warn!(env = %env.name, error = %e, "cannot record the state published");
+                self.metrics.store_errors.inc();
+                return publish;
+            }
+        }
+        let value = format!("{name}@{}", at.to_rfc3339());
+        if let Err(e) = self
+            .store
+            .cache_put(&key, &value, at + chrono::TimeDelta::days(400))
+            .await
+        {
+            tracing::warn!(env = %env.name, error = %e, "cannot record the state published");
+            self.metrics.store_errors.inc();
+        }
+        publish
     }
 
     /// Publishes a transition; failures are logged (never the webhook's secret), never

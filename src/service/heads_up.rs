@@ -1,7 +1,9 @@
-//! The heads-up before a scheduled sleep: `staging sleeps at 20:00 (Australia/Sydney) — [Keep
-//! 1 h] [Sleep now]`, posted to Slack (the digest's incoming webhook, which must belong to a
+//! The heads-up before a scheduled or idle sleep: `staging sleeps at 20:00 (Australia/Sydney) —
+//! [Keep 1 h] [Sleep now]`, posted to Slack (the digest's incoming webhook, which must belong to a
 //! Slack app for the buttons to work) `heads_up` before the sleep, when the environment was used
-//! in the last hour. When it is due is [`crate::schedule::heads_up_due`] (pure); this file reads
+//! in the last hour. When it is due is [`crate::schedule::heads_up_due`], or for an idle sleep
+//! [`crate::idle::heads_up_due`] on what the pass saw of its counts ([`crate::idle::Upcoming`],
+//! claimed by [`crate::idle::Upcoming::name`]); both pure. This file reads
 //! what it needs from the store, claims the sleep once ([`crate::store::Store::claim_once`], so
 //! two daemons or Lambda containers never both post) and posts. The buttons come back through
 //! `POST /v1/slack/interactive` (`crate::api::slack_actions`).
@@ -9,8 +11,10 @@
 //! "Used in the last hour" means: the audit trail of the environment has an event at or after
 //! an hour ago whose actor is not the scheduled passes' own (`schedule`) — a wake or a sleep asked
 //! through the API, Slack, the command line or the front door (`request:<source>`), or a step of
-//! a hand-run `lightsout apply`. Traffic to the running app is not seen here (the front door sees
-//! requests only while it sleeps).
+//! a hand-run `lightsout apply`. When this copy's pass (in the last 5 minutes) read the front
+//! door's request counts — an environment with idle settings, within the lead of its earliest
+//! idle sleep; the counts then reach an hour back — the end of the last minute with requests is a
+//! use too. Without counts, the audit rule alone decides.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
