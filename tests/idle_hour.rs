@@ -533,6 +533,39 @@ async fn requests_in_the_last_hour_are_a_use_and_none_means_no_heads_up() {
     }
 }
 
+/// Before a *scheduled* sleep (20:00), requests are a use too: the pass reads the last hour's
+/// counts within the heads-up's lead (the schedule's own passes are no use), so traffic from
+/// 19:30 to 19:40 gets the heads-up at 19:45; no traffic, none.
+#[tokio::test]
+async fn requests_are_a_use_before_a_scheduled_sleep() {
+    for used in [true, false] {
+        let mut h = hour_with(env_with("heads_up = \"15m\"\n"));
+        let slack = with_slack(&mut h);
+        if used {
+            h.traffic(-90, -80, 3.0);
+        }
+        assert_eq!(h.run_with_heads_ups(-90, -55).await, None);
+        let expected: &[(i64, &str)] = if used {
+            &[(
+                -75,
+                "staging sleeps at 20:00 (Australia/Sydney) — Keep 1 h or Sleep now",
+            )]
+        } else {
+            &[]
+        };
+        let got = posts(&slack);
+        assert_eq!(
+            got.iter()
+                .map(|(m, t)| (*m, t.as_str()))
+                .collect::<Vec<_>>(),
+            expected,
+            "used: {used}"
+        );
+        // Counts read only within the lead (19:45 to 19:59), one call a pass.
+        assert_eq!(h.service.cloud.metric_calls.load(Ordering::SeqCst), 15);
+    }
+}
+
 /// "Keep 1 h" clicked at the heads-up (21:27) keeps it awake the whole hour: the idle sleep
 /// comes at 22:27, not 21:42, with its own heads-up at 22:12.
 #[tokio::test]

@@ -40,11 +40,14 @@ impl<C: Cloud> Service<C> {
         observed: &Observation,
         at: DateTime<Utc>,
     ) -> Option<Option<Override>> {
-        let mut w = idle::watch(env, ov, at)?;
         self.idle_ahead
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&env.name);
+        let Some(mut w) = idle::watch(env, ov, at) else {
+            self.requests_for_heads_up(env, ov, observed, at).await;
+            return None;
+        };
         if !observed.errors.is_empty() {
             // What cannot be observed (a deployment, perhaps) is not slept on.
             return None;
@@ -80,6 +83,9 @@ impl<C: Cloud> Service<C> {
                 }
             },
         };
+        if w.reads(&deploying, env.heads_up).is_some() {
+            self.saw_requests(env, at, idle::last_request(&minutes));
+        }
         if w.reads(&deploying, env.heads_up).is_some()
             && let Some(up) = idle::upcoming(&w, &minutes, &deploying)
         {
@@ -156,6 +162,45 @@ impl<C: Cloud> Service<C> {
         )
         .await;
         Some(held)
+    }
+
+    /// Not watched for idleness, but a scheduled sleep's heads-up could be due: with idle
+    /// settings (so a front door whose counts may be read), the last hour's requests are read
+    /// (one `GetMetricData`, only within the heads-up's lead), so traffic counts as use.
+    async fn requests_for_heads_up(
+        &self,
+        env: &Environment,
+        ov: Option<&Override>,
+        observed: &Observation,
+        at: DateTime<Utc>,
+    ) {
+        if env.idle.is_none()
+            || !observed.errors.is_empty()
+            || crate::schedule::heads_up_due(env, ov, at, Some(at)).is_none()
+        {
+            return;
+        }
+        let from = at - chrono::TimeDelta::hours(crate::schedule::USED_WITHIN_HOURS);
+        match self.cloud.request_counts(env, from, at).await {
+            Ok(points) => {
+                let minutes = idle::by_minute(
+                    points
+                        .into_iter()
+                        .map(|(at, requests)| Minute { at, requests }),
+                );
+                self.saw_requests(env, at, idle::last_request(&minutes));
+            }
+            Err(e) => {
+                tracing::warn!(env = %env.name, error = %e, "cannot read the front door's request counts for the heads-up")
+            }
+        }
+    }
+
+    fn saw_requests(&self, env: &Environment, at: DateTime<Utc>, last: Option<DateTime<Utc>>) {
+        self.requests_seen
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(env.name.clone(), (at, last));
     }
 
     /// After a pass: publishes the environment's transition (its state changed since the state

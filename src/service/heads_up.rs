@@ -13,8 +13,8 @@
 //! through the API, Slack, the command line or the front door (`request:<source>`), or a step of
 //! a hand-run `lightsout apply`. When this copy's pass (in the last 5 minutes) read the front
 //! door's request counts — an environment with idle settings, within the lead of its earliest
-//! idle sleep; the counts then reach an hour back — the end of the last minute with requests is a
-//! use too. Without counts, the audit rule alone decides.
+//! idle sleep or of a scheduled sleep; the counts then reach an hour back — the end of the last
+//! minute with requests is a use too. Without counts, the audit rule alone decides.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
@@ -144,7 +144,14 @@ impl<C: Cloud> Service<C> {
             .await
             .map_err(|e| e.to_string())?;
         // Requests through the front door count as use too, when the pass read them.
-        let used = last_used(&events, &self.actor).max(ahead.as_ref().and_then(|u| u.last_request));
+        let requests = self
+            .requests_seen
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&env.name)
+            .filter(|(at, _)| *at <= now && now - *at <= FRESH)
+            .and_then(|(_, last)| *last);
+        let used = last_used(&events, &self.actor).max(requests);
         let (key, sleeps_at) = if let Some(at) = heads_up_due(env, ov.as_ref(), now, used) {
             (format!("heads-up:{}:{}", env.name, at.timestamp()), at)
         } else if let (Some(at), Some(up)) = (idle_could(used), ahead.as_ref()) {
