@@ -246,6 +246,14 @@ pub struct Upcoming {
 }
 
 impl Upcoming {
+    /// For people, in `env`'s zone: `sleeps at 2026-12-02 21:42 AEDT if no request comes`.
+    pub fn sentence(&self, env: &Environment, now: DateTime<Utc>) -> String {
+        format!(
+            "sleeps at {} if no request comes",
+            local_label(self.due, env.timezone, now)
+        )
+    }
+
     /// What names this idle sleep for its heads-up, the same every pass while nothing changes
     /// (never `due`, which moves as late counts arrive): when the front door went quiet, and
     /// the end of a "Keep 1 h", so the sleep after a Keep gets its own heads-up.

@@ -566,6 +566,35 @@ async fn requests_are_a_use_before_a_scheduled_sleep() {
     }
 }
 
+/// `status` says when the idle sleep comes if no request does: at 21:20 (used until 21:12),
+/// 21:42; the pass's own view (for the API) says the same once it reads the counts (from 21:15
+/// with `heads_up = "15m"`).
+#[tokio::test]
+async fn status_says_when_the_idle_sleep_comes() {
+    let h = hour_with(env_with("heads_up = \"15m\"\n"));
+    h.service
+        .wake(&h.env, "alice", "2h", "check the release")
+        .await
+        .unwrap();
+    h.traffic(2, 12, 7.0);
+    assert_eq!(h.run(0, 20).await, None);
+    let now = h.clock.now();
+    let ov = h.store.active_override("staging", now).await.unwrap();
+    let observed = h.service.cloud.observe(&h.env).await;
+    let up = h
+        .service
+        .idle_status(&h.env, ov.as_ref(), &observed, now)
+        .await
+        .unwrap();
+    assert_eq!(up.due, start() + TimeDelta::minutes(42));
+    assert_eq!(up.quiet_since, start() + TimeDelta::minutes(12));
+    assert_eq!(
+        up.sentence(&h.env, now),
+        "sleeps at Wed 21:42 AEDT if no request comes"
+    );
+    assert_eq!(h.service.idle_ahead("staging"), Some(up));
+}
+
 /// "Keep 1 h" clicked at the heads-up (21:27) keeps it awake the whole hour: the idle sleep
 /// comes at 22:27, not 21:42, with its own heads-up at 22:12.
 #[tokio::test]

@@ -164,6 +164,49 @@ impl<C: Cloud> Service<C> {
         Some(held)
     }
 
+    /// The idle sleep to come for `env`, as this copy's last pass that read its counts saw it.
+    pub fn idle_ahead(&self, env: &str) -> Option<idle::Upcoming> {
+        self.idle_ahead
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(env)
+            .cloned()
+    }
+
+    /// When idle to sleep would put `env` to sleep if no request comes, for `status`: the
+    /// front door's counts of the idle window read now (one `GetMetricData`, only while it is
+    /// watched); `None` when it is not watched, during a deployment, or when what it needs
+    /// cannot be read.
+    pub async fn idle_status(
+        &self,
+        env: &Environment,
+        ov: Option<&Override>,
+        observed: &Observation,
+        at: DateTime<Utc>,
+    ) -> Option<idle::Upcoming> {
+        let mut w = idle::watch(env, ov, at)?;
+        if !observed.errors.is_empty() || observed.services.iter().any(|s| s.deploying) {
+            return None;
+        }
+        w.kept_until = self
+            .store
+            .cache_get(&kept_key(&env.name), at)
+            .await
+            .ok()?
+            .and_then(|v| v.parse().ok());
+        let points = self
+            .cloud
+            .request_counts(env, at - w.after, at)
+            .await
+            .ok()?;
+        let minutes = idle::by_minute(
+            points
+                .into_iter()
+                .map(|(at, requests)| Minute { at, requests }),
+        );
+        idle::upcoming(&w, &minutes, &[])
+    }
+
     /// Not watched for idleness, but a scheduled sleep's heads-up could be due: with idle
     /// settings (so a front door whose counts may be read), the last hour's requests are read
     /// (one `GetMetricData`, only within the heads-up's lead), so traffic counts as use.
