@@ -566,6 +566,32 @@ async fn requests_are_a_use_before_a_scheduled_sleep() {
     }
 }
 
+/// Inside a window with `idle_sleep = "30m"`, used until 19:20: the idle sleep at 19:50 comes
+/// before the schedule's 20:00, so its heads-up (19:35) is the only one — none for 20:00.
+#[tokio::test]
+async fn an_idle_sleep_before_the_scheduled_one_gets_the_only_heads_up() {
+    let mut h = hour_with(env_with("heads_up = \"15m\"\nidle_sleep = \"30m\"\n"));
+    let slack = with_slack(&mut h);
+    h.traffic(-180, -100, 3.0);
+    let slept_at = h.run_with_heads_ups(-120, -55).await;
+    let posted = posts(&slack);
+    println!("in a window: heads-ups at {posted:?}; idle sleep at minute {slept_at:?}");
+    assert_eq!(slept_at, Some(-70));
+    assert_eq!(
+        posted,
+        [(
+            -85,
+            "staging sleeps at 19:50 (Australia/Sydney) — Keep 1 h or Sleep now".to_string()
+        )]
+    );
+    // Held asleep: nothing more, at 19:45 or after.
+    for m in -69..=-55 {
+        let _ = h.run(m, m).await;
+        h.service.heads_ups().await;
+    }
+    assert_eq!(posts(&slack).len(), 1);
+}
+
 /// `status` says when the idle sleep comes if no request does: at 21:20 (used until 21:12),
 /// 21:42; the pass's own view (for the API) says the same once it reads the counts (from 21:15
 /// with `heads_up = "15m"`).

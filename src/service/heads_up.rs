@@ -152,12 +152,14 @@ impl<C: Cloud> Service<C> {
             .filter(|(at, _)| *at <= now && now - *at <= FRESH)
             .and_then(|(_, last)| *last);
         let used = last_used(&events, &self.actor).max(requests);
-        let (key, sleeps_at) = if let Some(at) = heads_up_due(env, ov.as_ref(), now, used) {
-            (format!("heads-up:{}:{}", env.name, at.timestamp()), at)
-        } else if let (Some(at), Some(up)) = (idle_could(used), ahead.as_ref()) {
+        // An idle sleep due within the lead comes before the schedule's end (else it would not
+        // be due): its heads-up is the one, and the scheduled sleep's none.
+        let (key, sleeps_at) = if let (Some(at), Some(up)) = (idle_could(used), ahead.as_ref()) {
             // Named by when the front door went quiet: the same idle sleep across passes, even
             // as its instant moves by a minute with late counts.
             (format!("heads-up-idle:{}:{}", env.name, up.name()), at)
+        } else if let Some(at) = heads_up_due(env, ov.as_ref(), now, used) {
+            (format!("heads-up:{}:{}", env.name, at.timestamp()), at)
         } else {
             return Ok(false);
         };
