@@ -70,7 +70,11 @@ impl<C: Cloud> Service<C> {
             };
         }
         let minutes = match w.reads(&deploying, env.heads_up) {
-            None => Vec::new(),
+            None => {
+                // Not read for idleness yet: perhaps for a scheduled sleep's heads-up.
+                self.requests_for_heads_up(env, ov, observed, at).await;
+                Vec::new()
+            }
             Some((from, to)) => match self.cloud.request_counts(env, from, to).await {
                 Ok(points) => idle::by_minute(
                     points
