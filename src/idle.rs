@@ -12,7 +12,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::calendar::local_label;
 use crate::model::{Environment, Hold, Override, format_duration};
-use crate::schedule::{scheduled, window_start};
+use crate::schedule::{USED_WITHIN_HOURS, scheduled, window_start};
 
 /// The width of one request count: ALB metrics are per minute.
 pub const MINUTE: TimeDelta = TimeDelta::minutes(1);
@@ -49,6 +49,9 @@ pub struct Watch {
     pub min_awake: TimeDelta,
     /// The instant of the check.
     pub now: DateTime<Utc>,
+    /// Kept awake until then by the heads-up's "Keep 1 h" (never put to sleep for being idle
+    /// before it), when one was clicked.
+    pub kept_until: Option<DateTime<Utc>>,
 }
 
 /// What is watched in `env` at `now`, with `ov` the override in force: `None` when idle to
@@ -63,6 +66,7 @@ pub fn watch(env: &Environment, ov: Option<&Override>, now: DateTime<Utc>) -> Op
         after,
         min_awake: cfg.min_awake,
         now,
+        kept_until: None,
     };
     match ov.filter(|o| o.is_active(now)) {
         Some(o) if o.hold == Hold::Awake => {
@@ -82,16 +86,45 @@ pub fn watch(env: &Environment, ov: Option<&Override>, now: DateTime<Utc>) -> Op
 
 impl Watch {
     /// The earliest instant it may be put to sleep for being idle: after its minimum awake
-    /// time and one whole idle window awake.
+    /// time and one whole idle window awake (and not before a "Keep 1 h" has run out).
     pub fn earliest(&self) -> DateTime<Utc> {
-        self.since + self.after.max(self.min_awake)
+        let earliest = self.since + self.after.max(self.min_awake);
+        self.kept_until.map_or(earliest, |k| k.max(earliest))
     }
 
     /// The stretch of time whose request counts decide (`from`, `to`), or `None` when they
     /// cannot change the answer (too early, or a deployment under way): no call is made then.
     pub fn needs_counts(&self, deploying: &[String]) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-        (self.now >= self.earliest() && deploying.is_empty())
-            .then(|| (self.now - self.after, self.now))
+        self.reads(deploying, None)
+    }
+
+    /// [`Watch::needs_counts`] for an environment with a heads-up (`heads_up`, its lead): the
+    /// counts are read from the lead before the earliest idle sleep (so the heads-up can be
+    /// posted before it), and over the last hour at least (so requests in the last hour count
+    /// as use); still one call a pass, never during a deployment.
+    pub fn reads(
+        &self,
+        deploying: &[String],
+        heads_up: Option<TimeDelta>,
+    ) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let lead = heads_up.unwrap_or_default();
+        let back = match heads_up {
+            Some(_) => self.after.max(TimeDelta::hours(USED_WITHIN_HOURS)),
+            None => self.after,
+        };
+        (self.now >= self.earliest() - lead && deploying.is_empty())
+            .then(|| (self.now - back, self.now))
+    }
+
+    /// The minutes ending inside the idle window only (the counts may reach further back, for
+    /// use).
+    fn window(&self, minutes: &[Minute]) -> Vec<Minute> {
+        let from = self.now - self.after;
+        minutes
+            .iter()
+            .filter(|m| m.at + MINUTE >= from)
+            .copied()
+            .collect()
     }
 }
 
@@ -122,6 +155,7 @@ pub struct IdleSleep {
 /// Decides at `w.now` from the request counts of the idle window (`minutes`; a minute left out
 /// had no requests) and the services with a deployment under way (`deploying`).
 pub fn decide(env: &Environment, w: &Watch, minutes: &[Minute], deploying: &[String]) -> Verdict {
+    let minutes = &w.window(minutes)[..];
     let now = w.now;
     let tz = env.timezone;
     if now < w.earliest() {
@@ -181,7 +215,86 @@ fn quiet_since(w: &Watch, minutes: &[Minute]) -> DateTime<Utc> {
 /// When the idle sleep is due if no request comes from now on (for a heads-up before it): the
 /// idle window after the front door went quiet, and never before [`Watch::earliest`].
 pub fn due(w: &Watch, minutes: &[Minute]) -> DateTime<Utc> {
-    (quiet_since(w, minutes) + w.after).max(w.earliest())
+    (quiet_since(w, &w.window(minutes)) + w.after).max(w.earliest())
+}
+
+/// The end of the last minute with requests among `minutes`, if any had some.
+pub fn last_request(minutes: &[Minute]) -> Option<DateTime<Utc>> {
+    minutes
+        .iter()
+        .filter(|m| m.requests > 0.0)
+        .map(|m| m.at + MINUTE)
+        .max()
+}
+
+/// An idle sleep to come, as a pass saw it from the counts it read (kept for the heads-up
+/// after the pass, and for `status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upcoming {
+    /// When the pass looked.
+    pub at: DateTime<Utc>,
+    /// When the idle sleep comes if no request does ([`due`]).
+    pub due: DateTime<Utc>,
+    /// No requests since then (in all the counts read, not only the idle window's): names this
+    /// idle sleep (a new request makes a new one).
+    pub quiet_since: DateTime<Utc>,
+    /// The end of the last minute with requests in the counts read (the last hour at least,
+    /// with a heads-up), if any.
+    pub last_request: Option<DateTime<Utc>>,
+    /// Held off until then by a "Keep 1 h" ([`Watch::kept_until`]).
+    pub kept_until: Option<DateTime<Utc>>,
+}
+
+impl Upcoming {
+    /// For people, in `env`'s zone: `sleeps at 2026-12-02 21:42 AEDT if no request comes`.
+    pub fn sentence(&self, env: &Environment, now: DateTime<Utc>) -> String {
+        format!(
+            "sleeps at {} if no request comes",
+            local_label(self.due, env.timezone, now)
+        )
+    }
+
+    /// What names this idle sleep for its heads-up, the same every pass while nothing changes
+    /// (never `due`, which moves as late counts arrive): when the front door went quiet, and
+    /// the end of a "Keep 1 h", so the sleep after a Keep gets its own heads-up.
+    pub fn name(&self) -> String {
+        match self.kept_until {
+            Some(k) => format!("{}:{}", self.quiet_since.timestamp(), k.timestamp()),
+            None => self.quiet_since.timestamp().to_string(),
+        }
+    }
+}
+
+/// What the counts read at `w.now` say of the idle sleep to come; `None` during a deployment
+/// (no idle sleep comes in the middle of one).
+pub fn upcoming(w: &Watch, minutes: &[Minute], deploying: &[String]) -> Option<Upcoming> {
+    deploying.is_empty().then(|| Upcoming {
+        at: w.now,
+        due: due(w, minutes),
+        quiet_since: quiet_since(w, minutes),
+        last_request: last_request(minutes),
+        kept_until: w.kept_until,
+    })
+}
+
+/// When to post the heads-up before the idle sleep `up`, at `now`: the idle sleep's instant,
+/// when it is at most `heads_up` away, the environment was used in the last hour (`last_used`:
+/// the audit's uses and the requests counted, whichever is newer) and nothing else ends its
+/// awake time first (the schedule's or the wake's own end, which has its own heads-up).
+pub fn heads_up_due(
+    env: &Environment,
+    ov: Option<&Override>,
+    up: &Upcoming,
+    now: DateTime<Utc>,
+    last_used: Option<DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
+    let lead = env.heads_up?;
+    let near = now < up.due && up.due - now <= lead;
+    let used =
+        last_used.is_some_and(|u| u <= now && now - u <= TimeDelta::hours(USED_WITHIN_HOURS));
+    let d = crate::schedule::decide(env, ov, now);
+    let first = d.awake && d.next_change.is_none_or(|end| up.due < end);
+    (near && used && first).then_some(up.due)
 }
 
 /// The requests counted, as a whole number (CloudWatch sums are whole for counts).

@@ -314,3 +314,184 @@ fn events_keys_are_checked_with_file_line_and_fix() {
         Some("LIGHTSOUT_EVENTS_SECRET")
     );
 }
+
+/// The first minute from `from` (checking every minute for `minutes`) at which the heads-up
+/// before the idle sleep is due, seeing only the counts a pass would read, with `audit_use` the
+/// newest use in the audit; returns that minute, the idle sleep's instant and its quiet-since
+/// (the claim's name), and checks that the name stays the same every minute after, up to the
+/// sleep.
+fn first_heads_up(
+    env: &Environment,
+    ov: Option<&Override>,
+    from: DateTime<Utc>,
+    minutes: i64,
+    requests: &[Minute],
+    audit_use: Option<DateTime<Utc>>,
+) -> Option<(DateTime<Utc>, DateTime<Utc>, DateTime<Utc>)> {
+    let seen_at = |now: DateTime<Utc>| {
+        let w = watch(env, ov, now)?;
+        let (lo, hi) = w.reads(&[], env.heads_up)?;
+        let seen: Vec<Minute> = requests
+            .iter()
+            .filter(|m| m.at >= lo - MINUTE && m.at < hi)
+            .copied()
+            .collect();
+        let up = upcoming(&w, &seen, &[])?;
+        let used = audit_use.max(up.last_request);
+        heads_up_due(env, ov, &up, now, used).map(|at| (now, at, up.quiet_since))
+    };
+    let first = (0..=minutes).find_map(|i| seen_at(from + TimeDelta::minutes(i)))?;
+    let mut now = first.0;
+    while now < first.1 {
+        let again = seen_at(now).expect("due every minute up to the sleep");
+        assert_eq!((again.1, again.2), (first.1, first.2), "at {now}");
+        now += MINUTE;
+    }
+    Some(first)
+}
+
+/// Sydney: woken 21:00 AEDT, used 21:05 and 21:20, `idle_wake = "45m"`, `heads_up = "15m"`:
+/// the idle sleep comes at 22:06 AEDT and its heads-up at 21:51, named by the quiet-since
+/// (21:21) every minute up to the sleep. The requests alone are the use (no audit).
+#[test]
+fn sydney_heads_up_fifteen_minutes_before_the_idle_sleep() {
+    let e = env(
+        "Australia/Sydney",
+        "idle_wake = \"45m\"\nheads_up = \"15m\"",
+    );
+    let ov = wake(&e, "2026-12-02T10:00:00Z", 4);
+    let requests = hits(&["2026-12-02T10:05:00Z", "2026-12-02T10:20:00Z"]);
+    let (at, sleeps_at, quiet) = first_heads_up(
+        &e,
+        Some(&ov),
+        utc("2026-12-02T10:00:00Z"),
+        240,
+        &requests,
+        None,
+    )
+    .unwrap();
+    assert_eq!(at, utc("2026-12-02T10:51:00Z"));
+    assert_eq!(sleeps_at, utc("2026-12-02T11:06:00Z"));
+    assert_eq!(quiet, utc("2026-12-02T10:21:00Z"));
+    let (slept, _) =
+        first_sleep(&e, Some(&ov), utc("2026-12-02T10:00:00Z"), 240, &requests).unwrap();
+    assert_eq!(
+        slept, sleeps_at,
+        "the heads-up names the instant it really sleeps"
+    );
+    let m = crate::service::heads_up::message(&e, sleeps_at, at, None);
+    assert_eq!(
+        m["text"],
+        "staging sleeps at 22:06 (Australia/Sydney) — Keep 1 h or Sleep now"
+    );
+    // Without a use in the last hour (no requests, nothing in the audit): no heads-up.
+    assert_eq!(
+        first_heads_up(&e, Some(&ov), utc("2026-12-02T10:00:00Z"), 240, &[], None),
+        None
+    );
+    // Woken for only an hour: the wake's end (22:00) comes before the idle sleep (22:06).
+    let short = wake(&e, "2026-12-02T10:00:00Z", 1);
+    assert_eq!(
+        first_heads_up(
+            &e,
+            Some(&short),
+            utc("2026-12-02T10:00:00Z"),
+            60,
+            &requests,
+            None
+        ),
+        None
+    );
+}
+
+/// Honolulu, no requests at all: the idle sleep comes at the minimum awake time (08:25 UTC,
+/// 22:25 HST), the heads-up 15 minutes before — the counts are read from then, not only from
+/// the earliest sleep — when the wake itself (the audit) is the use.
+#[test]
+fn honolulu_heads_up_before_the_minimum_awake_time_runs_out() {
+    let e = env(
+        "Pacific/Honolulu",
+        "idle_wake = \"10m\"\nidle_min_awake = \"25m\"\nheads_up = \"15m\"",
+    );
+    let ov = wake(&e, "2026-12-03T08:00:00Z", 2);
+    let woke = Some(utc("2026-12-03T08:00:00Z"));
+    let (at, sleeps_at, quiet) =
+        first_heads_up(&e, Some(&ov), utc("2026-12-03T08:00:00Z"), 120, &[], woke).unwrap();
+    assert_eq!(
+        (at, sleeps_at, quiet),
+        (
+            utc("2026-12-03T08:10:00Z"),
+            utc("2026-12-03T08:25:00Z"),
+            utc("2026-12-03T08:00:00Z")
+        )
+    );
+    let w = watch(&e, Some(&ov), utc("2026-12-03T08:09:00Z")).unwrap();
+    assert_eq!(
+        w.reads(&[], e.heads_up),
+        None,
+        "nothing read before the lead"
+    );
+    let w = watch(&e, Some(&ov), utc("2026-12-03T08:10:00Z")).unwrap();
+    assert_eq!(
+        w.reads(&[], e.heads_up),
+        Some((utc("2026-12-03T07:10:00Z"), utc("2026-12-03T08:10:00Z"))),
+        "an hour back, for use"
+    );
+    assert_eq!(
+        w.needs_counts(&[]),
+        None,
+        "without a heads-up, from the earliest only"
+    );
+    let m = crate::service::heads_up::message(&e, sleeps_at, at, None);
+    assert_eq!(
+        m["text"],
+        "staging sleeps at 22:25 (Pacific/Honolulu) — Keep 1 h or Sleep now"
+    );
+}
+
+/// Across Sydney's spring-forward, the heads-up is 15 real minutes before the idle sleep
+/// (16:20 UTC, 03:20 AEDT, for 16:35 UTC, 03:35 AEDT).
+#[test]
+fn heads_up_before_an_idle_sleep_across_the_dst_change() {
+    let e = env(
+        "Australia/Sydney",
+        "idle_wake = \"45m\"\nheads_up = \"15m\"",
+    );
+    let ov = wake(&e, "2026-10-03T15:30:00Z", 4);
+    let requests = hits(&["2026-10-03T15:49:00Z"]);
+    let (at, sleeps_at, _) = first_heads_up(
+        &e,
+        Some(&ov),
+        utc("2026-10-03T15:30:00Z"),
+        240,
+        &requests,
+        None,
+    )
+    .unwrap();
+    assert_eq!(at, utc("2026-10-03T16:20:00Z"));
+    assert_eq!(sleeps_at, utc("2026-10-03T16:35:00Z"));
+    let m = crate::service::heads_up::message(&e, sleeps_at, at, None);
+    assert_eq!(
+        m["text"],
+        "staging sleeps at 03:35 (Australia/Sydney) — Keep 1 h or Sleep now"
+    );
+}
+
+/// "Keep 1 h" clicked at the heads-up holds the idle sleep off for the whole hour, though the
+/// idle window from the click is shorter.
+#[test]
+fn keep_one_hour_holds_the_idle_sleep_off_for_the_hour() {
+    let e = env(
+        "Australia/Sydney",
+        "idle_wake = \"30m\"\nheads_up = \"15m\"",
+    );
+    // Kept at 21:50 AEDT: a fresh wake from the click.
+    let click = utc("2026-12-02T10:50:00Z");
+    let ov = wake(&e, "2026-12-02T10:50:00Z", 1);
+    let mut w = watch(&e, Some(&ov), click + TimeDelta::minutes(30)).unwrap();
+    assert_eq!(w.since, click, "idle counts from the click");
+    assert!(matches!(decide(&e, &w, &[], &[]), Verdict::Sleep(_)));
+    w.kept_until = Some(click + TimeDelta::hours(1));
+    assert!(matches!(decide(&e, &w, &[], &[]), Verdict::Stay(_)));
+    assert_eq!(due(&w, &[]), click + TimeDelta::hours(1));
+}

@@ -269,6 +269,16 @@ fn view<C: Cloud>(
         "override": ov,
         "observed_at": snap.as_ref().map(|s| s.at),
         "max_wake": format_duration(env.max_wake),
+        // When idle to sleep ends it if no request comes, as the last pass that read the front
+        // door's counts saw it (from the lead before its earliest idle sleep on).
+        "idle": crate::idle::watch(env, ov, now)
+            .and(app.idle_ahead(&env.name))
+            .filter(|u| u.due > now)
+            .map(|u| json!({
+                "sleeps_at": u.due,
+                "quiet_since": u.quiet_since,
+                "sentence": u.sentence(env, now),
+            })),
         // A transition the last pass left unfinished (out of time): how far it came.
         "progress": snap
             .as_ref()

@@ -287,6 +287,7 @@ function envSection(e) {
   const notes = [];
   if (ov) notes.push(h("p", { class: "override" }, `${ov.hold === "asleep" ? "Held asleep" : "Woken"} by ${ov.by} until ${fmt(ov.until, e)}`, ov.reason ? h("small", {}, " · " + ov.reason) : null));
   if (e.progress) notes.push(h("p", { class: "why" }, e.progress));
+  if (e.idle) notes.push(h("p", { class: "why" }, "Idle: " + e.idle.sentence));
   if (state === "unknown" && e.unknown) notes.push(h("p", { class: "err" }, `${e.unknown.reason}${e.unknown.since ? " (since " + fmt(e.unknown.since, e) + ")" : ""}`));
   const max = minutes(e.max_wake);
   const hours = [1, 2, 4].filter((x) => x * 60 <= max);

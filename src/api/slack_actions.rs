@@ -30,8 +30,6 @@ use crate::ports::Cloud;
 pub const KEEP: &str = "lightsout_keep";
 /// The button that puts it to sleep now.
 pub const SLEEP: &str = "lightsout_sleep";
-/// How long "Keep" wakes it for.
-pub const KEEP_FOR: &str = "1h";
 /// Where `response_url`s may point by default: Slack's own host (nothing else is ever called).
 pub const SLACK_RESPONSES: &str = "https://hooks.slack.com/";
 
@@ -114,7 +112,7 @@ pub(crate) async fn interactive<C: Cloud>(
         return Ok(answer(&api, None, &ApiError::TooManyRequests(wait).to_string()).await);
     }
     let result = if action.action_id == KEEP {
-        app.wake(env, &who, KEEP_FOR, "Keep 1 h, from the heads-up in Slack")
+        app.keep(env, &who, "Keep 1 h, from the heads-up in Slack")
             .await
             .map(|w| {
                 format!(

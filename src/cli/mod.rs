@@ -269,9 +269,11 @@ async fn status(
             .ok()
             .flatten();
         let recorded = app.recorded_progress(&env.name).await;
+        let idle = app.idle_status(env, ov.as_ref(), &observed, now).await;
         rows.push(
             table::StatusRow::new(env, plan, observed, ov, lease, now)
-                .with_progress(recorded.as_ref()),
+                .with_progress(recorded.as_ref())
+                .with_idle(env, idle),
         );
     }
     if output == Output::Json {

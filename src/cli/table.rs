@@ -200,6 +200,8 @@ pub struct StatusRow {
     pub now: DateTime<Utc>,
     /// How far a transition under way has come (`None`: none is under way).
     pub progress: Option<crate::model::Progress>,
+    /// When idle to sleep puts it to sleep if no request comes (`None`: not watched).
+    pub idle: Option<(String, crate::idle::Upcoming)>,
 }
 
 impl StatusRow {
@@ -222,7 +224,14 @@ impl StatusRow {
             lease,
             now,
             progress: None,
+            idle: None,
         }
+    }
+
+    /// With the idle sleep to come (`up`), said in `env`'s zone.
+    pub fn with_idle(mut self, env: &Environment, up: Option<crate::idle::Upcoming>) -> StatusRow {
+        self.idle = up.map(|u| (u.sentence(env, self.now), u));
+        self
     }
 
     /// Says how far the transition has come when one is under way: the counts from this
@@ -253,6 +262,9 @@ impl StatusRow {
         };
         if let Some(progress) = &self.progress {
             let _ = writeln!(out, "  progress: {}", progress.sentence());
+        }
+        if let Some((sentence, _)) = &self.idle {
+            let _ = writeln!(out, "  idle: {sentence}");
         }
         if let Some(l) = &self.lease {
             let _ = writeln!(
@@ -317,6 +329,11 @@ impl StatusRow {
                 "since": self.now,
             })),
             "lease": self.lease,
+            "idle": self.idle.as_ref().map(|(sentence, u)| serde_json::json!({
+                "sleeps_at": u.due,
+                "quiet_since": u.quiet_since,
+                "sentence": sentence,
+            })),
             "progress": self.progress.as_ref().map(|p| serde_json::json!({
                 "sentence": p.sentence(),
                 "counts": p,

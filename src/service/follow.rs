@@ -20,6 +20,11 @@ use crate::ports::Cloud;
 /// Who the audit trail and the events name for an idle sleep.
 pub const IDLE_ACTOR: &str = "idle";
 
+/// The store's cache key of the instant a "Keep 1 h" keeps `env` awake until.
+pub(super) fn kept_key(env: &str) -> String {
+    format!("{env}#kept-until")
+}
+
 /// The longest publishing (every channel) or muting may hold up the end of a pass.
 const FOLLOW_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -35,7 +40,14 @@ impl<C: Cloud> Service<C> {
         observed: &Observation,
         at: DateTime<Utc>,
     ) -> Option<Option<Override>> {
-        let w = idle::watch(env, ov, at)?;
+        self.idle_ahead
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&env.name);
+        let Some(mut w) = idle::watch(env, ov, at) else {
+            self.requests_for_heads_up(env, ov, observed, at).await;
+            return None;
+        };
         if !observed.errors.is_empty() {
             // What cannot be observed (a deployment, perhaps) is not slept on.
             return None;
@@ -46,8 +58,23 @@ impl<C: Cloud> Service<C> {
             .filter(|s| s.deploying)
             .map(|s| s.name.to_string())
             .collect();
-        let minutes = match w.needs_counts(&deploying) {
-            None => Vec::new(),
+        if w.reads(&deploying, env.heads_up).is_some() {
+            // A "Keep 1 h" clicked in the heads-up holds the idle sleep off for its hour.
+            w.kept_until = match self.store.cache_get(&kept_key(&env.name), at).await {
+                Ok(v) => v.and_then(|v| v.parse().ok()),
+                Err(e) => {
+                    tracing::warn!(env = %env.name, error = %e, "cannot read whether it was kept awake; staying awake");
+                    self.metrics.store_errors.inc();
+                    return None;
+                }
+            };
+        }
+        let minutes = match w.reads(&deploying, env.heads_up) {
+            None => {
+                // Not read for idleness yet: perhaps for a scheduled sleep's heads-up.
+                self.requests_for_heads_up(env, ov, observed, at).await;
+                Vec::new()
+            }
             Some((from, to)) => match self.cloud.request_counts(env, from, to).await {
                 Ok(points) => idle::by_minute(
                     points
@@ -60,6 +87,17 @@ impl<C: Cloud> Service<C> {
                 }
             },
         };
+        if w.reads(&deploying, env.heads_up).is_some() {
+            self.saw_requests(env, at, idle::last_request(&minutes));
+        }
+        if w.reads(&deploying, env.heads_up).is_some()
+            && let Some(up) = idle::upcoming(&w, &minutes, &deploying)
+        {
+            self.idle_ahead
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(env.name.clone(), up);
+        }
         let sleep = match idle::decide(env, &w, &minutes, &deploying) {
             Verdict::Stay(why) => {
                 tracing::debug!(env = %env.name, "not idle: {why}");
@@ -130,8 +168,91 @@ impl<C: Cloud> Service<C> {
         Some(held)
     }
 
-    /// After a pass: publishes the environment's transition (its state changed since the last
-    /// pass, or — first pass of this copy — the pass acted), and mutes or unmutes its alarms
+    /// The idle sleep to come for `env`, as this copy's last pass that read its counts saw it.
+    pub fn idle_ahead(&self, env: &str) -> Option<idle::Upcoming> {
+        self.idle_ahead
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(env)
+            .cloned()
+    }
+
+    /// When idle to sleep would put `env` to sleep if no request comes, for `status`: the
+    /// front door's counts of the idle window read now (one `GetMetricData`, only while it is
+    /// watched); `None` when it is not watched, during a deployment, or when what it needs
+    /// cannot be read.
+    pub async fn idle_status(
+        &self,
+        env: &Environment,
+        ov: Option<&Override>,
+        observed: &Observation,
+        at: DateTime<Utc>,
+    ) -> Option<idle::Upcoming> {
+        let mut w = idle::watch(env, ov, at)?;
+        if !observed.errors.is_empty() || observed.services.iter().any(|s| s.deploying) {
+            return None;
+        }
+        w.kept_until = self
+            .store
+            .cache_get(&kept_key(&env.name), at)
+            .await
+            .ok()?
+            .and_then(|v| v.parse().ok());
+        let points = self
+            .cloud
+            .request_counts(env, at - w.after, at)
+            .await
+            .ok()?;
+        let minutes = idle::by_minute(
+            points
+                .into_iter()
+                .map(|(at, requests)| Minute { at, requests }),
+        );
+        idle::upcoming(&w, &minutes, &[])
+    }
+
+    /// Not watched for idleness, but a scheduled sleep's heads-up could be due: with idle
+    /// settings (so a front door whose counts may be read), the last hour's requests are read
+    /// (one `GetMetricData`, only within the heads-up's lead), so traffic counts as use.
+    async fn requests_for_heads_up(
+        &self,
+        env: &Environment,
+        ov: Option<&Override>,
+        observed: &Observation,
+        at: DateTime<Utc>,
+    ) {
+        if env.idle.is_none()
+            || !observed.errors.is_empty()
+            || crate::schedule::heads_up_due(env, ov, at, Some(at)).is_none()
+        {
+            return;
+        }
+        let from = at - chrono::TimeDelta::hours(crate::schedule::USED_WITHIN_HOURS);
+        match self.cloud.request_counts(env, from, at).await {
+            Ok(points) => {
+                let minutes = idle::by_minute(
+                    points
+                        .into_iter()
+                        .map(|(at, requests)| Minute { at, requests }),
+                );
+                self.saw_requests(env, at, idle::last_request(&minutes));
+            }
+            Err(e) => {
+                tracing::warn!(env = %env.name, error = %e, "cannot read the front door's request counts for the heads-up")
+            }
+        }
+    }
+
+    fn saw_requests(&self, env: &Environment, at: DateTime<Utc>, last: Option<DateTime<Utc>>) {
+        self.requests_seen
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(env.name.clone(), (at, last));
+    }
+
+    /// After a pass: publishes the environment's transition (its state changed since the state
+    /// last published, remembered in the store — or, with no record, since this copy's last
+    /// pass, or this copy's first pass acted), and mutes or unmutes its alarms
     /// (on a change, and on this copy's first pass, so a restart converges).
     pub(super) async fn follow(
         &self,
@@ -149,7 +270,8 @@ impl<C: Cloud> Service<C> {
             State::Unknown => return,
         };
         let changed = before.is_some_and(|b| b != state);
-        if changed || (before.is_none() && snap.report.calls_made() > 0) {
+        let fallback = changed || (before.is_none() && snap.report.calls_made() > 0);
+        if self.transition_is_new(env, change, snap.at, fallback).await {
             self.publish(
                 env,
                 Transition {
@@ -222,6 +344,67 @@ impl<C: Cloud> Service<C> {
                 tracing::warn!(env = %env.name, enabled, "switching alarm actions timed out")
             }
         }
+    }
+
+    /// Whether the state `change` is a transition to publish: it differs from the state last
+    /// published for `env`, remembered in the store (`<env>#published`: `awake@<instant>`), so
+    /// a Lambda cold start or a new copy compares against what was published before it, not
+    /// against nothing. The record moves on through a conditional write (a claim of
+    /// `<env>#published:<record read>-><state>`): of two copies that read the same record and
+    /// saw the same change, one publishes. With no record (a new store) or a store that cannot
+    /// be read, this copy's memory decides (`fallback`), as before.
+    async fn transition_is_new(
+        &self,
+        env: &Environment,
+        change: Change,
+        at: DateTime<Utc>,
+        fallback: bool,
+    ) -> bool {
+        if !env.events.any() {
+            return false;
+        }
+        let key = format!("{}#published", env.name);
+        let record = match self.store.cache_get(&key, at).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(env = %env.name, error = %e, "cannot read the state last published");
+                self.metrics.store_errors.inc();
+                return fallback;
+            }
+        };
+        let name = change.as_str();
+        if record.as_deref().and_then(|r| r.split('@').next()) == Some(name) {
+            return false;
+        }
+        let publish = record.is_some() || fallback;
+        let claim = format!(
+            "{}#published:{}->{name}",
+            env.name,
+            record.as_deref().unwrap_or("-")
+        );
+        match self
+            .store
+            .claim_once(&claim, at, at + chrono::TimeDelta::days(1))
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return false,
+            Err(e) => {
+                tracing::warn!(env = %env.name, error = %e, "cannot record the state published");
+                self.metrics.store_errors.inc();
+                return publish;
+            }
+        }
+        let value = format!("{name}@{}", at.to_rfc3339());
+        if let Err(e) = self
+            .store
+            .cache_put(&key, &value, at + chrono::TimeDelta::days(400))
+            .await
+        {
+            tracing::warn!(env = %env.name, error = %e, "cannot record the state published");
+            self.metrics.store_errors.inc();
+        }
+        publish
     }
 
     /// Publishes a transition; failures are logged (never the webhook's secret), never

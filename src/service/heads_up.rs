@@ -1,7 +1,9 @@
-//! The heads-up before a scheduled sleep: `staging sleeps at 20:00 (Australia/Sydney) — [Keep
-//! 1 h] [Sleep now]`, posted to Slack (the digest's incoming webhook, which must belong to a
+//! The heads-up before a scheduled or idle sleep: `staging sleeps at 20:00 (Australia/Sydney) —
+//! [Keep 1 h] [Sleep now]`, posted to Slack (the digest's incoming webhook, which must belong to a
 //! Slack app for the buttons to work) `heads_up` before the sleep, when the environment was used
-//! in the last hour. When it is due is [`crate::schedule::heads_up_due`] (pure); this file reads
+//! in the last hour. When it is due is [`crate::schedule::heads_up_due`], or for an idle sleep
+//! [`crate::idle::heads_up_due`] on what the pass saw of its counts ([`crate::idle::Upcoming`],
+//! claimed by [`crate::idle::Upcoming::name`]); both pure. This file reads
 //! what it needs from the store, claims the sleep once ([`crate::store::Store::claim_once`], so
 //! two daemons or Lambda containers never both post) and posts. The buttons come back through
 //! `POST /v1/slack/interactive` (`crate::api::slack_actions`).
@@ -9,13 +11,17 @@
 //! "Used in the last hour" means: the audit trail of the environment has an event at or after
 //! an hour ago whose actor is not the scheduled passes' own (`schedule`) — a wake or a sleep asked
 //! through the API, Slack, the command line or the front door (`request:<source>`), or a step of
-//! a hand-run `lightsout apply`. Traffic to the running app is not seen here (the front door sees
-//! requests only while it sleeps).
+//! a hand-run `lightsout apply`. When this copy's pass (in the last 5 minutes) read the front
+//! door's request counts — an environment with idle settings, within the lead of its earliest
+//! idle sleep or of a scheduled sleep; the counts then reach an hour back — the end of the last
+//! minute with requests is a use too. Without counts, the audit rule alone decides.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 
 use super::Service;
+use super::{RequestError, Woken};
+use crate::idle;
 use crate::model::{AuditEvent, Environment};
 use crate::ports::Cloud;
 use crate::schedule::{USED_WITHIN_HOURS, heads_up_due, heads_up_from};
@@ -29,6 +35,12 @@ pub fn last_used(events: &[AuditEvent], schedule_actor: &str) -> Option<DateTime
         .map(|e| e.at)
         .max()
 }
+
+/// How old the idle view of a pass may be for the heads-up after it.
+const FRESH: TimeDelta = TimeDelta::minutes(5);
+
+/// How long "Keep 1 h" keeps an environment awake.
+pub const KEEP_FOR: TimeDelta = TimeDelta::hours(1);
 
 /// Slack's escaping of text (`&`, `<`, `>`), so a name never becomes markup.
 fn escape(text: &str) -> String {
@@ -107,8 +119,23 @@ impl<C: Cloud> Service<C> {
             .active_override(&env.name, now)
             .await
             .map_err(|e| e.to_string())?;
-        // Read the audit only when the clock says a heads-up could be due.
-        if heads_up_due(env, ov.as_ref(), now, Some(now)).is_none() {
+        // The idle sleep to come, as this copy's pass just saw it (a stale view is not used).
+        let ahead = self
+            .idle_ahead
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&env.name)
+            .filter(|u| u.at <= now && now - u.at <= FRESH)
+            .cloned();
+        // Read the audit only when the clock (or the idle sleep to come) says one could be due.
+        let idle_could = |used| {
+            ahead
+                .as_ref()
+                .and_then(|u| idle::heads_up_due(env, ov.as_ref(), u, now, used))
+        };
+        if heads_up_due(env, ov.as_ref(), now, Some(now)).is_none()
+            && idle_could(Some(now)).is_none()
+        {
             return Ok(false);
         }
         let events = self
@@ -116,8 +143,24 @@ impl<C: Cloud> Service<C> {
             .audit_since(&env.name, now - TimeDelta::hours(USED_WITHIN_HOURS))
             .await
             .map_err(|e| e.to_string())?;
-        let Some(sleeps_at) = heads_up_due(env, ov.as_ref(), now, last_used(&events, &self.actor))
-        else {
+        // Requests through the front door count as use too, when the pass read them.
+        let requests = self
+            .requests_seen
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&env.name)
+            .filter(|(at, _)| *at <= now && now - *at <= FRESH)
+            .and_then(|(_, last)| *last);
+        let used = last_used(&events, &self.actor).max(requests);
+        // An idle sleep due within the lead comes before the schedule's end (else it would not
+        // be due): its heads-up is the one, and the scheduled sleep's none.
+        let (key, sleeps_at) = if let (Some(at), Some(up)) = (idle_could(used), ahead.as_ref()) {
+            // Named by when the front door went quiet: the same idle sleep across passes, even
+            // as its instant moves by a minute with late counts.
+            (format!("heads-up-idle:{}:{}", env.name, up.name()), at)
+        } else if let Some(at) = heads_up_due(env, ov.as_ref(), now, used) {
+            (format!("heads-up:{}:{}", env.name, at.timestamp()), at)
+        } else {
             return Ok(false);
         };
         let Some(outbox) = &self.notify else {
@@ -125,14 +168,20 @@ impl<C: Cloud> Service<C> {
                 "heads_up is set but no Slack webhook is (LIGHTSOUT_SLACK_WEBHOOK_URL)".into(),
             );
         };
-        let key = format!("heads-up:{}:{}", env.name, sleeps_at.timestamp());
-        if !self
-            .store
-            .claim_once(&key, now, sleeps_at + TimeDelta::days(1))
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            return Ok(false);
+        // An idle sleep is also claimed by its instant: a request leaving the counts read can
+        // change its name, never both.
+        let by_instant = key
+            .starts_with("heads-up-idle:")
+            .then(|| format!("heads-up-idle:{}:at:{}", env.name, sleeps_at.timestamp()));
+        for key in std::iter::once(key).chain(by_instant) {
+            if !self
+                .store
+                .claim_once(&key, now, sleeps_at + TimeDelta::days(1))
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                return Ok(false);
+            }
         }
         let link = match (&self.links, env.kinds.alb.hosts.first()) {
             (Some(links), Some(host)) => Some(links.url(host, &env.name, now)),
@@ -144,6 +193,36 @@ impl<C: Cloud> Service<C> {
             .await?;
         tracing::info!(env = %env.name, sleeps_at = %sleeps_at, "heads-up posted to Slack");
         Ok(true)
+    }
+
+    /// "Keep 1 h" from the heads-up: wakes `env` for an hour (as `who`, through the same rules
+    /// and audit as any wake), and holds its idle sleep off for that hour (remembered in the
+    /// store, so every copy sees it): without that, the idle window from the click would end it
+    /// sooner.
+    pub async fn keep(
+        &self,
+        env: &Environment,
+        who: &str,
+        reason: &str,
+    ) -> Result<Woken, RequestError> {
+        let woken = self.wake(env, who, "1h", reason).await?;
+        let now = self.clock.now();
+        let until = now + KEEP_FOR;
+        if env.idle.is_some()
+            && let Err(e) = self
+                .store
+                .cache_put(
+                    &super::follow::kept_key(&env.name),
+                    &until.to_rfc3339(),
+                    until + TimeDelta::days(1),
+                )
+                .await
+        {
+            // The wake stands; idle to sleep may end it before the hour.
+            tracing::warn!(env = %env.name, error = %e, "cannot remember the Keep 1 h");
+            self.metrics.store_errors.inc();
+        }
+        Ok(woken)
     }
 
     /// When a heads-up could next fall due, over every environment (for the daemon's wait).
@@ -162,7 +241,15 @@ impl<C: Cloud> Service<C> {
                 .await
                 .ok()
                 .flatten();
-            if let Some(at) = heads_up_from(env, ov.as_ref(), now) {
+            let idle = self
+                .idle_ahead
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&env.name)
+                .zip(env.heads_up)
+                .map(|(u, lead)| u.due - lead)
+                .filter(|at| *at > now);
+            for at in heads_up_from(env, ov.as_ref(), now).into_iter().chain(idle) {
                 next = Some(next.map_or(at, |n| n.min(at)));
             }
         }

@@ -89,6 +89,12 @@ pub struct Service<C> {
     pub trigger: Notify,
     /// The last pass per environment.
     pub last: RwLock<HashMap<String, Snapshot>>,
+    /// The idle sleep to come per environment, as the last pass that read its request counts
+    /// saw it (for the heads-up after the pass, and `status`).
+    pub idle_ahead: RwLock<HashMap<String, crate::idle::Upcoming>>,
+    /// Per environment, when this copy's pass last read the front door's request counts and the
+    /// end of the last minute with requests in them (a use, for the heads-up).
+    pub requests_seen: RwLock<HashMap<String, RequestsSeen>>,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
     /// This copy's name in leases.
@@ -108,6 +114,10 @@ pub struct Service<C> {
     pub links: Option<links::WakeLinks>,
 }
 
+/// When a pass read the front door's request counts, and the end of the last minute with
+/// requests in them.
+pub type RequestsSeen = (DateTime<Utc>, Option<DateTime<Utc>>);
+
 impl<C: Cloud> Service<C> {
     /// A new service; `instance` names this copy in leases.
     pub fn new(
@@ -124,6 +134,8 @@ impl<C: Cloud> Service<C> {
             clock,
             trigger: Notify::new(),
             last: RwLock::new(HashMap::new()),
+            idle_ahead: RwLock::new(HashMap::new()),
+            requests_seen: RwLock::new(HashMap::new()),
             metrics: Metrics::default(),
             instance,
             actor: "schedule".into(),
