@@ -1,5 +1,6 @@
 //! ECS services and their Application Auto Scaling targets.
 
+use super::pace::Paced;
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
@@ -165,6 +166,7 @@ async fn list_services(c: &Clients, cluster: &str) -> Result<Vec<String>, CloudE
             .max_results(LIST_PAGE)
             .set_next_token(token)
             .send()
+            .paced(c, "ECS", "ListServices")
             .await
             .map_err(|e| cloud_error("ListServices", e))?;
         arns.extend(out.service_arns().iter().cloned());
@@ -188,6 +190,7 @@ async fn describe(
         .set_services(Some(batch.to_vec()))
         .include(ServiceField::Tags)
         .send()
+        .paced(c, "ECS", "DescribeServices")
         .await
         .map_err(|e| cloud_error("DescribeServices", e))?;
     let services = out
@@ -242,6 +245,7 @@ async fn scalable_targets(
                 .max_results(TARGETS_BATCH as i32)
                 .set_next_token(token)
                 .send()
+                .paced(c, "Application Auto Scaling", "DescribeScalableTargets")
                 .await
                 .map_err(|e| cloud_error("DescribeScalableTargets", e))?;
             for t in page.scalable_targets() {
@@ -428,6 +432,7 @@ async fn task_size(c: &Clients, region: &str, task_definition: &str) -> Size {
         .describe_task_definition()
         .task_definition(task_definition)
         .send()
+        .paced(c, "ECS", "DescribeTaskDefinition")
         .await
     {
         Ok(o) => o,
@@ -484,6 +489,7 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .resource_arn(arn)
                 .set_tags(Some(tags))
                 .send()
+                .paced(c, "ECS", "TagResource")
                 .await
                 .map_err(|e| cloud_error("TagResource", e))?;
         }
@@ -493,6 +499,7 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .resource_arn(arn)
                 .set_tag_keys(Some(keys.clone()))
                 .send()
+                .paced(c, "ECS", "UntagResource")
                 .await
                 .map_err(|e| cloud_error("UntagResource", e))?;
         }
@@ -505,6 +512,7 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .min_capacity(bounds.min)
                 .max_capacity(bounds.max)
                 .send()
+                .paced(c, "Application Auto Scaling", "RegisterScalableTarget")
                 .await
                 .map_err(|e| cloud_error("RegisterScalableTarget", e))?;
         }
@@ -515,6 +523,7 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .service(&service.service)
                 .desired_count(*count)
                 .send()
+                .paced(c, "ECS", "UpdateService")
                 .await
                 .map_err(|e| cloud_error("UpdateService", e))?;
         }

@@ -19,6 +19,7 @@ mod ecs;
 mod elasticache;
 mod health;
 pub mod outbox;
+pub mod pace;
 mod pricing;
 mod rds;
 mod redshift;
@@ -26,6 +27,7 @@ mod redshift;
 pub use count::RequestCounter;
 pub use dynamo::DynamoStore;
 pub use outbox::AwsOutbox;
+pub use pace::Pace;
 
 use std::collections::HashMap;
 use std::error::Error as StdError;
@@ -61,6 +63,16 @@ pub(crate) struct Clients {
     pub(crate) redshift: aws_sdk_redshift::Client,
     /// AWS's Price List (answers in us-east-1, eu-central-1 and ap-south-1 only: the nearest).
     pub(crate) pricing: aws_sdk_pricing::Client,
+    /// This account and region's API budget, spent by every call of the resource kinds.
+    pub(crate) pacer: Arc<pace::Pacer>,
+}
+
+impl Clients {
+    /// Waits until `op` of `service` (the SDK's service name) may be sent; hold the permit until
+    /// the call is answered. See [`pace`].
+    pub(crate) async fn pace(&self, service: &'static str, op: &'static str) -> pace::Permit<'_> {
+        self.pacer.pace(service, op).await
+    }
 }
 
 /// The real cloud, through the AWS SDK.
@@ -68,6 +80,9 @@ pub struct AwsCloud {
     base: SdkConfig,
     regions: Mutex<HashMap<String, Arc<Clients>>>,
     counter: RequestCounter,
+    pace: Pace,
+    /// Throttling answers by operation, over every account and region.
+    throttled: Arc<Mutex<std::collections::BTreeMap<String, u64>>>,
 }
 
 /// How long lightsout waits for AWS, and how often it tries.
@@ -81,6 +96,8 @@ pub struct CallLimits {
     pub call_timeout: Duration,
     /// The longest connecting may take.
     pub connect_timeout: Duration,
+    /// How much of AWS's published API rate lightsout paces itself to.
+    pub pace: Pace,
 }
 
 impl Default for CallLimits {
@@ -90,6 +107,7 @@ impl Default for CallLimits {
             attempt_timeout: Duration::from_secs(5),
             call_timeout: Duration::from_secs(20),
             connect_timeout: Duration::from_secs(3),
+            pace: Pace::default(),
         }
     }
 }
@@ -113,7 +131,7 @@ impl AwsCloud {
             .timeout_config(limits.timeouts())
             .load()
             .await;
-        AwsCloud::new(base)
+        AwsCloud::new(base).with_pace(limits.pace)
     }
 
     /// Uses a ready configuration.
@@ -122,7 +140,15 @@ impl AwsCloud {
             base,
             regions: Mutex::new(HashMap::new()),
             counter: RequestCounter::default(),
+            pace: Pace::default(),
+            throttled: Arc::default(),
         }
+    }
+
+    /// Paces calls to `pace` of AWS's published rates (all of them by default).
+    pub fn with_pace(mut self, pace: Pace) -> AwsCloud {
+        self.pace = pace;
+        self
     }
 
     /// The digest's ports over AWS: billing, inspection and prices through these clients, the outbox
@@ -175,23 +201,28 @@ impl AwsCloud {
             }
         };
         let region = Region::new(env.region.clone());
+        let pacer = Arc::new(pace::Pacer::new(self.pace, self.throttled.clone()));
+        let watch = pace::ThrottleWatch(pacer.clone());
         let clients = Arc::new(Clients {
             ecs: aws_sdk_ecs::Client::from_conf(
                 aws_sdk_ecs::config::Builder::from(&config)
                     .region(region.clone())
                     .interceptor(self.counter.clone())
+                    .interceptor(watch.clone())
                     .build(),
             ),
             aas: aws_sdk_applicationautoscaling::Client::from_conf(
                 aws_sdk_applicationautoscaling::config::Builder::from(&config)
                     .region(region.clone())
                     .interceptor(self.counter.clone())
+                    .interceptor(watch.clone())
                     .build(),
             ),
             rds: aws_sdk_rds::Client::from_conf(
                 aws_sdk_rds::config::Builder::from(&config)
                     .region(region.clone())
                     .interceptor(self.counter.clone())
+                    .interceptor(watch.clone())
                     .build(),
             ),
             // Cost Explorer bills every request, retries included: one attempt each, so a
@@ -227,30 +258,35 @@ impl AwsCloud {
                 aws_sdk_elasticloadbalancingv2::config::Builder::from(&config)
                     .region(region.clone())
                     .interceptor(self.counter.clone())
+                    .interceptor(watch.clone())
                     .build(),
             ),
             elasticache: aws_sdk_elasticache::Client::from_conf(
                 aws_sdk_elasticache::config::Builder::from(&config)
                     .region(region.clone())
                     .interceptor(self.counter.clone())
+                    .interceptor(watch.clone())
                     .build(),
             ),
             autoscaling: aws_sdk_autoscaling::Client::from_conf(
                 aws_sdk_autoscaling::config::Builder::from(&config)
                     .region(region.clone())
                     .interceptor(self.counter.clone())
+                    .interceptor(watch.clone())
                     .build(),
             ),
             ec2: aws_sdk_ec2::Client::from_conf(
                 aws_sdk_ec2::config::Builder::from(&config)
                     .region(region.clone())
                     .interceptor(self.counter.clone())
+                    .interceptor(watch.clone())
                     .build(),
             ),
             redshift: aws_sdk_redshift::Client::from_conf(
                 aws_sdk_redshift::config::Builder::from(&config)
                     .region(region)
                     .interceptor(self.counter.clone())
+                    .interceptor(watch.clone())
                     .build(),
             ),
             // One attempt: a Price List that fails is answered from the shipped table at once
@@ -262,6 +298,7 @@ impl AwsCloud {
                     .interceptor(self.counter.clone())
                     .build(),
             ),
+            pacer,
         });
         self.regions
             .lock()
@@ -275,6 +312,13 @@ impl AwsCloud {
 impl Cloud for AwsCloud {
     fn requests(&self) -> std::collections::BTreeMap<String, u64> {
         self.counter.snapshot()
+    }
+
+    fn throttled(&self) -> std::collections::BTreeMap<String, u64> {
+        self.throttled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     async fn observe(&self, env: &Environment) -> Observation {
