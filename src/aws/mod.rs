@@ -134,13 +134,15 @@ impl AwsCloud {
         AwsCloud::new(base).with_pace(limits.pace)
     }
 
-    /// Uses a ready configuration.
+    /// Uses a ready configuration, unpaced (tests that prove something else than pacing, and
+    /// tools that bring their own limits); [`AwsCloud::with_pace`] paces it, as
+    /// [`AwsCloud::from_env`] does by default.
     pub fn new(base: SdkConfig) -> AwsCloud {
         AwsCloud {
             base,
             regions: Mutex::new(HashMap::new()),
             counter: RequestCounter::default(),
-            pace: Pace::default(),
+            pace: Pace::Off,
             throttled: Arc::default(),
         }
     }

@@ -147,6 +147,10 @@ pub struct Bucket {
     at: f64,
 }
 
+/// The share of a published refill the pacer sends at: a request that reaches AWS a little
+/// sooner after the one before than it was sent (network jitter) must still find a token.
+const REFILL_MARGIN: f64 = 0.97;
+
 /// The lowest a throttled rate goes, as a share of the published one.
 const FLOOR_SHARE: f64 = 1.0 / 16.0;
 /// The rate regained per second after a throttle, as a share of the published one.
@@ -232,8 +236,10 @@ impl Pacer {
         match self.pace {
             Pace::Off => None,
             Pace::Percent(p) => Some(Budget {
-                burst: budget.burst * f64::from(p) / 100.0,
-                refill: budget.refill * f64::from(p) / 100.0,
+                // One token spare: AWS's bucket starts counting when the first request
+                // arrives, and a later one may arrive sooner after it than it was sent.
+                burst: (budget.burst * f64::from(p) / 100.0 - 1.0).max(1.0),
+                refill: budget.refill * f64::from(p) / 100.0 * REFILL_MARGIN,
             }),
         }
     }
