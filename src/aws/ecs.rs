@@ -8,7 +8,7 @@ use aws_sdk_ecs::types::{ServiceField, Tag};
 use futures_util::StreamExt;
 
 use super::{Clients, Pages, cloud_error};
-use crate::kinds::ecs::{ServiceStatus, Step};
+use crate::kinds::ecs::{Clusters, ServiceStatus, Step};
 use crate::kinds::{
     Bounds, Kind, Observation, ObservedService, ResourceId, Scalable, ServiceName, TagSelector,
 };
@@ -30,9 +30,39 @@ pub(crate) async fn observe(c: &Clients, env: &Environment, obs: &mut Observatio
     for n in &env.kinds.ecs.services {
         clusters.entry(&n.cluster).or_default().0.insert(&n.service);
     }
+    // `clusters = "*"`: every cluster of the account and region, listed once a pass.
+    let every = if env
+        .kinds
+        .ecs
+        .select
+        .iter()
+        .any(|s| s.clusters == Clusters::Every)
+    {
+        match list_clusters(c).await {
+            Ok(names) => names,
+            Err(e) => {
+                // Without the list, no selector that looks everywhere can be trusted to be
+                // complete: the kind is unobserved, and nothing of it is acted on.
+                obs.errors
+                    .push((Kind::Ecs, format!("ecs clusters of the account: {e}")));
+                return;
+            }
+        }
+    } else {
+        Vec::new()
+    };
     for sel in &env.kinds.ecs.select {
-        for cluster in &sel.clusters {
-            clusters.entry(cluster).or_default().1.push(&sel.tags);
+        match &sel.clusters {
+            Clusters::Every => {
+                for cluster in &every {
+                    clusters.entry(cluster).or_default().1.push(&sel.tags);
+                }
+            }
+            Clusters::Named(names) => {
+                for cluster in names {
+                    clusters.entry(cluster).or_default().1.push(&sel.tags);
+                }
+            }
         }
     }
     let first_new = obs.services.len();
@@ -152,6 +182,33 @@ async fn observe_cluster(
         }
     }
     obs
+}
+
+/// The names of every cluster of the account and region (ListClusters pages at 100).
+async fn list_clusters(c: &Clients) -> Result<Vec<String>, CloudError> {
+    let mut names = Vec::new();
+    let mut pages = Pages::new();
+    let mut token = None;
+    loop {
+        let out = c
+            .ecs
+            .list_clusters()
+            .max_results(LIST_PAGE)
+            .set_next_token(token)
+            .send()
+            .paced(c, "ECS", "ListClusters")
+            .await
+            .map_err(|e| cloud_error("ListClusters", e))?;
+        names.extend(
+            out.cluster_arns()
+                .iter()
+                .map(|arn| arn.rsplit('/').next().unwrap_or(arn).to_string()),
+        );
+        match pages.next("ListClusters", out.next_token())? {
+            Some(t) => token = Some(t),
+            None => return Ok(names),
+        }
+    }
 }
 
 async fn list_services(c: &Clients, cluster: &str) -> Result<Vec<String>, CloudError> {
