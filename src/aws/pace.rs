@@ -32,8 +32,9 @@ pub const READS_IN_FLIGHT: usize = 8;
 /// How much of AWS's published API budget lightsout paces itself to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pace {
-    /// No client-side pacing: calls go as fast as `concurrency` allows (the SDK's adaptive
-    /// retry still backs off on throttling).
+    /// No client-side pacing and no bound on reads in flight: calls go as fast as
+    /// `concurrency` allows, as before pacing existed (the SDK's adaptive retry still backs
+    /// off on throttling).
     Off,
     /// This percentage of each category's published burst and refill (100: all of it; less
     /// leaves room for the other tools in the account).
@@ -247,7 +248,7 @@ impl Pacer {
     /// Waits until `op` of `service` may be sent: a read waits for one of the reads in flight,
     /// then every call for a token of its category. Hold the permit until the call is answered.
     pub async fn pace(&self, service: &str, op: &str) -> Permit<'_> {
-        let permit = if is_read(op) {
+        let permit = if is_read(op) && self.pace != Pace::Off {
             // The semaphore is never closed.
             self.reads.acquire().await.ok()
         } else {
