@@ -440,3 +440,31 @@ async fn fleet_at_the_limit_bench() {
     let broken: usize = figures.iter().map(|(_, f)| f.failed + f.half_done).sum();
     assert_eq!(broken, 0, "failed or half-done resources");
 }
+
+/// Every throttling answer is counted by lightsout, by operation, in each protocol's shape: the
+/// count the pass reports is the count the proxy sent.
+#[tokio::test]
+async fn throttling_answers_are_counted_by_operation() {
+    use support::proxy::{Fault, Rule};
+    let moto = Moto::start();
+    moto.seed();
+    let proxy = FaultProxy::start(&moto.endpoint, 3).await;
+    proxy.add(Rule::times("TagResource", 1, Fault::Throttle));
+    proxy.add(Rule::times("AddTagsToResource", 2, Fault::Throttle));
+    proxy.add(Rule::times("DescribeScalableTargets", 1, Fault::Throttle));
+    let cloud =
+        AwsCloud::new(moto.sdk_config_via(&proxy.endpoint, 5).await).with_pace(Pace::default());
+    let env = config::parse_str(std::path::Path::new("staging.toml"), support::STAGING).unwrap();
+    let report = reconcile(&cloud, &env, None, at("2026-12-02T22:00:00Z"), false).await;
+    assert!(!report.failed(), "{:#?}", report.problems);
+    let injected: BTreeMap<String, u64> = proxy
+        .injected()
+        .into_iter()
+        .map(|(op, n)| (op, n as u64))
+        .collect();
+    assert_eq!(cloud.throttled(), injected);
+    assert_eq!(
+        lightsout::ports::describe_throttled(&cloud.throttled()),
+        "AWS throttled: 4 (AddTagsToResource 2, DescribeScalableTargets 1, TagResource 1)"
+    );
+}
