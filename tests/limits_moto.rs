@@ -209,7 +209,14 @@ async fn pass(
     at: DateTime<Utc>,
 ) -> PassFigures {
     proxy.refill();
-    let cloud = AwsCloud::new(moto.sdk_config_via(&proxy.endpoint, 5).await).with_pace(pace);
+    // The retry lightsout ships with (`AwsCloud::from_env`): adaptive, 5 attempts.
+    let conf = moto
+        .sdk_config_via(&proxy.endpoint, 5)
+        .await
+        .into_builder()
+        .retry_config(aws_config::retry::RetryConfig::adaptive().with_max_attempts(5))
+        .build();
+    let cloud = AwsCloud::new(conf).with_pace(pace);
     let start = Instant::now();
     let report = reconcile(&cloud, env, None, at, false).await;
     let wall = start.elapsed();

@@ -146,6 +146,8 @@ pub struct Bucket {
     /// Tokens now; below zero, tokens already promised to callers that are waiting.
     tokens: f64,
     at: f64,
+    /// When the rate was last cut.
+    cut_at: Option<f64>,
 }
 
 /// The share of a published refill the pacer sends at: a request that reaches AWS a little
@@ -156,6 +158,8 @@ const REFILL_MARGIN: f64 = 0.97;
 const FLOOR_SHARE: f64 = 1.0 / 16.0;
 /// The rate regained per second after a throttle, as a share of the published one.
 const RECOVERY_SHARE: f64 = 0.1;
+/// Seconds between two cuts of a rate.
+const CUT_EVERY: f64 = 1.0;
 
 impl Bucket {
     /// A full bucket at time `at`.
@@ -166,6 +170,7 @@ impl Bucket {
             rate: budget.refill.max(0.01),
             tokens: budget.burst.max(1.0),
             at,
+            cut_at: None,
         }
     }
 
@@ -192,9 +197,14 @@ impl Bucket {
 
     /// AWS answered "throttled" at `at`: its bucket is empty (someone else spends it too), so
     /// this one halves its rate and gives up its burst; the retry the SDK makes costs a token.
+    /// The calls already in flight when AWS's bucket ran dry are throttled together: they are
+    /// one signal, so the rate is cut at most once per [`CUT_EVERY`] seconds.
     pub fn throttled(&mut self, at: f64) {
         self.advance(at);
-        self.rate = (self.rate / 2.0).max(self.max_rate * FLOOR_SHARE);
+        if self.cut_at.is_none_or(|t| at - t >= CUT_EVERY) {
+            self.rate = (self.rate / 2.0).max(self.max_rate * FLOOR_SHARE);
+            self.cut_at = Some(at);
+        }
         self.tokens = self.tokens.min(0.0) - 1.0;
     }
 
@@ -387,7 +397,7 @@ impl Intercept for ThrottleWatch {
 
 #[cfg(test)]
 mod tests {
-    use super::{Bucket, Pace, b, budget};
+    use super::{Bucket, CUT_EVERY, FLOOR_SHARE, Pace, b, budget};
 
     /// A full bucket serves its burst at once, then one token per 1/refill seconds, in order.
     #[test]
@@ -428,8 +438,8 @@ mod tests {
         assert_eq!(free, 50);
     }
 
-    /// A throttle halves the rate (down to a sixteenth, no lower) and spends the burst; the
-    /// rate comes back by a tenth of the published rate per second.
+    /// A throttle halves the rate (at most once a second, down to a sixteenth, no lower) and
+    /// spends the burst; the rate comes back by a tenth of the published rate per second.
     #[test]
     fn throttling_halves_and_recovers_additively() {
         let mut k = Bucket::new(b(20, 10), 0.0);
@@ -437,15 +447,28 @@ mod tests {
         assert!((k.rate() - 5.0).abs() < 1e-9);
         // The burst is gone and the SDK's retry costs a token: the next call waits 2/5 s.
         assert!((k.take(0.0) - 0.4).abs() < 1e-9);
-        for _ in 0..10 {
-            k.throttled(0.0);
+        // Calls throttled together are one signal: no second cut within a second.
+        k.throttled(0.5);
+        assert!((k.rate() - (5.0 + 0.5)).abs() < 1e-9);
+        // Throttled every second, the rate settles where halving meets the additive recovery
+        // (r = (r + 1) / 2: 1 token/s, a tenth of the published rate), above the sixteenth floor.
+        let mut k = Bucket::new(b(20, 10), 0.0);
+        for i in 0..30 {
+            k.throttled(f64::from(i));
         }
-        assert!((k.rate() - 10.0 / 16.0).abs() < 1e-9);
-        // After 2 s, 2 tokens/s more; after 10 s, back to the published 10/s and no further.
-        k.take(2.0);
-        assert!((k.rate() - (0.625 + 2.0)).abs() < 1e-9);
-        k.take(20.0);
+        assert!((k.rate() - 1.0).abs() < 1e-6, "{}", k.rate());
+        // Then 1 token/s more each second: back to the published 10/s and no further.
+        k.take(31.0);
+        assert!((k.rate() - 3.0).abs() < 1e-6);
+        k.take(60.0);
         assert!((k.rate() - 10.0).abs() < 1e-9);
+        // The floor holds however fast the rate is cut.
+        let mut k = Bucket::new(b(20, 16), 0.0);
+        for i in 0..100 {
+            k.throttled(f64::from(i) * CUT_EVERY * 1.0001);
+            k.rate = k.rate.min(k.max_rate * FLOOR_SHARE * 1.5);
+        }
+        assert!(k.rate() >= 1.0 - 1e-9);
     }
 
     /// The published ECS categories, RDS's single bucket, EC2's per-action buckets.
