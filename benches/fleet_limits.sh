@@ -10,6 +10,7 @@
 #   LIGHTSOUT_FLEET=5000/50/200 benches/fleet_limits.sh
 #   LIGHTSOUT_BACKGROUND=0.3 benches/fleet_limits.sh   # another tool spends 30% of every refill
 #   LIGHTSOUT_PACE=off benches/fleet_limits.sh         # lightsout unpaced, for comparison
+#   LIGHTSOUT_LATENCY_MS=30 benches/fleet_limits.sh    # every answer 30 ms later (connections in flight)
 #
 # Needs moto from the project's venv (.ci/python-env) or LIGHTSOUT_PYTHON. Not part of CI.
 set -euo pipefail

@@ -366,6 +366,16 @@ async fn run_fleet(
     let env = config::parse_str(std::path::Path::new("fleet.toml"), &src).unwrap();
     let proxy = FaultProxy::start(&moto.endpoint, 1).await;
     proxy.limit(limits);
+    // `LIGHTSOUT_LATENCY_MS`: every request answered that much later (AWS is not on loopback).
+    if let Some(ms) = std::env::var("LIGHTSOUT_LATENCY_MS")
+        .ok()
+        .and_then(|m| m.parse().ok())
+    {
+        proxy.add(support::proxy::Rule::always(
+            "*",
+            support::proxy::Fault::Delay(Duration::from_millis(ms)),
+        ));
+    }
     let mut figures = Vec::new();
     for (name, at_, check) in [
         ("sleep", "2026-12-02T22:00:00Z", Some(true)),
@@ -429,7 +439,8 @@ async fn paced_fleet_passes_finish_within_a_fifth_of_the_floor() {
 
 /// The benchmark: `LIGHTSOUT_FLEET=services/clusters/databases` (default 500/10/40), at the
 /// published rates, optionally `LIGHTSOUT_BACKGROUND=0.3` (another tool spends 30% of every
-/// refill) and `LIGHTSOUT_PACE=off`. Prints each pass's figures.
+/// refill), `LIGHTSOUT_LATENCY_MS=30` (every answer that much later) and `LIGHTSOUT_PACE=off`.
+/// Prints each pass's figures.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a benchmark: benches/fleet_limits.sh"]
 async fn fleet_at_the_limit_bench() {
