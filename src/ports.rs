@@ -48,6 +48,12 @@ pub trait Cloud: Send + Sync {
         std::collections::BTreeMap::new()
     }
 
+    /// Throttling answers the cloud gave so far, by operation (each retried), where it counts
+    /// them.
+    fn throttled(&self) -> std::collections::BTreeMap<String, u64> {
+        std::collections::BTreeMap::new()
+    }
+
     /// Makes one write call in the environment's account and region.
     fn execute(
         &self,
@@ -328,6 +334,16 @@ pub fn describe_requests(counts: &std::collections::BTreeMap<String, u64>) -> St
     let total: u64 = counts.values().sum();
     let list: Vec<String> = counts.iter().map(|(op, n)| format!("{op} {n}")).collect();
     format!("AWS requests: {total} ({})", list.join(", "))
+}
+
+/// `AWS throttled: 3 (UpdateService 3)`, or `AWS throttled: 0`.
+pub fn describe_throttled(counts: &std::collections::BTreeMap<String, u64>) -> String {
+    let total: u64 = counts.values().sum();
+    if total == 0 {
+        return "AWS throttled: 0".to_string();
+    }
+    let list: Vec<String> = counts.iter().map(|(op, n)| format!("{op} {n}")).collect();
+    format!("AWS throttled: {total} ({})", list.join(", "))
 }
 
 /// What a digest is gathered from and sent through.

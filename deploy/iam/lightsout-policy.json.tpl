@@ -5,6 +5,7 @@
       "Sid": "ObserveWhatCannotBeScopedByResource",
       "Effect": "Allow",
       "Action": [
+        "ecs:ListClusters",
         "ecs:ListServices",
         "ecs:DescribeServices",
         "application-autoscaling:DescribeScalableTargets",

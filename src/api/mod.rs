@@ -177,6 +177,12 @@ async fn metrics<C: Cloud>(State(api): State<Arc<ApiState<C>>>) -> Response {
             "lightsout_aws_requests_total{{operation=\"{op}\"}} {n}\n"
         ));
     }
+    body.push_str("# HELP lightsout_aws_throttled_total AWS throttling answers by operation (each retried).\n# TYPE lightsout_aws_throttled_total counter\n");
+    for (op, n) in app.cloud.throttled() {
+        body.push_str(&format!(
+            "lightsout_aws_throttled_total{{operation=\"{op}\"}} {n}\n"
+        ));
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 

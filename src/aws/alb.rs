@@ -5,6 +5,7 @@
 //! and rewrites only the weights of its forward action, keeping every other action (an
 //! `authenticate-oidc` before it) and the forward's stickiness as they are.
 
+use super::pace::Paced;
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -175,6 +176,7 @@ async fn describe_listener(c: &Clients, listener: &str) -> Result<Option<Vec<Rul
             .page_size(PAGE)
             .set_marker(marker)
             .send()
+            .paced(c, "Elastic Load Balancing v2", "DescribeRules")
             .await
         {
             Ok(p) => p,
@@ -233,6 +235,7 @@ async fn describe_tags(
             .describe_tags()
             .set_resource_arns(Some(chunk.iter().map(|a| a.to_string()).collect()))
             .send()
+            .paced(c, "Elastic Load Balancing v2", "DescribeTags")
             .await
             .map_err(|e| cloud_error("DescribeTags", e))?;
         for d in page.tag_descriptions() {
@@ -263,6 +266,7 @@ async fn target_health(c: &Clients, tg: &str) -> TargetHealth {
         .describe_target_health()
         .target_group_arn(tg)
         .send()
+        .paced(c, "Elastic Load Balancing v2", "DescribeTargetHealth")
         .await
     {
         Ok(out) => {
@@ -300,6 +304,7 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .describe_rules()
                 .rule_arns(rule)
                 .send()
+                .paced(c, "Elastic Load Balancing v2", "DescribeRules")
                 .await
                 .map_err(|e| cloud_error("DescribeRules", e))?;
             let Some(current) = now.rules().first() else {
@@ -351,6 +356,7 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .rule_arn(rule)
                 .set_actions(Some(actions))
                 .send()
+                .paced(c, "Elastic Load Balancing v2", "ModifyRule")
                 .await
                 .map_err(|e| cloud_error("ModifyRule", e))?;
             Ok(())

@@ -1,6 +1,7 @@
 //! EC2 Auto Scaling groups: observed (named ones by name, selectors as tag filters), resized and
 //! tagged, and priced by the instance types they run or will run.
 
+use super::pace::Paced;
 use std::collections::BTreeMap;
 
 use aws_sdk_autoscaling::types::{AutoScalingGroup, Filter, LifecycleState, Tag};
@@ -77,6 +78,7 @@ async fn describe(
             .max_records(PAGE as i32)
             .set_next_token(token)
             .send()
+            .paced(c, "Auto Scaling", "DescribeAutoScalingGroups")
             .await
             .map_err(|e| cloud_error("DescribeAutoScalingGroups", e))?;
         out.extend(page.auto_scaling_groups().iter().filter_map(observed));
@@ -189,6 +191,7 @@ async fn launch_type(c: &Clients, launch: &Launch) -> Result<String, String> {
                 .describe_launch_configurations()
                 .launch_configuration_names(name)
                 .send()
+                .paced(c, "Auto Scaling", "DescribeLaunchConfigurations")
                 .await
                 .map_err(|e| cloud_error("DescribeLaunchConfigurations", e).to_string())?;
             out.launch_configurations()
@@ -209,6 +212,7 @@ async fn launch_type(c: &Clients, launch: &Launch) -> Result<String, String> {
             };
             let out = call
                 .send()
+                .paced(c, "EC2", "DescribeLaunchTemplateVersions")
                 .await
                 .map_err(|e| cloud_error("DescribeLaunchTemplateVersions", e).to_string())?;
             out.launch_template_versions()
@@ -244,6 +248,7 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .create_or_update_tags()
                 .set_tags(Some(tags))
                 .send()
+                .paced(c, "Auto Scaling", "CreateOrUpdateTags")
                 .await
                 .map_err(|e| cloud_error("CreateOrUpdateTags", e))?;
         }
@@ -262,6 +267,7 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .delete_tags()
                 .set_tags(Some(tags))
                 .send()
+                .paced(c, "Auto Scaling", "DeleteTags")
                 .await
                 .map_err(|e| cloud_error("DeleteTags", e))?;
         }
@@ -278,6 +284,7 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .max_size(*max)
                 .desired_capacity(*desired)
                 .send()
+                .paced(c, "Auto Scaling", "UpdateAutoScalingGroup")
                 .await
                 .map_err(|e| cloud_error("UpdateAutoScalingGroup", e))?;
         }

@@ -2,6 +2,7 @@
 //! `DescribeDBClusters` with an `engine` filter (paged), acted on with RDS's calls (`aws::rds`
 //! executes their steps), priced by their instances' classes.
 
+use super::pace::Paced;
 use std::collections::BTreeSet;
 
 use aws_sdk_rds::types::Filter;
@@ -67,6 +68,7 @@ async fn describe(c: &Clients, engine: Engine) -> Result<Vec<ObservedCluster>, C
             .max_records(PAGE)
             .set_marker(marker)
             .send()
+            .paced(c, "RDS", "DescribeDbClusters")
             .await
             .map_err(|e| cloud_error("DescribeDBClusters", e))?;
         out.extend(

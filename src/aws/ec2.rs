@@ -2,6 +2,7 @@
 //! exist is reported missing instead of failing the call; selectors as `tag:KEY` filters),
 //! stopped, started and tagged, and priced by their instance type.
 
+use super::pace::Paced;
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{Filter, Instance, Tag};
@@ -81,6 +82,7 @@ async fn describe(c: &Clients, filters: Vec<Filter>) -> Result<Vec<ObservedInsta
             .max_results(PAGE)
             .set_next_token(token)
             .send()
+            .paced(c, "EC2", "DescribeInstances")
             .await
             .map_err(|e| cloud_error("DescribeInstances", e))?;
         for r in page.reservations() {
@@ -145,6 +147,7 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .instance_ids(id)
                 .set_hibernate(hibernate.then_some(true))
                 .send()
+                .paced(c, "EC2", "StopInstances")
                 .await
                 .map_err(|e| cloud_error("StopInstances", e))?;
         }
@@ -153,6 +156,7 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .start_instances()
                 .instance_ids(id)
                 .send()
+                .paced(c, "EC2", "StartInstances")
                 .await
                 .map_err(|e| cloud_error("StartInstances", e))?;
         }
@@ -166,6 +170,7 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .resources(id)
                 .set_tags(Some(tags))
                 .send()
+                .paced(c, "EC2", "CreateTags")
                 .await
                 .map_err(|e| cloud_error("CreateTags", e))?;
         }
@@ -176,6 +181,7 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .resources(id)
                 .set_tags(Some(tags))
                 .send()
+                .paced(c, "EC2", "DeleteTags")
                 .await
                 .map_err(|e| cloud_error("DeleteTags", e))?;
         }

@@ -1,5 +1,6 @@
 //! ECS services and their Application Auto Scaling targets.
 
+use super::pace::Paced;
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
@@ -7,7 +8,7 @@ use aws_sdk_ecs::types::{ServiceField, Tag};
 use futures_util::StreamExt;
 
 use super::{Clients, Pages, cloud_error};
-use crate::kinds::ecs::{ServiceStatus, Step};
+use crate::kinds::ecs::{Clusters, ServiceStatus, Step};
 use crate::kinds::{
     Bounds, Kind, Observation, ObservedService, ResourceId, Scalable, ServiceName, TagSelector,
 };
@@ -29,9 +30,39 @@ pub(crate) async fn observe(c: &Clients, env: &Environment, obs: &mut Observatio
     for n in &env.kinds.ecs.services {
         clusters.entry(&n.cluster).or_default().0.insert(&n.service);
     }
+    // `clusters = "*"`: every cluster of the account and region, listed once a pass.
+    let every = if env
+        .kinds
+        .ecs
+        .select
+        .iter()
+        .any(|s| s.clusters == Clusters::Every)
+    {
+        match list_clusters(c).await {
+            Ok(names) => names,
+            Err(e) => {
+                // Without the list, no selector that looks everywhere can be trusted to be
+                // complete: the kind is unobserved, and nothing of it is acted on.
+                obs.errors
+                    .push((Kind::Ecs, format!("ecs clusters of the account: {e}")));
+                return;
+            }
+        }
+    } else {
+        Vec::new()
+    };
     for sel in &env.kinds.ecs.select {
-        for cluster in &sel.clusters {
-            clusters.entry(cluster).or_default().1.push(&sel.tags);
+        match &sel.clusters {
+            Clusters::Every => {
+                for cluster in &every {
+                    clusters.entry(cluster).or_default().1.push(&sel.tags);
+                }
+            }
+            Clusters::Named(names) => {
+                for cluster in names {
+                    clusters.entry(cluster).or_default().1.push(&sel.tags);
+                }
+            }
         }
     }
     let first_new = obs.services.len();
@@ -153,6 +184,33 @@ async fn observe_cluster(
     obs
 }
 
+/// The names of every cluster of the account and region (ListClusters pages at 100).
+async fn list_clusters(c: &Clients) -> Result<Vec<String>, CloudError> {
+    let mut names = Vec::new();
+    let mut pages = Pages::new();
+    let mut token = None;
+    loop {
+        let out = c
+            .ecs
+            .list_clusters()
+            .max_results(LIST_PAGE)
+            .set_next_token(token)
+            .send()
+            .paced(c, "ECS", "ListClusters")
+            .await
+            .map_err(|e| cloud_error("ListClusters", e))?;
+        names.extend(
+            out.cluster_arns()
+                .iter()
+                .map(|arn| arn.rsplit('/').next().unwrap_or(arn).to_string()),
+        );
+        match pages.next("ListClusters", out.next_token())? {
+            Some(t) => token = Some(t),
+            None => return Ok(names),
+        }
+    }
+}
+
 async fn list_services(c: &Clients, cluster: &str) -> Result<Vec<String>, CloudError> {
     let mut arns = Vec::new();
     let mut pages = Pages::new();
@@ -165,6 +223,7 @@ async fn list_services(c: &Clients, cluster: &str) -> Result<Vec<String>, CloudE
             .max_results(LIST_PAGE)
             .set_next_token(token)
             .send()
+            .paced(c, "ECS", "ListServices")
             .await
             .map_err(|e| cloud_error("ListServices", e))?;
         arns.extend(out.service_arns().iter().cloned());
@@ -188,6 +247,7 @@ async fn describe(
         .set_services(Some(batch.to_vec()))
         .include(ServiceField::Tags)
         .send()
+        .paced(c, "ECS", "DescribeServices")
         .await
         .map_err(|e| cloud_error("DescribeServices", e))?;
     let services = out
@@ -252,6 +312,7 @@ async fn scalable_targets(
                 .max_results(TARGETS_BATCH as i32)
                 .set_next_token(token)
                 .send()
+                .paced(c, "Application Auto Scaling", "DescribeScalableTargets")
                 .await
                 .map_err(|e| cloud_error("DescribeScalableTargets", e))?;
             for t in page.scalable_targets() {
@@ -438,6 +499,7 @@ async fn task_size(c: &Clients, region: &str, task_definition: &str) -> Size {
         .describe_task_definition()
         .task_definition(task_definition)
         .send()
+        .paced(c, "ECS", "DescribeTaskDefinition")
         .await
     {
         Ok(o) => o,
@@ -494,6 +556,7 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .resource_arn(arn)
                 .set_tags(Some(tags))
                 .send()
+                .paced(c, "ECS", "TagResource")
                 .await
                 .map_err(|e| cloud_error("TagResource", e))?;
         }
@@ -503,6 +566,7 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .resource_arn(arn)
                 .set_tag_keys(Some(keys.clone()))
                 .send()
+                .paced(c, "ECS", "UntagResource")
                 .await
                 .map_err(|e| cloud_error("UntagResource", e))?;
         }
@@ -515,6 +579,7 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .min_capacity(bounds.min)
                 .max_capacity(bounds.max)
                 .send()
+                .paced(c, "Application Auto Scaling", "RegisterScalableTarget")
                 .await
                 .map_err(|e| cloud_error("RegisterScalableTarget", e))?;
         }
@@ -525,6 +590,7 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .service(&service.service)
                 .desired_count(*count)
                 .send()
+                .paced(c, "ECS", "UpdateService")
                 .await
                 .map_err(|e| cloud_error("UpdateService", e))?;
         }

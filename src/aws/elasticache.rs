@@ -1,6 +1,7 @@
 //! ElastiCache replication groups and standalone cache clusters: observed and priced, never
 //! changed (AWS cannot stop a cache).
 
+use super::pace::Paced;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Clients, Pages, cloud_error};
@@ -69,6 +70,7 @@ async fn describe(c: &Clients) -> Result<Vec<ObservedCache>, CloudError> {
             .max_records(PAGE)
             .set_marker(marker)
             .send()
+            .paced(c, "ElastiCache", "DescribeReplicationGroups")
             .await
             .map_err(|e| cloud_error("DescribeReplicationGroups", e))?;
         for g in page.replication_groups() {
@@ -99,6 +101,7 @@ async fn describe(c: &Clients) -> Result<Vec<ObservedCache>, CloudError> {
             .max_records(PAGE)
             .set_marker(marker)
             .send()
+            .paced(c, "ElastiCache", "DescribeCacheClusters")
             .await
             .map_err(|e| cloud_error("DescribeCacheClusters", e))?;
         for cl in page.cache_clusters() {
@@ -129,6 +132,7 @@ async fn tags(c: &Clients, arn: &str) -> Result<BTreeMap<String, String>, CloudE
         .list_tags_for_resource()
         .resource_name(arn)
         .send()
+        .paced(c, "ElastiCache", "ListTagsForResource")
         .await
         .map_err(|e| cloud_error("ListTagsForResource", e))?;
     Ok(out

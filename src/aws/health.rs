@@ -2,6 +2,7 @@
 //! how healthy they are (deployments, failed tasks, target groups, CloudWatch alarms) — the
 //! [`Inspect`] port. Read-only, each answering `Err(why)` in words the digest can print.
 
+use super::pace::Paced;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -42,6 +43,7 @@ pub(super) async fn services_detail(
                 .cluster(cluster)
                 .set_services(Some(batch.to_vec()))
                 .send()
+                .paced(c, "ECS", "DescribeServices")
                 .await
                 .map_err(|e| cloud_error("DescribeServices", e).to_string())?;
             for s in resp.services() {
@@ -110,6 +112,7 @@ async fn failed_tasks(
         .desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped)
         .max_results(100)
         .send()
+        .paced(c, "ECS", "ListTasks")
         .await
         .map_err(|e| cloud_error("ListTasks", e).to_string())?;
     let arns = listed.task_arns();
@@ -122,6 +125,7 @@ async fn failed_tasks(
         .cluster(&service.cluster)
         .set_tasks(Some(arns.to_vec()))
         .send()
+        .paced(c, "ECS", "DescribeTasks")
         .await
         .map_err(|e| cloud_error("DescribeTasks", e).to_string())?;
     let mut failed: Vec<FailedTask> = described
@@ -176,6 +180,7 @@ async fn target_groups(c: &Clients, arns: &[String]) -> Result<Vec<TargetGroupHe
             .describe_target_health()
             .target_group_arn(arn)
             .send()
+            .paced(c, "Elastic Load Balancing v2", "DescribeTargetHealth")
             .await
             .map_err(|e| cloud_error("DescribeTargetHealth", e).to_string())?;
         let mut tg = TargetGroupHealth {

@@ -23,6 +23,7 @@ pub mod elb_keys;
 pub mod events;
 mod health;
 pub mod outbox;
+pub mod pace;
 mod pricing;
 mod rds;
 mod redshift;
@@ -40,6 +41,7 @@ pub fn http_agent(timeout: std::time::Duration) -> ureq::Agent {
 pub use count::RequestCounter;
 pub use dynamo::DynamoStore;
 pub use outbox::AwsOutbox;
+pub use pace::Pace;
 
 use std::collections::HashMap;
 use std::error::Error as StdError;
@@ -76,6 +78,16 @@ pub(crate) struct Clients {
     pub(crate) eb: aws_sdk_eventbridge::Client,
     /// AWS's Price List (answers in us-east-1, eu-central-1 and ap-south-1 only: the nearest).
     pub(crate) pricing: aws_sdk_pricing::Client,
+    /// This account and region's API budget, spent by every call of the resource kinds.
+    pub(crate) pacer: Arc<pace::Pacer>,
+}
+
+impl Clients {
+    /// Waits until `op` of `service` (the SDK's service name) may be sent; hold the permit until
+    /// the call is answered. See [`pace`].
+    pub(crate) async fn pace(&self, service: &'static str, op: &'static str) -> pace::Permit<'_> {
+        self.pacer.pace(service, op).await
+    }
 }
 
 /// The real cloud, through the AWS SDK.
@@ -83,6 +95,9 @@ pub struct AwsCloud {
     base: SdkConfig,
     regions: Mutex<HashMap<String, Arc<Clients>>>,
     counter: RequestCounter,
+    pace: Pace,
+    /// Throttling answers by operation, over every account and region.
+    throttled: Arc<Mutex<std::collections::BTreeMap<String, u64>>>,
 }
 
 /// How long lightsout waits for AWS, and how often it tries.
@@ -96,6 +111,8 @@ pub struct CallLimits {
     pub call_timeout: Duration,
     /// The longest connecting may take.
     pub connect_timeout: Duration,
+    /// How much of AWS's published API rate lightsout paces itself to.
+    pub pace: Pace,
 }
 
 impl Default for CallLimits {
@@ -105,6 +122,7 @@ impl Default for CallLimits {
             attempt_timeout: Duration::from_secs(5),
             call_timeout: Duration::from_secs(20),
             connect_timeout: Duration::from_secs(3),
+            pace: Pace::default(),
         }
     }
 }
@@ -128,16 +146,26 @@ impl AwsCloud {
             .timeout_config(limits.timeouts())
             .load()
             .await;
-        AwsCloud::new(base)
+        AwsCloud::new(base).with_pace(limits.pace)
     }
 
-    /// Uses a ready configuration.
+    /// Uses a ready configuration, unpaced (tests that prove something else than pacing, and
+    /// tools that bring their own limits); [`AwsCloud::with_pace`] paces it, as
+    /// [`AwsCloud::from_env`] does by default.
     pub fn new(base: SdkConfig) -> AwsCloud {
         AwsCloud {
             base,
             regions: Mutex::new(HashMap::new()),
             counter: RequestCounter::default(),
+            pace: Pace::Off,
+            throttled: Arc::default(),
         }
+    }
+
+    /// Paces calls to `pace` of AWS's published rates (all of them by default).
+    pub fn with_pace(mut self, pace: Pace) -> AwsCloud {
+        self.pace = pace;
+        self
     }
 
     /// The digest's ports over AWS: billing, inspection and prices through these clients, the outbox
@@ -190,23 +218,28 @@ impl AwsCloud {
             }
         };
         let region = Region::new(env.region.clone());
+        let pacer = Arc::new(pace::Pacer::new(self.pace, self.throttled.clone()));
+        let watch = pace::ThrottleWatch(pacer.clone());
         let clients = Arc::new(Clients {
             ecs: aws_sdk_ecs::Client::from_conf(
                 aws_sdk_ecs::config::Builder::from(&config)
                     .region(region.clone())
                     .interceptor(self.counter.clone())
+                    .interceptor(watch.clone())
                     .build(),
             ),
             aas: aws_sdk_applicationautoscaling::Client::from_conf(
                 aws_sdk_applicationautoscaling::config::Builder::from(&config)
                     .region(region.clone())
                     .interceptor(self.counter.clone())
+                    .interceptor(watch.clone())
                     .build(),
             ),
             rds: aws_sdk_rds::Client::from_conf(
                 aws_sdk_rds::config::Builder::from(&config)
                     .region(region.clone())
                     .interceptor(self.counter.clone())
+                    .interceptor(watch.clone())
                     .build(),
             ),
             // Cost Explorer bills every request, retries included: one attempt each, so a
@@ -242,24 +275,28 @@ impl AwsCloud {
                 aws_sdk_elasticloadbalancingv2::config::Builder::from(&config)
                     .region(region.clone())
                     .interceptor(self.counter.clone())
+                    .interceptor(watch.clone())
                     .build(),
             ),
             elasticache: aws_sdk_elasticache::Client::from_conf(
                 aws_sdk_elasticache::config::Builder::from(&config)
                     .region(region.clone())
                     .interceptor(self.counter.clone())
+                    .interceptor(watch.clone())
                     .build(),
             ),
             autoscaling: aws_sdk_autoscaling::Client::from_conf(
                 aws_sdk_autoscaling::config::Builder::from(&config)
                     .region(region.clone())
                     .interceptor(self.counter.clone())
+                    .interceptor(watch.clone())
                     .build(),
             ),
             ec2: aws_sdk_ec2::Client::from_conf(
                 aws_sdk_ec2::config::Builder::from(&config)
                     .region(region.clone())
                     .interceptor(self.counter.clone())
+                    .interceptor(watch.clone())
                     .build(),
             ),
             redshift: aws_sdk_redshift::Client::from_conf(
@@ -272,6 +309,7 @@ impl AwsCloud {
                 aws_sdk_eventbridge::config::Builder::from(&config)
                     .region(region)
                     .interceptor(self.counter.clone())
+                    .interceptor(watch.clone())
                     .build(),
             ),
             // One attempt: a Price List that fails is answered from the shipped table at once
@@ -283,6 +321,7 @@ impl AwsCloud {
                     .interceptor(self.counter.clone())
                     .build(),
             ),
+            pacer,
         });
         self.regions
             .lock()
@@ -296,6 +335,13 @@ impl AwsCloud {
 impl Cloud for AwsCloud {
     fn requests(&self) -> std::collections::BTreeMap<String, u64> {
         self.counter.snapshot()
+    }
+
+    fn throttled(&self) -> std::collections::BTreeMap<String, u64> {
+        self.throttled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     async fn observe(&self, env: &Environment) -> Observation {

@@ -1,5 +1,6 @@
 //! RDS DB instances and Aurora DB clusters.
 
+use super::pace::Paced;
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_rds::types::{Filter, Tag};
@@ -109,6 +110,7 @@ async fn describe_instances(
                 .max_records(PAGE)
                 .set_marker(marker)
                 .send()
+                .paced(c, "RDS", "DescribeDbInstances")
                 .await
                 .map_err(|e| cloud_error("DescribeDBInstances", e))?;
             let dbs = page
@@ -157,6 +159,7 @@ async fn describe_clusters(
                 .max_records(PAGE)
                 .set_marker(marker)
                 .send()
+                .paced(c, "RDS", "DescribeDbClusters")
                 .await
                 .map_err(|e| cloud_error("DescribeDBClusters", e))?;
             let dbs = page
@@ -278,6 +281,7 @@ pub(super) async fn db_sizes(c: &Clients, region: &str) -> Result<BTreeMap<Strin
             .max_records(100)
             .set_marker(marker.take())
             .send()
+            .paced(c, "RDS", "DescribeDbInstances")
             .await
             .map_err(|e| cloud_error("DescribeDBInstances", e).to_string())?;
         for i in resp.db_instances() {
@@ -328,6 +332,7 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .stop_db_instance()
                 .db_instance_identifier(id)
                 .send()
+                .paced(c, "RDS", "StopDbInstance")
                 .await
                 .map_err(|e| cloud_error("StopDBInstance", e))?;
         }
@@ -339,6 +344,7 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .stop_db_cluster()
                 .db_cluster_identifier(id)
                 .send()
+                .paced(c, "RDS", "StopDbCluster")
                 .await
                 .map_err(|e| cloud_error("StopDBCluster", e))?;
         }
@@ -350,6 +356,7 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .start_db_instance()
                 .db_instance_identifier(id)
                 .send()
+                .paced(c, "RDS", "StartDbInstance")
                 .await
                 .map_err(|e| cloud_error("StartDBInstance", e))?;
         }
@@ -361,6 +368,7 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .start_db_cluster()
                 .db_cluster_identifier(id)
                 .send()
+                .paced(c, "RDS", "StartDbCluster")
                 .await
                 .map_err(|e| cloud_error("StartDBCluster", e))?;
         }
@@ -374,6 +382,7 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .resource_name(arn)
                 .set_tags(Some(tags))
                 .send()
+                .paced(c, "RDS", "AddTagsToResource")
                 .await
                 .map_err(|e| cloud_error("AddTagsToResource", e))?;
         }
@@ -383,6 +392,7 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .resource_name(arn)
                 .set_tag_keys(Some(keys.clone()))
                 .send()
+                .paced(c, "RDS", "RemoveTagsFromResource")
                 .await
                 .map_err(|e| cloud_error("RemoveTagsFromResource", e))?;
         }

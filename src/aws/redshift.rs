@@ -1,6 +1,7 @@
 //! Redshift provisioned clusters: observed (every cluster of the region, paged, with its tags),
 //! paused, resumed, and priced by node type × nodes.
 
+use super::pace::Paced;
 use std::collections::BTreeSet;
 
 use super::{Clients, Pages, cloud_error};
@@ -51,6 +52,7 @@ async fn describe(c: &Clients) -> Result<Vec<ObservedWarehouse>, CloudError> {
             .max_records(PAGE)
             .set_marker(marker)
             .send()
+            .paced(c, "Redshift", "DescribeClusters")
             .await
             .map_err(|e| cloud_error("DescribeClusters", e))?;
         for cl in page.clusters() {
@@ -103,6 +105,7 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .pause_cluster()
                 .cluster_identifier(id)
                 .send()
+                .paced(c, "Redshift", "PauseCluster")
                 .await
                 .map_err(|e| cloud_error("PauseCluster", e))?;
         }
@@ -111,6 +114,7 @@ pub(crate) async fn execute(c: &Clients, step: &Step) -> Result<(), CloudError> 
                 .resume_cluster()
                 .cluster_identifier(id)
                 .send()
+                .paced(c, "Redshift", "ResumeCluster")
                 .await
                 .map_err(|e| cloud_error("ResumeCluster", e))?;
         }

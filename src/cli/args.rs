@@ -62,6 +62,12 @@ pub struct AwsArgs {
     /// The longest one AWS call may take, retries included.
     #[arg(long, env = "LIGHTSOUT_CALL_TIMEOUT", default_value = "20s", value_parser = parse_std)]
     pub call_timeout: Duration,
+    /// Client-side pacing: `on` spends each API category (ECS "Service modify", RDS, …) at
+    /// the burst and rate AWS publishes for it and slows down on a throttling answer; a share
+    /// such as `50%` leaves the rest to other tools in the account; `off` sends as fast as
+    /// `concurrency` allows.
+    #[arg(long, env = "LIGHTSOUT_PACE", default_value = "on", value_parser = crate::aws::Pace::parse)]
+    pub pace: crate::aws::Pace,
 }
 
 impl AwsArgs {
@@ -71,6 +77,7 @@ impl AwsArgs {
             max_attempts: self.max_attempts.max(1),
             attempt_timeout: self.attempt_timeout,
             call_timeout: self.call_timeout.max(self.attempt_timeout),
+            pace: self.pace,
             ..CallLimits::default()
         }
     }

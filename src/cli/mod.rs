@@ -234,7 +234,11 @@ async fn apply(
     for note in &notes {
         eprintln!("{note}");
     }
-    let requests = crate::ports::describe_requests(&app.cloud.requests());
+    let requests = format!(
+        "{}\n{}",
+        crate::ports::describe_requests(&app.cloud.requests()),
+        crate::ports::describe_throttled(&app.cloud.throttled())
+    );
     match output {
         Output::Table => println!("{requests}"),
         Output::Json => eprintln!("{requests}"),

@@ -88,9 +88,29 @@ pub struct Selection {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterSelector {
     /// Clusters to look in.
-    pub clusters: Vec<String>,
+    pub clusters: Clusters,
     /// Tags a service must carry.
     pub tags: TagSelector,
+}
+
+/// The clusters a tag selector looks in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Clusters {
+    /// Every cluster of the account and region (`clusters = "*"`), listed on each pass: a fleet,
+    /// where the tags do the choosing.
+    Every,
+    /// These clusters (`clusters = ["a", "b"]`), never empty.
+    Named(Vec<String>),
+}
+
+impl Clusters {
+    /// Whether a service in `cluster` may be selected.
+    pub fn covers(&self, cluster: &str) -> bool {
+        match self {
+            Clusters::Every => true,
+            Clusters::Named(names) => names.iter().any(|c| c == cluster),
+        }
+    }
 }
 
 /// Settings for one ECS service.
@@ -144,33 +164,49 @@ impl Selection {
                     continue;
                 };
                 rd.check_keys(st, SELECT_KEYS, "[[ecs.select]]");
-                let clusters: Vec<String> = match lookup(st, "clusters") {
-                    Some(cv) => rd
-                        .strings(cv, "clusters")
-                        .into_iter()
-                        .map(|(c, _)| c.to_string())
-                        .collect(),
+                let clusters = match lookup(st, "clusters") {
+                    Some(cv) if rd.string_quiet(cv) == Some("*") => Clusters::Every,
+                    Some(cv) if rd.string_quiet(cv).is_some() => {
+                        let c = rd.string_quiet(cv).unwrap_or_default();
+                        rd.err(
+                            cv.span(),
+                            format!("`clusters` must be a list, or \"*\" for every cluster, not the string \"{c}\""),
+                            Some(format!("write clusters = [\"{c}\"], or clusters = \"*\" to look in every cluster of the account and region")),
+                        );
+                        continue;
+                    }
+                    Some(cv) => {
+                        let names: Vec<String> = rd
+                            .strings(cv, "clusters")
+                            .into_iter()
+                            .map(|(c, _)| c.to_string())
+                            .collect();
+                        if names.is_empty() {
+                            rd.err(
+                                item.span(),
+                                "`clusters` is empty",
+                                Some("name the clusters to look in, or write clusters = \"*\" for every cluster of the account and region".to_string()),
+                            );
+                            continue;
+                        }
+                        Clusters::Named(names)
+                    }
                     None => {
                         rd.err(
                             item.span(),
                             "[[ecs.select]] needs `clusters`",
-                            Some("add clusters = [\"app-staging-cluster\"]".to_string()),
+                            Some("add clusters = [\"app-staging-cluster\"], or clusters = \"*\" for every cluster of the account and region".to_string()),
                         );
                         continue;
                     }
                 };
-                if clusters.is_empty() {
-                    rd.err(
-                        item.span(),
-                        "`clusters` is empty",
-                        Some("name the clusters to look in".to_string()),
-                    );
-                    continue;
-                }
                 match lookup(st, "tags") {
                     Some(tv) => {
                         if let Some(tags) = rd.tags(tv, "tags") {
-                            let set: BTreeSet<&String> = clusters.iter().collect();
+                            let set: Option<BTreeSet<&String>> = match &clusters {
+                                Clusters::Every => None,
+                                Clusters::Named(names) => Some(names.iter().collect()),
+                            };
                             rd.selectors
                                 .push((format!("ecs {set:?} {tags:?}"), item.span()));
                             sel.select.push(ClusterSelector { clusters, tags });
@@ -200,10 +236,7 @@ impl Selection {
                     }
                 };
                 let selected = sel.services.contains(&name)
-                    || sel
-                        .select
-                        .iter()
-                        .any(|s| s.clusters.contains(&name.cluster));
+                    || sel.select.iter().any(|s| s.clusters.covers(&name.cluster));
                 if !selected {
                     rd.err(
                         k.span(),
