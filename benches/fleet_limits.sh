@@ -15,5 +15,5 @@
 # Needs moto from the project's venv (.ci/python-env) or LIGHTSOUT_PYTHON. Not part of CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec cargo test ${CARGO_PROFILE:+--profile "$CARGO_PROFILE"} --test limits_moto fleet_at_the_limit_bench \
+exec cargo test ${CARGO_PROFILE:+--profile "$CARGO_PROFILE"} --test suite limits_moto::fleet_at_the_limit_bench \
   -- --ignored --nocapture

@@ -1,7 +1,7 @@
 //! `[[ecs.select]] clusters = "*"`: every cluster of the account and region, with the tag filter
 //! choosing the services.
 
-mod support;
+use crate::support;
 
 use chrono::{DateTime, Utc};
 use lightsout::aws::AwsCloud;

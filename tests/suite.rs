@@ -42,6 +42,8 @@ mod events_moto;
 mod faults_moto;
 #[path = "fencing_moto.rs"]
 mod fencing_moto;
+#[path = "fleet_select_moto.rs"]
+mod fleet_select_moto;
 #[path = "fuzz_props.rs"]
 mod fuzz_props;
 #[path = "heads_up.rs"]
@@ -62,6 +64,8 @@ mod lambda_emulator;
 mod lambda_events;
 #[path = "layers.rs"]
 mod layers;
+#[path = "limits_moto.rs"]
+mod limits_moto;
 #[path = "link_browser.rs"]
 mod link_browser;
 #[path = "load_mixed.rs"]
