@@ -447,6 +447,8 @@ async fn serve(cli: &Cli) -> anyhow::Result<()> {
     api.http = http.limits();
     let api = Arc::new(api);
     let envs = api.service.config.environments.len();
+    // Before the "serving" line: a SIGTERM after it must find the handlers in place.
+    let shutdown = crate::daemon::signals();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -461,7 +463,7 @@ async fn serve(cli: &Cli) -> anyhow::Result<()> {
         pass_timeout: *pass_timeout,
     };
     let (passes, _) = tokio::sync::watch::channel(0);
-    crate::daemon::serve(api, listener, pace, crate::daemon::signals(), passes).await?;
+    crate::daemon::serve(api, listener, pace, shutdown, passes).await?;
     Ok(())
 }
 
