@@ -176,18 +176,19 @@ impl<C: Cloud> Service<C> {
     /// each has its own budget, so a fleet spread over them takes as long as its slowest
     /// scope, not their sum.
     pub async fn run_pass(&self, deadline: Option<tokio::time::Instant>) -> PassReport {
-        let mut scopes: Vec<((Option<&str>, &str), Vec<&Environment>)> = Vec::new();
+        // The environments by account (role) and region, in configuration order.
+        let scope = |e: &Environment| (e.role_arn.clone(), e.region.clone());
+        let mut scopes: Vec<Vec<&Environment>> = Vec::new();
         for e in &self.config.environments {
-            let key = (e.role_arn.as_deref(), e.region.as_str());
-            match scopes.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, envs)) => envs.push(e),
-                None => scopes.push((key, vec![e])),
+            match scopes.iter_mut().find(|envs| scope(envs[0]) == scope(e)) {
+                Some(envs) => envs.push(e),
+                None => scopes.push(vec![e]),
             }
         }
         // Boxed so this future is `Send` for any lifetime (the daemon spawns it).
         let scoped: Vec<BoxFuture<'_, Vec<(String, EnvPass)>>> = scopes
             .into_iter()
-            .map(|(_, envs)| {
+            .map(|envs| {
                 let passes: Vec<BoxFuture<'_, (String, EnvPass)>> = envs
                     .into_iter()
                     .map(|e| {
