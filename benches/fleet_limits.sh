@@ -11,6 +11,8 @@
 #   LIGHTSOUT_BACKGROUND=0.3 benches/fleet_limits.sh   # another tool spends 30% of every refill
 #   LIGHTSOUT_PACE=off benches/fleet_limits.sh         # lightsout unpaced, for comparison
 #   LIGHTSOUT_LATENCY_MS=30 benches/fleet_limits.sh    # every answer 30 ms later (connections in flight)
+#   LIGHTSOUT_SPREAD=3x2 benches/fleet_limits.sh       # the fleet split over 3 accounts x 2 regions, one
+#                                                      # environment each, passes as the daemon makes them
 #
 # Needs moto from the project's venv (.ci/python-env) or LIGHTSOUT_PYTHON. Not part of CI.
 set -euo pipefail

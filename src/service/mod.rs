@@ -162,37 +162,59 @@ impl<C: Cloud> Service<C> {
         self.shutdown.send_replace(true);
     }
 
-    /// One pass over every environment (at most 4 at once), with no deadline.
+    /// One pass over every environment (at most 4 at once per account and region), with no
+    /// deadline.
     pub async fn reconcile_all(&self) -> PassReport {
         self.run_pass(None).await
     }
 
     /// One pass over every environment that starts no environment and no action after
     /// `deadline`; what is left is deferred to the next pass, and the report names it.
+    ///
+    /// Environments run at most 4 at once in each account and region (its role and region:
+    /// they share its API budget and its pacer), and the accounts and regions all at once:
+    /// each has its own budget, so a fleet spread over them takes as long as its slowest
+    /// scope, not their sum.
     pub async fn run_pass(&self, deadline: Option<tokio::time::Instant>) -> PassReport {
+        // The environments by account (role) and region, in configuration order.
+        let scope = |e: &Environment| (e.role_arn.clone(), e.region.clone());
+        let mut scopes: Vec<Vec<&Environment>> = Vec::new();
+        for e in &self.config.environments {
+            match scopes.iter_mut().find(|envs| scope(envs[0]) == scope(e)) {
+                Some(envs) => envs.push(e),
+                None => scopes.push(vec![e]),
+            }
+        }
         // Boxed so this future is `Send` for any lifetime (the daemon spawns it).
-        let passes: Vec<BoxFuture<'_, (String, EnvPass)>> = self
-            .config
-            .environments
-            .iter()
-            .map(|e| {
-                async move {
-                    let pass = if *self.shutdown.borrow() {
-                        EnvPass::Deferred(Halt::Shutdown.to_string())
-                    } else if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
-                        EnvPass::Deferred(
-                            "out of time before it started: the next pass does it".into(),
-                        )
-                    } else {
-                        self.reconcile_env(e, None, deadline).await
-                    };
-                    (e.name.clone(), pass)
-                }
-                .boxed()
+        let scoped: Vec<BoxFuture<'_, Vec<(String, EnvPass)>>> = scopes
+            .into_iter()
+            .map(|envs| {
+                let passes: Vec<BoxFuture<'_, (String, EnvPass)>> = envs
+                    .into_iter()
+                    .map(|e| {
+                        async move {
+                            let pass = if *self.shutdown.borrow() {
+                                EnvPass::Deferred(Halt::Shutdown.to_string())
+                            } else if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+                                EnvPass::Deferred(
+                                    "out of time before it started: the next pass does it".into(),
+                                )
+                            } else {
+                                self.reconcile_env(e, None, deadline).await
+                            };
+                            (e.name.clone(), pass)
+                        }
+                        .boxed()
+                    })
+                    .collect();
+                stream::iter(passes).buffer_unordered(4).collect().boxed()
             })
             .collect();
-        let results: Vec<(String, EnvPass)> =
-            stream::iter(passes).buffer_unordered(4).collect().await;
+        let results: Vec<(String, EnvPass)> = futures_util::future::join_all(scoped)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
         self.metrics.passes.inc();
         let mut out = PassReport::default();
         for (env, pass) in results {

@@ -235,7 +235,8 @@ struct RateModel {
     start: std::time::Instant,
     /// By (account key, region, category).
     buckets: std::collections::HashMap<(String, String, &'static str), TokenBucket>,
-    served: BTreeMap<&'static str, Served>,
+    /// By (account key, region, category), as the buckets.
+    served: BTreeMap<(String, String, &'static str), Served>,
     throttled: BTreeMap<String, u64>,
 }
 
@@ -265,11 +266,14 @@ impl RateModel {
             .entry((account.to_string(), region.to_string(), name))
             .or_insert_with(|| TokenBucket::new(burst, refill, at))
             .try_take(at);
-        let s = self.served.entry(name).or_insert_with(|| Served {
-            burst,
-            refill,
-            ..Served::default()
-        });
+        let s = self
+            .served
+            .entry((account.to_string(), region.to_string(), name))
+            .or_insert_with(|| Served {
+                burst,
+                refill,
+                ..Served::default()
+            });
         if ok {
             s.served += 1;
         } else {
@@ -390,9 +394,24 @@ impl FaultProxy {
             .store(0, std::sync::atomic::Ordering::SeqCst);
     }
 
-    /// What each category's bucket served and refused since [`FaultProxy::limit`] or
-    /// [`FaultProxy::refill`].
+    /// What each category's buckets served and refused since [`FaultProxy::limit`] or
+    /// [`FaultProxy::refill`], summed over accounts and regions.
     pub fn served(&self) -> BTreeMap<&'static str, Served> {
+        let mut out: BTreeMap<&'static str, Served> = BTreeMap::new();
+        for ((_, _, name), s) in self.served_by_scope() {
+            let e = out.entry(name).or_insert_with(|| Served {
+                burst: s.burst,
+                refill: s.refill,
+                ..Served::default()
+            });
+            e.served += s.served;
+            e.throttled += s.throttled;
+        }
+        out
+    }
+
+    /// What each bucket served and refused, by (access key, region, category).
+    pub fn served_by_scope(&self) -> BTreeMap<(String, String, &'static str), Served> {
         self.state
             .limits
             .lock()
@@ -400,6 +419,22 @@ impl FaultProxy {
             .as_ref()
             .map(|m| m.served.clone())
             .unwrap_or_default()
+    }
+
+    /// Each scope's floor (by `access key|region`): its slowest bucket's requests beyond its
+    /// burst at its refill, with that bucket's category.
+    pub fn floors(&self) -> BTreeMap<String, (Duration, &'static str)> {
+        let mut out: BTreeMap<String, (Duration, &'static str)> = BTreeMap::new();
+        for ((key, region, name), s) in self.served_by_scope() {
+            let f = Duration::from_secs_f64(s.floor_secs());
+            let e = out
+                .entry(format!("{key}|{region}"))
+                .or_insert((Duration::ZERO, name));
+            if f > e.0 {
+                *e = (f, name);
+            }
+        }
+        out
     }
 
     /// Requests the rate model throttled, by operation.
@@ -413,15 +448,15 @@ impl FaultProxy {
             .unwrap_or_default()
     }
 
-    /// The least wall time the buckets allow for what they served: the slowest bucket's
-    /// requests beyond its burst, at its refill.
+    /// The least wall time the buckets allow for what they served: each scope's (account key
+    /// and region's) slowest bucket's requests beyond its burst, at its refill; the scopes
+    /// have their own buckets and are served in parallel, so the slowest scope's.
     pub fn floor(&self) -> Duration {
-        let secs = self
-            .served()
+        self.floors()
             .values()
-            .map(Served::floor_secs)
-            .fold(0.0, f64::max);
-        Duration::from_secs_f64(secs)
+            .map(|(f, _)| *f)
+            .max()
+            .unwrap_or_default()
     }
 
     /// TCP connections accepted (since start or [`FaultProxy::refill`]).
