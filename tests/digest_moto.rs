@@ -380,9 +380,9 @@ sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:lightsout-digest""#,
     assert!(next.delivery_problems[0].contains("slack"));
 }
 
-/// Health from ECS, ELB and HTTP probes against moto. CloudWatch alarms are tested with
-/// aws-smithy-mocks (`aws::health` unit tests): the current SDK speaks rpcv2Cbor, which moto
-/// does not serve, so here the alarms section must say plainly it could not be read.
+/// Health from ECS, ELB, CloudWatch alarms and HTTP probes against moto (CloudWatch's
+/// rpcv2Cbor protocol, which the current SDK speaks, is served by moto since 5.2.6; the
+/// `aws::health` unit tests also cover it over aws-smithy-mocks).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_comes_from_ecs_elb_cloudwatch_and_probes() {
     let moto = Moto::start();
@@ -399,7 +399,9 @@ async fn health_comes_from_ecs_elb_cloudwatch_and_probes() {
          ecs.create_service(cluster='app-staging-cluster', serviceName='api', taskDefinition='app', desiredCount=1, launchType='FARGATE', \
            networkConfiguration={'awsvpcConfiguration': {'subnets': [sub], 'securityGroups': [sg]}}, loadBalancers=[{'targetGroupArn': tg, 'containerName': 'app', 'containerPort': 80}], \
            tags=[{'key': 'Environment', 'value': 'staging'}])\n\
-         cw.put_metric_alarm(AlarmName='staging-5xx', MetricName='HTTPCode_Target_5XX_Count', Namespace='AWS/ApplicationELB', Statistic='Sum', Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator='GreaterThanThreshold')",
+         cw.put_metric_alarm(AlarmName='staging-5xx', MetricName='HTTPCode_Target_5XX_Count', Namespace='AWS/ApplicationELB', Statistic='Sum', Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator='GreaterThanThreshold')\n\
+         cw.set_alarm_state(AlarmName='staging-5xx', StateValue='ALARM', StateReason='Threshold Crossed: 7 5xx answers')\n\
+         cw.put_metric_alarm(AlarmName='staging-latency', MetricName='TargetResponseTime', Namespace='AWS/ApplicationELB', Statistic='Average', Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator='GreaterThanThreshold')",
     );
     let ok = receiver(vec![]);
     let health_url = ok
@@ -439,8 +441,11 @@ async fn health_comes_from_ecs_elb_cloudwatch_and_probes() {
         1,
         "{tgs:?}"
     );
-    let alarms = h.alarms.as_ref().expect_err("moto cannot answer rpcv2Cbor");
-    assert!(alarms.starts_with("DescribeAlarms failed: "), "{alarms}");
+    // CloudWatch's rpcv2Cbor, served by moto since 5.2.6: the alarm in ALARM, not the other.
+    let alarms = h.alarms.as_ref().expect("alarms");
+    assert_eq!(alarms.len(), 1, "{alarms:?}");
+    assert_eq!(alarms[0].name, "staging-5xx");
+    assert_eq!(alarms[0].reason, "Threshold Crossed: 7 5xx answers");
     let dbs = h.databases.as_ref().expect("databases");
     assert!(
         dbs.iter()

@@ -231,20 +231,30 @@ async fn alarms(cw: &aws_sdk_cloudwatch::Client, prefix: &str) -> Result<Vec<Ala
             .send()
             .await
             .map_err(|e| cloud_error("DescribeAlarms", e).to_string())?;
-        let metric = resp.metric_alarms().iter().map(|a| {
-            (
-                a.alarm_name(),
-                a.state_reason(),
-                a.state_updated_timestamp(),
-            )
-        });
-        let composite = resp.composite_alarms().iter().map(|a| {
-            (
-                a.alarm_name(),
-                a.state_reason(),
-                a.state_updated_timestamp(),
-            )
-        });
+        // The state is checked here too: moto 5.2.6 answers the filter with every alarm.
+        use aws_sdk_cloudwatch::types::StateValue;
+        let metric = resp
+            .metric_alarms()
+            .iter()
+            .filter(|a| a.state_value() == Some(&StateValue::Alarm))
+            .map(|a| {
+                (
+                    a.alarm_name(),
+                    a.state_reason(),
+                    a.state_updated_timestamp(),
+                )
+            });
+        let composite = resp
+            .composite_alarms()
+            .iter()
+            .filter(|a| a.state_value() == Some(&StateValue::Alarm))
+            .map(|a| {
+                (
+                    a.alarm_name(),
+                    a.state_reason(),
+                    a.state_updated_timestamp(),
+                )
+            });
         for (name, reason, since) in metric.chain(composite) {
             out.push(Alarm {
                 name: name.unwrap_or("?").to_string(),
@@ -334,11 +344,11 @@ mod tests {
     use aws_sdk_cloudwatch::operation::describe_alarms::{
         DescribeAlarmsError, DescribeAlarmsOutput,
     };
-    use aws_sdk_cloudwatch::types::{CompositeAlarm, MetricAlarm};
+    use aws_sdk_cloudwatch::types::{CompositeAlarm, MetricAlarm, StateValue};
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
     use aws_smithy_types::DateTime;
 
-    /// CloudWatch through the current SDK (rpcv2Cbor, which moto does not serve), over
+    /// CloudWatch through the current SDK (rpcv2Cbor), over
     /// aws-smithy-mocks: alarms in ALARM with the environment's prefix, metric and composite,
     /// every page followed.
     #[tokio::test]
@@ -352,6 +362,7 @@ mod tests {
                     .metric_alarms(
                         MetricAlarm::builder()
                             .alarm_name("staging-5xx")
+                            .state_value(StateValue::Alarm)
                             .state_reason("Threshold Crossed: 12 errors")
                             .state_updated_timestamp(DateTime::from_secs(1_764_800_000))
                             .build(),
@@ -366,7 +377,15 @@ mod tests {
                     .composite_alarms(
                         CompositeAlarm::builder()
                             .alarm_name("staging-api-down")
+                            .state_value(StateValue::Alarm)
                             .state_reason("children in ALARM")
+                            .build(),
+                    )
+                    // An answer that ignored the filter: an alarm that is OK is left out.
+                    .metric_alarms(
+                        MetricAlarm::builder()
+                            .alarm_name("staging-latency")
+                            .state_value(StateValue::Ok)
                             .build(),
                     )
                     .build()
