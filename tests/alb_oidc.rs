@@ -17,7 +17,7 @@ use lightsout::api::oidc::OidcKeys;
 use lightsout::api::{ApiState, auth::Tokens, router};
 use lightsout::clock::ManualClock;
 use lightsout::model::Config;
-use lightsout::store::{SqliteStore, Store};
+use lightsout::store::SqliteStore;
 use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use serde_json::{Value, json};
@@ -302,17 +302,6 @@ async fn click(api: &Arc<ApiState<EmptyCloud>>, header: (&str, &str)) -> (Status
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
-async fn wakes(store: &SqliteStore) -> Vec<String> {
-    store
-        .audit(Some("staging"), 100)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| matches!(e.action, lightsout::model::Action::Wake { .. }))
-        .map(|e| e.actor)
-        .collect()
-}
-
 /// Through the front door: the bare `x-amzn-oidc-identity` (unsigned) and a header that does
 /// not verify are refused; a verified one wakes as `request:oidc:<email>`.
 #[tokio::test]
@@ -331,7 +320,7 @@ async fn the_button_trusts_only_a_verified_header() {
     let (status, body) = click(&api, ("x-amzn-oidc-data", &forged)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(body.contains("signature"), "{body}");
-    assert!(wakes(&store).await.is_empty());
+    assert!(support::wake_actors(store.as_ref()).await.is_empty());
     let good = token(
         &k,
         alb_header(SIGNER, later()),
@@ -340,7 +329,10 @@ async fn the_button_trusts_only_a_verified_header() {
     );
     let (status, body) = click(&api, ("x-amzn-oidc-data", &good)).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    assert_eq!(wakes(&store).await, ["request:oidc:dev@example.com"]);
+    assert_eq!(
+        support::wake_actors(store.as_ref()).await,
+        ["request:oidc:dev@example.com"]
+    );
 }
 
 /// Without `[alb] oidc_signer` the header cannot be checked, so it is no identity, and the
@@ -360,5 +352,5 @@ async fn without_a_configured_signer_the_header_is_no_identity() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(body.contains("oidc_signer"), "{body}");
     assert_eq!(hits.load(Ordering::SeqCst), 0, "no key fetched");
-    assert!(wakes(&store).await.is_empty());
+    assert!(support::wake_actors(store.as_ref()).await.is_empty());
 }

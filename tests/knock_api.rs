@@ -71,17 +71,6 @@ fn get(path: &str) -> axum::http::request::Builder {
     Request::get(path).header(header::HOST, HOST)
 }
 
-async fn wakes(store: &SqliteStore) -> Vec<String> {
-    store
-        .audit(Some("staging"), 100)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| matches!(e.action, lightsout::model::Action::Wake { .. }))
-        .map(|e| e.actor)
-        .collect()
-}
-
 /// A browser gets the page (name, the button); curl gets 503 JSON with Retry-After; neither
 /// wakes with the default "button".
 #[tokio::test]
@@ -120,7 +109,7 @@ async fn a_browser_gets_the_page_and_anything_else_a_503() {
             .unwrap()
             .contains("/v1/environments/staging/wake")
     );
-    assert!(wakes(&store).await.is_empty());
+    assert!(support::wake_actors(store.as_ref()).await.is_empty());
 
     // Requests for lightsout's own host still reach the API.
     let r = router(api.clone())
@@ -152,7 +141,7 @@ async fn the_button_needs_an_identity() {
     )
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(wakes(&store).await.is_empty());
+    assert!(support::wake_actors(store.as_ref()).await.is_empty());
     // The unsigned identity header is no identity.
     let (status, _, _) = send(
         &api,
@@ -163,7 +152,7 @@ async fn the_button_needs_an_identity() {
     )
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(wakes(&store).await.is_empty());
+    assert!(support::wake_actors(store.as_ref()).await.is_empty());
     let (status, _, body) = send(
         &api,
         post()
@@ -173,7 +162,10 @@ async fn the_button_needs_an_identity() {
     )
     .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    assert_eq!(wakes(&store).await, ["request:alice"]);
+    assert_eq!(
+        support::wake_actors(store.as_ref()).await,
+        ["request:alice"]
+    );
     // A second click while the wake is in force does not wake again.
     let (status, _, body) = send(
         &api,
@@ -185,7 +177,7 @@ async fn the_button_needs_an_identity() {
     .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert!(body.contains("already woken"), "{body}");
-    assert_eq!(wakes(&store).await.len(), 1);
+    assert_eq!(support::wake_actors(store.as_ref()).await.len(), 1);
 }
 
 /// HEAD, robots.txt, favicon.ico and monitors never wake, even from an allow-listed source.
@@ -221,7 +213,7 @@ async fn head_robots_favicon_and_monitors_never_wake() {
     )
     .await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(wakes(&store).await.is_empty());
+    assert!(support::wake_actors(store.as_ref()).await.is_empty());
 }
 
 /// Auto: a burst of 200 requests from the VPN makes one wake, audited as the source address;
@@ -245,7 +237,10 @@ async fn auto_wakes_once_per_burst_and_only_for_allowed_sources() {
         })
         .collect();
     futures_util::future::join_all(outside).await;
-    assert!(wakes(&store).await.is_empty(), "anonymous traffic woke it");
+    assert!(
+        support::wake_actors(store.as_ref()).await.is_empty(),
+        "anonymous traffic woke it"
+    );
 
     // On worker threads, so the knocks really race for the store's conditional write.
     let burst: Vec<_> = (0..200)
@@ -270,7 +265,10 @@ async fn auto_wakes_once_per_burst_and_only_for_allowed_sources() {
             .iter()
             .all(|a| a.as_ref().unwrap().0 == StatusCode::SERVICE_UNAVAILABLE)
     );
-    assert_eq!(wakes(&store).await, ["request:10.8.0.5"]);
+    assert_eq!(
+        support::wake_actors(store.as_ref()).await,
+        ["request:10.8.0.5"]
+    );
     let ov = store
         .active_override("staging", night())
         .await
@@ -308,6 +306,9 @@ async fn the_lambda_answers_its_wake_target_group() {
     post["headers"]["authorization"] = format!("Bearer {ALICE}").into();
     let out = invoke(post).await.unwrap();
     assert_eq!(out["statusCode"], 202, "{out}");
-    assert_eq!(wakes(&store).await, ["request:alice"]);
+    assert_eq!(
+        support::wake_actors(store.as_ref()).await,
+        ["request:alice"]
+    );
     assert_eq!(api.metrics.passes.get(), 1, "a pass follows the wake");
 }

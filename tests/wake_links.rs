@@ -77,17 +77,6 @@ fn click(token: &str) -> Request<Body> {
         .unwrap()
 }
 
-async fn wakes(store: &SqliteStore) -> Vec<String> {
-    store
-        .audit(Some("staging"), 100)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| matches!(e.action, lightsout::model::Action::Wake { .. }))
-        .map(|e| e.actor)
-        .collect()
-}
-
 /// A good link: the page offers the button without a token, and the click wakes for an hour.
 #[tokio::test]
 async fn a_good_link_is_the_buttons_identity() {
@@ -100,12 +89,15 @@ async fn a_good_link_is_the_buttons_identity() {
         "{html}"
     );
     assert!(
-        wakes(&store).await.is_empty(),
+        support::wake_actors(store.as_ref()).await.is_empty(),
         "opening the page wakes nothing"
     );
     let (status, body) = send(&api, click(&token)).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    assert_eq!(wakes(&store).await, ["request:slack-link"]);
+    assert_eq!(
+        support::wake_actors(store.as_ref()).await,
+        ["request:slack-link"]
+    );
     let ov = store
         .active_override("staging", night())
         .await
@@ -148,7 +140,7 @@ async fn expired_forged_and_foreign_links_do_not_wake() {
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{why}: {body}");
         assert!(body.contains(why), "{body}");
     }
-    assert!(wakes(&store).await.is_empty());
+    assert!(support::wake_actors(store.as_ref()).await.is_empty());
 }
 
 /// A link is no way around `wake_on_request = "off"`, and is ignored where no link secret is set.
@@ -162,7 +154,7 @@ async fn links_need_a_secret_and_respect_off() {
     let (status, body) = send(&api, click(&token)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(body.contains("needs an identity"), "{body}");
-    assert!(wakes(&store).await.is_empty());
+    assert!(support::wake_actors(store.as_ref()).await.is_empty());
 }
 
 /// The slash command's status answer carries a wake link to the waiting page, which works.
@@ -194,5 +186,8 @@ async fn the_slash_commands_status_carries_a_working_link() {
     );
     let (status, _) = send(&api, click(token)).await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    assert_eq!(wakes(&store).await, ["request:slack-link"]);
+    assert_eq!(
+        support::wake_actors(store.as_ref()).await,
+        ["request:slack-link"]
+    );
 }

@@ -640,3 +640,15 @@ pub fn run_within(mut command: Command, limit: Duration) -> (std::process::Outpu
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Who woke `staging`, newest first: the actors of the wake events in the store's audit trail.
+pub async fn wake_actors(store: &dyn lightsout::store::Store) -> Vec<String> {
+    store
+        .audit(Some("staging"), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| matches!(e.action, lightsout::model::Action::Wake { .. }))
+        .map(|e| e.actor)
+        .collect()
+}
